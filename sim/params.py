@@ -1,0 +1,301 @@
+"""Parameters: the data file, its validation, per-run draws and the world arrays.
+
+A parameter is addressed by its dotted path in the data file, e.g.
+``powers.RU.reach`` or ``hedger.demand.territory``. Values are kept per run as
+arrays of shape (runs,), so the same rules serve one run and an ensemble.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from sim.streams import Streams
+
+POWERS = ("US", "CN", "RU")
+DIMENSIONS = ("regime", "territory", "prosperity")
+
+# Per-power fields: (name, sub-keys) where sub-keys are dimensions, other powers or none.
+_POWER_FIELDS = {
+    "supply": DIMENSIONS,
+    "threat": DIMENSIONS,
+    "withholds": DIMENSIONS,
+    "coercion_threat": DIMENSIONS,
+    "reach": None,
+    "reliability": None,
+    "interest": None,
+    "tie_cost": None,
+    "tolerance": "rivals",
+    "rivalry": "rivals",
+}
+_HEDGER_FIELDS = {
+    "demand": DIMENSIONS,
+    "weight": DIMENSIONS,
+    "alignment": POWERS,
+    "inertia": POWERS,
+    "memory": POWERS,
+    "four_nos": None,
+}
+
+
+class ParameterError(ValueError):
+    """A parameter file or override is malformed; the message says where and what."""
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One documented number: its default, plausible range and provenance."""
+
+    path: str
+    value: float
+    range: tuple[float, float] | None
+    source: dict
+    free: bool = False
+
+
+@dataclass
+class ParameterSet:
+    """All parameters of a world, with the calendar and thresholds."""
+
+    entries: dict[str, Parameter]
+    time: dict
+    sources: dict[str, str]
+    origin: str = "<memory>"
+    _names: tuple = field(default=(), repr=False)
+
+    def __getitem__(self, path: str) -> Parameter:
+        try:
+            return self.entries[path]
+        except KeyError:
+            raise ParameterError(f"unknown parameter {path!r}{_suggest(path, self.entries)}") from None
+
+    def value(self, path: str) -> float:
+        return self[path].value
+
+    def free(self) -> list[Parameter]:
+        """The behavioural parameters a calibration would fit."""
+        return [p for p in self.entries.values() if p.free]
+
+    def uncertain(self) -> list[Parameter]:
+        return [p for p in self.entries.values() if p.range is not None]
+
+    def with_overrides(self, overrides: dict[str, object]) -> ParameterSet:
+        """A copy with values (a number) or ranges (a pair [low, high]) replaced."""
+        entries = dict(self.entries)
+        for path, new in overrides.items():
+            old = self[path]
+            if isinstance(new, (list, tuple)):
+                if len(new) != 2 or not all(_is_number(x) for x in new) or new[0] > new[1]:
+                    raise ParameterError(f"{path}: expected a number or a range [low, high], got {new!r}")
+                lo, hi = float(new[0]), float(new[1])
+                entries[path] = Parameter(path, (lo + hi) / 2, (lo, hi), old.source, old.free)
+            elif _is_number(new):
+                entries[path] = Parameter(path, float(new), None, old.source, old.free)
+            else:
+                raise ParameterError(f"{path}: expected a number or a range [low, high], got {new!r}")
+        return ParameterSet(entries, copy.deepcopy(self.time), self.sources, self.origin)
+
+    def draw(self, runs: np.ndarray, streams: Streams | None) -> dict[str, np.ndarray]:
+        """Per-run values: the default everywhere, or uniform draws over each range.
+
+        A draw depends only on the run's index and the parameter's path, so run
+        *i* gets the same world in any ensemble (see ``sim.streams``).
+        """
+        n = len(runs)
+        values = {}
+        for path, p in self.entries.items():
+            if streams is not None and p.range is not None:
+                u = streams.uniform(0, "parameter:" + path)[:, 0]
+                values[path] = p.range[0] + u * (p.range[1] - p.range[0])
+            else:
+                values[path] = np.full(n, p.value)
+        return values
+
+
+def _is_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
+
+
+def _suggest(name: str, known) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def default_path() -> Path:
+    return Path(str(resources.files("sim") / "data" / "parameters.yaml"))
+
+
+def load_parameters(path: str | Path | None = None) -> ParameterSet:
+    """Read and validate a parameter file (the packaged defaults when no path is given).
+
+    The packaged defaults are read once per process; a ParameterSet is never
+    changed in place (``with_overrides`` returns a new one).
+    """
+    return _packaged() if path is None else _load(Path(path))
+
+
+@functools.cache
+def _packaged() -> ParameterSet:
+    return _load(default_path())
+
+
+def _load(path: Path) -> ParameterSet:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ParameterError(f"{path}: cannot read parameter file: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ParameterError(f"{path}: expected a mapping at the top level")
+    sources = raw.get("sources") or {}
+    entries: dict[str, Parameter] = {}
+    for section in ("thresholds", "hedger", "powers", "world", "behaviour"):
+        if section not in raw:
+            raise ParameterError(f"{path}: missing section {section!r}")
+        _collect(raw[section], section, entries, sources, path)
+    for expected in expected_paths():
+        if expected not in entries:
+            raise ParameterError(f"{path}: missing parameter {expected!r}")
+    for name in entries:
+        if name not in _EXPECTED:
+            raise ParameterError(f"{path}: unknown parameter {name!r}{_suggest(name, _EXPECTED)}")
+    time = raw.get("time") or {}
+    for key in ("start", "months_per_step", "horizon"):
+        if key not in time:
+            raise ParameterError(f"{path}: time.{key} is missing")
+    return ParameterSet(entries, time, sources, str(path))
+
+
+def _collect(node, prefix: str, out: dict, sources: dict, path: Path) -> None:
+    if not isinstance(node, dict):
+        raise ParameterError(f"{path}: {prefix}: expected a mapping")
+    if "value" in node:
+        out[prefix] = _parameter(node, prefix, sources, path)
+        return
+    for key, child in node.items():
+        _collect(child, f"{prefix}.{key}", out, sources, path)
+
+
+def _parameter(node: dict, name: str, sources: dict, path: Path) -> Parameter:
+    unknown = set(node) - {"value", "range", "source", "free"}
+    if unknown:
+        raise ParameterError(f"{path}: {name}: unknown field(s) {sorted(unknown)}")
+    value = node["value"]
+    if not _is_number(value):
+        raise ParameterError(f"{path}: {name}.value: expected a number, got {value!r}")
+    rng = node.get("range")
+    if rng is not None:
+        if not (isinstance(rng, list) and len(rng) == 2 and all(_is_number(x) for x in rng)):
+            raise ParameterError(f"{path}: {name}.range: expected [low, high]")
+        if not rng[0] <= value <= rng[1]:
+            raise ParameterError(f"{path}: {name}: value {value} outside its range {rng}")
+        rng = (float(rng[0]), float(rng[1]))
+    source = node.get("source")
+    if not isinstance(source, dict) or not (("ref" in source and "quote" in source) or ("external" in source)):
+        raise ParameterError(f"{path}: {name}.source: expected {{ref, quote}} or {{external, note}}")
+    if "ref" in source and source["ref"] not in sources:
+        raise ParameterError(f"{path}: {name}.source.ref: unknown source {source['ref']!r}")
+    return Parameter(name, float(value), rng, source, bool(node.get("free", False)))
+
+
+def expected_paths() -> list[str]:
+    """Every parameter path the model reads, in a fixed order."""
+    paths = [
+        f"thresholds.{t}" for t in ("comprehensive", "strategic", "comprehensive_strategic", "alliance", "isolation")
+    ]
+    for name, keys in _HEDGER_FIELDS.items():
+        paths += [f"hedger.{name}"] if keys is None else [f"hedger.{name}.{k}" for k in keys]
+    for p in POWERS:
+        for name, keys in _POWER_FIELDS.items():
+            if keys is None:
+                paths.append(f"powers.{p}.{name}")
+            else:
+                keys = [q for q in POWERS if q != p] if keys == "rivals" else keys
+                paths += [f"powers.{p}.{name}.{k}" for k in keys]
+    paths += ["world.russia_china_closeness", "world.deference"]
+    paths += [f"behaviour.{b}" for b in BEHAVIOUR]
+    return paths
+
+
+BEHAVIOUR = (
+    "step_size",
+    "temperature",
+    "enmeshment",
+    "concentration_cost",
+    "entrapment_cost",
+    "displeasure_cost",
+    "courtship_gain",
+    "courtship_decay",
+    "courtship_boost",
+    "coercion_gain",
+    "coercion_decay",
+    "memory_decay",
+)
+_EXPECTED = frozenset(expected_paths())
+
+
+@dataclass
+class World:
+    """Parameter values arranged for the mechanisms; every array has runs first.
+
+    Per power ``p`` and dimension ``d``: ``supply[:, p, d]``, ``threat``,
+    ``withholds``, ``coercion_threat``; per power ``reach``, ``reliability``,
+    ``interest``, ``tie_cost``; per ordered pair (p, q) ``tolerance`` and
+    ``rivalry`` (zero on the diagonal); Vietnam's ``demand`` and ``weight`` per
+    dimension; scalars per run in ``scalars``.
+    """
+
+    supply: np.ndarray
+    threat: np.ndarray
+    withholds: np.ndarray
+    coercion_threat: np.ndarray
+    reach: np.ndarray
+    reliability: np.ndarray
+    interest: np.ndarray
+    tie_cost: np.ndarray
+    tolerance: np.ndarray
+    rivalry: np.ndarray
+    demand: np.ndarray
+    weight: np.ndarray
+    inertia: np.ndarray
+    scalars: dict[str, np.ndarray]
+
+    @classmethod
+    def assemble(cls, v: dict[str, np.ndarray]) -> World:
+        def per_power_dim(name):
+            return np.stack([np.stack([v[f"powers.{p}.{name}.{d}"] for d in DIMENSIONS], -1) for p in POWERS], 1)
+
+        def per_power(name):
+            return np.stack([v[f"powers.{p}.{name}"] for p in POWERS], 1)
+
+        def pairwise(name):
+            zero = np.zeros_like(v["powers.US.reach"])
+            return np.stack(
+                [np.stack([zero if p == q else v[f"powers.{p}.{name}.{q}"] for q in POWERS], -1) for p in POWERS], 1
+            )
+
+        scalars = {k.split(".", 1)[1]: v[k] for k in v if k.startswith(("behaviour.", "world.", "thresholds."))}
+        scalars["four_nos"] = v["hedger.four_nos"]
+        return cls(
+            supply=per_power_dim("supply"),
+            threat=per_power_dim("threat"),
+            withholds=per_power_dim("withholds"),
+            coercion_threat=per_power_dim("coercion_threat"),
+            reach=per_power("reach"),
+            reliability=per_power("reliability"),
+            interest=per_power("interest"),
+            tie_cost=per_power("tie_cost"),
+            tolerance=pairwise("tolerance"),
+            rivalry=pairwise("rivalry"),
+            demand=np.stack([v[f"hedger.demand.{d}"] for d in DIMENSIONS], -1),
+            weight=np.stack([v[f"hedger.weight.{d}"] for d in DIMENSIONS], -1),
+            inertia=np.stack([v[f"hedger.inertia.{p}"] for p in POWERS], -1),
+            scalars=scalars,
+        )
