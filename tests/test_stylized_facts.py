@@ -4,7 +4,6 @@ Each runs an ensemble of RUNS Monte Carlo runs (choice noise differs per run)
 and checks a stated threshold; each cites the source it rests on.
 """
 
-import numpy as np
 import pytest
 
 from sim import EVENT_TYPES, BalanceModel, load_parameters
@@ -118,9 +117,7 @@ def test_7_rapprochement_lowers_russia_territorial_value(status_quo):
 
 def test_8_no_supplier_collapses_security_satisfaction(status_quo):
     """004: "The riskiest scenario for Vietnam is one in which it cannot find any suppliers of security"."""
-    cut = [
-        event("shock", path=f"powers.{p}.supply.{d}", value=0.0, mode="set") for p in POWERS for d in DIMENSIONS
-    ]
+    cut = [event("shock", path=f"powers.{p}.supply.{d}", value=0.0, mode="set") for p in POWERS for d in DIMENSIONS]
     alone = simulate(cut)
     s = alone.trajectories()["satisfaction"][-1]
     assert s.max() < 0.05
