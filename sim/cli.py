@@ -1,9 +1,17 @@
-"""Command line: ``bamboo run`` a what-if and write its summary and plots."""
+"""Command line: ``bamboo run | compare | validate | events``.
+
+Bad input never produces a traceback: one message naming the file, the line or
+field and what was expected, on stderr, and exit status 2. Results are written
+to a staging folder and moved into place only when complete, so an
+interrupted or failed run leaves nothing behind, and an existing output
+folder is replaced only with ``--force``.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import contextlib
+import hashlib
 import shutil
 import sys
 import tempfile
@@ -12,111 +20,271 @@ from pathlib import Path
 import numpy as np
 
 from sim import __version__
-from sim.model import BalanceModel
-from sim.params import POWERS, ParameterError, load_parameters
+from sim.params import POWERS, ParameterError
 
 
 class UsageError(Exception):
     """Bad input from the user: reported in one line, exit status 2."""
 
 
-def _positive(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {n}")
-    return n
+def _whole(low: int):
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if n < low:
+            raise argparse.ArgumentTypeError(f"expected a number of at least {low}, got {n}")
+        return n
 
-
-def _seed(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected a seed of 0 or more, got {n}")
-    return n
+    return parse
 
 
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="bamboo", description="Bamboo: Vietnam's multi-alignment, simulated.")
     top.add_argument("--version", action="version", version=f"bamboo {__version__}")
-    sub = top.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run the status-quo what-if and plot alignment trajectories")
-    run.add_argument("--runs", type=_positive, default=1000, help="Monte Carlo runs (default 1000)")
-    run.add_argument("--seed", type=_seed, default=1, help="random seed (default 1)")
-    run.add_argument("--steps", type=_positive, default=None, help="quarters to simulate (default: the horizon)")
-    run.add_argument("--uncertainty", action="store_true", help="draw every parameter per run from its range")
-    run.add_argument("--parameters", type=Path, default=None, help="a parameter file (default: the packaged one)")
-    run.add_argument("--out", type=Path, default=Path("results/status_quo"), help="output folder")
-    run.add_argument("--force", action="store_true", help="replace the output folder if it exists")
-    run.add_argument("--quiet", action="store_true", help="print nothing on success")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(p):
+        p.add_argument("--runs", type=_whole(1), default=None, help="Monte Carlo runs (default: the scenario's)")
+        p.add_argument("--seed", type=_whole(0), default=None, help="random seed (default: the scenario's)")
+        p.add_argument("--chunk", type=_whole(1), default=None, help="runs simulated at once (default 10000)")
+        p.add_argument("--force", action="store_true", help="replace the output folder if it exists")
+        p.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
+
+    run = sub.add_parser("run", help="run a scenario: summary, trajectories, plots, manifest")
+    run.add_argument("scenario", type=Path, help="a scenario file (YAML)")
+    run.add_argument("--out", type=Path, default=None, help="output folder (default: results/<scenario>)")
+    traj = run.add_mutually_exclusive_group()
+    traj.add_argument(
+        "--trajectories",
+        dest="trajectories",
+        action="store_true",
+        default=None,
+        help="write per-run trajectories (default: only up to 10,000 runs)",
+    )
+    traj.add_argument("--no-trajectories", dest="trajectories", action="store_false")
+    common(run)
+
+    cmp = sub.add_parser("compare", help="run two scenarios with common random numbers; paired differences")
+    cmp.add_argument("a", type=Path, help="the reference scenario")
+    cmp.add_argument("b", type=Path, help="the alternative scenario")
+    cmp.add_argument("--out", type=Path, default=None, help="output folder (default: results/<a>-vs-<b>)")
+    common(cmp)
+
+    val = sub.add_parser("validate", help="check scenario files without running them")
+    val.add_argument("files", type=Path, nargs="+")
+    sub.add_parser("events", help="list the event catalogue with each event's effect and source")
     return top
 
 
-def summarise(model: BalanceModel, seed: int) -> dict:
-    traj = model.trajectories()
+# -- helpers -------------------------------------------------------------------
+def _load(path: Path):
+    from sim.scenario import load_scenario
 
-    def stats(x: np.ndarray) -> dict:
-        p05, p50, p95 = np.percentile(x, [5, 50, 95])
-        return {"mean": float(x.mean()), "p05": float(p05), "p50": float(p50), "p95": float(p95)}
-
-    final = traj["alignment"][-1]
-    return {
-        "scenario": "status quo",
-        "runs": model.runs,
-        "seed": seed,
-        "start": str(model.dates[0]),
-        "end": str(model.dates[-1]),
-        "steps": len(model.dates) - 1,
-        "survival_probability": model.survival_probability(),
-        "failure_modes": {k: v for k, v in model.failure_modes().items() if k != "survived"},
-        "final_alignment": {p: stats(final[:, i]) for i, p in enumerate(POWERS)},
-        "hedging_index": stats(traj["hedging_index"][-1]),
-        "security_satisfaction": stats(traj["satisfaction"][-1].mean(axis=1)),
-        "version": __version__,
-    }
+    return load_scenario(path)
 
 
-def run(args) -> int:
-    from sim import plots  # matplotlib only when plotting
+def _warn(scenario, quiet: bool) -> None:
+    if not quiet:
+        for w in scenario.warnings:
+            print(f"bamboo: warning: {w}", file=sys.stderr)
 
-    out: Path = args.out
-    if out.exists() and not args.force:
+
+def _target(out: Path, force: bool) -> None:
+    if out.exists() and not force:
         raise UsageError(f"{out}: output folder exists; choose another --out or add --force to replace it")
-    parameters = load_parameters(args.parameters)
-    model = BalanceModel(runs=args.runs, rng=args.seed, parameters=parameters, uncertainty=args.uncertainty)
-    model.run_for(args.steps or model.horizon)
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{out}: exists and is not a folder")
+
+
+@contextlib.contextmanager
+def _staged(out: Path):
+    """A temporary folder beside ``out`` that replaces it only on success."""
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        summary = summarise(model, args.seed)
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-        plots.save(plots.alignment_fan_chart(model), staging / "alignment")
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
+        yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
+
+
+def _progress(total: int, quiet: bool, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="run", desc=desc, disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True)
+
+
+def _thresholds(scenario) -> dict:
+    p = scenario.parameter_set
+    return {k.split(".", 1)[1]: p.value(k) for k in p.entries if k.startswith("thresholds.")}
+
+
+# -- commands ------------------------------------------------------------------
+def cmd_run(args) -> int:
+    from sim import plots
+    from sim.ensemble import DEFAULT_CHUNK, simulate
+    from sim.results import TrajectoryWriter, manifest, summary, write_json
+
+    scenario = _load(args.scenario)
+    runs = args.runs or scenario.runs
+    seed = scenario.seed if args.seed is None else args.seed
+    out = args.out or Path("results") / args.scenario.stem
+    _target(out, args.force)
+    _warn(scenario, args.quiet)
+    trajectories = runs <= 10_000 if args.trajectories is None else args.trajectories
+    with _staged(out) as staging:
+        writer = TrajectoryWriter(staging / "trajectories.parquet") if trajectories else None
+        with _progress(runs, args.quiet, scenario.name) as bar:
+
+            def done(chunk, model):
+                if writer is not None:
+                    writer.write(model)
+                bar.update(chunk.runs)
+
+            agg = simulate(scenario, runs, seed, args.chunk or DEFAULT_CHUNK, on_chunk=done, keep_models=trajectories)
+        files = [write_json(staging / "summary.json", summary(scenario, agg, runs, seed))]
+        if writer is not None:
+            writer.close()
+            files.append(staging / "trajectories.parquet")
+        files += plots.save_all(agg, scenario, _thresholds(scenario), staging)
+        write_json(staging / "manifest.json", manifest(scenario, runs, seed, files))
     if not args.quiet:
         print(
-            f"survival probability {summary['survival_probability']:.3f} over {summary['runs']} runs, "
-            f"{summary['start']} to {summary['end']}"
+            f"{scenario.name}: multi-alignment survives in {agg.survival_probability():.1%} of {runs:,} runs "
+            f"({scenario.start} to {scenario.horizon})"
         )
-        print(f"wrote {out}/summary.json, {out}/alignment.png, {out}/alignment.svg")
+        modes = ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in agg.failure_modes().items() if v)
+        if modes:
+            print(f"failures: {modes}")
+        print(
+            f"wrote {out}/: summary.json, manifest.json, {'trajectories.parquet, ' if trajectories else ''}"
+            f"plots ({', '.join(plots.FIGURES)}) as PNG and SVG"
+        )
     return 0
 
 
+def cmd_compare(args) -> int:
+    from sim import plots
+    from sim.ensemble import DEFAULT_CHUNK, chunks
+    from sim.outcomes import Failure
+    from sim.results import Aggregate, manifest, write_json
+
+    a, b = _load(args.a), _load(args.b)
+    if (a.start, a.horizon) != (b.start, b.horizon):
+        raise UsageError(
+            f"{args.b}: start and horizon ({b.start} to {b.horizon}) must match {args.a} "
+            f"({a.start} to {a.horizon}) for a paired comparison"
+        )
+    runs = args.runs or a.runs
+    seed = a.seed if args.seed is None else args.seed
+    out = args.out or Path("results") / f"{args.a.stem}-vs-{args.b.stem}"
+    _target(out, args.force)
+    _warn(a, args.quiet)
+    _warn(b, args.quiet)
+    series = {"alignment": (POWERS, -1.0, 1.0)}
+    diff = Aggregate(a.steps, series)
+    survived = np.zeros((2, 2), np.int64)  # [A survived, B survived]
+    final = {k: np.zeros(len(POWERS)) for k in ("a", "b")}
+    with _staged(out) as staging:
+        with _progress(runs, args.quiet, f"{a.name} vs {b.name}") as bar:
+            for c in chunks(runs, args.chunk or DEFAULT_CHUNK):
+                ma = a.model(runs=c.runs, seed=seed, first_run=c.first_run)
+                mb = b.model(runs=c.runs, seed=seed, first_run=c.first_run)
+                ma.run_for(a.steps)
+                mb.run_for(b.steps)
+                ta, tb = ma.trajectories()["alignment"], mb.trajectories()["alignment"]
+                for t in range(a.steps + 1):
+                    diff.observe(t, {"alignment": tb[t] - ta[t]})
+                diff.close_chunk(np.zeros(c.runs, np.int8), np.full(c.runs, -1))
+                sa, sb = ma.verdict.survived, mb.verdict.survived
+                np.add.at(survived, (sa.astype(int), sb.astype(int)), 1)
+                final["a"] += ta[-1].sum(axis=0)
+                final["b"] += tb[-1].sum(axis=0)
+                bar.update(c.runs)
+        pa, pb = survived[1].sum() / runs, survived[:, 1].sum() / runs
+        result = {
+            "a": {"scenario": a.name, "file": str(args.a), "survival_probability": round(float(pa), 6)},
+            "b": {"scenario": b.name, "file": str(args.b), "survival_probability": round(float(pb), 6)},
+            "runs": runs,
+            "seed": seed,
+            "common_random_numbers": True,
+            "survival_difference": round(float(pb - pa), 6),
+            "paired_survival": {
+                "both_survive": int(survived[1, 1]),
+                "only_a_survives": int(survived[1, 0]),
+                "only_b_survives": int(survived[0, 1]),
+                "neither_survives": int(survived[0, 0]),
+            },
+            "final_alignment_difference": {p: diff.stats("alignment", i) for i, p in enumerate(POWERS)},
+            "final_alignment_mean": {
+                "a": {p: round(float(final["a"][i] / runs), 6) for i, p in enumerate(POWERS)},
+                "b": {p: round(float(final["b"][i] / runs), 6) for i, p in enumerate(POWERS)},
+            },
+            "failure_mode_labels": [f.label for f in Failure],
+        }
+        files = [write_json(staging / "compare.json", result)]
+        files += plots.save(plots.paired_difference(diff, a, b), staging / "difference")
+        meta = {"a": manifest(a, runs, seed, []), "b": manifest(b, runs, seed, [])}
+        meta["files"] = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+        write_json(staging / "manifest.json", meta)
+    if not args.quiet:
+        print(f"survival: {a.name} {pa:.1%}, {b.name} {pb:.1%} (difference {pb - pa:+.1%}, {runs:,} paired runs)")
+        for p in POWERS:
+            s = result["final_alignment_difference"][p]
+            print(f"final alignment with {p}: {s['mean']:+.3f} (90% of runs within {s['p05']:+.3f} to {s['p95']:+.3f})")
+        print(f"wrote {out}/: compare.json, difference.png, difference.svg, manifest.json")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from sim.scenario import ScenarioError
+
+    failed = 0
+    for path in args.files:
+        try:
+            s = _load(path)
+        except ScenarioError as exc:
+            print(f"bamboo: error: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        print(f"ok: {path}: {s.name!r}, {len(s.events)} event(s), {s.start} to {s.horizon}, {s.runs:,} runs")
+        _warn(s, False)
+    return 2 if failed else 0
+
+
+def cmd_events(args) -> int:
+    from sim.events import EVENT_TYPES
+
+    for name, cls in sorted(EVENT_TYPES.items()):
+        lasts = "permanent" if cls.duration is None else f"{cls.duration} steps"
+        fields = f"; fields: {', '.join(cls.extra_fields)}" if cls.extra_fields else ""
+        print(
+            f"{name}\n  effect: {cls.effect}\n  default actor {cls.default_actor}, target {cls.default_target}; "
+            f"lasts {lasts} unless 'until' is given{fields}\n  source: {cls.source}\n"
+        )
+    return 0
+
+
+COMMANDS = {"run": cmd_run, "compare": cmd_compare, "validate": cmd_validate, "events": cmd_events}
+
+
 def main(argv: list[str] | None = None) -> int:
+    from sim.scenario import ScenarioError
+
     args = parser().parse_args(argv)
     try:
-        return {"run": run}[args.command](args)
-    except (UsageError, ParameterError) as exc:
+        return COMMANDS[args.command](args)
+    except (UsageError, ParameterError, ScenarioError) as exc:
         print(f"bamboo: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("bamboo: interrupted; nothing was written", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -24,8 +24,9 @@ STATE_PATHS = ("alignment", "courtship", "coercion")
 class Shock:
     """Shift (or set) a parameter from step ``start`` until ``end``, then let it decay.
 
-    ``amount`` is per run. With ``end`` None the shock is permanent. After
-    ``end`` the offset halves every ``half_life`` steps (instantly if 0).
+    ``amount`` is per run. With ``end`` None the shock is permanent. From step
+    ``end`` on, the offset halves every ``half_life`` steps (it is gone at
+    once if ``half_life`` is 0).
     """
 
     path: str
@@ -34,6 +35,7 @@ class Shock:
     end: int | None = None
     half_life: float = 0.0
     mode: str = "shift"
+    scale: np.ndarray | float = 1.0  # for "set": how far toward the value (the event's magnitude)
 
     def weight(self, step: int) -> float:
         if step < self.start:
@@ -42,14 +44,14 @@ class Shock:
             return 1.0
         if self.half_life <= 0:
             return 0.0
-        return 0.5 ** ((step - self.end) / self.half_life)
+        return 0.5 ** ((step - self.end + 1) / self.half_life)
 
     def apply(self, value: np.ndarray, step: int) -> np.ndarray:
         w = self.weight(step)
         if w == 0.0:
             return value
         if self.mode == "set":
-            return value + (self.amount - value) * w
+            return value + (self.amount - value) * w * self.scale
         return value + self.amount * w
 
     def expired(self, step: int) -> bool:
@@ -82,17 +84,21 @@ class Event:
     half_life: ClassVar[float] = 0.0
     actors: ClassVar[tuple[str, ...]] = POWERS
 
-    def __init__(self, at, *, until=None, actor=None, target=None, magnitude=0.5, **fields):
+    extra_fields: ClassVar[tuple[str, ...]] = ()
+    targets: ClassVar[tuple[str, ...]] = ("VN", *POWERS)
+
+    def __init__(self, at, *, until=None, actor=None, target=None, magnitude=0.5):
         self.at = at if isinstance(at, Month) else Month.parse(at)
         self.until = None if until is None else (until if isinstance(until, Month) else Month.parse(until))
         self.actor = actor or self.default_actor
         self.target = target or self.default_target
         self.magnitude = magnitude
-        self.fields = fields
         if self.until is not None and self.until <= self.at:
             raise ValueError(f"until {self.until} must come after at {self.at}")
         if self.actor not in self.actors:
             raise ValueError(f"actor must be one of {', '.join(self.actors)}, got {self.actor!r}")
+        if self.target not in self.targets:
+            raise ValueError(f"target must be one of {', '.join(self.targets)}, got {self.target!r}")
         _check_magnitude(magnitude)
 
     # -- what a subclass defines -------------------------------------------
@@ -136,6 +142,30 @@ class Event:
 
     def describe(self) -> str:
         return f"{self.name} by {self.actor} at {self.at}"
+
+
+def _check_path(path) -> None:
+    """A shock's path: a parameter, or a state path such as alignment.US (an impulse)."""
+    from sim.params import load_parameters
+
+    if not isinstance(path, str):
+        raise ValueError(f"path must be a dotted parameter path, got {path!r}")
+    head, _, power = path.partition(".")
+    if head in STATE_PATHS:
+        if power not in POWERS:
+            raise ValueError(f"state path {path!r}: expected {head}.<power>, a power being one of {', '.join(POWERS)}")
+        return
+    if path.startswith(("hedger.alignment.", "hedger.memory.")):
+        raise ValueError(
+            f"{path} is an initial value; to move a tie during a run use the state path "
+            f"alignment.{path.rsplit('.', 1)[-1]}"
+        )
+    known = load_parameters().entries
+    if path not in known:
+        import difflib
+
+        close = difflib.get_close_matches(path, list(known), n=1)
+        raise ValueError(f"unknown parameter {path!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
 
 
 def _plus1(step: int | None) -> int | None:
@@ -213,12 +243,10 @@ class Tariff(Event):
 class MaritimeIncident(Event):
     name = "maritime_incident"
     effect = (
-        "China's territorial threat rises (and with it what Vietnam needs) and China's reliability "
-        "in Hanoi's eyes falls, for a while."
+        "China's territorial threat rises, and with it what Vietnam needs on territory (threat enters "
+        "net security), and China's reliability in Hanoi's eyes falls, for a while."
     )
-    source = (
-        "002_795a0b2c7150b453.txt: \"China's 2014 deployment of an oil rig into Vietnam's Exclusive Economic Zone\""
-    )
+    source = '002_795a0b2c7150b453.txt: "2014 deployment of an oil rig into"'
     default_actor = "CN"
     duration = 4
     half_life = 4.0
@@ -322,9 +350,11 @@ class ParameterShock(Event):
     """Set or shift any named parameter (or impulse a state) for a time, with decay."""
 
     name = "shock"
+    extra_fields = ("path", "value", "mode", "half_life")
     effect = (
-        "Shifts (mode: shift) or sets (mode: set) the parameter at `path` by `value` from `at`, "
-        "until `until`, then fades with `half_life` steps."
+        "Shifts the parameter at `path` by `value` times the magnitude (mode: shift), or moves it that "
+        "share of the way to `value` (mode: set), from `at` until `until`, then fades with `half_life` "
+        "steps. A state path (alignment.US, courtship.CN, coercion.RU) gets a one-off change instead."
     )
     source = "MODEL.md: a generic, validated parameter shock underlies the named events"
     default_actor = "US"
@@ -338,6 +368,7 @@ class ParameterShock(Event):
             raise ValueError(f"value must be a number, got {value!r}")
         if not isinstance(half_life, (int, float)) or half_life < 0:
             raise ValueError(f"half_life must be a number of steps >= 0, got {half_life!r}")
+        _check_path(path)
         self.path, self.value, self.mode, self.shock_half_life = path, float(value), mode, float(half_life)
 
     def fire(self) -> None:
@@ -347,6 +378,9 @@ class ParameterShock(Event):
             model.add_impulse(self.path, self.value * m)
         else:
             model.parameters[self.path]  # unknown paths fail loudly
-            amount = self.value * m if self.mode == "shift" else np.full(model.runs, self.value)
-            model.add_shock(Shock(self.path, amount, self.start + 1, _plus1(self.end), self.shock_half_life, self.mode))
+            shift = self.mode == "shift"
+            amount = self.value * m if shift else np.full(model.runs, self.value)
+            scale = 1.0 if shift else m
+            end = _plus1(self.end)
+            model.add_shock(Shock(self.path, amount, self.start + 1, end, self.shock_half_life, self.mode, scale))
         model.fired.append(self)

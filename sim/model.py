@@ -11,11 +11,10 @@ from sim.agents import GreatPower, Hedger
 from sim.calendar import Calendar, Month
 from sim.events import STATE_PATHS, Event, Shock
 from sim.outcomes import Failure, Verdict, failure_now, tier
-from sim.params import DIMENSIONS, POWERS, ParameterSet, World, load_parameters
+from sim.params import DIMENSIONS, POWERS, ParameterSet, World, bounds, load_parameters
+from sim.results import observations
 from sim.security import Situation, effective_supply, hedging_index
 from sim.streams import Streams
-
-_BOUNDS = {"hedger.weight": (0.0, np.inf), "behaviour": (0.0, np.inf)}
 
 
 class BalanceModel(Model):
@@ -33,6 +32,8 @@ class BalanceModel(Model):
             parameter file).
         events: events to schedule (see ``sim.events``).
         record: keep per-step trajectories (off for large streamed ensembles).
+        observers: objects with ``observe(step, values, scalars)`` that receive
+            each step's outcomes (see ``sim.results.Aggregate``).
     """
 
     def __init__(
@@ -46,18 +47,20 @@ class BalanceModel(Model):
         horizon: int | None = None,
         events: Iterable[Event] = (),
         record: bool = True,
+        observers: Iterable = (),
     ):
         super().__init__(rng=rng)
         if int(runs) < 1:
             raise ValueError(f"runs must be at least 1, got {runs!r}")
         self.runs = int(runs)
         self.parameters = parameters if parameters is not None else load_parameters()
+        self.parameters.check()
         time = self.parameters.time
         self.calendar = Calendar(Month.parse(time["start"]), int(time["months_per_step"]))
         self.horizon = int(horizon if horizon is not None else time["horizon"])
         self.run_index = np.arange(first_run, first_run + self.runs, dtype=np.uint64)
         self.streams = Streams(int(self.rng.integers(0, 2**63)), self.run_index)
-        self.base = self.parameters.draw(self.run_index, self.streams if uncertainty else None)
+        self.base = self.parameters.draw(self.run_index, self.streams, everything=uncertainty)
         self.shocks: list[Shock] = []
         self.fired: list[Event] = []
         self.world = World.assemble(self.base)
@@ -73,6 +76,7 @@ class BalanceModel(Model):
 
         self.verdict = Verdict(self.runs)
         self.record = record
+        self.observers = list(observers)
         self.history: dict[str, list[np.ndarray]] = {k: [] for k in _RECORDED}
         self.events = list(events)
         for i, event in enumerate(self.events):
@@ -101,16 +105,23 @@ class BalanceModel(Model):
         w = self.world
         supply = effective_supply(w, self.courtship, self.coercion)
         threat = w.threat + self.coercion[:, :, None] * w.coercion_threat
-        self.hedger.remember(supply, w.reliability)
+        # abandonment is a fall in what a power delivers, not the end of courtship or coercion
+        zeros = np.zeros_like(self.courtship)
+        self.hedger.remember(effective_supply(w, zeros, zeros), w.reliability)
         self.situation = Situation(w, supply, threat, self.hedger.trust(w.reliability))
 
     def _observe(self) -> None:
         a = self.hedger.alignment
         self.satisfaction = self.situation.satisfaction(a)
         self.verdict.update(self.steps, failure_now(a, self.satisfaction, self.world.scalars))
-        if self.record:
-            for key, value in self._snapshot().items():
+        if self.record or self.observers:
+            snapshot = self._snapshot()
+            for key, value in snapshot.items() if self.record else ():
                 self.history[key].append(value)
+            if self.observers:
+                values = observations(snapshot)
+                for observer in self.observers:
+                    observer.observe(self.steps, values, self.world.scalars)
 
     def _snapshot(self) -> dict[str, np.ndarray]:
         a = self.hedger.alignment
@@ -151,8 +162,7 @@ class BalanceModel(Model):
         for shock in self.shocks:
             values[shock.path] = shock.apply(values[shock.path], step)
         for path in {s.path for s in self.shocks}:
-            lo, hi = next((b for prefix, b in _BOUNDS.items() if path.startswith(prefix)), (0.0, 1.0))
-            values[path] = np.clip(values[path], lo, hi)
+            values[path] = np.clip(values[path], *bounds(path))
         return World.assemble(values)
 
     # -- what users read -----------------------------------------------------

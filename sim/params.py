@@ -57,6 +57,7 @@ class Parameter:
     range: tuple[float, float] | None
     source: dict
     free: bool = False
+    uncertain: bool = False  # drawn per run even when uncertainty is not asked for
 
 
 @dataclass
@@ -78,6 +79,23 @@ class ParameterSet:
     def value(self, path: str) -> float:
         return self[path].value
 
+    def check(self) -> None:
+        """Refuse worlds that contradict themselves, with the parameter to blame."""
+        tiers = ["comprehensive", "strategic", "comprehensive_strategic", "alliance"]
+        values = [self.value(f"thresholds.{t}") for t in tiers]
+        if values != sorted(values) or len(set(values)) < len(values):
+            raise ParameterError(f"thresholds: tiers must rise strictly ({', '.join(tiers)}), got {values}")
+        if self.value("hedger.four_nos") >= 0.5:
+            line = self.value("thresholds.alliance")
+            for p in POWERS:
+                a = self[f"hedger.alignment.{p}"]
+                top = a.range[1] if a.range and a.uncertain else a.value
+                if top >= line:
+                    raise ParameterError(
+                        f"hedger.alignment.{p}: starts at {top:g}, at or above the alliance line ({line:g}) "
+                        "while the Four No's are in force (set hedger.four_nos to 0 to relax them)"
+                    )
+
     def free(self) -> list[Parameter]:
         """The behavioural parameters a calibration would fit."""
         return [p for p in self.entries.values() if p.free]
@@ -94,28 +112,48 @@ class ParameterSet:
                 if len(new) != 2 or not all(_is_number(x) for x in new) or new[0] > new[1]:
                     raise ParameterError(f"{path}: expected a number or a range [low, high], got {new!r}")
                 lo, hi = float(new[0]), float(new[1])
-                entries[path] = Parameter(path, (lo + hi) / 2, (lo, hi), old.source, old.free)
+                entries[path] = Parameter(path, (lo + hi) / 2, (lo, hi), old.source, old.free, uncertain=True)
             elif _is_number(new):
                 entries[path] = Parameter(path, float(new), None, old.source, old.free)
             else:
                 raise ParameterError(f"{path}: expected a number or a range [low, high], got {new!r}")
+            lo, hi = bounds(path)
+            value = entries[path]
+            ends = value.range or (value.value, value.value)
+            if not (lo <= ends[0] and ends[1] <= hi):
+                raise ParameterError(f"{path}: expected values in [{lo:g}, {hi:g}], got {new!r}")
         return ParameterSet(entries, copy.deepcopy(self.time), self.sources, self.origin)
 
-    def draw(self, runs: np.ndarray, streams: Streams | None) -> dict[str, np.ndarray]:
-        """Per-run values: the default everywhere, or uniform draws over each range.
+    def draw(self, runs: np.ndarray, streams: Streams | None, everything: bool = True) -> dict[str, np.ndarray]:
+        """Per-run values: the default, or a uniform draw over the parameter's range.
 
-        A draw depends only on the run's index and the parameter's path, so run
-        *i* gets the same world in any ensemble (see ``sim.streams``).
+        With ``streams`` given, parameters overridden by a range are drawn, and
+        so is every parameter with a range when ``everything`` is true. A draw
+        depends only on the run's index and the parameter's path, so run *i*
+        gets the same world in any ensemble (see ``sim.streams``).
         """
         n = len(runs)
         values = {}
         for path, p in self.entries.items():
-            if streams is not None and p.range is not None:
+            if streams is not None and p.range is not None and (everything or p.uncertain):
                 u = streams.uniform(0, "parameter:" + path)[:, 0]
                 values[path] = p.range[0] + u * (p.range[1] - p.range[0])
             else:
                 values[path] = np.full(n, p.value)
         return values
+
+
+def bounds(path: str) -> tuple[float, float]:
+    """The natural interval of a parameter.
+
+    Weights, inertia and behaviour are >= 0; demand is at least 0.01 (it
+    divides net security); everything else lies in [0, 1].
+    """
+    if path.startswith(("hedger.weight", "hedger.inertia", "behaviour")):
+        return 0.0, float("inf")
+    if path.startswith("hedger.demand"):
+        return 0.01, 1.0
+    return 0.0, 1.0
 
 
 def _is_number(x) -> bool:

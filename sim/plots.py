@@ -1,6 +1,12 @@
-"""Figures: alignment trajectories as fan charts, with tier bands and event markers."""
+"""Figures for papers and slides, drawn from an ensemble's Aggregate.
+
+Every figure is saved as PNG and SVG. Matplotlib's bundled DejaVu fonts are
+used, so nothing is fetched at run time.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import matplotlib
 
@@ -9,10 +15,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sim.outcomes import TIERS
-from sim.params import POWERS
+from sim.params import DIMENSIONS, POWERS
 
 COLOURS = {"US": "#1f5fa8", "CN": "#c0392b", "RU": "#6c3483"}
 NAMES = {"US": "United States", "CN": "China", "RU": "Russia"}
+DIM_COLOURS = {"regime": "#b9770e", "territory": "#117a65", "prosperity": "#2e86c1"}
+FAILURE_COLOURS = {"bandwagoning": "#a04000", "dropped_partner": "#7d3c98", "isolation": "#1c2833"}
 TIER_LABELS = {
     "none": "no partnership",
     "comprehensive": "comprehensive",
@@ -22,62 +30,210 @@ TIER_LABELS = {
 }
 
 
-def alignment_fan_chart(model, title: str | None = None):
-    """Median and 50% / 90% bands of Vietnam's alignment with each power over time."""
-    traj = model.trajectories()["alignment"]  # (steps+1, runs, powers)
-    years = np.array([d.decimal_year for d in model.dates])
-    scalars = {k: float(v[0]) for k, v in model.world.scalars.items()}
-    fig, ax = plt.subplots(figsize=(9, 5.2), dpi=120)
-    edges = [0.0] + [scalars[t] for t in TIERS[1:]] + [1.0]
-    for i, name in enumerate(TIERS):
-        ax.axhspan(edges[i], edges[i + 1], color="0.5", alpha=0.04 + 0.035 * (i % 2), lw=0)
+def _years(dates) -> np.ndarray:
+    return np.array([d.decimal_year for d in dates])
+
+
+def _events(ax, events, top=0.98):
+    for e in events:
+        x = e.at.decimal_year
+        ax.axvline(x, color="0.3", lw=0.8, ls=":")
         ax.text(
-            years[-1],
-            (edges[i] + edges[i + 1]) / 2,
-            " " + TIER_LABELS[name],
-            va="center",
-            fontsize=8,
-            color="0.35",
-            clip_on=False,
-        )
-    ax.axhline(scalars["alliance"], color="0.2", ls="--", lw=0.8)
-    for p, power in enumerate(POWERS):
-        x = traj[:, :, p]
-        lo5, lo25, mid, hi75, hi95 = np.percentile(x, [5, 25, 50, 75, 95], axis=1)
-        c = COLOURS[power]
-        if x.shape[1] > 1:
-            ax.fill_between(years, lo5, hi95, color=c, alpha=0.12, lw=0)
-            ax.fill_between(years, lo25, hi75, color=c, alpha=0.25, lw=0)
-        ax.plot(years, mid, color=c, lw=2, label=NAMES[power])
-    for event in model.fired:
-        ax.axvline(event.at.decimal_year, color="0.3", lw=0.8, ls=":")
-        ax.text(
-            event.at.decimal_year,
-            0.98,
-            " " + event.name.replace("_", " "),
+            x,
+            top,
+            " " + e.type.replace("_", " "),
             rotation=90,
             va="top",
             fontsize=7,
             color="0.3",
+            transform=ax.get_xaxis_transform(),
         )
-    ax.set_xlim(years[0], years[-1])
-    ax.set_ylim(0, 1)
-    ax.set_xlabel("year")
-    ax.set_ylabel("Vietnam's alignment")
-    runs = traj.shape[1]
-    band = "median, 50% and 90% bands over " if runs > 1 else ""
-    ax.set_title(title or f"Alignment trajectories ({band}{runs} run{'s' if runs > 1 else ''})", fontsize=11)
+
+
+def _band(ax, years, q, colour, label):
+    """q: (steps+1, 5) percentiles 5, 25, 50, 75, 95."""
+    ax.fill_between(years, q[:, 0], q[:, 4], color=colour, alpha=0.12, lw=0)
+    ax.fill_between(years, q[:, 1], q[:, 3], color=colour, alpha=0.25, lw=0)
+    ax.plot(years, q[:, 2], color=colour, lw=2, label=label)
+
+
+QS = (5, 25, 50, 75, 95)
+
+
+def alignment_fan(agg, scenario, thresholds: dict):
+    """Median, 50% and 90% bands of alignment with each power; tier bands; event markers."""
+    years = _years([scenario.calendar.date(t) for t in range(scenario.steps + 1)])
+    q = agg.percentiles("alignment", QS)
+    fig, ax = plt.subplots(figsize=(9, 5.2), dpi=120)
+    edges = [0.0] + [thresholds[t] for t in TIERS[1:]] + [1.0]
+    for i, name in enumerate(TIERS):
+        ax.axhspan(edges[i], edges[i + 1], color="0.5", alpha=0.04 + 0.035 * (i % 2), lw=0)
+        ax.text(
+            1.005,
+            (edges[i] + edges[i + 1]) / 2,
+            TIER_LABELS[name],
+            va="center",
+            fontsize=8,
+            color="0.35",
+            transform=ax.get_yaxis_transform(),
+        )
+    ax.axhline(thresholds["alliance"], color="0.2", ls="--", lw=0.8)
+    for p, power in enumerate(POWERS):
+        _band(ax, years, q[:, p], COLOURS[power], NAMES[power])
+    _events(ax, scenario.events)
+    ax.set(xlim=(years[0], years[-1]), ylim=(0, 1), xlabel="year", ylabel="Vietnam's alignment")
+    ax.set_title(f"{scenario.name}: alignment (median, 50% and 90% bands, {agg.runs:,} runs)", fontsize=11)
     ax.legend(loc="lower left", frameon=False, ncol=3)
     fig.subplots_adjust(right=0.8)
     return fig
 
 
-def save(fig, stem) -> list[str]:
-    """Write a figure as PNG and SVG next to each other; returns the file names."""
-    names = []
+def _ternary_xy(shares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Barycentric (US, CN, RU) to the plane: US at bottom left, CN bottom right, RU on top."""
+    us, cn, ru = shares[..., 0], shares[..., 1], shares[..., 2]
+    total = us + cn + ru
+    return (cn + ru / 2) / total, ru * np.sqrt(3) / 2 / total
+
+
+def _triangle(ax, step: float):
+    """Outline, equal-share grid every ``step``, and the point of even engagement."""
+    corners = np.array([[0, 0], [1, 0], [0.5, np.sqrt(3) / 2], [0, 0]])
+    ax.plot(corners[:, 0], corners[:, 1], color="0.2", lw=1)
+    for f in np.arange(step, 1, step):
+        for k in range(3):
+            pa = _ternary_xy(np.roll(np.array([f, 1 - f, 0.0]), k))
+            pb = _ternary_xy(np.roll(np.array([f, 0.0, 1 - f]), k))
+            ax.plot([pa[0], pb[0]], [pa[1], pb[1]], color="0.88", lw=0.6, zorder=0)
+    ex, ey = _ternary_xy(np.full(3, 1 / 3))
+    ax.plot(ex, ey, marker="+", color="0.35", ms=10, zorder=4)
+    ax.set_aspect("equal")
+    return ex, ey
+
+
+def engagement_triangle(agg, scenario):
+    """Vietnam's engagement shares with the US, China and Russia moving over time (mean path).
+
+    A point's distance from a corner's opposite side is the share of that
+    power; the centre (+) is even engagement. The inset zooms on the path.
+    """
+    x, y = _ternary_xy(agg.mean("share"))
+    years = _years([scenario.calendar.date(t) for t in range(len(x))])
+    fig, ax = plt.subplots(figsize=(7.5, 6.2), dpi=120)
+    _triangle(ax, 0.1)
+    for label, (px, py), ha in (
+        ("US", (-0.02, -0.04), "right"),
+        ("China", (1.02, -0.04), "left"),
+        ("Russia", (0.5, 0.89), "center"),
+    ):
+        ax.text(px, py, label, ha=ha, fontsize=11)
+    ax.plot(x, y, color="0.3", lw=1.2, zorder=3)
+    ax.set(xlim=(-0.12, 1.12), ylim=(-0.1, 0.95))
+    ax.axis("off")
+    inset = ax.inset_axes([0.66, 0.52, 0.36, 0.45])
+    ex, ey = _triangle(inset, 0.02)
+    sc = inset.scatter(x, y, c=years, cmap="viridis", s=12, zorder=3)
+    inset.plot(x, y, color="0.4", lw=0.8, zorder=2)
+    inset.annotate("start", (x[0], y[0]), textcoords="offset points", xytext=(4, -9), fontsize=7)
+    inset.annotate("end", (x[-1], y[-1]), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    half = max(np.ptp(np.r_[x, ex]), np.ptp(np.r_[y, ey]), 0.02) * 0.6 + 0.01
+    cx, cy = (max(x.max(), ex) + min(x.min(), ex)) / 2, (max(y.max(), ey) + min(y.min(), ey)) / 2
+    inset.set(xlim=(cx - half, cx + half), ylim=(cy - half, cy + half), xticks=[], yticks=[])
+    inset.set_title("zoom: grid every 2 points of share", fontsize=7)
+    ax.indicate_inset_zoom(inset, edgecolor="0.5")
+    fig.colorbar(sc, ax=ax, shrink=0.5, location="left", label="year")
+    ax.set_title(f"{scenario.name}: Vietnam's engagement shares (mean of {agg.runs:,} runs)", fontsize=11)
+    return fig
+
+
+def hedging(agg, scenario):
+    years = _years([scenario.calendar.date(t) for t in range(scenario.steps + 1)])
+    fig, ax = plt.subplots(figsize=(8, 4), dpi=120)
+    _band(ax, years, agg.percentiles("hedging_index", QS)[:, 0], "#1e8449", "hedging index")
+    _events(ax, scenario.events)
+    ax.set(xlim=(years[0], years[-1]), ylim=(0, 1.02), xlabel="year", ylabel="hedging index (1 = even)")
+    ax.set_title(f"{scenario.name}: hedging index (median, 50% and 90% bands)", fontsize=11)
+    return fig
+
+
+def satisfaction(agg, scenario):
+    years = _years([scenario.calendar.date(t) for t in range(scenario.steps + 1)])
+    q = agg.percentiles("satisfaction", QS)
+    fig, ax = plt.subplots(figsize=(8, 4.4), dpi=120)
+    for i, d in enumerate(DIMENSIONS):
+        _band(ax, years, q[:, i], DIM_COLOURS[d], d)
+    _events(ax, scenario.events)
+    ax.set(xlim=(years[0], years[-1]), ylim=(0, 1), xlabel="year", ylabel="security satisfaction")
+    ax.set_title(f"{scenario.name}: security satisfaction per demand", fontsize=11)
+    ax.legend(loc="upper right", frameon=False, ncol=3)
+    return fig
+
+
+def survival(agg, scenario):
+    years = _years([scenario.calendar.date(t) for t in range(scenario.steps + 1)])
+    fig, ax = plt.subplots(figsize=(8, 4.4), dpi=120)
+    bottom = np.zeros(len(years))
+    for mode, curve in agg.failure_curves().items():
+        ax.fill_between(
+            years,
+            bottom,
+            bottom + curve,
+            step="post",
+            color=FAILURE_COLOURS[mode],
+            alpha=0.55,
+            lw=0,
+            label=mode.replace("_", " "),
+        )
+        bottom = bottom + curve
+    ax.step(years, agg.survival_curve(), where="post", color="#1e8449", lw=2, label="multi-alignment survives")
+    _events(ax, scenario.events)
+    ax.set(xlim=(years[0], years[-1]), ylim=(0, 1.02), xlabel="year", ylabel="share of runs")
+    p = agg.survival_probability()
+    ax.set_title(f"{scenario.name}: survival {p:.1%} over the horizon; failures by mode", fontsize=11)
+    ax.legend(loc="center left", frameon=False, fontsize=8)
+    return fig
+
+
+def paired_difference(diff_agg, a, b):
+    """Per-run differences B - A in alignment with each power, under common random numbers."""
+    years = _years([a.calendar.date(t) for t in range(a.steps + 1)])
+    q = diff_agg.percentiles("alignment", QS)
+    fig, ax = plt.subplots(figsize=(9, 5), dpi=120)
+    ax.axhline(0, color="0.2", lw=0.8)
+    for p, power in enumerate(POWERS):
+        _band(ax, years, q[:, p], COLOURS[power], NAMES[power])
+    _events(ax, [*a.events, *b.events])
+    ax.set(xlim=(years[0], years[-1]), xlabel="year", ylabel=f"alignment: {b.name} minus {a.name}")
+    lo, hi = q[..., 0].min(), q[..., 4].max()
+    span = max(abs(lo), abs(hi), 0.02) * 1.15
+    ax.set_ylim(-span, span)
+    ax.set_title(f"Paired differences over {diff_agg.runs:,} runs (median, 50% and 90% bands)", fontsize=11)
+    ax.legend(loc="lower left", frameon=False, ncol=3)
+    return fig
+
+
+FIGURES = {
+    "alignment": alignment_fan,
+    "engagement_triangle": engagement_triangle,
+    "hedging_index": hedging,
+    "satisfaction": satisfaction,
+    "survival": survival,
+}
+
+
+def save(fig, stem: Path) -> list[Path]:
+    """Write a figure as PNG and SVG (no timestamp, so same input gives the same bytes)."""
+    paths = []
     for ext in ("png", "svg"):
-        path = f"{stem}.{ext}"
-        fig.savefig(path, metadata={"Date": None} if ext == "svg" else None)
-        names.append(path)
+        path = Path(f"{stem}.{ext}")
+        fig.savefig(path, metadata={"Date": None} if ext == "svg" else {"Software": None})
+        paths.append(path)
     plt.close(fig)
-    return names
+    return paths
+
+
+def save_all(agg, scenario, thresholds: dict, folder: Path) -> list[Path]:
+    paths = []
+    for name, draw in FIGURES.items():
+        fig = draw(agg, scenario, thresholds) if name == "alignment" else draw(agg, scenario)
+        paths += save(fig, folder / name)
+    return paths

@@ -45,9 +45,9 @@ def security_utility(received: np.ndarray, threat: np.ndarray, demand: np.ndarra
     """u_d = 1 - exp(-(R_d - H_d) / D_d): exponential utility of net security.
 
     Diminishing returns while supply exceeds threat; below zero, and steeply so,
-    when threat exceeds supply. The marginal value of supply therefore rises
-    with threat (a maritime crisis makes partners' help worth more) and with
-    demand D_d, which acts as the scale of risk tolerance.
+    when threat exceeds supply. The marginal value of supply, exp(-(R-H)/D)/D,
+    therefore rises with threat: a maritime crisis makes partners' help worth
+    more. D_d sets the scale: the net security at which ~63% is satisfied.
     """
     return 1.0 - np.exp(-(received - threat) / demand)
 

@@ -3,47 +3,103 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
+import pyarrow.parquet as pq
 import pytest
+
+from sim import EVENT_TYPES
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+FIGURES = ("alignment", "engagement_triangle", "hedging_index", "satisfaction", "survival")
 
 
 def bamboo(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
-def test_run_writes_summary_and_plots(tmp_path):
-    out = tmp_path / "sq"
-    done = bamboo("run", "--runs", "200", "--seed", "3", "--out", str(out), "--quiet")
+def scenario(tmp_path, text, name="s.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def crisis_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "scs"
+    done = bamboo("run", SCENARIOS / "south_china_sea_crisis.yaml", "--runs", 300, "--seed", 3, "--out", out)
     assert done.returncode == 0, done.stderr
-    assert done.stdout == ""
+    return out, done
+
+
+def test_run_writes_summary_trajectories_plots_and_manifest(crisis_run):
+    out, done = crisis_run
+    assert "survives in" in done.stdout
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["runs"] == 200 and summary["seed"] == 3
-    assert 0.0 <= summary["survival_probability"] <= 1.0
-    assert set(summary["final_alignment"]) == {"US", "CN", "RU"}
-    for power in summary["final_alignment"].values():
-        assert power["p05"] <= power["p50"] <= power["p95"]
-    assert abs(sum(summary["failure_modes"].values()) - (1 - summary["survival_probability"])) < 1e-9
-    png = (out / "alignment.png").read_bytes()
-    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
-    assert "<svg" in (out / "alignment.svg").read_text()
+    for key in (
+        "scenario",
+        "runs",
+        "seed",
+        "survival_probability",
+        "failure_modes",
+        "final_alignment",
+        "hedging_index",
+        "security_satisfaction",
+    ):
+        assert key in summary
+    assert summary["scenario"] == "South China Sea crisis" and summary["runs"] == 300 and summary["seed"] == 3
+    assert set(summary["failure_modes"]) == {"bandwagoning", "dropped_partner", "isolation"}
+    assert abs(sum(summary["failure_modes"].values()) + summary["survival_probability"] - 1) < 1e-6
+    for power in ("US", "CN", "RU"):
+        s = summary["final_alignment"][power]
+        assert 0 <= s["p05"] <= s["p50"] <= s["p95"] <= 1
+        assert s["p05"] - 0.001 <= s["mean"] <= s["p95"] + 0.001
+    table = pq.read_table(out / "trajectories.parquet")
+    assert table.num_rows == 300 * 41 * 3
+    for column in ("run", "date", "power", "alignment", "tier", "hedging_index", "satisfaction_territory"):
+        assert column in table.column_names
+    assert set(table.column("power").to_pylist()) == {"US", "CN", "RU"}
+    assert table.column("date").to_pylist()[0] == "2025-07"
+    for name in FIGURES:
+        assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert "<svg" in (out / f"{name}.svg").read_text()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["scenario"]["content_sha256"]) == 64
+    assert manifest["seed"] == 3 and manifest["package_version"]
+    assert "powers.RU.reach" in manifest["resolved_parameters"]
+    assert set(manifest["files"]) >= {"summary.json", "trajectories.parquet", "alignment.png"}
 
 
-def test_same_seed_same_bytes(tmp_path):
-    for name in ("a", "b"):
-        assert bamboo("run", "--runs", "50", "--seed", "9", "--out", str(tmp_path / name), "--quiet").returncode == 0
-    assert (tmp_path / "a" / "summary.json").read_bytes() == (tmp_path / "b" / "summary.json").read_bytes()
+def test_same_seed_same_summary_bytes_whatever_the_chunking(tmp_path, crisis_run):
+    out, _ = crisis_run
+    again = tmp_path / "again"
+    done = bamboo(
+        "run",
+        SCENARIOS / "south_china_sea_crisis.yaml",
+        "--runs",
+        300,
+        "--seed",
+        3,
+        "--chunk",
+        64,
+        "--out",
+        again,
+        "--quiet",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "" and done.stderr == ""
+    assert (again / "summary.json").read_bytes() == (out / "summary.json").read_bytes()
 
 
 def test_existing_output_is_never_overwritten_without_force(tmp_path):
     out = tmp_path / "sq"
     out.mkdir()
     (out / "mine.txt").write_text("keep me")
-    done = bamboo("run", "--runs", "5", "--out", str(out))
+    done = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 5, "--out", out)
     assert done.returncode == 2
-    assert "exists" in done.stderr and "--force" in done.stderr
-    assert "Traceback" not in done.stderr
+    assert "exists" in done.stderr and "--force" in done.stderr and "Traceback" not in done.stderr
     assert (out / "mine.txt").read_text() == "keep me"
-    forced = bamboo("run", "--runs", "5", "--out", str(out), "--force", "--quiet")
+    forced = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 5, "--out", out, "--force", "--quiet")
     assert forced.returncode == 0
     assert not (out / "mine.txt").exists() and (out / "summary.json").exists()
 
@@ -53,26 +109,85 @@ def test_existing_output_is_never_overwritten_without_force(tmp_path):
     [
         (["--runs", "0"], "at least 1"),
         (["--runs", "many"], "whole number"),
-        (["--seed", "-4"], "seed"),
-        (["--steps", "1.5"], "whole number"),
+        (["--seed", "-4"], "at least 0"),
+        (["--chunk", "1.5"], "whole number"),
     ],
 )
-def test_bad_numbers_are_refused_cleanly(tmp_path, args, message):
+def test_bad_options_are_refused_cleanly(tmp_path, args, message):
     out = tmp_path / "never"
-    done = bamboo("run", *args, "--out", str(out))
+    done = bamboo("run", SCENARIOS / "status_quo.yaml", *args, "--out", out)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
 
 
-def test_bad_parameter_file_names_file_and_field(tmp_path):
-    bad = tmp_path / "params.yaml"
-    from sim.params import default_path
-
-    bad.write_text(default_path().read_text().replace("value: 0.45\n      range: [0.3, 0.6]", "value: lots"))
+def test_bad_scenario_names_file_line_and_expectation_and_writes_nothing(tmp_path):
+    bad = scenario(tmp_path, "name: x\ndescription: y\nevents:\n  - type: tarif\n    at: 2026-01\n")
     out = tmp_path / "never"
-    done = bamboo("run", "--parameters", str(bad), "--out", str(out))
-    assert done.returncode == 2, done.stderr
-    assert str(bad) in done.stderr and "reach.value" in done.stderr and "number" in done.stderr
-    assert "Traceback" not in done.stderr
-    assert not out.exists()
+    done = bamboo("run", bad, "--out", out)
+    assert done.returncode == 2
+    assert f"{bad}:4:" in done.stderr and "tariff" in done.stderr and "Traceback" not in done.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+def test_event_after_horizon_warns(tmp_path):
+    late = scenario(
+        tmp_path, "name: late\ndescription: d\nhorizon: 2027-07\nevents:\n  - {type: summit, at: 2030-01, actor: US}\n"
+    )
+    done = bamboo("run", late, "--runs", 10, "--out", tmp_path / "o")
+    assert done.returncode == 0
+    assert "warning" in done.stderr and "after" in done.stderr and "horizon" in done.stderr
+
+
+def test_compare_uses_common_random_numbers(tmp_path):
+    out = tmp_path / "cmp"
+    done = bamboo(
+        "compare", SCENARIOS / "status_quo.yaml", SCENARIOS / "caatsa_enforced.yaml", "--runs", 200, "--out", out
+    )
+    assert done.returncode == 0, done.stderr
+    result = json.loads((out / "compare.json").read_text())
+    assert result["common_random_numbers"] and result["runs"] == 200
+    ru = result["final_alignment_difference"]["RU"]
+    assert ru["mean"] < -0.03 and ru["p95"] <= 0.02  # CAATSA lowers the Russia tie in nearly every paired run
+    paired = result["paired_survival"]
+    assert sum(paired.values()) == 200
+    assert (out / "difference.png").exists() and (out / "difference.svg").exists()
+    # a scenario compared with itself differs by exactly nothing in every run
+    same = bamboo(
+        "compare",
+        SCENARIOS / "status_quo.yaml",
+        SCENARIOS / "status_quo.yaml",
+        "--runs",
+        50,
+        "--out",
+        tmp_path / "same",
+        "--quiet",
+    )
+    assert same.returncode == 0
+    zero = json.loads((tmp_path / "same" / "compare.json").read_text())
+    for power in ("US", "CN", "RU"):
+        assert zero["final_alignment_difference"][power]["mean"] == 0.0
+
+
+def test_compare_refuses_mismatched_calendars(tmp_path):
+    done = bamboo(
+        "compare", SCENARIOS / "status_quo.yaml", SCENARIOS / "putin_visit_2024.yaml", "--out", tmp_path / "x"
+    )
+    assert done.returncode == 2 and "start and horizon" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_validate_reports_each_file(tmp_path):
+    bad = scenario(tmp_path, "name: x\ndescription: y\nruns: -3\n")
+    done = bamboo("validate", *sorted(SCENARIOS.glob("*.yaml")), bad)
+    assert done.returncode == 2
+    assert done.stdout.count("ok:") == len(list(SCENARIOS.glob("*.yaml")))
+    assert f"{bad}:3:" in done.stderr and "runs" in done.stderr and "Traceback" not in done.stderr
+    assert bamboo("validate", SCENARIOS / "status_quo.yaml").returncode == 0
+
+
+def test_events_lists_the_catalogue_with_sources():
+    done = bamboo("events")
+    assert done.returncode == 0
+    for name, cls in EVENT_TYPES.items():
+        assert name in done.stdout and cls.effect[:40] in done.stdout
+    assert done.stdout.count("source:") == len(EVENT_TYPES)

@@ -135,7 +135,7 @@ def test_9_drift_toward_one_power_raises_rivals_courtship():
 
 
 def test_10_russian_visit_does_not_reverse_us_trajectory(status_quo):
-    """001: "Putin's visit should not hurt the overall upward trajectory of U.S.-Vietnam relations"."""
+    """004: "Putin's visit should not hurt the overall upward trajectory of U.S.-Vietnam relations"; 001."""
     visit = simulate([event("summit", actor="RU", magnitude=1.0)])
     a, b = visit.trajectories()["alignment"][:, :, US], status_quo.trajectories()["alignment"][:, :, US]
     assert a[-1].mean() >= a[0].mean() - 0.01

@@ -1,0 +1,248 @@
+"""Results of an ensemble: streamed aggregates, the summary, trajectories and the manifest.
+
+An ``Aggregate`` takes each step's outcomes for a chunk of runs and keeps only
+what the summary and plots need: exact counts of failures, fixed-point integer
+sums (so means are identical whatever the chunking, the number of workers or
+the order of merging), and fixed-bin histograms from which percentile bands are
+read. Memory does not grow with the number of runs; a percentile read from a
+histogram is within one bin (1/BINS of the series' span) of the exact one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from sim.outcomes import TIERS, Failure, tier
+from sim.params import DIMENSIONS, POWERS
+
+BINS = 2000
+SCALE = 10**9  # fixed point for exact sums: 1e-9 resolution, 9.2e9 run-values before overflow
+# series: (columns, lower edge, upper edge)
+SERIES = {
+    "alignment": (POWERS, 0.0, 1.0),
+    "share": (POWERS, 0.0, 1.0),
+    "satisfaction": (DIMENSIONS, 0.0, 1.0),
+    "security": (("mean",), 0.0, 1.0),
+    "hedging_index": (("index",), 0.0, 1.0),
+    "courtship": (POWERS, 0.0, 1.0),
+    "coercion": (POWERS, 0.0, 1.0),
+}
+
+
+def observations(snapshot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The aggregated series of one step, each (runs, columns), from a model snapshot."""
+    a = snapshot["alignment"]
+    total = a.sum(axis=1, keepdims=True)
+    share = np.divide(a, total, out=np.full_like(a, 1.0 / a.shape[1]), where=total > 0)
+    return {
+        "alignment": a,
+        "share": share,
+        "satisfaction": snapshot["satisfaction"],
+        "security": snapshot["satisfaction"].mean(axis=1, keepdims=True),
+        "hedging_index": snapshot["hedging_index"][:, None],
+        "courtship": snapshot["courtship"],
+        "coercion": snapshot["coercion"],
+    }
+
+
+class Aggregate:
+    """Bounded-memory, order-independent summary of any number of runs."""
+
+    def __init__(self, steps: int, series: dict | None = None):
+        self.steps = steps
+        self.series = series or SERIES
+        self.runs = 0
+        t = steps + 1
+        self.hist = {k: np.zeros((t, len(c), BINS), np.int64) for k, (c, _, _) in self.series.items()}
+        self.sums = {k: np.zeros((t, len(c)), np.int64) for k, (c, _, _) in self.series.items()}
+        self.tiers = np.zeros((t, len(POWERS), len(TIERS)), np.int64)
+        self.failures = np.zeros((len(Failure), t), np.int64)  # runs whose first failure came at step t
+
+    # -- filling ---------------------------------------------------------------
+    def observe(self, step: int, values: dict[str, np.ndarray], scalars: dict | None = None) -> None:
+        """Add one step of a chunk: ``values`` as from ``observations``."""
+        for key, x in values.items():
+            if key not in self.series:
+                continue
+            _, lo, hi = self.series[key]
+            k = x.shape[1]
+            idx = np.clip(((x - lo) / (hi - lo) * BINS).astype(np.int64), 0, BINS - 1)
+            flat = idx + np.arange(k) * BINS
+            self.hist[key][step] += np.bincount(flat.ravel(), minlength=k * BINS).reshape(k, BINS)
+            self.sums[key][step] += np.rint(x * SCALE).astype(np.int64).sum(axis=0)
+        if scalars is not None and "alignment" in values:
+            t = tier(values["alignment"], scalars).astype(np.int64)
+            flat = t + np.arange(t.shape[1]) * len(TIERS)
+            self.tiers[step] += np.bincount(flat.ravel(), minlength=t.shape[1] * len(TIERS)).reshape(-1, len(TIERS))
+
+    def close_chunk(self, verdict_mode: np.ndarray, verdict_step: np.ndarray) -> None:
+        """Count the chunk's runs and their verdicts (after its last step)."""
+        self.runs += len(verdict_mode)
+        step = np.where(verdict_step < 0, self.steps, verdict_step)
+        np.add.at(self.failures, (verdict_mode.astype(np.int64), step), 1)
+
+    def merge(self, other: Aggregate) -> Aggregate:
+        for key in self.hist:
+            self.hist[key] += other.hist[key]
+            self.sums[key] += other.sums[key]
+        self.tiers += other.tiers
+        self.failures += other.failures
+        self.runs += other.runs
+        return self
+
+    # -- reading ---------------------------------------------------------------
+    def mean(self, key: str) -> np.ndarray:
+        """Exact mean over runs (to 1e-9), shape (steps+1, columns)."""
+        return self.sums[key] / SCALE / max(self.runs, 1)
+
+    def percentiles(self, key: str, qs) -> np.ndarray:
+        """Percentiles (0-100) from the histogram, shape (steps+1, columns, len(qs))."""
+        _, lo, hi = self.series[key]
+        h = self.hist[key]
+        cum = np.cumsum(h, axis=-1)
+        n = cum[..., -1:]
+        out = np.empty((*h.shape[:2], len(qs)))
+        for j, q in enumerate(qs):
+            target = np.maximum(q / 100.0 * n, 1e-12)
+            b = np.minimum(np.sum(cum < target, axis=-1, keepdims=True), BINS - 1)
+            below = np.take_along_axis(cum, b, -1) - np.take_along_axis(h, b, -1)
+            inside = np.take_along_axis(h, b, -1)
+            frac = np.divide(target - below, inside, out=np.full(inside.shape, 0.5), where=inside > 0)
+            out[..., j] = (lo + (b + np.clip(frac, 0, 1)) * (hi - lo) / BINS)[..., 0]
+        return out
+
+    def survival_probability(self) -> float:
+        return float(self.failures[Failure.NONE].sum()) / max(self.runs, 1)
+
+    def failure_modes(self) -> dict[str, float]:
+        n = max(self.runs, 1)
+        return {f.label: float(self.failures[f].sum()) / n for f in Failure if f != Failure.NONE}
+
+    def survival_curve(self) -> np.ndarray:
+        """Share of runs still multi-aligned at each step."""
+        failed = self.failures[1:].sum(axis=0).cumsum()
+        return 1.0 - failed / max(self.runs, 1)
+
+    def failure_curves(self) -> dict[str, np.ndarray]:
+        """Cumulative share of runs failed by each mode at each step."""
+        n = max(self.runs, 1)
+        return {f.label: self.failures[f].cumsum() / n for f in Failure if f != Failure.NONE}
+
+    def stats(self, key: str, column: int, step: int = -1) -> dict[str, float]:
+        p05, p50, p95 = self.percentiles(key, (5, 50, 95))[step, column]
+        return {"mean": _r(self.mean(key)[step, column]), "p05": _r(p05), "p50": _r(p50), "p95": _r(p95)}
+
+
+def _r(x: float) -> float:
+    """Round for the summary: 6 decimals, well below the histogram's resolution."""
+    return round(float(x), 6)
+
+
+def summary(scenario, agg: Aggregate, runs: int, seed: int) -> dict:
+    return {
+        "scenario": scenario.name,
+        "runs": runs,
+        "seed": seed,
+        "start": str(scenario.start),
+        "horizon": str(scenario.horizon),
+        "steps": scenario.steps,
+        "survival_probability": _r(agg.survival_probability()),
+        "failure_modes": {k: _r(v) for k, v in agg.failure_modes().items()},
+        "final_alignment": {p: agg.stats("alignment", i) for i, p in enumerate(POWERS)},
+        "final_tier_shares": {
+            p: {t: _r(agg.tiers[-1, i, j] / max(agg.runs, 1)) for j, t in enumerate(TIERS)}
+            for i, p in enumerate(POWERS)
+        },
+        "hedging_index": agg.stats("hedging_index", 0),
+        "security_satisfaction": {
+            "mean_of_dimensions": agg.stats("security", 0),
+            **{d: agg.stats("satisfaction", i) for i, d in enumerate(DIMENSIONS)},
+        },
+        "percentile_error": 1.0 / BINS,
+    }
+
+
+def manifest(scenario, runs: int, seed: int, files: list[Path]) -> dict:
+    """What a result folder was made from, so it can be made again."""
+    import mesa
+
+    from sim import __version__
+
+    params = scenario.parameter_set
+    return {
+        "package_version": __version__,
+        "scenario": {"name": scenario.name, "file": scenario.path, "content_sha256": scenario.content_hash()},
+        "flattened_scenario": scenario.as_dict(),
+        "runs": runs,
+        "seed": seed,
+        "resolved_parameters": {
+            path: {
+                "value": p.value,
+                "range": list(p.range) if p.range else None,
+                "drawn_per_run": bool(p.range and (scenario.uncertainty or p.uncertain)),
+            }
+            for path, p in params.entries.items()
+        },
+        "time": params.time,
+        "environment": {"python": platform.python_version(), "numpy": np.__version__, "mesa": mesa.__version__},
+        "files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
+    }
+
+
+def write_json(path: Path, data: dict) -> Path:
+    path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
+    return path
+
+
+class TrajectoryWriter:
+    """Per-step trajectories in long format (one row per run, step and power), Parquet, chunk by chunk."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.writer = None
+
+    def write(self, model) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        t = model.trajectories()
+        steps, runs, powers = t["alignment"].shape
+        step = np.repeat(np.arange(steps), runs * powers)
+        dates = np.array([str(d) for d in model.dates])
+        run = np.tile(np.repeat(model.run_index.astype(np.int64), powers), steps)
+        power = np.tile(np.array(POWERS), steps * runs)
+
+        def per_power(x):
+            return x.reshape(-1)
+
+        def per_run(x):
+            return np.repeat(x.reshape(steps * runs, -1), powers, axis=0)
+
+        columns = {
+            "run": run,
+            "step": step,
+            "date": dates[step],
+            "power": power,
+            "alignment": per_power(t["alignment"]),
+            "tier": np.array(TIERS)[per_power(t["tier"])],
+            "courtship": per_power(t["courtship"]),
+            "coercion": per_power(t["coercion"]),
+            "memory": per_power(t["memory"]),
+            "hedging_index": per_run(t["hedging_index"])[:, 0],
+        }
+        sat = per_run(t["satisfaction"])
+        for i, d in enumerate(DIMENSIONS):
+            columns[f"satisfaction_{d}"] = sat[:, i]
+        table = pa.table(columns)
+        if self.writer is None:
+            self.writer = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+        self.writer.write_table(table)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

@@ -1,0 +1,421 @@
+"""Parameters (sim.params): the packaged data file, its validation, overrides and per-run draws."""
+
+import copy
+import functools
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from sim.params import (
+    ParameterError,
+    ParameterSet,
+    default_path,
+    expected_paths,
+    load_parameters,
+)
+from sim.streams import Streams
+
+SOURCES_DIR = Path("/work/shared/sources")
+PARAMS = load_parameters()
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_RAW = yaml.load(default_path().read_text(encoding="utf-8"), Loader=_LOADER)
+
+
+@pytest.fixture
+def raw():
+    """The packaged file as plain data, to be broken in one place by each test."""
+    return copy.deepcopy(_RAW)
+
+
+def write(tmp_path, data, name="params.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.dump(data, Dumper=_DUMPER, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def load_error(path) -> str:
+    with pytest.raises(ParameterError) as info:
+        load_parameters(path)
+    return str(info.value)
+
+
+# -- the packaged file ------------------------------------------------------------
+
+
+def test_packaged_file_loads():
+    p = load_parameters()
+    assert isinstance(p, ParameterSet)
+    assert set(p.entries) == set(expected_paths())
+    assert Path(p.origin) == default_path()
+    for key in ("start", "months_per_step", "horizon"):
+        assert key in p.time
+    assert p.sources
+
+
+def test_every_parameter_has_a_source():
+    for path, param in PARAMS.entries.items():
+        source = param.source
+        if "ref" in source:
+            assert source["ref"] in PARAMS.sources, path
+            assert isinstance(source.get("quote"), str), path
+            assert source["quote"].strip(), path
+        else:
+            assert "external" in source, path
+            assert str(source["external"]).strip(), path
+
+
+def test_every_source_is_a_named_file():
+    for name, file in PARAMS.sources.items():
+        assert re.fullmatch(r"\d{3}_[0-9a-f]{16}\.txt", file), name
+
+
+def test_every_value_lies_within_its_range():
+    for path, param in PARAMS.entries.items():
+        assert math.isfinite(param.value), path
+        if param.range is not None:
+            lo, hi = param.range
+            assert lo <= param.value <= hi, path
+            assert lo <= hi, path
+
+
+def test_the_free_parameters_and_uncertain_ones():
+    free = PARAMS.free()
+    assert free
+    assert all(p.free for p in free)
+    assert all(p.range is not None for p in PARAMS.uncertain())
+    assert {p.path for p in PARAMS.uncertain()} == {p for p, e in PARAMS.entries.items() if e.range is not None}
+
+
+def normalise(text: str) -> str:
+    """Whitespace only: runs of whitespace become one space; a line break after a hyphen goes."""
+    text = re.sub(r"\s+", " ", text).strip()
+    return re.sub(r"-\s+", "-", text)
+
+
+QUOTED = [(path, p.source["ref"], p.source["quote"]) for path, p in PARAMS.entries.items() if "ref" in p.source]
+
+
+@pytest.mark.parametrize(("path", "ref", "quote"), [pytest.param(*q, id=q[0]) for q in QUOTED])
+def test_every_quote_appears_verbatim_in_its_source(path, ref, quote):
+    if not SOURCES_DIR.is_dir():
+        pytest.skip(f"{SOURCES_DIR} is not available")
+    assert normalise(quote) in source_text(PARAMS.sources[ref]), f"{path}: quote not found in {PARAMS.sources[ref]}"
+
+
+@functools.cache
+def source_text(file: str) -> str:
+    return normalise((SOURCES_DIR / file).read_text(encoding="utf-8"))
+
+
+def test_quote_normalisation_is_whitespace_only():
+    assert normalise("a  b\n c") == "a b c"
+    assert normalise("state- to-\nstate") == normalise("state- to-state")
+    assert normalise("the perception") not in normalise("the public\nperception")
+
+
+# -- malformed files -------------------------------------------------------------
+
+
+def test_an_unmodified_copy_loads(tmp_path, raw):
+    p = load_parameters(write(tmp_path, raw))
+    assert set(p.entries) == set(PARAMS.entries)
+    assert all(p.value(k) == PARAMS.value(k) for k in PARAMS.entries)
+    assert p.origin == str(tmp_path / "params.yaml")
+
+
+@pytest.mark.parametrize("section", ["thresholds", "hedger", "powers", "world", "behaviour"])
+def test_missing_section(tmp_path, raw, section):
+    del raw[section]
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert repr(section) in message
+
+
+def test_value_not_a_number(tmp_path, raw):
+    raw["powers"]["US"]["reach"]["value"] = "high"
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert "powers.US.reach.value" in message
+    assert "'high'" in message
+
+
+@pytest.mark.parametrize("bad", [True, None, float("nan"), float("inf"), [0.5]])
+def test_value_of_a_wrong_kind(tmp_path, raw, bad):
+    raw["behaviour"]["temperature"]["value"] = bad
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert "behaviour.temperature.value" in message
+
+
+@pytest.mark.parametrize("side", [0, 1])
+def test_value_outside_range(tmp_path, raw, side):
+    lo, hi = raw["powers"]["US"]["reach"]["range"]
+    raw["powers"]["US"]["reach"]["value"] = [lo - 0.01, hi + 0.01][side]
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert "powers.US.reach" in message
+    assert "outside" in message
+
+
+@pytest.mark.parametrize("bad", [[0.1], [0.1, "x"], "0.1-0.9", [0.1, 0.5, 0.9]])
+def test_malformed_range(tmp_path, raw, bad):
+    raw["powers"]["US"]["reach"]["range"] = bad
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert "powers.US.reach.range" in message
+
+
+def test_unknown_field(tmp_path, raw):
+    raw["hedger"]["demand"]["territory"]["units"] = "share"
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert "hedger.demand.territory" in message
+    assert "units" in message
+
+
+def test_unknown_source_ref(tmp_path, raw):
+    raw["powers"]["CN"]["reach"]["source"]["ref"] = "nowhere"
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert "powers.CN.reach.source.ref" in message
+    assert "nowhere" in message
+
+
+@pytest.mark.parametrize("source", [None, {}, {"ref": "kratiuk"}, {"quote": "x"}, "kratiuk"])
+def test_incomplete_source(tmp_path, raw, source):
+    raw["world"]["deference"]["source"] = source
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert "world.deference.source" in message
+
+
+def test_unknown_parameter_with_a_suggestion(tmp_path, raw):
+    raw["powers"]["US"]["reliabilty"] = copy.deepcopy(raw["powers"]["US"]["reliability"])
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert "'powers.US.reliabilty'" in message
+    assert "did you mean 'powers.US.reliability'" in message
+
+
+def test_missing_parameter(tmp_path, raw):
+    del raw["powers"]["RU"]["reach"]
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert "powers.RU.reach" in message
+
+
+@pytest.mark.parametrize("key", ["start", "months_per_step", "horizon"])
+def test_missing_time_key(tmp_path, raw, key):
+    del raw["time"][key]
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert f"time.{key}" in message
+
+
+def test_section_not_a_mapping(tmp_path, raw):
+    raw["world"] = [1, 2]
+    path = write(tmp_path, raw)
+    message = load_error(path)
+    assert str(path) in message
+    assert "world" in message
+
+
+def test_unreadable_files(tmp_path):
+    missing = tmp_path / "absent.yaml"
+    assert str(missing) in load_error(missing)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("thresholds: [unclosed\n", encoding="utf-8")
+    assert str(broken) in load_error(broken)
+    scalar = tmp_path / "scalar.yaml"
+    scalar.write_text("42\n", encoding="utf-8")
+    assert str(scalar) in load_error(scalar)
+
+
+def test_parameter_error_is_a_value_error():
+    assert issubclass(ParameterError, ValueError)
+
+
+# -- with_overrides ------------------------------------------------------------------
+
+
+def test_override_with_a_number():
+    path = "powers.US.reliability"
+    before = PARAMS[path]
+    assert before.range is not None and before.value != 0.3
+    p = PARAMS.with_overrides({path: 0.3})
+    assert p.value(path) == 0.3
+    assert p[path].range is None  # a fixed number is no longer uncertain
+    assert p[path].source == before.source
+    # the original is untouched, and other parameters are carried over
+    assert PARAMS[path] == before
+    assert all(p[k] == PARAMS[k] for k in PARAMS.entries if k != path)
+
+
+def test_override_with_a_range():
+    before = PARAMS["hedger.demand.territory"]
+    p = PARAMS.with_overrides({"hedger.demand.territory": [0.5, 0.7], "powers.RU.reach": (0.1, 0.2)})
+    assert p["hedger.demand.territory"].range == (0.5, 0.7)
+    assert p.value("hedger.demand.territory") == pytest.approx(0.6)
+    assert p["powers.RU.reach"].range == (0.1, 0.2)
+    assert PARAMS["hedger.demand.territory"] == before
+
+
+def test_override_with_an_int_and_a_degenerate_range():
+    p = PARAMS.with_overrides({"hedger.four_nos": 0, "world.deference": [0.3, 0.3]})
+    assert p.value("hedger.four_nos") == 0.0
+    assert isinstance(p.value("hedger.four_nos"), float)
+    assert p["world.deference"].range == (0.3, 0.3)
+
+
+def test_overrides_copy_the_calendar():
+    p = PARAMS.with_overrides({})
+    p.time["horizon"] = 1
+    assert PARAMS.time["horizon"] != 1
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["x", None, True, float("nan"), float("inf"), [0.5], [0.7, 0.5], [0.1, "a"], [0.1, 0.2, 0.3], {"value": 1}],
+    ids=repr,
+)
+def test_bad_override_values(bad):
+    with pytest.raises(ParameterError) as info:
+        PARAMS.with_overrides({"powers.US.reliability": bad})
+    assert "powers.US.reliability" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "bad"),
+    [
+        ("powers.US.reliability", -0.1),
+        ("powers.US.reliability", 1.5),
+        ("powers.US.reliability", [0.5, 1.2]),
+        ("hedger.demand.territory", [-0.2, 0.4]),
+        ("thresholds.alliance", 2.0),
+        ("behaviour.temperature", -1.0),
+        ("hedger.weight.regime", -0.5),
+    ],
+)
+def test_overrides_outside_natural_bounds_raise(path, bad):
+    with pytest.raises(ParameterError) as info:
+        PARAMS.with_overrides({path: bad})
+    assert path in str(info.value)
+
+
+def test_unbounded_parameters_accept_large_overrides():
+    p = PARAMS.with_overrides({"behaviour.temperature": 5.0, "hedger.weight.regime": [1.0, 3.0]})
+    assert p.value("behaviour.temperature") == 5.0
+    assert p["hedger.weight.regime"].range == (1.0, 3.0)
+
+
+@pytest.mark.parametrize("path", [p.path for p in PARAMS.uncertain()])
+def test_the_documented_range_is_an_acceptable_override(path):
+    """Re-stating a parameter's own documented range (or its default) must be accepted."""
+    documented = PARAMS[path]
+    p = PARAMS.with_overrides({path: list(documented.range)})
+    assert p[path].range == documented.range
+    assert PARAMS.with_overrides({path: documented.value}).value(path) == documented.value
+
+
+def test_unknown_override_path_suggests_the_nearest_name():
+    with pytest.raises(ParameterError) as info:
+        PARAMS.with_overrides({"powers.US.reliabilty": 0.5})
+    assert "'powers.US.reliabilty'" in str(info.value)
+    assert "did you mean 'powers.US.reliability'" in str(info.value)
+    with pytest.raises(ParameterError, match=re.escape("did you mean 'hedger.demand.territory'")):
+        PARAMS.with_overrides({"hedger.demand.teritory": 0.5})
+
+
+def test_lookup_of_an_unknown_path():
+    with pytest.raises(ParameterError, match=re.escape("did you mean 'behaviour.step_size'")):
+        PARAMS["behaviour.stepsize"]
+    with pytest.raises(ParameterError):
+        PARAMS.value("no.such.thing.at.all.zzz")
+
+
+# -- draws -----------------------------------------------------------------------
+
+
+def test_draw_without_streams_gives_the_defaults():
+    values = PARAMS.draw(np.arange(7, dtype=np.uint64), None)
+    assert set(values) == set(PARAMS.entries)
+    for path, v in values.items():
+        assert v.shape == (7,)
+        np.testing.assert_array_equal(v, PARAMS.value(path))
+
+
+def test_draw_with_streams_stays_inside_ranges_and_varies():
+    runs = np.arange(500, dtype=np.uint64)
+    values = PARAMS.draw(runs, Streams(2024, runs))
+    for path, param in PARAMS.entries.items():
+        v = values[path]
+        assert v.shape == (500,)
+        if param.range is None:
+            np.testing.assert_array_equal(v, param.value)
+        else:
+            lo, hi = param.range
+            assert np.all((v >= lo) & (v <= hi)), path
+            if hi > lo:
+                assert len(np.unique(v)) > 400, path
+                # a uniform draw over the range: its mean is near the middle
+                assert abs(v.mean() - (lo + hi) / 2) < 0.1 * (hi - lo), path
+
+
+def test_draws_of_different_parameters_are_not_the_same_numbers():
+    runs = np.arange(200, dtype=np.uint64)
+    values = PARAMS.draw(runs, Streams(1, runs))
+    uncertain = [p for p in PARAMS.uncertain() if p.range[1] > p.range[0]]
+    unit = [(values[p.path] - p.range[0]) / (p.range[1] - p.range[0]) for p in uncertain]
+    for i in range(len(unit) - 1):
+        assert not np.allclose(unit[i], unit[i + 1]), uncertain[i].path
+
+
+def test_draw_per_run_index_is_the_same_in_any_ensemble():
+    key = 987654321
+    big = np.arange(0, 64, dtype=np.uint64)
+    small = np.array([40, 3, 17], dtype=np.uint64)
+    v_big = PARAMS.draw(big, Streams(key, big))
+    v_small = PARAMS.draw(small, Streams(key, small))
+    for path in PARAMS.entries:
+        np.testing.assert_array_equal(v_small[path], v_big[path][small.astype(int)])
+    # a different key gives a different world
+    v_other = PARAMS.draw(big, Streams(key + 1, big))
+    assert not np.array_equal(v_other["powers.US.reach"], v_big["powers.US.reach"])
+
+
+def test_only_overridden_ranges_are_drawn_unless_everything_is():
+    p = PARAMS.with_overrides({"powers.US.reach": [0.1, 0.2]})
+    runs = np.arange(100, dtype=np.uint64)
+    some = p.draw(runs, Streams(5, runs), everything=False)
+    assert np.all((some["powers.US.reach"] >= 0.1) & (some["powers.US.reach"] <= 0.2))
+    assert len(np.unique(some["powers.US.reach"])) > 90
+    for path, param in p.entries.items():
+        if path != "powers.US.reach":
+            np.testing.assert_array_equal(some[path], param.value)
+    every = p.draw(runs, Streams(5, runs), everything=True)
+    np.testing.assert_array_equal(every["powers.US.reach"], some["powers.US.reach"])
+    assert len(np.unique(every["powers.CN.reach"])) > 90
+
+
+def test_draw_respects_overridden_ranges():
+    p = PARAMS.with_overrides({"powers.US.reach": [0.1, 0.2], "powers.CN.reach": 0.33})
+    runs = np.arange(100, dtype=np.uint64)
+    values = p.draw(runs, Streams(5, runs))
+    assert np.all((values["powers.US.reach"] >= 0.1) & (values["powers.US.reach"] <= 0.2))
+    np.testing.assert_array_equal(values["powers.CN.reach"], 0.33)
