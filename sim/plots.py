@@ -35,19 +35,16 @@ def _years(dates) -> np.ndarray:
 
 
 def _events(ax, events, top=0.98):
+    """A dotted line per event date; events on the same date share one label."""
+    by_date: dict = {}
     for e in events:
-        x = e.at.decimal_year
+        names = by_date.setdefault(e.at.decimal_year, [])
+        if e.type not in names:
+            names.append(e.type)
+    for x, names in sorted(by_date.items()):
         ax.axvline(x, color="0.3", lw=0.8, ls=":")
-        ax.text(
-            x,
-            top,
-            " " + e.type.replace("_", " "),
-            rotation=90,
-            va="top",
-            fontsize=7,
-            color="0.3",
-            transform=ax.get_xaxis_transform(),
-        )
+        label = " " + ", ".join(n.replace("_", " ") for n in names)
+        ax.text(x, top, label, rotation=90, va="top", fontsize=7, color="0.3", transform=ax.get_xaxis_transform())
 
 
 def _band(ax, years, q, colour, label):
