@@ -119,22 +119,22 @@ def pair(name, kwargs, steps):
     return with_event, without
 
 
+def assert_directions(name, checks, steps, tolerance):
+    kwargs = CASES[name][0]
+    with_event, without = pair(name, kwargs, steps)
+    for get, sign in checks:
+        delta = np.mean(get(with_event) - get(without))
+        assert sign * delta > tolerance, f"{name}: expected sign {sign:+d}, got change {delta:+.4f}"
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_event_moves_attributes_in_documented_direction(name):
-    kwargs, attributes, _ = CASES[name]
-    with_event, without = pair(name, kwargs, steps=1)
-    for get, sign in attributes:
-        delta = np.mean(get(with_event) - get(without))
-        assert sign * delta > 1e-6, f"{name}: expected sign {sign:+d}, got change {delta:+.4f}"
+    assert_directions(name, CASES[name][1], steps=1, tolerance=1e-6)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_event_moves_outcomes_in_documented_direction(name):
-    kwargs, _, outcomes = CASES[name]
-    with_event, without = pair(name, kwargs, steps=8)
-    for get, sign in outcomes:
-        delta = np.mean(get(with_event) - get(without))
-        assert sign * delta > 1e-4, f"{name}: expected sign {sign:+d}, got change {delta:+.4f}"
+    assert_directions(name, CASES[name][2], steps=8, tolerance=1e-4)
 
 
 def test_temporary_events_wear_off():
