@@ -364,10 +364,12 @@ class ParameterShock(Event):
         super().__init__(at, **kw)
         if mode not in ("shift", "set"):
             raise ValueError(f"mode must be 'shift' or 'set', got {mode!r}")
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ValueError(f"value must be a number, got {value!r}")
-        if not isinstance(half_life, (int, float)) or half_life < 0:
-            raise ValueError(f"half_life must be a number of steps >= 0, got {half_life!r}")
+        from sim.params import _is_number
+
+        if not _is_number(value):
+            raise ValueError(f"value must be a number (finite), got {value!r}")
+        if not _is_number(half_life) or half_life < 0:
+            raise ValueError(f"half_life must be a number of steps >= 0 (finite), got {half_life!r}")
         _check_path(path)
         self.path, self.value, self.mode, self.shock_half_life = path, float(value), mode, float(half_life)
 

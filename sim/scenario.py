@@ -75,7 +75,20 @@ def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Mapping:
     return out
 
 
+class _Sequence(list):
+    """A YAML sequence that remembers the line of each item."""
+
+    lines: list
+
+
+def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _Sequence:
+    out = _Sequence(loader.construct_object(child, deep=True) for child in node.value)
+    out.lines = [child.start_mark.line + 1 for child in node.value]
+    return out
+
+
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
 def _suggest(name: str, choices) -> str:
@@ -101,9 +114,10 @@ def read_yaml(path: Path) -> _Mapping:
         raise ScenarioError(path, None, "", f"expected UTF-8 text (byte {exc.start} is not)") from None
     if not text.strip():
         raise ScenarioError(path, None, "", "the file is empty; expected a scenario (name, description, events ...)")
-    loader = _Loader(text)
-    loader.name = str(path)
+    loader = None
     try:
+        loader = _Loader(text)  # the reader checks characters here already
+        loader.name = str(path)
         doc = loader.get_single_data()
     except ScenarioError:
         raise
@@ -114,10 +128,15 @@ def read_yaml(path: Path) -> _Mapping:
     except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as exc:
         raise ScenarioError(path, None, "", f"invalid YAML: {exc}") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not isinstance(doc, dict):
-        raise ScenarioError(path, 1, "", f"expected a mapping of scenario keys, found {type(doc).__name__}")
+        raise ScenarioError(path, 1, "", f"expected a mapping of scenario keys, found {_kind(doc)}")
     return doc
+
+
+def _kind(value) -> str:
+    return "list" if isinstance(value, list) else "mapping" if isinstance(value, dict) else type(value).__name__
 
 
 @dataclass
@@ -232,10 +251,14 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict:
         if not isinstance(base_name, str) or not base_name.strip():
             raise ScenarioError(path, line, "base", "expected the path of another scenario file")
         base_path = path.parent / base_name
-        if base_path.resolve() in (*chain, real):
-            cycle = " -> ".join(str(p) for p in (*chain, real, base_path.resolve()))
+        try:
+            resolved, exists = base_path.resolve(), base_path.is_file()
+        except (OSError, ValueError) as exc:
+            raise ScenarioError(path, line, "base", f"expected a usable path of a base scenario file ({exc})") from None
+        if resolved in (*chain, real):
+            cycle = " -> ".join(str(p) for p in (*chain, real, resolved))
             raise ScenarioError(path, line, "base", f"circular inheritance: {cycle}")
-        if not base_path.exists():
+        if not exists:
             raise ScenarioError(path, line, "base", f"base file {base_path} not found")
         merged = _resolve(base_path, (*chain, real))
         merged["_origin"] = {**merged["_origin"], **{k: (str(path), doc.lines[k]) for k in doc}}
@@ -247,10 +270,10 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict:
             combined.line, combined.lines = value.line, {**getattr(merged["parameters"], "lines", {}), **value.lines}
             combined.files = {**getattr(merged["parameters"], "files", {}), **{k: str(path) for k in value}}
             merged["parameters"] = combined
-        elif key == "events" and isinstance(value, list) and isinstance(merged.get("events"), list):
-            merged["events"] = merged["events"] + [(str(path), e) for e in value]
         elif key == "events" and isinstance(value, list):
-            merged["events"] = [(str(path), e) for e in value]
+            lines = getattr(value, "lines", [None] * len(value))
+            own = [(str(path), e, ln) for e, ln in zip(value, lines, strict=True)]
+            merged["events"] = (merged["events"] if isinstance(merged.get("events"), list) else []) + own
         else:
             if key == "parameters" and isinstance(value, dict):
                 value.files = {k: str(path) for k in value}
@@ -304,7 +327,7 @@ def _validate(raw: dict, path: Path, defaults: ParameterSet) -> Scenario:
     if not isinstance(uncertainty, bool):
         fail("uncertainty", f"expected true or false, got {uncertainty!r}")
 
-    overrides = raw.get("parameters", {}) or {}
+    overrides = raw.get("parameters", {})
     if not isinstance(overrides, dict):
         fail("parameters", "expected a mapping of dotted parameter paths to numbers or [low, high] ranges")
     files, lines = getattr(overrides, "files", {}), getattr(overrides, "lines", {})
@@ -327,14 +350,15 @@ def _validate(raw: dict, path: Path, defaults: ParameterSet) -> Scenario:
         line = lines.get(name) if name in overrides else getattr(overrides, "line", None)
         raise ScenarioError(files.get(name, path), line, f"parameters.{name}", str(exc).split(": ", 1)[1]) from None
 
-    events_raw = raw.get("events", []) or []
+    events_raw = raw.get("events", [])
     if not isinstance(events_raw, list):
-        fail("events", "expected a list of events")
+        fail("events", "expected a list of events (omit the key for none)")
     specs, warnings = [], []
-    for i, item in enumerate(events_raw):
-        file, ev = item if isinstance(item, tuple) else (str(path), item)
-        spec = _event(ev, i, file, start, horizon, defaults)
-        if spec.fields["at"] >= horizon:
+    calendar = Calendar(start, months)
+    steps = calendar.step_of(horizon)
+    for i, (file, ev, item_line) in enumerate(events_raw):
+        spec = _event(ev, i, file, start, horizon, defaults, item_line)
+        if calendar.step_of(spec.fields["at"]) >= steps:  # fires after the last step: changes nothing
             warnings.append(
                 f"{file}:{spec.line}: events[{i}] ({spec.type}) at {spec.fields['at']} is at or after "
                 f"the horizon {horizon}; it changes nothing"
@@ -357,10 +381,10 @@ def _validate(raw: dict, path: Path, defaults: ParameterSet) -> Scenario:
     )
 
 
-def _event(ev, i: int, file: str, start: Month, horizon: Month, defaults: ParameterSet) -> EventSpec:
+def _event(ev, i: int, file: str, start: Month, horizon: Month, defaults: ParameterSet, item_line=None) -> EventSpec:
     label = f"events[{i}]"
     if not isinstance(ev, dict):
-        raise ScenarioError(file, None, label, "expected a mapping with type, at, actor, magnitude ...")
+        raise ScenarioError(file, item_line, label, "expected a mapping with type, at, actor, magnitude ...")
     line = getattr(ev, "line", None)
     lines = getattr(ev, "lines", {})
 
@@ -370,7 +394,7 @@ def _event(ev, i: int, file: str, start: Month, horizon: Month, defaults: Parame
     kind = ev.get("type")
     if kind is None:
         fail("", "missing 'type'")
-    if kind not in EVENT_TYPES:
+    if not isinstance(kind, str) or kind not in EVENT_TYPES:
         fail(
             "type",
             f"unknown event type {kind!r}{_suggest(kind, EVENT_TYPES)}; "
@@ -397,7 +421,7 @@ def _event(ev, i: int, file: str, start: Month, horizon: Month, defaults: Parame
     for key in ("actor", "target"):
         if key in ev:
             choices = cls.actors if key == "actor" else cls.targets
-            if ev[key] not in choices:
+            if not isinstance(ev[key], str) or ev[key] not in choices:
                 fail(key, f"unknown power {ev[key]!r}; expected one of {', '.join(choices)}")
             fields[key] = ev[key]
     if "magnitude" in ev:
