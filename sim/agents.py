@@ -44,7 +44,9 @@ class GreatPower(Agent):
         a = m.hedger.alignment
         s = w.scalars
         share = a[:, p] / np.maximum(a.sum(axis=1), 1e-12)
-        warranted = w.interest[:, p] / w.interest.sum(axis=1)
+        total = w.interest.sum(axis=1)
+        # with no power interested at all, none is owed a share
+        warranted = np.divide(w.interest[:, p], total, out=np.zeros_like(total), where=total > 0)
         shortfall = np.maximum(warranted - share, 0.0)
         court = (1 - s["courtship_decay"]) * self.courtship + s["courtship_gain"] * w.interest[:, p] * shortfall
         excess = np.maximum(a - w.tolerance[:, p, :], 0.0)

@@ -155,11 +155,13 @@ def _check_path(path) -> None:
         if power not in POWERS:
             raise ValueError(f"state path {path!r}: expected {head}.<power>, a power being one of {', '.join(POWERS)}")
         return
-    if path.startswith(("hedger.alignment.", "hedger.memory.")):
+    if path.startswith("hedger.alignment."):
         raise ValueError(
             f"{path} is an initial value; to move a tie during a run use the state path "
             f"alignment.{path.rsplit('.', 1)[-1]}"
         )
+    if path.startswith("hedger.memory."):
+        raise ValueError(f"{path} is an initial value and cannot be shocked during a run")
     known = load_parameters().entries
     if path not in known:
         import difflib

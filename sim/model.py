@@ -11,7 +11,7 @@ from sim.agents import GreatPower, Hedger
 from sim.calendar import Calendar, Month
 from sim.events import STATE_PATHS, Event, Shock
 from sim.outcomes import Failure, Verdict, failure_now, tier
-from sim.params import DIMENSIONS, POWERS, ParameterSet, World, bounds, load_parameters
+from sim.params import DIMENSIONS, POWERS, ParameterSet, World, bounds, check_drawn, load_parameters
 from sim.results import observations
 from sim.security import Situation, effective_supply, hedging_index
 from sim.streams import Streams
@@ -61,6 +61,7 @@ class BalanceModel(Model):
         self.run_index = np.arange(first_run, first_run + self.runs, dtype=np.uint64)
         self.streams = Streams(int(self.rng.integers(0, 2**63)), self.run_index)
         self.base = self.parameters.draw(self.run_index, self.streams, everything=uncertainty)
+        check_drawn(self.base)
         self.shocks: list[Shock] = []
         self.fired: list[Event] = []
         self.world = World.assemble(self.base)

@@ -101,7 +101,8 @@ class ParameterSet:
         """The behavioural parameters a calibration would fit."""
         return [p for p in self.entries.values() if p.free]
 
-    def uncertain(self) -> list[Parameter]:
+    def ranged(self) -> list[Parameter]:
+        """Every parameter with a range (drawn per run when uncertainty is asked for)."""
         return [p for p in self.entries.values() if p.range is not None]
 
     def with_overrides(self, overrides: dict[str, object]) -> ParameterSet:
@@ -142,6 +143,26 @@ class ParameterSet:
             else:
                 values[path] = np.full(n, p.value)
         return values
+
+
+def check_drawn(values: dict[str, np.ndarray]) -> None:
+    """Refuse per-run draws that contradict themselves (as ParameterSet.check does for defaults)."""
+    tiers = ["comprehensive", "strategic", "comprehensive_strategic", "alliance"]
+    levels = np.stack([values[f"thresholds.{t}"] for t in tiers], 1)
+    bad = np.any(np.diff(levels, axis=1) <= 0, axis=1)
+    if bad.any():
+        raise ParameterError(
+            f"thresholds: tiers must rise strictly in every run; {int(bad.sum())} run(s) drew them "
+            f"out of order ({', '.join(tiers)})"
+        )
+    in_force = values["hedger.four_nos"] >= 0.5
+    for p in POWERS:
+        over = in_force & (values[f"hedger.alignment.{p}"] >= values["thresholds.alliance"])
+        if over.any():
+            raise ParameterError(
+                f"hedger.alignment.{p}: {int(over.sum())} run(s) start at or above the alliance "
+                "line while the Four No's are in force; narrow its range or relax hedger.four_nos"
+            )
 
 
 def bounds(path: str) -> tuple[float, float]:

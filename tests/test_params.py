@@ -87,8 +87,8 @@ def test_the_free_parameters_and_uncertain_ones():
     free = PARAMS.free()
     assert free
     assert all(p.free for p in free)
-    assert all(p.range is not None for p in PARAMS.uncertain())
-    assert {p.path for p in PARAMS.uncertain()} == {p for p, e in PARAMS.entries.items() if e.range is not None}
+    assert all(p.range is not None for p in PARAMS.ranged())
+    assert {p.path for p in PARAMS.ranged()} == {p for p, e in PARAMS.entries.items() if e.range is not None}
 
 
 def normalise(text: str) -> str:
@@ -324,7 +324,7 @@ def test_unbounded_parameters_accept_large_overrides():
     assert p["hedger.weight.regime"].range == (1.0, 3.0)
 
 
-@pytest.mark.parametrize("path", [p.path for p in PARAMS.uncertain()])
+@pytest.mark.parametrize("path", [p.path for p in PARAMS.ranged()])
 def test_the_documented_range_is_an_acceptable_override(path):
     """Re-stating a parameter's own documented range (or its default) must be accepted."""
     documented = PARAMS[path]
@@ -380,7 +380,7 @@ def test_draw_with_streams_stays_inside_ranges_and_varies():
 def test_draws_of_different_parameters_are_not_the_same_numbers():
     runs = np.arange(200, dtype=np.uint64)
     values = PARAMS.draw(runs, Streams(1, runs))
-    uncertain = [p for p in PARAMS.uncertain() if p.range[1] > p.range[0]]
+    uncertain = [p for p in PARAMS.ranged() if p.range[1] > p.range[0]]
     unit = [(values[p.path] - p.range[0]) / (p.range[1] - p.range[0]) for p in uncertain]
     for i in range(len(unit) - 1):
         assert not np.allclose(unit[i], unit[i + 1]), uncertain[i].path
@@ -419,3 +419,26 @@ def test_draw_respects_overridden_ranges():
     values = p.draw(runs, Streams(5, runs))
     assert np.all((values["powers.US.reach"] >= 0.1) & (values["powers.US.reach"] <= 0.2))
     np.testing.assert_array_equal(values["powers.CN.reach"], 0.33)
+
+
+def test_drawn_worlds_that_contradict_themselves_are_refused():
+    from sim import BalanceModel
+
+    wide_line = PARAMS.with_overrides({"thresholds.alliance": [0.7, 0.95]})
+    with pytest.raises(ParameterError, match="alliance line"):
+        BalanceModel(runs=200, rng=1, parameters=wide_line, uncertainty=True)
+    tangled = PARAMS.with_overrides({"thresholds.strategic": [0.3, 0.7]})
+    with pytest.raises(ParameterError, match="rise strictly"):
+        BalanceModel(runs=200, rng=1, parameters=tangled)
+    # relaxing the Four No's makes a start above the line legitimate
+    relaxed = wide_line.with_overrides({"hedger.four_nos": 0})
+    BalanceModel(runs=200, rng=1, parameters=relaxed, uncertainty=True)
+
+
+def test_no_interest_anywhere_courts_nobody_without_nan():
+    from sim import BalanceModel
+
+    indifferent = PARAMS.with_overrides({f"powers.{p}.interest": 0.0 for p in ("US", "CN", "RU")})
+    model = BalanceModel(runs=4, rng=2, parameters=indifferent)
+    model.run_for(6)
+    assert np.all(np.isfinite(model.courtship)) and np.all(model.courtship == 0.0)

@@ -1,0 +1,49 @@
+"""docs/ODD.md against the code: generated parameter tables, the event catalogue, every parameter path."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sim.doc_tables import free_parameter_table, parameter_counts, parameter_table
+from sim.events import EVENT_TYPES
+from sim.params import load_parameters
+
+ODD = (Path(__file__).resolve().parents[1] / "docs" / "ODD.md").read_text(encoding="utf-8")
+
+
+def between(marker: str) -> str:
+    """The text between ``<!-- marker:start -->`` and ``<!-- marker:end -->``, without surrounding blank lines."""
+    found = re.findall(rf"<!-- {marker}:start -->\n(.*?)\n<!-- {marker}:end -->", ODD, flags=re.S)
+    assert len(found) == 1, f"expected one {marker} block in docs/ODD.md, found {len(found)}"
+    return found[0].strip("\n")
+
+
+def section(number: str) -> str:
+    """The text of section ``number`` (e.g. "6.4") up to the next heading of the same or a higher level."""
+    level = "#" * (number.count(".") + 2)
+    match = re.search(rf"^{level} {re.escape(number)} .*?(?=^#{{2,{len(level)}}} )", ODD, flags=re.S | re.M)
+    assert match, f"section {number} not found in docs/ODD.md"
+    return match.group(0)
+
+
+@pytest.mark.parametrize(
+    ("marker", "table"),
+    [("parameter-table", parameter_table), ("free-parameter-table", free_parameter_table)],
+)
+def test_parameter_tables_match_the_data_file(marker, table):
+    assert between(marker) == table()
+
+
+def test_parameter_counts_match_the_data_file():
+    assert parameter_counts() in section("8.1")
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
+def test_every_event_type_is_in_the_catalogue(name):
+    assert f"`{name}`" in section("6.4")
+
+
+@pytest.mark.parametrize("path", list(load_parameters().entries))
+def test_every_parameter_path_is_documented(path):
+    assert f"`{path}`" in ODD
