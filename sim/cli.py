@@ -1,10 +1,12 @@
-"""Command line: ``bamboo run | compare | validate | events``.
+"""Command line: ``bamboo run | compare | sweep | bench | validate | events | app``.
 
 Bad input never produces a traceback: one message naming the file, the line or
 field and what was expected, on stderr, and exit status 2. Results are written
 to a staging folder and moved into place only when complete, so an
 interrupted or failed run leaves nothing behind, and an existing output
-folder is replaced only with ``--force``.
+folder is replaced only with ``--force``. Runs and sweeps keep their finished
+chunks in ``.<out>.partial`` beside the output until they complete, so that
+an interrupted one continues with ``--resume``.
 """
 
 from __future__ import annotations
@@ -52,6 +54,12 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--force", action="store_true", help="replace the output folder if it exists")
         p.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
 
+    def execution(p):
+        where = p.add_mutually_exclusive_group()
+        where.add_argument("--workers", type=_whole(1), default=1, help="local worker processes (default 1: here)")
+        where.add_argument("--scheduler", metavar="ADDRESS", default=None, help="a Dask scheduler, e.g. tcp://h:8786")
+        p.add_argument("--resume", action="store_true", help="continue an interrupted run from its finished chunks")
+
     run = sub.add_parser("run", help="run a scenario: summary, trajectories, plots, manifest")
     run.add_argument("scenario", type=Path, help="a scenario file (YAML)")
     run.add_argument("--out", type=Path, default=None, help="output folder (default: results/<scenario>)")
@@ -65,6 +73,20 @@ def parser() -> argparse.ArgumentParser:
     )
     traj.add_argument("--no-trajectories", dest="trajectories", action="store_false")
     common(run)
+    execution(run)
+
+    swp = sub.add_parser("sweep", help="run a design of parameter points: survival and alignment per point")
+    swp.add_argument("design", type=Path, help="a sweep design file (YAML), e.g. scenarios/sweeps/*.yaml")
+    swp.add_argument("--out", type=Path, default=None, help="output folder (default: results/<design>)")
+    swp.add_argument("--chunk", type=_whole(1), default=None, help="runs simulated at once (default 10000)")
+    swp.add_argument("--force", action="store_true", help="replace the output folder if it exists")
+    swp.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
+    execution(swp)
+
+    bench = sub.add_parser("bench", help="runs per second: idiomatic Mesa against the ensemble path (JSON)")
+    bench.add_argument("--mesa-runs", type=_whole(1), default=40, help="one-run models through mesa.batch_run")
+    bench.add_argument("--ensemble-runs", type=_whole(1), default=10_000, help="runs through the ensemble path")
+    bench.add_argument("--steps", type=_whole(1), default=40, help="quarterly steps per run (default 40)")
 
     cmp = sub.add_parser("compare", help="run two scenarios with common random numbers; paired differences")
     cmp.add_argument("a", type=Path, help="the reference scenario")
@@ -75,6 +97,10 @@ def parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check scenario files without running them")
     val.add_argument("files", type=Path, nargs="+")
     sub.add_parser("events", help="list the event catalogue with each event's effect and source")
+
+    app = sub.add_parser("app", help="the classroom dashboard in the browser (works offline)")
+    app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    app.add_argument("--port", type=_whole(0), default=8765, help="port (default 8765; 0: any free port)")
     return top
 
 
@@ -124,11 +150,38 @@ def _thresholds(scenario) -> dict:
     return {k.split(".", 1)[1]: p.value(k) for k in p.entries if k.startswith("thresholds.")}
 
 
+def _checkpoint(out: Path, identity: dict, args, scenarios: list, parts: list):
+    """The folder of finished chunks beside ``out``; says how many a resumed run skips."""
+    from sim.ensemble import Checkpoint
+
+    checkpoint = Checkpoint.open(out.parent / f".{out.name}.partial", identity, args.resume, args.force)
+    finished = sum(checkpoint.finished(p, c) for p in range(len(scenarios)) for c in parts)
+    if args.resume and not args.quiet:
+        total = len(scenarios) * len(parts)
+        print(f"bamboo: resuming: {finished} of {total} chunk(s) already finished", file=sys.stderr)
+    return checkpoint
+
+
+@contextlib.contextmanager
+def _resumable(checkpoint):
+    """On an interruption or a lost cluster, say where the finished chunks are kept."""
+    from sim.ensemble import ExecutionError
+
+    try:
+        yield
+    except (KeyboardInterrupt, ExecutionError):
+        print(
+            f"bamboo: finished chunks are kept in {checkpoint.folder}; run the same command with --resume to continue",
+            file=sys.stderr,
+        )
+        raise
+
+
 # -- commands ------------------------------------------------------------------
 def cmd_run(args) -> int:
     from sim import plots
-    from sim.ensemble import DEFAULT_CHUNK, simulate
-    from sim.results import TrajectoryWriter, manifest, summary, write_json
+    from sim.ensemble import DEFAULT_CHUNK, chunks, execute, executor
+    from sim.results import manifest, summary, write_json
 
     scenario = _load(args.scenario)
     runs = args.runs or scenario.runs
@@ -137,22 +190,29 @@ def cmd_run(args) -> int:
     _target(out, args.force)
     _warn(scenario, args.quiet)
     trajectories = runs <= 10_000 if args.trajectories is None else args.trajectories
+    size = args.chunk or DEFAULT_CHUNK
+    parts = chunks(runs, size)
+    identity = {"command": "run", "scenario_sha256": scenario.content_hash(), "runs": runs, "seed": seed}
+    identity |= {"chunk": size, "trajectories": trajectories, "package_version": __version__}
+    checkpoint = _checkpoint(out, identity, args, [scenario], parts)
     with _staged(out) as staging:
-        writer = TrajectoryWriter(staging / "trajectories.parquet") if trajectories else None
-        with _progress(runs, args.quiet, scenario.name) as bar:
-
-            def done(chunk, model):
-                if writer is not None:
-                    writer.write(model)
-                bar.update(chunk.runs)
-
-            agg = simulate(scenario, runs, seed, args.chunk or DEFAULT_CHUNK, on_chunk=done, keep_models=trajectories)
+        with _progress(runs, args.quiet, scenario.name) as bar, _resumable(checkpoint):
+            (agg,) = execute(
+                [scenario],
+                runs,
+                seed,
+                size,
+                run_on=executor(min(args.workers, len(parts)), args.scheduler),
+                checkpoint=checkpoint,
+                trajectories=trajectories,
+                on_chunk=lambda point, chunk, resumed: bar.update(chunk.runs),
+            ).values()
         files = [write_json(staging / "summary.json", summary(scenario, agg, runs, seed))]
-        if writer is not None:
-            writer.close()
-            files.append(staging / "trajectories.parquet")
+        if trajectories:
+            files.append(checkpoint.join_trajectories(0, parts, staging / "trajectories.parquet"))
         files += plots.save_all(agg, scenario, _thresholds(scenario), staging)
         write_json(staging / "manifest.json", manifest(scenario, runs, seed, files))
+    checkpoint.discard()
     if not args.quiet:
         print(
             f"{scenario.name}: multi-alignment survives in {agg.survival_probability():.1%} of {runs:,} runs "
@@ -270,18 +330,81 @@ def cmd_events(args) -> int:
     return 0
 
 
-COMMANDS = {"run": cmd_run, "compare": cmd_compare, "validate": cmd_validate, "events": cmd_events}
+def cmd_sweep(args) -> int:
+    from sim import sweep
+
+    design = sweep.load_design(args.design)
+    out = args.out or Path("results") / args.design.stem
+    _target(out, args.force)
+    _warn(design.scenario, args.quiet)
+    size = args.chunk or sweep.DEFAULT_CHUNK
+    parts = sweep.chunks(design.runs, size)
+    identity = {"command": "sweep", "design_sha256": design.content_hash(), "chunk": size}
+    identity |= {"package_version": __version__}
+    scenarios = design.scenarios()
+    checkpoint = _checkpoint(out, identity, args, scenarios, parts)
+    with _staged(out) as staging:
+        total = design.runs * len(scenarios)
+        with _progress(total, args.quiet, design.name) as bar, _resumable(checkpoint):
+            rows = sweep.run(
+                design,
+                scenarios,
+                size,
+                run_on=sweep.executor(min(args.workers, len(parts) * len(scenarios)), args.scheduler),
+                checkpoint=checkpoint,
+                on_chunk=lambda point, chunk, resumed: bar.update(chunk.runs),
+            )
+        files = sweep.write(design, rows, staging)
+    checkpoint.discard()
+    if not args.quiet:
+        survival = [r["survival_probability"] for r in rows]
+        print(
+            f"{design.name}: {len(rows)} design points x {design.runs:,} runs; "
+            f"survival from {min(survival):.1%} to {max(survival):.1%}"
+        )
+        print(f"wrote {out}/: {', '.join(f.name for f in files)}, manifest.json")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    import json
+
+    from sim.bench import measure
+
+    print(json.dumps(measure(args.mesa_runs, args.ensemble_runs, args.steps), indent=2))
+    return 0
+
+
+def cmd_app(args) -> int:
+    from sim.app import serve
+
+    return serve(args.host, args.port)
+
+
+COMMANDS = {
+    "app": cmd_app,
+    "run": cmd_run,
+    "compare": cmd_compare,
+    "sweep": cmd_sweep,
+    "bench": cmd_bench,
+    "validate": cmd_validate,
+    "events": cmd_events,
+}
 
 
 def main(argv: list[str] | None = None) -> int:
+    from sim.ensemble import ExecutionError, SetupError
     from sim.scenario import ScenarioError
 
     args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, ParameterError, ScenarioError) as exc:
+    except (UsageError, ParameterError, ScenarioError, SetupError) as exc:
         print(f"bamboo: error: {exc}", file=sys.stderr)
         return 2
+    except ExecutionError as exc:
+        print(f"bamboo: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("bamboo: interrupted; nothing was written", file=sys.stderr)
         return 130

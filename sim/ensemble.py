@@ -3,17 +3,43 @@
 Run *i* draws its random numbers from (seed, i) alone (``sim.streams``), so a
 chunk of runs [first, first + n) reproduces exactly those runs of the whole
 ensemble, and aggregates merge exactly (``sim.results.Aggregate``). The result
-is therefore the same bit for bit whatever the chunk size.
+is therefore the same bit for bit whatever the chunk size, the number of
+workers, the executor, the order in which chunks finish, or whether a chunk
+was run twice because its worker died.
+
+Executors (``executor``): in this process, a local process pool, or a Dask
+cluster. A ``Checkpoint`` keeps each finished chunk on disk, so an interrupted
+ensemble resumes where it stopped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import concurrent.futures as cf
+import itertools
+import json
+import multiprocessing
+import os
+import shutil
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 
-from sim.results import Aggregate
+import numpy as np
+
+from sim.results import SERIES, Aggregate
 
 DEFAULT_CHUNK = 10_000
+FAULTS_ENV = "BAMBOO_TEST_FAULTS"  # test hook, see _injected_fault
+POOL_RESTARTS = 3  # pool breakages in a row, with no chunk finished between them, before giving up
+
+
+class SetupError(ValueError):
+    """The ensemble cannot start as asked (unreachable cluster, checkpoint of another run): exit 2."""
+
+
+class ExecutionError(RuntimeError):
+    """The ensemble could not be completed (workers kept dying): exit 1."""
 
 
 @dataclass(frozen=True)
@@ -26,9 +52,9 @@ def chunks(runs: int, size: int = DEFAULT_CHUNK) -> list[Chunk]:
     return [Chunk(first, min(size, runs - first)) for first in range(0, runs, size)]
 
 
-def run_chunk(scenario, chunk: Chunk, seed: int, keep_model: bool = False):
+def run_chunk(scenario, chunk: Chunk, seed: int, keep_model: bool = False, series: Iterable[str] | None = None):
     """Simulate one chunk; returns its Aggregate (and the model, when asked, for trajectories)."""
-    agg = Aggregate(scenario.steps)
+    agg = Aggregate(scenario.steps, _series(series))
     model = scenario.model(runs=chunk.runs, seed=seed, first_run=chunk.first_run, record=keep_model, observers=[agg])
     model.run_for(scenario.steps)
     agg.close_chunk(model.verdict.mode, model.verdict.step)
@@ -43,7 +69,7 @@ def simulate(
     on_chunk: Callable | None = None,
     keep_models: bool = False,
 ) -> Aggregate:
-    """Run every chunk in turn and merge; ``on_chunk(chunk, model_or_None)`` after each."""
+    """Run every chunk in turn, in this process, and merge; ``on_chunk(chunk, model_or_None)`` after each."""
     runs = runs or scenario.runs
     seed = scenario.seed if seed is None else seed
     total = Aggregate(scenario.steps)
@@ -53,3 +79,343 @@ def simulate(
         if on_chunk is not None:
             on_chunk(c, model)
     return total
+
+
+def _series(names: Iterable[str] | None) -> dict | None:
+    return None if names is None else {k: SERIES[k] for k in names}
+
+
+# -- one task: a chunk of one scenario, wherever it runs -------------------------
+def chunk_task(scenario, point: int, chunk: Chunk, seed: int, series, trajectories: bool):
+    """The unit of work shipped to workers: (Aggregate, trajectories as Parquet bytes or None).
+
+    The scenario travels pickled, flattened and validated, so workers need this
+    package but not the scenario files.
+    """
+    agg, model = run_chunk(scenario, chunk, seed, keep_model=trajectories, series=series)
+    table = _parquet_bytes(model) if trajectories else None
+    _injected_fault(point, chunk)
+    return agg, table
+
+
+def _parquet_bytes(model) -> bytes:
+    import pyarrow as pa
+
+    from sim.results import TrajectoryWriter
+
+    sink = pa.BufferOutputStream()
+    writer = TrajectoryWriter(sink)
+    writer.write(model)
+    writer.close()
+    return sink.getvalue().to_pybytes()
+
+
+def _injected_fault(point: int, chunk: Chunk) -> None:
+    """Test hook: the process that finishes chunk (point, first_run) dies before reporting it, once.
+
+    Armed by a file ``exit-<point>-<first_run>`` in the folder named by
+    $BAMBOO_TEST_FAULTS, and only under pytest. Renaming the file is atomic, so
+    exactly one process fires it.
+    """
+    folder = os.environ.get(FAULTS_ENV)
+    if not folder or "PYTEST_CURRENT_TEST" not in os.environ:
+        return
+    trigger = Path(folder) / f"exit-{point}-{chunk.first_run}"
+    try:
+        trigger.rename(Path(folder) / f"fired-{point}-{chunk.first_run}")
+    except OSError:
+        return
+    os._exit(75)
+
+
+# -- executors: each yields (key, result) as tasks finish --------------------------
+class InProcess:
+    """Chunks one after another in this process (``--workers 1``)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def imap(self, fn: Callable, tasks: Iterable[tuple]) -> Iterator[tuple]:
+        for key, args in tasks:
+            yield key, fn(*args)
+
+
+def _bounded(submit: Callable, tasks: Iterable[tuple], limit: int, wait: Callable) -> Iterator[tuple]:
+    """Keep at most ``limit`` tasks in flight, so finished results never pile up in memory."""
+    queue = iter(tasks)
+    flying = {submit(args): key for key, args in itertools.islice(queue, limit)}
+    while flying:
+        for future in wait(list(flying)):
+            key = flying.pop(future)
+            yield key, future.result()
+            flying |= {submit(args): k for k, args in itertools.islice(queue, 1)}
+
+
+class ProcessPool:
+    """A local pool of worker processes (``--workers N``), restarted if a worker dies.
+
+    A dead worker breaks the whole pool (BrokenProcessPool): the chunks in
+    flight are lost, so the pool is restarted and every unfinished chunk is
+    submitted again. Workers are forked from a clean server process
+    (forkserver), never from this one, which may hold threads.
+    """
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.context = multiprocessing.get_context("forkserver")
+        self.context.set_forkserver_preload(["sim.ensemble"])  # workers start with numpy and the model imported
+        self.pool = None
+
+    def __enter__(self):
+        self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=self.context)
+        return self
+
+    def __exit__(self, *exc):
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        return False
+
+    def imap(self, fn: Callable, tasks: Iterable[tuple]) -> Iterator[tuple]:
+        unfinished = dict(tasks)
+        breakages = 0
+        while unfinished:
+            try:
+                for key, result in _bounded(
+                    lambda args: self.pool.submit(fn, *args), list(unfinished.items()), 2 * self.workers, _first_done
+                ):
+                    del unfinished[key]
+                    breakages = 0
+                    yield key, result
+            except BrokenProcessPool:
+                breakages += 1
+                if breakages > POOL_RESTARTS:
+                    raise ExecutionError(
+                        f"worker processes died {breakages} times in a row without finishing a chunk; giving up"
+                    ) from None
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=self.context)
+
+
+def _first_done(futures: list) -> list:
+    """Finished futures, successful ones first, so a breakage loses no finished result."""
+    done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+    return sorted(done, key=lambda f: f.exception() is not None)
+
+
+class DaskCluster:
+    """An existing Dask distributed cluster (``--scheduler ADDRESS``).
+
+    If a worker dies, the scheduler gives its tasks to another worker
+    (up to ``distributed.scheduler.allowed-failures`` times per task).
+    """
+
+    def __init__(self, address: str):
+        self.address = address
+        self.client = None
+
+    def __enter__(self):
+        from distributed import Client
+
+        from sim import __version__
+
+        try:
+            self.client = Client(self.address, set_as_default=False)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise SetupError(f"cannot reach the Dask scheduler at {self.address}: {exc}") from None
+        try:
+            versions = self.client.run(_package_version)
+        except Exception as exc:
+            self.client.close()
+            raise SetupError(f"Dask workers at {self.address} cannot import the bamboo package: {exc}") from None
+        wrong = ", ".join(f"{w} has {v}" for w, v in versions.items() if v != __version__)
+        if wrong:  # a cluster with no workers yet (adaptive) is fine: tasks wait for them
+            self.client.close()
+            raise SetupError(f"Dask cluster at {self.address}: expected bamboo {__version__} on every worker; {wrong}")
+        return self
+
+    def __exit__(self, *exc):
+        self.client.close()
+        return False
+
+    def imap(self, fn: Callable, tasks: Iterable[tuple]) -> Iterator[tuple]:
+        from distributed import wait
+        from distributed.scheduler import KilledWorker
+
+        def first_done(futures):
+            with self.client.as_current():
+                return list(wait(futures, return_when="FIRST_COMPLETED").done)
+
+        limit = 2 * max(sum(self.client.nthreads().values()), 1)
+        try:
+            yield from _bounded(lambda args: self.client.submit(fn, *args, pure=False), tasks, limit, first_done)
+        except KilledWorker as exc:
+            raise ExecutionError(f"Dask workers kept dying on one chunk; giving up ({exc})") from None
+
+
+def _package_version() -> str:
+    from sim import __version__
+
+    return __version__
+
+
+def executor(workers: int = 1, scheduler: str | None = None):
+    """The executor for ``--workers`` / ``--scheduler``: a context manager with ``imap``."""
+    if scheduler:
+        return DaskCluster(scheduler)
+    return ProcessPool(workers) if workers > 1 else InProcess()
+
+
+# -- checkpoints -------------------------------------------------------------------
+class Checkpoint:
+    """Finished chunks on disk: each one's Aggregate (.npz) and, if asked, its trajectories (.parquet).
+
+    ``identity`` says what the chunks are of (scenarios, runs, seed, chunking
+    ...); a folder made for anything else is never mixed in.
+    """
+
+    def __init__(self, folder: Path, identity: dict):
+        self.folder = Path(folder)
+        self.identity = identity
+
+    @classmethod
+    def open(cls, folder: Path, identity: dict, resume: bool, force: bool) -> Checkpoint:
+        store = cls(folder, identity)
+        plan = store.folder / "plan.json"
+        if store.folder.exists() and not any(store.folder.glob("*.npz")):
+            shutil.rmtree(store.folder)  # nothing was finished: nothing to keep
+        if store.folder.exists():
+            if resume:
+                try:
+                    made = json.loads(plan.read_text())
+                except (OSError, ValueError):
+                    made = None
+                if made != identity:
+                    raise SetupError(
+                        f"{store.folder}: finished chunks of a different run; {_differences(made, identity)}"
+                    )
+                return store
+            if not force:
+                raise SetupError(
+                    f"{store.folder}: holds finished chunks of an interrupted run; "
+                    "add --resume to continue it or --force to start again"
+                )
+            shutil.rmtree(store.folder)
+        return store
+
+    def _stem(self, point: int, chunk: Chunk) -> Path:
+        return self.folder / f"p{point:05d}-r{chunk.first_run:012d}"
+
+    def finished(self, point: int, chunk: Chunk) -> bool:
+        return self._stem(point, chunk).with_suffix(".npz").exists()
+
+    def load(self, point: int, chunk: Chunk) -> Aggregate:
+        with np.load(self._stem(point, chunk).with_suffix(".npz")) as f:
+            agg = Aggregate(int(f["steps"]), _series(str(k) for k in f["series"]))
+            agg.runs = int(f["runs"])
+            for key in agg.hist:
+                agg.hist[key][...] = f[f"hist_{key}"]
+                agg.sums[key][...] = f[f"sums_{key}"]
+            agg.tiers[...], agg.failures[...] = f["tiers"], f["failures"]
+        return agg
+
+    def save(self, point: int, chunk: Chunk, agg: Aggregate, table: bytes | None) -> None:
+        """Trajectories first, then the aggregate; each written aside and renamed, so a chunk is whole or absent."""
+        if not self.folder.exists():  # made with the first finished chunk, so a failed start leaves nothing
+            self.folder.mkdir(parents=True)
+            _replace(self.folder / "plan.json", lambda f: f.write(json.dumps(self.identity, indent=2).encode() + b"\n"))
+        stem = self._stem(point, chunk)
+        if table is not None:
+            _replace(stem.with_suffix(".parquet"), lambda f: f.write(table))
+        arrays = {f"hist_{k}": v for k, v in agg.hist.items()} | {f"sums_{k}": v for k, v in agg.sums.items()}
+        arrays |= {"tiers": agg.tiers, "failures": agg.failures, "runs": agg.runs, "steps": agg.steps}
+        _replace(stem.with_suffix(".npz"), lambda f: np.savez_compressed(f, series=np.array(list(agg.hist)), **arrays))
+
+    def join_trajectories(self, point: int, parts: list[Chunk], path: Path) -> Path:
+        """One Parquet file of a point's trajectories, chunk after chunk, one row group in memory at a time."""
+        import pyarrow.parquet as pq
+
+        writer = None
+        for chunk in parts:
+            part = pq.ParquetFile(self._stem(point, chunk).with_suffix(".parquet"))
+            for i in range(part.num_row_groups):
+                table = part.read_row_group(i)
+                writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
+                writer.write_table(table)
+            part.close()
+        if writer is not None:
+            writer.close()
+        return path
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _replace(path: Path, write: Callable) -> None:
+    aside = path.with_name(path.name + ".tmp")
+    with open(aside, "wb") as f:
+        write(f)
+    os.replace(aside, path)
+
+
+def _differences(made: dict | None, wanted: dict) -> str:
+    if not isinstance(made, dict):
+        return "its plan.json is missing or unreadable; use --force to start again"
+    keys = [k for k in wanted if made.get(k) != wanted[k]] or ["(plan)"]
+    told = "; ".join(f"{k}: {made.get(k)!r} there, {wanted.get(k)!r} now" for k in keys)
+    return f"{told}. Run again with the same settings, or use --force to discard them"
+
+
+# -- the ensemble ------------------------------------------------------------------
+def execute(
+    scenarios: list,
+    runs: int,
+    seed: int,
+    chunk_size: int = DEFAULT_CHUNK,
+    *,
+    run_on=None,
+    checkpoint: Checkpoint | None = None,
+    series: tuple[str, ...] | None = None,
+    trajectories: bool = False,
+    on_chunk: Callable | None = None,
+    on_point: Callable | None = None,
+) -> dict[int, Aggregate]:
+    """Run ``runs`` runs of every scenario (a design point each) in chunks, on ``run_on`` (default: here).
+
+    ``on_chunk(point, chunk, resumed)`` follows each chunk; ``on_point(point,
+    aggregate)`` follows each scenario's last chunk, and its Aggregate is then
+    dropped (without ``on_point`` the Aggregates are returned instead), so a
+    sweep holds only the few points in progress.
+    """
+    if trajectories and checkpoint is None:
+        raise ValueError("trajectories are kept in a checkpoint folder: give one")
+    plan = [(p, c) for p in range(len(scenarios)) for c in chunks(runs, chunk_size)]
+    left = {p: len(chunks(runs, chunk_size)) for p in range(len(scenarios))}
+    totals: dict[int, Aggregate] = {}
+    done: dict[int, Aggregate] = {}
+
+    def finish(point: int, chunk: Chunk, agg: Aggregate, resumed: bool) -> None:
+        totals.setdefault(point, Aggregate(scenarios[point].steps, _series(series))).merge(agg)
+        left[point] -= 1
+        if on_chunk is not None:
+            on_chunk(point, chunk, resumed)
+        if not left[point]:
+            if on_point is not None:
+                on_point(point, totals.pop(point))
+            else:
+                done[point] = totals.pop(point)
+
+    todo = []
+    for p, c in plan:
+        if checkpoint is not None and checkpoint.finished(p, c):
+            finish(p, c, checkpoint.load(p, c), True)
+        else:
+            todo.append(((p, c), (scenarios[p], p, c, seed, series, trajectories)))
+    if todo:
+        with run_on or InProcess() as ex:
+            for (p, c), (agg, table) in ex.imap(chunk_task, todo):
+                if checkpoint is not None:
+                    checkpoint.save(p, c, agg, table)
+                finish(p, c, agg, False)
+    return done

@@ -64,7 +64,7 @@ class BalanceModel(Model):
         check_drawn(self.base)
         self.shocks: list[Shock] = []
         self.fired: list[Event] = []
-        self.world = World.assemble(self.base)
+        self.world = self._calm_world = World.assemble(self.base)
 
         zeros = np.zeros((self.runs, len(POWERS)))
         self.courtship, self.coercion = zeros.copy(), zeros.copy()
@@ -158,7 +158,7 @@ class BalanceModel(Model):
         step = self.steps
         self.shocks = [s for s in self.shocks if not s.expired(step)]
         if not self.shocks:
-            return World.assemble(self.base)
+            return self._calm_world  # the world without shocks never changes: assemble it once
         values = dict(self.base)
         for shock in self.shocks:
             values[shock.path] = shock.apply(values[shock.path], step)

@@ -1,0 +1,81 @@
+"""How the cost of ``bamboo run`` grows with runs and with the horizon; peak memory of the whole process tree.
+
+Each measurement runs the command line as a user does (status quo, no
+trajectories, summary, plots and manifest written), samples the resident
+memory of the command and all its worker processes together, and prints one
+JSON line. The wall time includes start-up and the figures (a few seconds).
+
+    python benchmarks/scale.py --runs 1000 10000 100000 1000000 --workers 2
+    python benchmarks/scale.py --runs 100000 --steps 20 40 80 --workers 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+from sim.calendar import Month
+
+STATUS_QUO = Path(__file__).resolve().parent.parent / "scenarios" / "status_quo.yaml"
+
+
+def tree_rss(proc: psutil.Process) -> int:
+    total = 0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total
+
+
+def measure(runs: int, steps: int, workers: int, folder: Path) -> dict:
+    scenario = folder / f"status_quo_{steps}.yaml"
+    horizon = Month.parse("2025-07").plus(3 * steps)  # the status quo starts in 2025-07; a step is a quarter
+    scenario.write_text(
+        f"name: Status quo, {steps} steps\ndescription: timing\nbase: {STATUS_QUO}\nhorizon: {horizon}\n"
+    )
+    out = folder / f"out_{runs}_{steps}_{workers}"
+    command = [sys.executable, "-m", "sim", "run", str(scenario), "--runs", str(runs), "--workers", str(workers)]
+    command += ["--no-trajectories", "--quiet", "--out", str(out)]
+    start = time.perf_counter()
+    proc = psutil.Popen(command)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc))
+        time.sleep(0.1)
+    seconds = time.perf_counter() - start
+    if proc.returncode:
+        raise SystemExit(f"bamboo run failed with status {proc.returncode}")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["steps"] == steps and summary["runs"] == runs
+    return {
+        "runs": runs,
+        "steps": steps,
+        "workers": workers,
+        "seconds": round(seconds, 1),
+        "runs_per_s": round(runs / seconds, 1),
+        "us_per_run_step": round(1e6 * seconds / (runs * steps), 2),
+        "peak_tree_rss_mib": round(peak / 2**20, 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, nargs="+", default=[1000, 10_000, 100_000])
+    ap.add_argument("--steps", type=int, nargs="+", default=[40])
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        for steps in args.steps:
+            for runs in args.runs:
+                print(json.dumps(measure(runs, steps, args.workers, Path(tmp))), flush=True)
+
+
+if __name__ == "__main__":
+    main()
