@@ -1028,7 +1028,7 @@ def test_fuzz_event_lists(tmp_path):
     head = {"name": "Fuzzed events", "description": "Random events.", "start": "2025-07", "horizon": "2030-07"}
     loaded = []
 
-    @FUZZ
+    @settings(max_examples=150, deadline=None, derandomize=True)  # the count below must not depend on luck
     @given(events=st.one_of(st.lists(event_strategy(clean=True), min_size=1, max_size=6), st.lists(EVENT, min_size=1)))
     def fuzz(events):
         s = check_outcome(write(tmp_path / "fuzz.yaml", yaml.safe_dump({**head, "events": events}, sort_keys=False)))
