@@ -9,10 +9,13 @@ scenario schedules events by date; the model fires them through Mesa's
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from importlib import resources
 from typing import ClassVar
 
 import numpy as np
+import yaml
 
 from sim.calendar import Month
 from sim.params import POWERS
@@ -61,7 +64,22 @@ class Shock:
 EVENT_TYPES: dict[str, type[Event]] = {}
 
 
+@functools.cache
+def catalogue() -> dict:
+    """The event data file: effects per unit magnitude, durations and sources."""
+    return yaml.safe_load((resources.files("sim") / "data" / "events.yaml").read_text(encoding="utf-8"))
+
+
 def register(cls: type[Event]) -> type[Event]:
+    """Add an event type, with its effect, source, defaults and shifts from the data file."""
+    data = catalogue()[cls.name]
+    src = data["source"]
+    cls.effect = data["effect"]
+    cls.source = f'{src["file"]}: "{src["quote"]}"' if "file" in src else src["note"]
+    cls.default_actor, cls.default_target = data["actor"], data["target"]
+    cls.duration, cls.half_life = data["duration"], float(data["half_life"])
+    cls.shifts = tuple((s["path"], float(s["by"])) for s in data.get("shifts", ()))
+    cls.kicks = tuple((s["path"], float(s["by"])) for s in data.get("impulses", ()))
     EVENT_TYPES[cls.name] = cls
     return cls
 
@@ -69,10 +87,12 @@ def register(cls: type[Event]) -> type[Event]:
 class Event:
     """Base of every event type.
 
-    Attributes set by subclasses: ``name``; ``effect`` (one line, what it does);
-    ``source`` (file and quote); ``default_actor``/``default_target``;
-    ``duration`` (steps the effect lasts when no ``until`` is given; None:
-    permanent) and ``half_life`` (steps, the fading after it ends).
+    A subclass names itself; ``register`` reads the rest from
+    ``sim/data/events.yaml``: ``effect`` (one line, what it does), ``source``
+    (file and quote), ``default_actor``/``default_target``, ``duration``
+    (steps the effect lasts when no ``until`` is given; None: permanent),
+    ``half_life`` (steps, the fading after it ends), and the ``shifts`` of
+    parameters and ``kicks`` to agents' state per unit of magnitude.
     """
 
     name: ClassVar[str]
@@ -83,6 +103,8 @@ class Event:
     duration: ClassVar[int | None] = None
     half_life: ClassVar[float] = 0.0
     actors: ClassVar[tuple[str, ...]] = POWERS
+    shifts: ClassVar[tuple[tuple[str, float], ...]] = ()
+    kicks: ClassVar[tuple[tuple[str, float], ...]] = ()
 
     extra_fields: ClassVar[tuple[str, ...]] = ()
     targets: ClassVar[tuple[str, ...]] = ("VN", *POWERS)
@@ -100,15 +122,20 @@ class Event:
         if self.target not in self.targets:
             raise ValueError(f"target must be one of {', '.join(self.targets)}, got {self.target!r}")
         _check_magnitude(magnitude)
+        for template, _ in (*self.shifts, *self.kicks):
+            _check_path(self._path(template))  # e.g. sanctions on target VN: there is no powers.VN.reach
 
-    # -- what a subclass defines -------------------------------------------
+    # -- what it does ------------------------------------------------------
+    def _path(self, template: str) -> str:
+        return template.format(actor=self.actor, target=self.target)
+
     def effects(self, m: np.ndarray) -> list[tuple[str, np.ndarray]]:
         """(path, shift) pairs for magnitude ``m`` (per run)."""
-        return []
+        return [(self._path(path), by * m) for path, by in self.shifts]
 
     def impulses(self, m: np.ndarray) -> list[tuple[str, np.ndarray]]:
         """(state path, one-off change) pairs: e.g. ``courtship.RU``."""
-        return []
+        return [(self._path(path), by * m) for path, by in self.kicks]
 
     # -- scheduling --------------------------------------------------------
     def schedule(self, model, index: int) -> None:
@@ -185,166 +212,72 @@ def _check_magnitude(magnitude) -> None:
 
 @register
 class Sanctions(Event):
-    name = "sanctions"
-    effect = "Russia's reach and arms deliveries fall; its interest in Asia rises."
-    source = (
-        '000_81b0e165e91827ac.txt: "The sanctions put on Russia forced it to look for closer '
-        'partnerships outside of Europe"'
-    )
-    default_actor = "US"
-    default_target = "RU"
+    """Western sanctions on a power (Russia by default)."""
 
-    def effects(self, m):
-        t = self.target
-        return [
-            (f"powers.{t}.reach", -0.3 * m),
-            (f"powers.{t}.supply.territory", -0.3 * m),
-            (f"powers.{t}.interest", 0.2 * m),
-        ]
+    name = "sanctions"
 
 
 @register
 class SecondarySanctions(Event):
-    name = "secondary_sanctions"
-    effect = (
-        "CAATSA enforced: the Russia tie costs Vietnam more, arms payments get harder, and the "
-        "US tolerates the Russia tie less."
-    )
-    source = (
-        '001_7a74a1be328c1961.txt: "make large purchases without using US dollars, which could '
-        "trigger the Countering America's Adversaries through Sanctions Act (CAATSA) sanctions\""
-    )
-    default_actor = "US"
-    default_target = "RU"
+    """Secondary sanctions on buyers of a power's arms: CAATSA enforced."""
 
-    def effects(self, m):
-        a, t = self.actor, self.target
-        return [
-            (f"powers.{t}.tie_cost", 0.15 * m),
-            (f"powers.{t}.supply.territory", -0.25 * m),
-            (f"powers.{a}.tolerance.{t}", -0.2 * m),
-        ]
+    name = "secondary_sanctions"
 
 
 @register
 class Tariff(Event):
-    name = "tariff"
-    effect = "The actor's prosperity supply and reliability fall (magnitude: the tariff rate)."
-    source = (
-        '000_81b0e165e91827ac.txt: "it has forced Vietnam to seek alternative trading '
-        'partnerships in the region, including one with Russia"'
-    )
-    default_actor = "US"
+    """Tariffs on Vietnamese exports; the magnitude is the tariff rate."""
 
-    def effects(self, m):
-        a = self.actor
-        return [(f"powers.{a}.supply.prosperity", -0.8 * m), (f"powers.{a}.reliability", -0.3 * m)]
+    name = "tariff"
 
 
 @register
 class MaritimeIncident(Event):
-    name = "maritime_incident"
-    effect = (
-        "China's territorial threat rises, and with it what Vietnam needs on territory (threat enters "
-        "net security), and China's reliability in Hanoi's eyes falls, for a while."
-    )
-    source = '002_795a0b2c7150b453.txt: "2014 deployment of an oil rig into"'
-    default_actor = "CN"
-    duration = 4
-    half_life = 4.0
+    """A maritime incident in Vietnam's EEZ: an oil rig, coast-guard harassment."""
 
-    def effects(self, m):
-        a = self.actor
-        return [(f"powers.{a}.threat.territory", 0.3 * m), (f"powers.{a}.reliability", -0.5 * m)]
+    name = "maritime_incident"
 
 
 @register
 class BorderClosure(Event):
-    name = "border_closure"
-    effect = "The actor's prosperity supply drops while the border gates are shut."
-    source = '002_795a0b2c7150b453.txt: "imposing informal economic coercive measures by suddenly closing border gates"'
-    default_actor = "CN"
-    duration = 2
-    half_life = 1.0
+    """Border-gate closures: informal economic coercion."""
 
-    def effects(self, m):
-        return [(f"powers.{self.actor}.supply.prosperity", -0.6 * m)]
+    name = "border_closure"
 
 
 @register
 class Rapprochement(Event):
-    name = "rapprochement"
-    effect = "Russia and China draw closer: Russia's territorial supply and independence from Beijing fall."
-    source = (
-        '000_81b0e165e91827ac.txt: "Vietnam fears that Beijing could leverage its influence over '
-        'Moscow to pressure Russia into curtailing arms sales or energy cooperation with Hanoi"'
-    )
-    default_actor = "RU"
-    default_target = "CN"
+    """Russia and China draw closer."""
 
-    def effects(self, m):
-        return [("world.russia_china_closeness", 0.3 * m), ("powers.RU.tolerance.US", -0.2 * m)]
+    name = "rapprochement"
 
 
 @register
 class WarDrain(Event):
-    name = "war_drain"
-    effect = (
-        "A war diverts the actor's arms production: its arms supply and reliability fall, the tie costs reputation."
-    )
-    source = (
-        '000_81b0e165e91827ac.txt: "It has led to delays in production for foreign markets in '
-        'Russia, as most of the new equipment is sent to the front."'
-    )
-    default_actor = "RU"
+    """A war drains a power's arms production (Ukraine)."""
 
-    def effects(self, m):
-        a = self.actor
-        return [
-            (f"powers.{a}.supply.territory", -0.3 * m),
-            (f"powers.{a}.reliability", -0.15 * m),
-            (f"powers.{a}.tie_cost", 0.05 * m),
-        ]
+    name = "war_drain"
 
 
 @register
 class Summit(Event):
-    name = "summit"
-    effect = "A state visit or partnership upgrade: the visiting power's courtship and Vietnam's tie with it rise."
-    source = (
-        '004_d9e3881cd0abe7ff.txt: "major powers are themselves competing to show Vietnam that '
-        'they can supply it with security"'
-    )
-    default_actor = "US"
+    """A state visit, summit or partnership upgrade by the actor."""
 
-    def impulses(self, m):
-        a = self.actor
-        return [(f"courtship.{a}", 0.5 * m), (f"alignment.{a}", 0.04 * m)]
+    name = "summit"
 
 
 @register
 class Unreliability(Event):
-    name = "unreliability"
-    effect = "The actor's reliability falls (an administration change, a broken promise)."
-    source = (
-        "000_81b0e165e91827ac.txt: \"in the face of the Trump administration's unreliability, "
-        'Russia gained prominence as a stable partner"'
-    )
-    default_actor = "US"
+    """The actor becomes less reliable (an administration change)."""
 
-    def effects(self, m):
-        return [(f"powers.{self.actor}.reliability", -0.4 * m)]
+    name = "unreliability"
 
 
 @register
 class ArmsDiversification(Event):
-    name = "arms_diversification"
-    effect = "An arms embargo is lifted or a new supplier appears: the actor's territorial supply rises."
-    source = '000_81b0e165e91827ac.txt: "lifted the embargo on the sale of lethal weaponry to Vietnam"'
-    default_actor = "US"
+    """An arms embargo is lifted, or a new arms supplier appears."""
 
-    def effects(self, m):
-        return [(f"powers.{self.actor}.supply.territory", 0.3 * m)]
+    name = "arms_diversification"
 
 
 @register
@@ -353,13 +286,6 @@ class ParameterShock(Event):
 
     name = "shock"
     extra_fields = ("path", "value", "mode", "half_life")
-    effect = (
-        "Shifts the parameter at `path` by `value` times the magnitude (mode: shift), or moves it that "
-        "share of the way to `value` (mode: set), from `at` until `until`, then fades with `half_life` "
-        "steps. A state path (alignment.US, courtship.CN, coercion.RU) gets a one-off change instead."
-    )
-    source = "MODEL.md: a generic, validated parameter shock underlies the named events"
-    default_actor = "US"
 
     def __init__(self, at, *, path, value, mode="shift", half_life=0.0, **kw):
         kw.setdefault("magnitude", 1.0)

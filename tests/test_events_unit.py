@@ -355,3 +355,30 @@ def test_a_zero_shift_leaves_the_world_unchanged(path):
         np.testing.assert_array_equal(getattr(model.world, field), getattr(unshocked, field), err_msg=field)
     for key, value in unshocked.scalars.items():
         np.testing.assert_array_equal(model.world.scalars[key], value, err_msg=key)
+
+
+def test_event_data_file_is_complete_and_sourced():
+    from sim.events import catalogue
+
+    data = catalogue()
+    assert set(data) == set(EVENT_TYPES)
+    for name, entry in data.items():
+        assert entry["effect"].strip() and entry["source"]
+        assert entry["duration"] is None or entry["duration"] >= 1
+        assert entry["half_life"] >= 0
+        if name != "shock":
+            assert entry.get("shifts") or entry.get("impulses"), name
+
+
+@pytest.mark.parametrize("name", sorted(n for n in EVENT_TYPES if n != "shock"))
+def test_every_actor_target_pair_resolves_to_real_paths_or_is_refused(name):
+    cls = EVENT_TYPES[name]
+    for actor in cls.actors:
+        for target in cls.targets:
+            try:
+                event = cls("2025-07", actor=actor, target=target)
+            except ValueError as exc:
+                assert "powers.VN" in str(exc) or "unknown parameter" in str(exc)
+                continue
+            model = BalanceModel(runs=2, rng=1, events=[event])
+            model.run_for(2)  # fires without error
