@@ -22,7 +22,7 @@ from sim.events import EVENT_TYPES
 from sim.explain import DRIVERS, MOVE_NAMES, explain
 from sim.outcomes import TIERS
 from sim.params import DIMENSIONS, POWERS, load_parameters
-from sim.plots import COLOURS, DIM_COLOURS, NAMES, QS, TIER_LABELS
+from sim.plots import COLOURS, DIM_COLOURS, NAMES, QS, tier_bands
 from sim.scenario import ScenarioError
 
 TITLE = "Bamboo classroom"
@@ -61,12 +61,7 @@ def _frame(model: ClassroomModel, ax, ylabel: str, ylim=(0, 1), labels: bool = T
 
 def _tier_bands(model: ClassroomModel, ax) -> None:
     s = model.world.scalars
-    edges = [0.0] + [float(s[t][0]) for t in TIERS[1:]] + [1.0]
-    for i, name in enumerate(TIERS):
-        ax.axhspan(edges[i], edges[i + 1], color="0.5", alpha=0.03 + 0.05 * (i % 2), lw=0)
-        y = (edges[i] + edges[i + 1]) / 2
-        ax.text(1.01, y, TIER_LABELS[name], va="center", fontsize=6.5, color="0.35", transform=ax.get_yaxis_transform())
-    ax.axhline(edges[-2], color="0.2", ls="--", lw=0.8)
+    tier_bands(ax, {t: float(s[t][0]) for t in TIERS[1:]}, fontsize=6.5)
 
 
 def _figure(rows: int = 1, cols: int = 1, height: float = 3.2, **kwargs):

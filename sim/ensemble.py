@@ -61,24 +61,11 @@ def run_chunk(scenario, chunk: Chunk, seed: int, keep_model: bool = False, serie
     return agg, (model if keep_model else None)
 
 
-def simulate(
-    scenario,
-    runs: int | None = None,
-    seed: int | None = None,
-    chunk_size: int = DEFAULT_CHUNK,
-    on_chunk: Callable | None = None,
-    keep_models: bool = False,
-) -> Aggregate:
-    """Run every chunk in turn, in this process, and merge; ``on_chunk(chunk, model_or_None)`` after each."""
+def simulate(scenario, runs: int | None = None, seed: int | None = None, chunk_size: int = DEFAULT_CHUNK) -> Aggregate:
+    """The scenario's ensemble in this process, merged into one Aggregate (``execute`` for one scenario)."""
     runs = runs or scenario.runs
     seed = scenario.seed if seed is None else seed
-    total = Aggregate(scenario.steps)
-    for c in chunks(runs, chunk_size):
-        agg, model = run_chunk(scenario, c, seed, keep_model=keep_models)
-        total.merge(agg)
-        if on_chunk is not None:
-            on_chunk(c, model)
-    return total
+    return execute([scenario], runs, seed, chunk_size)[0]
 
 
 def _series(names: Iterable[str] | None) -> dict | None:

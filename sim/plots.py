@@ -34,6 +34,29 @@ def _years(dates) -> np.ndarray:
     return np.array([d.decimal_year for d in dates])
 
 
+def scenario_years(scenario, points: int | None = None) -> np.ndarray:
+    """Decimal years of the scenario's steps 0..horizon (or its first ``points`` steps)."""
+    n = scenario.steps + 1 if points is None else points
+    return _years([scenario.calendar.date(t) for t in range(n)])
+
+
+def tier_bands(ax, thresholds: dict, fontsize: float = 8) -> None:
+    """Shaded partnership tiers with their names at the right, and the alliance line dashed."""
+    edges = [0.0] + [thresholds[t] for t in TIERS[1:]] + [1.0]
+    for i, name in enumerate(TIERS):
+        ax.axhspan(edges[i], edges[i + 1], color="0.5", alpha=0.04 + 0.035 * (i % 2), lw=0)
+        ax.text(
+            1.005,
+            (edges[i] + edges[i + 1]) / 2,
+            TIER_LABELS[name],
+            va="center",
+            fontsize=fontsize,
+            color="0.35",
+            transform=ax.get_yaxis_transform(),
+        )
+    ax.axhline(thresholds["alliance"], color="0.2", ls="--", lw=0.8)
+
+
 def _events(ax, events, top=0.98):
     """A dotted line per event date; events on the same date share one label."""
     by_date: dict = {}
@@ -59,22 +82,10 @@ QS = (5, 25, 50, 75, 95)
 
 def alignment_fan(agg, scenario, thresholds: dict):
     """Median, 50% and 90% bands of alignment with each power; tier bands; event markers."""
-    years = _years([scenario.calendar.date(t) for t in range(scenario.steps + 1)])
+    years = scenario_years(scenario)
     q = agg.percentiles("alignment", QS)
     fig, ax = plt.subplots(figsize=(9, 5.2), dpi=120)
-    edges = [0.0] + [thresholds[t] for t in TIERS[1:]] + [1.0]
-    for i, name in enumerate(TIERS):
-        ax.axhspan(edges[i], edges[i + 1], color="0.5", alpha=0.04 + 0.035 * (i % 2), lw=0)
-        ax.text(
-            1.005,
-            (edges[i] + edges[i + 1]) / 2,
-            TIER_LABELS[name],
-            va="center",
-            fontsize=8,
-            color="0.35",
-            transform=ax.get_yaxis_transform(),
-        )
-    ax.axhline(thresholds["alliance"], color="0.2", ls="--", lw=0.8)
+    tier_bands(ax, thresholds)
     for p, power in enumerate(POWERS):
         _band(ax, years, q[:, p], COLOURS[power], NAMES[power])
     _events(ax, scenario.events)
@@ -114,7 +125,7 @@ def engagement_triangle(agg, scenario):
     power; the centre (+) is even engagement. The inset zooms on the path.
     """
     x, y = _ternary_xy(agg.mean("share"))
-    years = _years([scenario.calendar.date(t) for t in range(len(x))])
+    years = scenario_years(scenario, len(x))
     fig, ax = plt.subplots(figsize=(7.5, 6.2), dpi=120)
     _triangle(ax, 0.1)
     for label, (px, py), ha in (
@@ -143,7 +154,7 @@ def engagement_triangle(agg, scenario):
 
 
 def hedging(agg, scenario):
-    years = _years([scenario.calendar.date(t) for t in range(scenario.steps + 1)])
+    years = scenario_years(scenario)
     fig, ax = plt.subplots(figsize=(8, 4), dpi=120)
     _band(ax, years, agg.percentiles("hedging_index", QS)[:, 0], "#1e8449", "hedging index")
     _events(ax, scenario.events)
@@ -153,7 +164,7 @@ def hedging(agg, scenario):
 
 
 def satisfaction(agg, scenario):
-    years = _years([scenario.calendar.date(t) for t in range(scenario.steps + 1)])
+    years = scenario_years(scenario)
     q = agg.percentiles("satisfaction", QS)
     fig, ax = plt.subplots(figsize=(8, 4.4), dpi=120)
     for i, d in enumerate(DIMENSIONS):
@@ -166,7 +177,7 @@ def satisfaction(agg, scenario):
 
 
 def survival(agg, scenario):
-    years = _years([scenario.calendar.date(t) for t in range(scenario.steps + 1)])
+    years = scenario_years(scenario)
     fig, ax = plt.subplots(figsize=(8, 4.4), dpi=120)
     bottom = np.zeros(len(years))
     for mode, curve in agg.failure_curves().items():
@@ -192,7 +203,7 @@ def survival(agg, scenario):
 
 def paired_difference(diff_agg, a, b):
     """Per-run differences B - A in alignment with each power, under common random numbers."""
-    years = _years([a.calendar.date(t) for t in range(a.steps + 1)])
+    years = scenario_years(a)
     q = diff_agg.percentiles("alignment", QS)
     fig, ax = plt.subplots(figsize=(9, 5), dpi=120)
     ax.axhline(0, color="0.2", lw=0.8)
