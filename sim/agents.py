@@ -1,7 +1,11 @@
 """The agents: Vietnam as the Hedger and the great powers as security suppliers.
 
 Each agent holds its state as arrays over the runs axis, so one agent object
-acts in every run of an ensemble at once, by the same rule.
+acts in every run of an ensemble at once, by the same rule. The entities are
+those of docs/ODD.md section 2, one class each: ``GreatPower`` (the US and
+China), ``Russia`` (a great power that defers to China), and ``Hedger``
+(Vietnam, the model's own optimising strategy). Vietnam's other strategies
+are subclasses of ``Hedger`` in ``sim.strategies``.
 """
 
 from __future__ import annotations
@@ -9,114 +13,259 @@ from __future__ import annotations
 import numpy as np
 from mesa import Agent
 
-from sim.params import POWERS
+from sim.params import DIMENSIONS, POWERS, TIERS
 from sim.security import Situation
 
 # Vietnam's options for each tie each step: loosen, keep, deepen (in step sizes).
 MOVES = np.array([-1.0, 0.0, 1.0])
-STAY = 1
+LOOSEN, KEEP, DEEPEN = 0, 1, 2
+TERRITORY = DIMENSIONS.index("territory")
+ALLIANCE = TIERS.index("alliance")
+TOP_TIER = ALLIANCE - 1  # the comprehensive strategic partnership
 
 
 class GreatPower(Agent):
-    """A security supplier (US, China or Russia): courts and coerces Vietnam.
+    """A security supplier: offers security, poses threats, courts and coerces Vietnam.
 
-    It courts when its share of Vietnam's engagement falls below what its
-    interest in Vietnam warrants, and coerces when Vietnam's tie with a rival
-    exceeds what it tolerates (docs/ODD.md 7.5).
+    It courts when Vietnam drifts toward a rival, and coerces when Vietnam's
+    tie with a rival exceeds what it tolerates (docs/ODD.md 7.1, 7.5).
     """
 
     def __init__(self, model, name: str):
         super().__init__(model)
         self.name = name
         self.index = POWERS.index(name)
-
-    @property
-    def courtship(self) -> np.ndarray:
-        return self.model.courtship[:, self.index]
-
-    @property
-    def coercion(self) -> np.ndarray:
-        return self.model.coercion[:, self.index]
+        self.courtship = np.zeros(model.runs)
+        self.coercion = np.zeros(model.runs)
 
     def respond(self) -> None:
-        """Update courtship and coercion from Vietnam's alignment at the start of the step."""
-        m, w, p = self.model, self.model.world, self.index
-        a = m.hedger.alignment
+        """Update courtship and coercion from Vietnam's ties at the start of the step.
+
+        It courts when Vietnam drifts toward a rival: in proportion to its
+        rivals' gains and its own losses since Vietnam's last decision (the
+        powers compete to supply, 004), weighted by its interest in Vietnam. It
+        coerces in proportion to how far Vietnam's ties with its rivals exceed
+        what it tolerates. It reads only Vietnam's ties and its own state, so
+        the powers may respond in any order.
+        """
+        w, p = self.model.world, self.index
         s = w.scalars
-        share = a[:, p] / np.maximum(a.sum(axis=1), 1e-12)
-        total = w.interest.sum(axis=1)
-        # with no power interested at all, none is owed a share
-        warranted = np.divide(w.interest[:, p], total, out=np.zeros_like(total), where=total > 0)
-        shortfall = np.maximum(warranted - share, 0.0)
-        court = (1 - s["courtship_decay"]) * self.courtship + s["courtship_gain"] * w.interest[:, p] * shortfall
+        hedger = self.model.hedger
+        a, moved = hedger.alignment, hedger.alignment - hedger.previous
+        rivalry = w.rivalry[:, p, :]  # zero for itself
+        drift = np.sum(rivalry * np.maximum(moved, 0.0), axis=1) + np.maximum(-moved[:, p], 0.0)
+        court = (1 - s["courtship_decay"]) * self.courtship + s["courtship_gain"] * w.interest[:, p] * drift
         excess = np.maximum(a - w.tolerance[:, p, :], 0.0)
-        excess[:, p] = 0.0
-        pressure = np.sum(w.rivalry[:, p, :] * excess, axis=1)
+        pressure = np.sum(rivalry * excess, axis=1)
         coerce = (1 - s["coercion_decay"]) * self.coercion + s["coercion_gain"] * pressure
-        m.next_courtship[:, p] = np.clip(court, 0.0, 1.0)
-        m.next_coercion[:, p] = np.clip(coerce, 0.0, 1.0)
+        self.courtship = np.clip(court, 0.0, 1.0)
+        self.coercion = np.clip(coerce, 0.0, 1.0)
+
+    def supply(self) -> np.ndarray:
+        """What it can supply per dimension before courtship and coercion (runs, dims)."""
+        return self.model.world.supply[:, self.index]
+
+    def offer(self) -> np.ndarray:
+        """What it offers this step: courtship raises the offer, coercion withdraws its instruments."""
+        w, p = self.model.world, self.index
+        boost = 1.0 + w.scalars["courtship_boost"][:, None] * self.courtship[:, None]
+        withdrawn = 1.0 - self.coercion[:, None] * w.withholds[:, p]
+        return np.clip(self.supply() * boost * withdrawn, 0.0, 1.0)
+
+    def threat(self) -> np.ndarray:
+        """The threat it poses per dimension: its standing threat, eased by courtship, plus what coercion adds.
+
+        A courting power tries to "improve on what it lacks" (004): the US reassures
+        the Party, China keeps the sea from spoiling the rest.
+        """
+        w, p = self.model.world, self.index
+        eased = 1.0 - w.scalars["courtship_boost"][:, None] * self.courtship[:, None]
+        return w.threat[:, p] * eased + self.coercion[:, None] * w.coercion_threat[:, p]
+
+    def delivery(self) -> np.ndarray:
+        """What it delivers, courtship and coercion apart: reach x reliability x mean supply (runs,).
+
+        A fall in it is abandonment: remembered by Vietnam (7.7), and a failure when it lasts (7.8).
+        """
+        w, p = self.model.world, self.index
+        return w.reach[:, p] * w.reliability[:, p] * self.supply().mean(axis=1)
+
+
+class Russia(GreatPower):
+    """Russia: gives up territorial supply to Vietnam as it draws closer to China (000, 002)."""
+
+    def __init__(self, model, name: str = "RU"):
+        super().__init__(model, name)
+
+    def supply(self) -> np.ndarray:
+        s = self.model.world.scalars
+        out = super().supply().copy()
+        out[:, TERRITORY] *= 1.0 - s["deference"] * s["russia_china_closeness"]
+        return out
 
 
 class Hedger(Agent):
     """Vietnam: adjusts its alignment with each power to balance security and costs.
 
-    For each tie it weighs three moves (loosen, keep, deepen) by the change in
-    utility they bring, with a bonus for keeping (inertia) and logit noise,
-    within the band the Four No's allow (docs/ODD.md 7.4).
+    The model's own strategy (``hedge``). For each tie it weighs three moves
+    (loosen, keep, deepen) by the change in utility they bring, with a bonus
+    for keeping (inertia) and logit noise, among the moves the Four No's allow
+    (docs/ODD.md 7.4). Subclasses (``sim.strategies``) choose differently;
+    perception, the partnership tiers and the policy constraints are the same
+    for every strategy.
     """
 
-    def __init__(self, model, alignment: np.ndarray, memory: np.ndarray):
+    name = "hedge"
+    description = "the model's Vietnam: weighs each move by the utility it brings (bamboo diplomacy)"
+    sides = False  # True: ignores the Four No's rule against siding with one power against another
+
+    def __init__(self, model, alignment: np.ndarray, memory: np.ndarray, tier: np.ndarray):
         super().__init__(model)
         self.alignment = alignment  # (runs, powers)
+        self.previous = alignment.copy()  # the ties before Vietnam's last decision
         self.memory = memory  # memory of abandonment (runs, powers)
+        self.tier = np.rint(tier).astype(np.int64)  # partnership tier of each tie, an index into TIERS
+        self.pressing = np.zeros(alignment.shape, np.int64)  # quarters in a row pressing at a tier's ceiling
+        self.lapsing = np.zeros(alignment.shape, np.int64)  # quarters in a row below a tier's floor
         self.last_delivery: np.ndarray | None = None
-        self.drivers: dict[str, np.ndarray] = {}
+        self.situation: Situation | None = None
+        self.gain: np.ndarray | None = None  # utility change of each move at the last decision
+        self.feasible_moves: np.ndarray | None = None  # the moves the Four No's allowed at it
+        self.choice: np.ndarray | None = None  # the moves made at it
+
+    # -- perception -----------------------------------------------------------
+    def levels(self) -> np.ndarray:
+        """Tier levels per run, (runs, len(TIERS) + 1): 0, each threshold, then 1 above the alliance band."""
+        s = self.model.world.scalars
+        n = self.model.runs
+        return np.stack([np.zeros(n), *(s[t] for t in TIERS[1:]), np.full(n, np.inf)], 1)
+
+    def floor(self) -> np.ndarray:
+        """The alignment each tie's tier commits Vietnam to (the bottom of its band)."""
+        return np.take_along_axis(self.levels(), self.tier, axis=1)
+
+    def tier_ceiling(self) -> np.ndarray:
+        """The deepest cooperation each tie's tier permits (the top of its band)."""
+        return np.take_along_axis(self.levels(), self.tier + 1, axis=1)
 
     def trust(self, reliability: np.ndarray) -> np.ndarray:
         """Reliability as Vietnam perceives it, discounted by its memory of abandonment."""
         return reliability * (1.0 - self.memory)
 
-    def remember(self, supply: np.ndarray, reliability: np.ndarray) -> None:
-        """A sudden fall in what a power delivers is remembered, and slowly forgotten."""
-        delivery = supply.mean(axis=2) * reliability
+    def remember(self, delivery: np.ndarray) -> None:
+        """A fall in what a power delivers is remembered, and slowly forgotten."""
         if self.last_delivery is not None:
             drop = np.maximum(self.last_delivery - delivery, 0.0)
             decay = self.model.world.scalars["memory_decay"][:, None]
             self.memory = np.clip(self.memory * (1.0 - decay) + drop, 0.0, 1.0)
         self.last_delivery = delivery
 
+    def perceive(self) -> Situation:
+        """What Vietnam faces this step: the powers' offers and threats, its trust, its commitments."""
+        powers = self.model.great_powers
+        self.remember(np.stack([p.delivery() for p in powers], 1))
+        w = self.model.world
+        supply = np.stack([p.offer() for p in powers], 1)
+        threat = np.stack([p.threat() for p in powers], 1)
+        self.situation = Situation(w, supply, threat, self.trust(w.reliability), self.floor())
+        return self.situation
+
+    # -- what the Four No's allow ------------------------------------------------
     def ceiling(self) -> np.ndarray:
         """Highest alignment allowed: just under the alliance line while the Four No's hold."""
         s = self.model.world.scalars
         in_force = s["four_nos"] >= 0.5
-        below_line = s["alliance"] - 1e-9
-        return np.where(in_force, below_line, 1.0)[:, None]
+        return np.where(in_force, s["alliance"] - 1e-9, 1.0)[:, None]
 
+    def feasible(self, a: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """Which moves the policy allows for each tie, (runs, powers, 3).
+
+        No tie below zero or above the ceiling; and, while the Four No's hold
+        and the strategy keeps them, no tie more than ``siding`` above
+        another (no alignment with one country against another), judged on the
+        worst case of the other ties moving the other way at once.
+        """
+        ok = np.ones((*a.shape, len(MOVES)), dtype=bool)
+        ok[:, :, LOOSEN] = a - step >= 0.0
+        ok[:, :, DEEPEN] = a + step <= self.ceiling()
+        s = self.model.world.scalars
+        if not self.sides:
+            gap = np.where(s["four_nos"] >= 0.5, s["siding"], np.inf)[:, None]
+            lowest_other = np.stack([np.delete(a, p, axis=1).min(axis=1) for p in range(a.shape[1])], 1)
+            highest_other = np.stack([np.delete(a, p, axis=1).max(axis=1) for p in range(a.shape[1])], 1)
+            ok[:, :, DEEPEN] &= (a + step) - (lowest_other - step) <= gap + 1e-12
+            ok[:, :, LOOSEN] &= (highest_other + step) - (a - step) <= gap + 1e-12
+        return ok
+
+    # -- the decision -----------------------------------------------------------
     def adjust(self) -> None:
-        m = self.model
-        situation: Situation = m.situation
-        s = m.world.scalars
+        """One quarter's decision: perceive, choose a move per tie, carry it out."""
+        situation = self.perceive()
+        self.previous = self.alignment.copy()
+        step = self.model.world.scalars["step_size"][:, None]
+        self.feasible_moves = self.feasible(self.alignment, step)
+        self.choice = self.choose(situation, step, self.feasible_moves)
+        self.carry_out(self.choice, step)
+
+    def gains(self, situation: Situation, step: np.ndarray) -> np.ndarray:
+        """Utility change of loosening, keeping and deepening each tie, (runs, powers, 3).
+
+        Deepening is valued as if the tier's ceiling did not bind: a tie
+        pressing at its ceiling shows what an upgrade would bring.
+        """
         a = self.alignment
-        step = s["step_size"][:, None]
-        ceiling = self.ceiling()
         u0 = situation.utility(a)
         n_runs, n_powers = a.shape
         gain = np.zeros((n_runs, n_powers, len(MOVES)))
         for p in range(n_powers):
-            for k, move in enumerate(MOVES):
-                if move == 0:
-                    continue
+            for k in (LOOSEN, DEEPEN):
                 trial = a.copy()
-                trial[:, p] = a[:, p] + move * step[:, 0]
+                trial[:, p] = a[:, p] + MOVES[k] * step[:, 0]
                 gain[:, p, k] = situation.utility(trial) - u0
-        feasible = np.ones_like(gain, dtype=bool)
-        feasible[:, :, 0] = a - step >= 0.0
-        feasible[:, :, 2] = a + step <= ceiling
-        temperature = s["temperature"][:, None, None]
-        scores = gain / (step[:, :, None] * temperature)
-        scores[:, :, STAY] += m.world.inertia
-        noise = m.streams.gumbel(m.steps, "hedger.choice", n_powers * len(MOVES))
-        scores = np.where(feasible, scores + noise.reshape(scores.shape), -np.inf)
-        choice = np.argmax(scores, axis=2)
-        self.alignment = np.clip(a + MOVES[choice] * step, 0.0, ceiling)
-        self.drivers = {"gain": gain, "choice": choice}
+        return gain
+
+    def noise(self) -> np.ndarray:
+        """Standard Gumbel noise per tie and move, (runs, powers, 3), from the run's own stream."""
+        m = self.model
+        return m.streams.gumbel(m.steps, "hedger.choice", len(POWERS) * len(MOVES)).reshape(-1, len(POWERS), 3)
+
+    def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """The logit choice: move index (into MOVES) per tie, (runs, powers)."""
+        s = self.model.world.scalars
+        self.gain = self.gains(situation, step)
+        scores = self.gain / (step[:, :, None] * s["temperature"][:, None, None])
+        scores[:, :, KEEP] += self.model.world.inertia
+        scores = np.where(feasible, scores + self.noise(), -np.inf)
+        return np.argmax(scores, axis=2)
+
+    def carry_out(self, choice: np.ndarray, step: np.ndarray) -> None:
+        """Move each tie, within its tier's ceiling; change tiers when pressure or neglect lasts.
+
+        A tie that would deepen past its tier's ceiling stops there and presses;
+        pressing for ``tier_patience`` quarters in a row upgrades the tier (a
+        summit formalises it), unless the next tier is an alliance while the
+        Four No's hold. A tie below its tier's floor for as long lapses one tier.
+        """
+        s = self.model.world.scalars
+        a = self.alignment
+        wanted = a + MOVES[choice] * step
+        top = self.tier_ceiling()
+        pressing = (choice == DEEPEN) & (wanted > top)
+        moved = np.where(pressing, np.maximum(top, a), wanted)
+        self.alignment = np.clip(moved, 0.0, self.ceiling())
+        self.pressing = np.where(pressing, self.pressing + 1, 0)
+        self.lapsing = np.where(self.alignment < self.floor(), self.lapsing + 1, 0)
+        patience = np.round(s["tier_patience"])[:, None]
+        highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)[:, None]
+        up = (self.pressing >= patience) & (self.tier < highest)
+        down = (self.lapsing >= patience) & (self.tier > 0)
+        self.tier = self.tier + up - down
+        self.pressing[up] = 0
+        self.lapsing[down] = 0
+
+    def upgrade(self, power: int, tier: np.ndarray) -> None:
+        """A summit raises the tie with ``power`` to at least ``tier`` (per run), within the Four No's."""
+        highest = np.where(self.model.world.scalars["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
+        self.tier[:, power] = np.maximum(self.tier[:, power], np.minimum(tier, highest))
+        self.pressing[:, power] = 0
+        self.lapsing[:, power] = 0

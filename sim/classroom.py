@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.agents import MOVES, Hedger
+from sim.agents import KEEP, Hedger
 from sim.calendar import Month
 from sim.events import EVENT_TYPES, Event
 from sim.explain import Decision
@@ -182,6 +182,26 @@ def verdict(model: BalanceModel, run: int = 0) -> str:
     return f"{mode.label.replace('_', ' ')} in {when}"
 
 
+class Student(Hedger):
+    """Vietnam played by a student: each quarter's moves come from the dashboard.
+
+    The model's own choice is still worked out, for the comparison and the
+    explanation; while no student plays, it is the move made.
+    """
+
+    name = "student"
+    description = "a student at the dashboard chooses Vietnam's moves"
+
+    def choose(self, situation, step, feasible):
+        self.own = super().choose(situation, step, feasible)
+        model = self.model
+        if not model.student:
+            return self.own
+        wanted = np.array([[model.moves[p] + 1 for p in POWERS]]).repeat(len(self.alignment), 0)
+        allowed = np.take_along_axis(feasible, wanted[:, :, None], axis=2)[:, :, 0]
+        return np.where(allowed, wanted, KEEP)
+
+
 class ClassroomModel(BalanceModel):
     """The one world a class watches: a lesson's scenario and dials, one run, the lesson's seed.
 
@@ -201,36 +221,23 @@ class ClassroomModel(BalanceModel):
             uncertainty=what_if.uncertainty,
             horizon=what_if.steps,
             events=[e.build() for e in what_if.events],
+            strategy=Student,
         )
         self.lesson, self.what_if, self.seed = lesson, what_if, lesson.seed
         self.student, self.fan_runs = lesson.student, lesson.fan_runs
         self.moves = dict.fromkeys(POWERS, 0)
         self.live_events: list[tuple[str, Month, dict]] = []
         self.decisions: list[Decision] = []
-        self.hedger.adjust = self._adjust  # the hook: record the decision, and let a student make it
         # the dashboard steps the model in a thread while the teacher injects events
         self.lock = threading.RLock()
-        advance = self.step
 
-        def step() -> None:
-            with self.lock:
-                advance()
-
-        self.step = step
-
-    def _adjust(self) -> None:
-        h = self.hedger
-        before = h.alignment.copy()
-        Hedger.adjust(h)  # the model's own choice, and the gain of every move
-        own = h.drivers["choice"]
-        chosen = own
-        if self.student:
-            chosen = np.array([[self.moves[p] + 1 for p in POWERS]])
-            step = self.world.scalars["step_size"][:, None]
-            h.alignment = np.clip(before + MOVES[chosen] * step, 0.0, h.ceiling())
-            h.drivers = {**h.drivers, "choice": chosen}
-        decision = Decision(self.steps, before, self.situation, h.ceiling(), h.drivers["gain"], own, chosen)
-        self.decisions.append(decision)
+    def step(self) -> None:
+        with self.lock:
+            super().step()
+            h = self.hedger
+            self.decisions.append(
+                Decision(self.steps, h.previous, h.situation, h.feasible_moves, h.gain, h.own, h.choice)
+            )
 
     def inject(self, kind: str, quarters: int | None = None, **fields) -> Event:
         """Fire a catalogue event now; it lasts ``quarters`` steps (None: as the event type says)."""

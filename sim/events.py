@@ -18,7 +18,7 @@ import numpy as np
 import yaml
 
 from sim.calendar import Month
-from sim.params import POWERS
+from sim.params import POWERS, TIERS
 
 STATE_PATHS = ("alignment", "courtship", "coercion")
 
@@ -261,9 +261,22 @@ class WarDrain(Event):
 
 @register
 class Summit(Event):
-    """A state visit, summit or partnership upgrade by the actor."""
+    """A state visit by the actor; with ``tier``, a partnership upgrade to that tier."""
 
     name = "summit"
+    extra_fields = ("tier",)
+
+    def __init__(self, at, *, tier=None, **kw):
+        super().__init__(at, **kw)
+        if tier is not None and tier not in TIERS[1:-1]:
+            raise ValueError(f"tier must be one of {', '.join(TIERS[1:-1])}, got {tier!r}")
+        self.tier = tier
+
+    def fire(self) -> None:
+        super().fire()
+        if self.tier is not None:
+            model = self.model_ref
+            model.hedger.upgrade(POWERS.index(self.actor), np.full(model.runs, TIERS.index(self.tier)))
 
 
 @register

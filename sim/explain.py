@@ -15,17 +15,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.agents import MOVES, STAY
+from sim.agents import KEEP, MOVES
 from sim.params import POWERS
-from sim.security import Situation, security_received, security_utility, threat_level
+from sim.security import Situation, shortfall, threat_faced
 
+STAY = KEEP
 MOVE_NAMES = ("loosen", "keep", "deepen")
 DRIVERS = (
     "security supplied",
-    "threat tamed",
+    "threat tamed or fed",
     "over-reliance",
     "entrapment",
     "rivals' displeasure",
+    "broken commitment",
     "cost of the tie",
 )
 
@@ -37,7 +39,7 @@ class Decision:
     step: int
     alignment: np.ndarray  # before the move (runs, powers)
     situation: Situation
-    ceiling: np.ndarray  # highest alignment allowed (runs, 1)
+    feasible: np.ndarray  # which moves the Four No's allowed (runs, powers, 3)
     gain: np.ndarray  # utility change of each move (runs, powers, 3)
     own: np.ndarray  # the model's own choice, index into MOVES (runs, powers)
     chosen: np.ndarray  # the move made, index into MOVES (runs, powers)
@@ -53,7 +55,7 @@ class Reason:
     drivers: dict[str, np.ndarray]  # driver -> utility change of (loosen, keep, deepen)
     gain: np.ndarray  # utility change of each move: the drivers' sum
     inertia: float  # the bonus for keeping, in utility units
-    feasible: np.ndarray  # which moves stay within [0, ceiling]
+    feasible: np.ndarray  # which moves the Four No's allow
     probability: np.ndarray  # chance of each move under the model's logit choice
 
     def sentence(self) -> str:
@@ -73,27 +75,23 @@ class Reason:
         return f"{head}: {why}{own}"
 
 
-def _security(situation: Situation, received: np.ndarray, threat: np.ndarray) -> np.ndarray:
+def _insecurity(situation: Situation, received: np.ndarray, threat: np.ndarray) -> np.ndarray:
     w = situation.world
-    return np.sum(w.weight * security_utility(received, threat, w.demand), axis=1)
+    return np.sum(w.weight * shortfall(received - threat, w.demand) ** 2, axis=1)
 
 
 def _terms(situation: Situation, before: np.ndarray, after: np.ndarray) -> dict[str, np.ndarray]:
     """Each driver's utility change from ``before`` to ``after`` (runs,), positive favours the move."""
     w = situation.world
-    enmeshment = w.scalars["enmeshment"]
-    r0, r1 = (security_received(a, situation.supply, w.reach, situation.trust) for a in (before, after))
-    h0, h1 = (threat_level(a, situation.threat, enmeshment) for a in (before, after))
-    s00, s10 = _security(situation, r0, h0), _security(situation, r1, h0)
-    s01, s11 = _security(situation, r0, h1), _security(situation, r1, h1)
+    r0, r1 = situation.received(before), situation.received(after)
+    h0, h1 = (threat_faced(a, situation.threat, w.enmeshment) for a in (before, after))
+    s00, s10 = _insecurity(situation, r0, h0), _insecurity(situation, r1, h0)
+    s01, s11 = _insecurity(situation, r0, h1), _insecurity(situation, r1, h1)
     c0, c1 = situation.components(before), situation.components(after)
     return {
-        "security supplied": 0.5 * ((s10 - s00) + (s11 - s01)),
-        "threat tamed": 0.5 * ((s01 - s00) + (s11 - s10)),
-        "over-reliance": c0["concentration"] - c1["concentration"],
-        "entrapment": c0["entrapment"] - c1["entrapment"],
-        "rivals' displeasure": c0["displeasure"] - c1["displeasure"],
-        "cost of the tie": c0["tie_cost"] - c1["tie_cost"],
+        "security supplied": -0.5 * ((s10 - s00) + (s11 - s01)),
+        "threat tamed or fed": -0.5 * ((s01 - s00) + (s11 - s10)),
+        **{d: c0[d] - c1[d] for d in DRIVERS[2:]},
     }
 
 
@@ -114,7 +112,7 @@ def explain(decision: Decision, run: int = 0) -> dict[str, Reason]:
                 drivers[d][k] = change[run]
         gain = sum(drivers.values())
         inertia = float(situation.world.inertia[run, p] * step * temperature)
-        feasible = np.array([a[run, p] - step >= 0.0, True, a[run, p] + step <= decision.ceiling[run, 0]])
+        feasible = decision.feasible[run, p]
         score = gain / (step * temperature)
         score[STAY] += situation.world.inertia[run, p]
         score = np.where(feasible, score - score[feasible].max(), -np.inf)

@@ -7,14 +7,19 @@ from collections.abc import Iterable
 import numpy as np
 from mesa import DataCollector, Model
 
-from sim.agents import GreatPower, Hedger
+from sim.agents import GreatPower, Hedger, Russia
 from sim.calendar import Calendar, Month
 from sim.events import STATE_PATHS, Event, Shock
-from sim.outcomes import Failure, Verdict, failure_now, tier
+from sim.outcomes import Failure, Verdict, conditions
 from sim.params import DIMENSIONS, POWERS, ParameterSet, World, bounds, check_drawn, load_parameters
 from sim.results import observations
-from sim.security import Situation, effective_supply, hedging_index
+from sim.security import hedging_index
+from sim.strategies import DEFAULT
+from sim.strategies import strategy as strategy_named
 from sim.streams import Streams
+
+# Each power's agent class: Russia defers to China, the US and China follow the general rules.
+POWER_CLASSES: dict[str, type[GreatPower]] = {"US": GreatPower, "CN": GreatPower, "RU": Russia}
 
 
 class BalanceModel(Model):
@@ -34,6 +39,12 @@ class BalanceModel(Model):
         record: keep per-step trajectories (off for large streamed ensembles).
         observers: objects with ``observe(step, values, scalars)`` that receive
             each step's outcomes (see ``sim.results.Aggregate``).
+        strategy: the name of Vietnam's strategy (``sim.strategies``), or a
+            Hedger subclass; the model's own ``hedge`` by default.
+        powers: the GreatPower subclass of each power, where it differs from
+            ``POWER_CLASSES`` (e.g. a Russia that does not defer to China).
+        values: per-run parameter values that replace the drawn ones, by path
+            (arrays of length ``runs``): a design's points, one per run.
     """
 
     def __init__(
@@ -48,6 +59,9 @@ class BalanceModel(Model):
         events: Iterable[Event] = (),
         record: bool = True,
         observers: Iterable = (),
+        strategy: str | type[Hedger] = DEFAULT,
+        values: dict[str, np.ndarray] | None = None,
+        powers: dict[str, type[GreatPower]] | None = None,
     ):
         super().__init__(rng=rng)
         if int(runs) < 1:
@@ -61,19 +75,24 @@ class BalanceModel(Model):
         self.run_index = np.arange(first_run, first_run + self.runs, dtype=np.uint64)
         self.streams = Streams(int(self.rng.integers(0, 2**63)), self.run_index)
         self.base = self.parameters.draw(self.run_index, self.streams, everything=uncertainty)
+        for path, column in (values or {}).items():
+            self.parameters[path]  # validates the path
+            self.base[path] = np.asarray(column, dtype=float).reshape(self.runs)
         check_drawn(self.base)
         self.shocks: list[Shock] = []
         self.fired: list[Event] = []
         self.world = self._calm_world = World.assemble(self.base)
 
-        zeros = np.zeros((self.runs, len(POWERS)))
-        self.courtship, self.coercion = zeros.copy(), zeros.copy()
-        for name in POWERS:
-            GreatPower(self, name)
+        classes = {**POWER_CLASSES, **(powers or {})}
+        self.great_powers = [classes[name](self, name) for name in POWERS]
+        self.powers = self.agents.select(agent_type=GreatPower)
         alignment = np.stack([self.base[f"hedger.alignment.{p}"] for p in POWERS], 1)
         memory = np.stack([self.base[f"hedger.memory.{p}"] for p in POWERS], 1)
-        self.hedger = Hedger(self, alignment, memory)
-        self.powers = self.agents_by_type[GreatPower]
+        tier = np.stack([self.base[f"hedger.tier.{p}"] for p in POWERS], 1)
+        cls = strategy if isinstance(strategy, type) else strategy_named(strategy)
+        self.strategy = cls.name
+        self.hedger = cls(self, alignment, memory, tier)
+        self.vietnam = self.agents.select(agent_type=Hedger)
 
         self.verdict = Verdict(self.runs)
         self.record = record
@@ -82,7 +101,7 @@ class BalanceModel(Model):
         self.events = list(events)
         for i, event in enumerate(self.events):
             event.schedule(self, i)
-        self._perceive()
+        self.hedger.perceive()
         self._observe()
         self.datacollector = DataCollector(model_reporters=_reporters())
         self.datacollector.collect(self)
@@ -91,30 +110,36 @@ class BalanceModel(Model):
     def step(self) -> None:
         """One quarter: powers respond to Vietnam's ties, then Vietnam adjusts them."""
         self.world = self._effective_world()
-        self.next_courtship, self.next_coercion = self.courtship.copy(), self.coercion.copy()
         self.powers.do("respond")
-        self.courtship, self.coercion = self.next_courtship, self.next_coercion
-        self._perceive()
-        self.agents_by_type[Hedger].do("adjust")
+        self.vietnam.do("adjust")
         self._observe()
         self.datacollector.collect(self)
         if self.steps >= self.horizon:
             self.running = False
 
-    def _perceive(self) -> None:
-        """Set the situation Vietnam weighs its options in."""
-        w = self.world
-        supply = effective_supply(w, self.courtship, self.coercion)
-        threat = w.threat + self.coercion[:, :, None] * w.coercion_threat
-        # abandonment is a fall in what a power delivers, not the end of courtship or coercion
-        zeros = np.zeros_like(self.courtship)
-        self.hedger.remember(effective_supply(w, zeros, zeros), w.reliability)
-        self.situation = Situation(w, supply, threat, self.hedger.trust(w.reliability))
+    @property
+    def courtship(self) -> np.ndarray:
+        """Each power's courtship of Vietnam, (runs, powers)."""
+        return np.stack([p.courtship for p in self.great_powers], 1)
+
+    @property
+    def coercion(self) -> np.ndarray:
+        """Each power's coercion of Vietnam, (runs, powers)."""
+        return np.stack([p.coercion for p in self.great_powers], 1)
+
+    @property
+    def situation(self):
+        """What Vietnam faced at its last decision (``sim.security.Situation``)."""
+        return self.hedger.situation
 
     def _observe(self) -> None:
         a = self.hedger.alignment
+        s = self.world.scalars
         self.satisfaction = self.situation.satisfaction(a)
-        self.verdict.update(self.steps, failure_now(a, self.satisfaction, self.world.scalars))
+        self.coercion_now = self.coercion
+        self.alone = self.satisfaction_alone()
+        now = conditions(a, self.satisfaction, self.alone, self.coercion_now, s)
+        self.verdict.update(self.steps, now, s["persistence"])
         if self.record or self.observers:
             snapshot = self._snapshot()
             for key, value in snapshot.items() if self.record else ():
@@ -128,10 +153,11 @@ class BalanceModel(Model):
         a = self.hedger.alignment
         return {
             "alignment": a.copy(),
+            "tier": self.hedger.tier.astype(np.int8),
             "satisfaction": self.satisfaction.copy(),
             "hedging_index": hedging_index(a),
-            "courtship": self.courtship.copy(),
-            "coercion": self.coercion.copy(),
+            "courtship": self.courtship,
+            "coercion": self.coercion_now,
             "memory": self.hedger.memory.copy(),
         }
 
@@ -151,8 +177,8 @@ class BalanceModel(Model):
             a[:, p] = np.clip(a[:, p] + change, 0.0, self.hedger.ceiling()[:, 0])
             self.hedger.alignment = a
         else:
-            state = getattr(self, kind)
-            state[:, p] = np.clip(state[:, p] + change, 0.0, 1.0)
+            agent = self.great_powers[p]
+            setattr(agent, kind, np.clip(getattr(agent, kind) + change, 0.0, 1.0))
 
     def _effective_world(self) -> World:
         step = self.steps
@@ -177,16 +203,18 @@ class BalanceModel(Model):
         return [self.calendar.date(t) for t in range(len(self.history["alignment"]))]
 
     def trajectories(self) -> dict[str, np.ndarray]:
-        """Recorded outcomes stacked over time: (steps+1, runs, ...), with tiers."""
+        """Recorded outcomes stacked over time: (steps+1, runs, ...), the partnership tiers included."""
         if not self.record:
             raise RuntimeError("this model was created with record=False")
-        out = {k: np.stack(v) for k, v in self.history.items()}
-        out["tier"] = tier(out["alignment"].transpose(1, 0, 2), self.world.scalars).transpose(1, 0, 2)
-        return out
+        return {k: np.stack(v) for k, v in self.history.items()}
 
     def tiers(self) -> np.ndarray:
-        """Current partnership tier of each tie (index into sim.outcomes.TIERS)."""
-        return tier(self.hedger.alignment, self.world.scalars)
+        """Current partnership tier of each tie (index into sim.params.TIERS)."""
+        return self.hedger.tier.copy()
+
+    def satisfaction_alone(self) -> np.ndarray:
+        """Mean share of demand met with every tie cut, in the current situation (runs,): Vietnam alone."""
+        return self.situation.satisfaction(np.zeros_like(self.hedger.alignment)).mean(axis=1)
 
     def survival_probability(self) -> float:
         return float(self.verdict.survived.mean())
@@ -195,7 +223,7 @@ class BalanceModel(Model):
         return self.verdict.shares()
 
 
-_RECORDED = ("alignment", "satisfaction", "hedging_index", "courtship", "coercion", "memory")
+_RECORDED = ("alignment", "tier", "satisfaction", "hedging_index", "courtship", "coercion", "memory")
 
 
 def _mean_alignment(p: int):

@@ -1,4 +1,10 @@
-"""Outcomes: partnership tiers, failure modes and the survival verdict."""
+"""Outcomes: the failure modes of multi-alignment and the survival verdict.
+
+A failure is a state that lasts, not a threshold crossed once: a condition
+counts as a failure only when it has held for ``thresholds.persistence``
+quarters in a row, and each condition is judged on Vietnam's ties and on what
+the powers do about them (docs/ODD.md 7.8).
+"""
 
 from __future__ import annotations
 
@@ -6,63 +12,93 @@ from enum import IntEnum
 
 import numpy as np
 
-TIERS = ("none", "comprehensive", "strategic", "comprehensive_strategic", "alliance")
-_TIER_THRESHOLDS = TIERS[1:]
+from sim.params import TIERS
 
 
 class Failure(IntEnum):
     """How multi-alignment ends (MODEL.md); NONE while it survives."""
 
     NONE = 0
-    BANDWAGONING = 1  # one tie crosses the alliance line
-    DROPPED_PARTNER = 2  # one tie falls below the lowest tier
-    ISOLATION = 3  # no supplier meets the demand
+    BANDWAGONING = 1  # a tie crosses the alliance line, or a rival treats Vietnam as the other camp's
+    DROPPED_PARTNER = 2  # a tie falls below the lowest tier
+    ISOLATION = 3  # no supplier meets the demand: partners add (almost) nothing
 
     @property
     def label(self) -> str:
         return self.name.lower()
 
 
+# When several conditions reach their persistence at the same step, the worse names the failure.
+_PRIORITY = (Failure.DROPPED_PARTNER, Failure.BANDWAGONING, Failure.ISOLATION)
+
+
 def tier(a: np.ndarray, scalars: dict[str, np.ndarray]) -> np.ndarray:
-    """Partnership tier index (into TIERS) of each alignment, same shape as ``a``."""
+    """The tier band each alignment lies in (an index into TIERS), same shape as ``a``."""
     t = np.zeros(a.shape, dtype=np.int8)
-    for name in _TIER_THRESHOLDS:
+    for name in TIERS[1:]:
         limit = scalars[name].reshape((-1,) + (1,) * (a.ndim - 1))
         t += (a >= limit).astype(np.int8)
     return t
 
 
-def failure_now(a: np.ndarray, satisfaction: np.ndarray, scalars: dict[str, np.ndarray]) -> np.ndarray:
-    """The failure mode each run is in at this moment (Failure.NONE if none).
+def conditions(
+    a: np.ndarray,
+    satisfaction: np.ndarray,
+    alone: np.ndarray,
+    coercion: np.ndarray,
+    scalars: dict[str, np.ndarray],
+) -> dict[Failure, np.ndarray]:
+    """Which failure conditions hold in each run at this moment, (runs,) each.
 
-    Isolation outranks bandwagoning, which outranks a dropped partner, when
-    several hold at once: the worse condition names the failure.
+    - bandwagoning: a tie at or above the alliance line, or a power coercing
+      at or above the coercion line: it treats Vietnam as having sided with
+      its rival (001: "avoid being seen as siding with Russia against the West");
+    - dropped partner: a tie below the lowest tier: the partnership is let go;
+    - isolation: what all partners together add to the mean share of demand
+      met (``satisfaction`` against ``alone``, the same with every tie cut)
+      below the isolation line (004: "it cannot find any suppliers of security").
     """
-    mode = np.zeros(a.shape[0], dtype=np.int8)
-    dropped = np.any(a < scalars["comprehensive"][:, None], axis=1)
-    bandwagon = np.any(a >= scalars["alliance"][:, None], axis=1)
-    isolated = satisfaction.mean(axis=1) < scalars["isolation"]
-    mode[dropped] = Failure.DROPPED_PARTNER
-    mode[bandwagon] = Failure.BANDWAGONING
-    mode[isolated] = Failure.ISOLATION
-    return mode
+    col = {k: v[:, None] for k, v in scalars.items()}
+    return {
+        Failure.BANDWAGONING: np.any(a >= col["alliance"], axis=1) | np.any(coercion >= col["coercion"], axis=1),
+        Failure.DROPPED_PARTNER: np.any(a < col["comprehensive"], axis=1),
+        Failure.ISOLATION: satisfaction.mean(axis=1) - alone < scalars["isolation"],
+    }
 
 
 class Verdict:
-    """The first failure of each run and when it happened; failure is absorbing."""
+    """Each run's first lasting failure: its mode, the step its spell began, and whether it recovered.
+
+    A condition's spell counts quarters in a row; when it reaches the run's
+    persistence the run has failed, dated to the spell's first quarter.
+    Failure is final for the verdict, but the conditions go on being watched:
+    ``recovered`` says whether a failed run is free of every condition now.
+    """
 
     def __init__(self, runs: int):
         self.mode = np.zeros(runs, dtype=np.int8)
         self.step = np.full(runs, -1, dtype=np.int64)
+        self.spell = {f: np.zeros(runs, dtype=np.int64) for f in _PRIORITY}
+        self.clear = np.ones(runs, dtype=bool)  # no condition holds at the last step observed
 
-    def update(self, step: int, mode_now: np.ndarray) -> None:
-        new = (self.mode == Failure.NONE) & (mode_now != Failure.NONE)
-        self.mode[new] = mode_now[new]
-        self.step[new] = step
+    def update(self, step: int, now: dict[Failure, np.ndarray], persistence: np.ndarray) -> None:
+        need = np.maximum(np.round(persistence), 1).astype(np.int64)
+        alive = self.mode == Failure.NONE
+        for mode in _PRIORITY:  # later modes overwrite: the worse names a failure found at once
+            self.spell[mode] = np.where(now[mode], self.spell[mode] + 1, 0)
+            new = alive & (self.spell[mode] >= need)
+            self.mode[new] = mode
+            self.step[new] = step - need[new] + 1
+        self.clear = ~np.logical_or.reduce(list(now.values()))
 
     @property
     def survived(self) -> np.ndarray:
         return self.mode == Failure.NONE
+
+    @property
+    def recovered(self) -> np.ndarray:
+        """Failed runs free of every failure condition at the last step observed."""
+        return ~self.survived & self.clear
 
     def shares(self) -> dict[str, float]:
         """Share of runs per outcome: survived and each failure mode."""

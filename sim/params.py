@@ -8,9 +8,10 @@ arrays of shape (runs,), so the same rules serve one run and an ensemble.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -21,11 +22,17 @@ from sim.streams import Streams
 
 POWERS = ("US", "CN", "RU")
 DIMENSIONS = ("regime", "territory", "prosperity")
+# Vietnam's partnership tiers, lowest first (002); "alliance" lies above the top tier and is
+# ruled out while the Four No's are in force. Each name but "none" is also a threshold parameter.
+TIERS = ("none", "comprehensive", "strategic", "comprehensive_strategic", "alliance")
+# How far a parameter's value rests on evidence (docs/ODD.md, section 8).
+SUPPORT = ("measured", "sourced-direction", "assumption")
 
 # Per-power fields: (name, sub-keys) where sub-keys are dimensions, other powers or none.
 _POWER_FIELDS = {
     "supply": DIMENSIONS,
     "threat": DIMENSIONS,
+    "enmeshment": DIMENSIONS,
     "withholds": DIMENSIONS,
     "coercion_threat": DIMENSIONS,
     "reach": None,
@@ -38,11 +45,14 @@ _POWER_FIELDS = {
 _HEDGER_FIELDS = {
     "demand": DIMENSIONS,
     "weight": DIMENSIONS,
+    "capability": DIMENSIONS,
     "alignment": POWERS,
+    "tier": POWERS,
     "inertia": POWERS,
     "memory": POWERS,
     "four_nos": None,
 }
+THRESHOLDS = (*TIERS[1:], "isolation", "persistence", "siding", "coercion")
 
 
 class ParameterError(ValueError):
@@ -56,9 +66,11 @@ class Parameter:
     path: str
     value: float
     range: tuple[float, float] | None
-    source: dict
+    source: dict | None
     free: bool = False
     uncertain: bool = False  # drawn per run even when uncertainty is not asked for
+    support: str = "assumption"  # one of SUPPORT
+    why: str = ""  # what the source is cited for, and how the number was chosen
 
 
 @dataclass
@@ -69,7 +81,7 @@ class ParameterSet:
     time: dict
     sources: dict[str, str]
     origin: str = "<memory>"
-    _names: tuple = field(default=(), repr=False)
+    orders: tuple[tuple[str, str], ...] = ()  # (higher, lower) pairs the sources fix; every draw keeps them
 
     def __getitem__(self, path: str) -> Parameter:
         try:
@@ -82,11 +94,21 @@ class ParameterSet:
 
     def check(self) -> None:
         """Refuse worlds that contradict themselves, with the parameter to blame."""
-        tiers = ["comprehensive", "strategic", "comprehensive_strategic", "alliance"]
+        tiers = TIERS[1:]
         values = [self.value(f"thresholds.{t}") for t in tiers]
         if values != sorted(values) or len(set(values)) < len(values):
             raise ParameterError(f"thresholds: tiers must rise strictly ({', '.join(tiers)}), got {values}")
+        for p in POWERS:
+            t = self.value(f"hedger.tier.{p}")
+            if t != round(t):
+                raise ParameterError(f"hedger.tier.{p}: expected a whole tier index (0 to {len(TIERS) - 1}), got {t:g}")
         if self.value("hedger.four_nos") >= 0.5:
+            for p in POWERS:
+                if self.value(f"hedger.tier.{p}") >= len(TIERS) - 1:
+                    raise ParameterError(
+                        f"hedger.tier.{p}: starts as an alliance while the Four No's are in force "
+                        "(set hedger.four_nos to 0 to relax them)"
+                    )
             line = self.value("thresholds.alliance")
             for p in POWERS:
                 a = self[f"hedger.alignment.{p}"]
@@ -114,9 +136,9 @@ class ParameterSet:
                 if len(new) != 2 or not all(_is_number(x) for x in new) or new[0] > new[1]:
                     raise ParameterError(f"{path}: expected a number or a range [low, high], got {new!r}")
                 lo, hi = float(new[0]), float(new[1])
-                entries[path] = Parameter(path, (lo + hi) / 2, (lo, hi), old.source, old.free, uncertain=True)
+                entries[path] = dataclasses.replace(old, value=(lo + hi) / 2, range=(lo, hi), uncertain=True)
             elif _is_number(new):
-                entries[path] = Parameter(path, float(new), None, old.source, old.free)
+                entries[path] = dataclasses.replace(old, value=float(new), range=None, uncertain=False)
             else:
                 raise ParameterError(f"{path}: expected a number or a range [low, high], got {new!r}")
             lo, hi = bounds(path)
@@ -124,7 +146,9 @@ class ParameterSet:
             ends = value.range or (value.value, value.value)
             if not (lo <= ends[0] and ends[1] <= hi):
                 raise ParameterError(f"{path}: expected values in [{lo:g}, {hi:g}], got {new!r}")
-        return ParameterSet(entries, copy.deepcopy(self.time), self.sources, self.origin)
+        # a scenario that sets a parameter takes it out of the sources' orders: the what-if comes first
+        orders = tuple((hi, lo) for hi, lo in self.orders if hi not in overrides and lo not in overrides)
+        return ParameterSet(entries, copy.deepcopy(self.time), self.sources, self.origin, orders)
 
     def draw(self, runs: np.ndarray, streams: Streams | None, everything: bool = True) -> dict[str, np.ndarray]:
         """Per-run values: the default, or a uniform draw over the parameter's range.
@@ -136,18 +160,75 @@ class ParameterSet:
         """
         n = len(runs)
         values = {}
+        drawn = set()
         for path, p in self.entries.items():
             if streams is not None and p.range is not None and (everything or p.uncertain):
                 u = streams.uniform(0, "parameter:" + path)[:, 0]
                 values[path] = p.range[0] + u * (p.range[1] - p.range[0])
+                drawn.add(path)
             else:
                 values[path] = np.full(n, p.value)
+        if drawn:
+
+            def redraw(path: str, attempt: int) -> np.ndarray:
+                lo, hi = self.entries[path].range
+                return lo + streams.uniform(0, f"parameter:{path}:again:{attempt}")[:, 0] * (hi - lo)
+
+            keep_orders(values, self.orders, drawn, redraw)
         return values
+
+    def check_orders(self) -> None:
+        """Refuse a parameter file whose values, or ranges, go against an order the sources fix.
+
+        Only the file is held to the orders: a scenario may set values that
+        break one (a what-if), and draws then keep the orders among what is
+        still drawn.
+        """
+        for hi, lo in self.orders:
+            a, b = self[hi], self[lo]
+            top = a.range[1] if a.range else a.value
+            bottom = b.range[0] if b.range else b.value
+            if a.value <= b.value:
+                raise ParameterError(
+                    f"{hi}: must exceed {lo} (an order the sources give), got {a.value:g} <= {b.value:g}"
+                )
+            if top <= bottom:
+                raise ParameterError(f"{hi}: its range must reach above {lo}'s (an order the sources give)")
+
+
+ORDER_ATTEMPTS = 64
+
+
+def keep_orders(values: dict[str, np.ndarray], orders, drawn: set[str], redraw) -> None:
+    """Redraw, run by run, the drawn parameters of any pair that breaks an order, until none does.
+
+    ``redraw(path, attempt)`` gives fresh values for every run; a run keeps
+    them only where it broke an order, so each run's world stays a function of
+    its own random numbers. A pair of which neither is drawn is left as set.
+    After ``ORDER_ATTEMPTS`` rounds a broken pair is refused.
+    """
+    orders = [(hi, lo) for hi, lo in orders if hi in drawn or lo in drawn]
+    for attempt in range(ORDER_ATTEMPTS + 1):
+        broken = {}
+        for hi, lo in orders:
+            bad = values[hi] <= values[lo]
+            for path in (hi, lo):
+                if path in drawn:
+                    broken[path] = broken.get(path, False) | bad
+        if not any(b.any() for b in broken.values()):
+            return
+        if attempt == ORDER_ATTEMPTS:
+            break
+        for path, bad in broken.items():
+            if bad.any():
+                values[path] = np.where(bad, redraw(path, attempt), values[path])
+    pair = next((h, lo) for h, lo in orders if np.any(values[h] <= values[lo]))
+    raise ParameterError(f"{pair[0]}: must exceed {pair[1]} (an order the sources give); the ranges leave no room")
 
 
 def check_drawn(values: dict[str, np.ndarray]) -> None:
     """Refuse per-run draws that contradict themselves (as ParameterSet.check does for defaults)."""
-    tiers = ["comprehensive", "strategic", "comprehensive_strategic", "alliance"]
+    tiers = TIERS[1:]
     levels = np.stack([values[f"thresholds.{t}"] for t in tiers], 1)
     bad = np.any(np.diff(levels, axis=1) <= 0, axis=1)
     if bad.any():
@@ -168,11 +249,19 @@ def check_drawn(values: dict[str, np.ndarray]) -> None:
 def bounds(path: str) -> tuple[float, float]:
     """The natural interval of a parameter.
 
-    Weights, inertia and behaviour are >= 0; demand is at least 0.01 (it
-    divides net security); everything else lies in [0, 1].
+    Weights, inertia and behaviour are >= 0; persistence and patience are at
+    least one quarter; a tier is an index into TIERS; demand is at least 0.01 (it divides net security);
+    enmeshment lies in [-1, 1] (its sign says whether engagement tames or feeds
+    a threat); everything else lies in [0, 1].
     """
+    if path in ("thresholds.persistence", "behaviour.tier_patience"):
+        return 1.0, float("inf")
+    if path.startswith("hedger.tier."):
+        return 0.0, float(len(TIERS) - 1)
     if path.startswith(("hedger.weight", "hedger.inertia", "behaviour")):
         return 0.0, float("inf")
+    if ".enmeshment." in path:
+        return -1.0, 1.0
     if path.startswith("hedger.demand"):
         return 0.01, 1.0
     return 0.0, 1.0
@@ -236,7 +325,17 @@ def _load(path: Path) -> ParameterSet:
     for key in ("start", "months_per_step", "horizon"):
         if key not in time:
             raise ParameterError(f"{path}: time.{key} is missing")
-    return ParameterSet(entries, time, sources, str(path))
+    orders = []
+    for i, item in enumerate(raw.get("orders") or []):
+        if not (isinstance(item, dict) and {"higher", "lower", "source"} <= set(item)):
+            raise ParameterError(f"{path}: orders[{i}]: expected {{higher, lower, source}}")
+        for key in ("higher", "lower"):
+            if item[key] not in entries:
+                raise ParameterError(f"{path}: orders[{i}].{key}: unknown parameter {item[key]!r}")
+        orders.append((item["higher"], item["lower"]))
+    params = ParameterSet(entries, time, sources, str(path), tuple(orders))
+    params.check_orders()
+    return params
 
 
 def _collect(node, prefix: str, out: dict, sources: dict, path: Path) -> None:
@@ -250,7 +349,7 @@ def _collect(node, prefix: str, out: dict, sources: dict, path: Path) -> None:
 
 
 def _parameter(node: dict, name: str, sources: dict, path: Path) -> Parameter:
-    unknown = set(node) - {"value", "range", "source", "free"}
+    unknown = set(node) - {"value", "range", "source", "free", "support", "why"}
     if unknown:
         raise ParameterError(f"{path}: {name}: unknown field(s) {sorted(unknown)}")
     value = node["value"]
@@ -263,19 +362,25 @@ def _parameter(node: dict, name: str, sources: dict, path: Path) -> Parameter:
         if not rng[0] <= value <= rng[1]:
             raise ParameterError(f"{path}: {name}: value {value} outside its range {rng}")
         rng = (float(rng[0]), float(rng[1]))
+    support = node.get("support")
+    if support not in SUPPORT:
+        raise ParameterError(f"{path}: {name}.support: expected one of {', '.join(SUPPORT)}, got {support!r}")
+    why = node.get("why")
+    if not isinstance(why, str) or not why.strip():
+        raise ParameterError(f"{path}: {name}.why: expected a text saying what the value rests on")
     source = node.get("source")
+    if source is None and support == "assumption":
+        return Parameter(name, float(value), rng, None, bool(node.get("free", False)), False, support, why.strip())
     if not isinstance(source, dict) or not (("ref" in source and "quote" in source) or ("external" in source)):
         raise ParameterError(f"{path}: {name}.source: expected {{ref, quote}} or {{external, note}}")
     if "ref" in source and source["ref"] not in sources:
         raise ParameterError(f"{path}: {name}.source.ref: unknown source {source['ref']!r}")
-    return Parameter(name, float(value), rng, source, bool(node.get("free", False)))
+    return Parameter(name, float(value), rng, source, bool(node.get("free", False)), False, support, why.strip())
 
 
 def expected_paths() -> list[str]:
     """Every parameter path the model reads, in a fixed order."""
-    paths = [
-        f"thresholds.{t}" for t in ("comprehensive", "strategic", "comprehensive_strategic", "alliance", "isolation")
-    ]
+    paths = [f"thresholds.{t}" for t in THRESHOLDS]
     for name, keys in _HEDGER_FIELDS.items():
         paths += [f"hedger.{name}"] if keys is None else [f"hedger.{name}.{k}" for k in keys]
     for p in POWERS:
@@ -293,10 +398,11 @@ def expected_paths() -> list[str]:
 BEHAVIOUR = (
     "step_size",
     "temperature",
-    "enmeshment",
     "concentration_cost",
     "entrapment_cost",
     "displeasure_cost",
+    "commitment_cost",
+    "tier_patience",
     "courtship_gain",
     "courtship_decay",
     "courtship_boost",
@@ -312,14 +418,16 @@ class World:
     """Parameter values arranged for the mechanisms; every array has runs first.
 
     Per power ``p`` and dimension ``d``: ``supply[:, p, d]``, ``threat``,
-    ``withholds``, ``coercion_threat``; per power ``reach``, ``reliability``,
-    ``interest``, ``tie_cost``; per ordered pair (p, q) ``tolerance`` and
-    ``rivalry`` (zero on the diagonal); Vietnam's ``demand`` and ``weight`` per
-    dimension; scalars per run in ``scalars``.
+    ``enmeshment``, ``withholds``, ``coercion_threat``; per power ``reach``,
+    ``reliability``, ``interest``, ``tie_cost``; per ordered pair (p, q)
+    ``tolerance`` and ``rivalry`` (zero on the diagonal); Vietnam's ``demand``,
+    ``weight`` and own ``capability`` per dimension; scalars per run in
+    ``scalars``.
     """
 
     supply: np.ndarray
     threat: np.ndarray
+    enmeshment: np.ndarray
     withholds: np.ndarray
     coercion_threat: np.ndarray
     reach: np.ndarray
@@ -330,6 +438,7 @@ class World:
     rivalry: np.ndarray
     demand: np.ndarray
     weight: np.ndarray
+    capability: np.ndarray
     inertia: np.ndarray
     scalars: dict[str, np.ndarray]
 
@@ -352,6 +461,7 @@ class World:
         return cls(
             supply=per_power_dim("supply"),
             threat=per_power_dim("threat"),
+            enmeshment=per_power_dim("enmeshment"),
             withholds=per_power_dim("withholds"),
             coercion_threat=per_power_dim("coercion_threat"),
             reach=per_power("reach"),
@@ -362,6 +472,7 @@ class World:
             rivalry=pairwise("rivalry"),
             demand=np.stack([v[f"hedger.demand.{d}"] for d in DIMENSIONS], -1),
             weight=np.stack([v[f"hedger.weight.{d}"] for d in DIMENSIONS], -1),
+            capability=np.stack([v[f"hedger.capability.{d}"] for d in DIMENSIONS], -1),
             inertia=np.stack([v[f"hedger.inertia.{p}"] for p in POWERS], -1),
             scalars=scalars,
         )

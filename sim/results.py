@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.outcomes import TIERS, Failure, tier
-from sim.params import DIMENSIONS, POWERS
+from sim.outcomes import Failure
+from sim.params import DIMENSIONS, POWERS, TIERS
 
 BINS = 2000
 SCALE = 10**9  # fixed point for exact sums: 1e-9 resolution, 9.2e9 run-values before overflow
@@ -47,6 +47,7 @@ def observations(snapshot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "hedging_index": snapshot["hedging_index"][:, None],
         "courtship": snapshot["courtship"],
         "coercion": snapshot["coercion"],
+        "tier": snapshot["tier"],
     }
 
 
@@ -75,8 +76,8 @@ class Aggregate:
             flat = idx + np.arange(k) * BINS
             self.hist[key][step] += np.bincount(flat.ravel(), minlength=k * BINS).reshape(k, BINS)
             self.sums[key][step] += np.rint(x * SCALE).astype(np.int64).sum(axis=0)
-        if scalars is not None and "alignment" in values:
-            t = tier(values["alignment"], scalars).astype(np.int64)
+        if "tier" in values:
+            t = values["tier"].astype(np.int64)
             flat = t + np.arange(t.shape[1]) * len(TIERS)
             self.tiers[step] += np.bincount(flat.ravel(), minlength=t.shape[1] * len(TIERS)).reshape(-1, len(TIERS))
 

@@ -1,4 +1,4 @@
-"""Security mechanisms: supply, threat, satisfaction and Vietnam's utility.
+"""Security mechanisms: what Vietnam receives, what it faces, how far its demand is met.
 
 Pure functions over arrays with runs first (``a`` is alignment, shape
 (runs, powers)). Each equation is stated in docs/ODD.md, section 7.
@@ -6,27 +6,11 @@ Pure functions over arrays with runs first (``a`` is alignment, shape
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from sim.params import DIMENSIONS, POWERS, World
-
-RU = POWERS.index("RU")
-TERRITORY = DIMENSIONS.index("territory")
-
-
-def effective_supply(world: World, courtship: np.ndarray, coercion: np.ndarray) -> np.ndarray:
-    """What each power offers per dimension this step, shape (runs, powers, dims).
-
-    Courtship raises the offer; coercion withdraws the instruments it uses
-    (tariffs, border closures, arms); Russia gives up territorial supply as it
-    draws closer to China.
-    """
-    boost = 1.0 + world.scalars["courtship_boost"][:, None, None] * courtship[:, :, None]
-    withdrawn = 1.0 - coercion[:, :, None] * world.withholds
-    supply = world.supply * boost * withdrawn
-    deference = world.scalars["deference"] * world.scalars["russia_china_closeness"]
-    supply[:, RU, TERRITORY] *= 1.0 - deference
-    return np.clip(supply, 0.0, 1.0)
+from sim.params import World
 
 
 def _over_powers(x: np.ndarray, op) -> np.ndarray:
@@ -38,39 +22,47 @@ def _over_powers(x: np.ndarray, op) -> np.ndarray:
     return out
 
 
-def security_received(a: np.ndarray, supply: np.ndarray, reach: np.ndarray, trust: np.ndarray) -> np.ndarray:
-    """Noisy-OR over suppliers: R_d = 1 - prod_p (1 - a_p reach_p trust_p supply_pd)."""
-    delivered = (a * reach * trust)[:, :, None] * supply
-    return 1.0 - _over_powers(1.0 - delivered, np.multiply)
+def security_received(
+    a: np.ndarray, supply: np.ndarray, reach: np.ndarray, trust: np.ndarray, capability: np.ndarray
+) -> np.ndarray:
+    """Noisy-OR over Vietnam's own capability and its suppliers, shape (runs, dims).
 
-
-def threat_level(a: np.ndarray, threat: np.ndarray, enmeshment: np.ndarray) -> np.ndarray:
-    """H_d = sum_p threat_pd (1 - enmeshment a_p): engaging a power tames its threat."""
-    damping = 1.0 - enmeshment[:, None] * a
-    return _over_powers(threat * damping[:, :, None], np.add)
-
-
-def security_utility(received: np.ndarray, threat: np.ndarray, demand: np.ndarray) -> np.ndarray:
-    """u_d = 1 - exp(-(R_d - H_d) / D_d): exponential utility of net security.
-
-    Diminishing returns while supply exceeds threat; below zero, and steeply so,
-    when threat exceeds supply. The marginal value of supply, exp(-(R-H)/D)/D,
-    therefore rises with threat: a maritime crisis makes partners' help worth
-    more. D_d sets the scale: the net security at which ~63% is satisfied.
+    R_d = 1 - (1 - C_d) prod_p (1 - a_p reach_p trust_p supply_pd): partners
+    substitute with diminishing returns on a dimension, and a dimension no one
+    supplies is covered by Vietnam's own means alone.
     """
-    return 1.0 - np.exp(-(received - threat) / demand)
+    delivered = (a * reach * trust)[:, :, None] * supply
+    return 1.0 - (1.0 - capability) * _over_powers(1.0 - delivered, np.multiply)
 
 
-def satisfaction(received: np.ndarray, threat: np.ndarray, demand: np.ndarray) -> np.ndarray:
-    """s_d = max(u_d, 0): the reported satisfaction, zero when threat outweighs supply."""
-    return np.maximum(security_utility(received, threat, demand), 0.0)
+def threat_faced(a: np.ndarray, threat: np.ndarray, enmeshment: np.ndarray) -> np.ndarray:
+    """H_d = sum_p threat_pd (1 - E_pd a_p), shape (runs, dims).
+
+    E_pd > 0: engaging p tames its threat on d (direct engagement with China
+    at sea); E_pd < 0: engaging p feeds it (ties with the US carry "peaceful
+    evolution" into the regime dimension). The threat never falls below zero.
+    """
+    return _over_powers(threat * np.maximum(1.0 - enmeshment * a[:, :, None], 0.0), np.add)
 
 
-def concentration(a: np.ndarray) -> np.ndarray:
-    """Herfindahl index of engagement shares: 1/n when even, 1 when one tie is all."""
+def satisfaction(net: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """s_d = clip(N_d / D_d, 0, 1): the share of the demand on d that net security meets."""
+    return np.clip(net / demand, 0.0, 1.0)
+
+
+def shortfall(net: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """max(D_d - N_d, 0): how far net security falls short of the demand on d."""
+    return np.maximum(demand - net, 0.0)
+
+
+def over_reliance(a: np.ndarray, trust: np.ndarray) -> np.ndarray:
+    """Herfindahl index of engagement shares, each weighted by distrust of the partner: sum_p s_p^2 (1 - trust_p).
+
+    Relying on one partner is costly, and the more so the less that partner can be trusted.
+    """
     total = a.sum(axis=1, keepdims=True)
     share = np.divide(a, total, out=np.full_like(a, 1.0 / a.shape[1]), where=total > 0)
-    return np.sum(share**2, axis=1)
+    return np.sum(share**2 * (1.0 - trust), axis=1)
 
 
 def hedging_index(a: np.ndarray) -> np.ndarray:
@@ -81,45 +73,61 @@ def hedging_index(a: np.ndarray) -> np.ndarray:
     return -np.sum(share * logs, axis=1) / np.log(a.shape[1])
 
 
+@dataclass
 class Situation:
-    """What Vietnam faces this step, fixed while it weighs its options."""
+    """What Vietnam faces this step, fixed while it weighs its options.
 
-    def __init__(self, world: World, supply: np.ndarray, threat: np.ndarray, trust: np.ndarray):
-        self.world = world
-        self.supply = supply  # effective supply (runs, powers, dims)
-        self.threat = threat  # threat incl. coercion (runs, powers, dims)
-        self.trust = trust  # perceived reliability (runs, powers)
-        # fixed for the step, so computed once rather than for each of Vietnam's trial moves
-        self.rivalries = world.rivalry.sum(axis=2)  # each power's total rivalry
+    ``supply`` and ``threat`` are what the powers offer and pose (runs, powers,
+    dims); ``trust`` is Vietnam's perceived reliability of each (runs, powers);
+    ``floor`` is the alignment each tie's partnership tier commits Vietnam to
+    (runs, powers).
+    """
+
+    world: World
+    supply: np.ndarray
+    threat: np.ndarray
+    trust: np.ndarray
+    floor: np.ndarray
+
+    def __post_init__(self):
+        # fixed for the step, so computed once rather than for each of Vietnam's trial moves: each power's
+        # rivalries, each weighted by the rival's reach, so that a confrontation far from Vietnam entraps less
+        w = self.world
+        self.rivalries = np.sum(w.rivalry * w.reach[:, None, :], axis=2)
+        # what each power could take from Vietnam by coercing: the supply it would withdraw, as delivered,
+        # and the threat it would add; a power that has already let Vietnam down has less to take
+        delivered = (w.reach * self.trust)[:, :, None] * self.supply
+        self.stake = np.sum(w.withholds * delivered + w.coercion_threat, axis=2)
 
     def received(self, a: np.ndarray) -> np.ndarray:
-        return security_received(a, self.supply, self.world.reach, self.trust)
-
-    def security_utility(self, a: np.ndarray) -> np.ndarray:
-        """u_d per run and dimension for alignment ``a``."""
         w = self.world
-        return security_utility(self.received(a), threat_level(a, self.threat, w.scalars["enmeshment"]), w.demand)
+        return security_received(a, self.supply, w.reach, self.trust, w.capability)
+
+    def net(self, a: np.ndarray) -> np.ndarray:
+        """Net security N_d = R_d - H_d per run and dimension for alignment ``a``."""
+        return self.received(a) - threat_faced(a, self.threat, self.world.enmeshment)
 
     def satisfaction(self, a: np.ndarray) -> np.ndarray:
-        return np.maximum(self.security_utility(a), 0.0)
+        return satisfaction(self.net(a), self.world.demand)
 
     def components(self, a: np.ndarray) -> dict[str, np.ndarray]:
-        """Utility terms per run: security gained and each cost (positive numbers)."""
+        """Utility terms per run, each a loss (a positive number Vietnam wants small)."""
         w, s = self.world, self.world.scalars
-        security = _over_powers(w.weight * self.security_utility(a), np.add)
-        entrapment = s["entrapment_cost"] * _over_powers(self.rivalries * a**2, np.add)
-        # excess[:, q, p]: how far Vietnam's tie with p exceeds what rival q tolerates (no rivalry, no cost:
-        # the diagonal of rivalry is zero, so a power is never displeased by Vietnam's tie with itself)
+        unmet = shortfall(self.net(a), w.demand)
+        # excess[:, q, p]: how far Vietnam's tie with p exceeds what rival q tolerates (the diagonal of
+        # rivalry is zero, so a power is never displeased by Vietnam's tie with itself), weighed by what q
+        # could take from Vietnam if it coerced
         excess = np.maximum(a[:, None, :] - w.tolerance, 0.0)
-        displeasure = s["displeasure_cost"] * np.sum(w.rivalry * excess**2, axis=(1, 2))
+        displeasure = np.sum(self.stake * np.sum(w.rivalry * excess**2, axis=2), axis=1)
         return {
-            "security": security,
-            "concentration": s["concentration_cost"] * concentration(a),
-            "entrapment": entrapment,
-            "displeasure": displeasure,
-            "tie_cost": _over_powers(w.tie_cost * a, np.add),
+            "insecurity": np.sum(w.weight * unmet**2, axis=1),
+            "over-reliance": s["concentration_cost"] * over_reliance(a, self.trust),
+            "entrapment": s["entrapment_cost"] * _over_powers(self.rivalries * a**2, np.add),
+            "rivals' displeasure": s["displeasure_cost"] * displeasure,
+            "broken commitment": s["commitment_cost"] * _over_powers(np.maximum(self.floor - a, 0.0), np.add),
+            "cost of the tie": _over_powers(w.tie_cost * a, np.add),
         }
 
     def utility(self, a: np.ndarray) -> np.ndarray:
-        c = self.components(a)
-        return c["security"] - c["concentration"] - c["entrapment"] - c["displeasure"] - c["tie_cost"]
+        """Vietnam's utility: minus the sum of its losses."""
+        return -sum(self.components(a).values())

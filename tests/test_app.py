@@ -175,11 +175,11 @@ def test_a_student_who_copies_the_model_gets_the_model_s_world():
 
 def test_the_student_s_path_is_set_beside_the_model_s_own_vietnam():
     lesson = Lesson()
-    student = play(lesson, lambda step: {"US": 1, "CN": -1, "RU": -1})
+    student = play(lesson, lambda step: {"US": 1, "CN": -1, "RU": 0})
     c = student.compare()
     assert len(c.dates) == len(c.student["alignment"]) == len(c.model["alignment"]) == student.horizon + 1
     assert c.student["alignment"][-1, 0, 1] < c.model["alignment"][-1, 0, 1]  # China loosened
-    assert c.student_verdict.startswith("dropped partner in")
+    assert c.student_verdict.startswith("bandwagoning in")  # China treats Vietnam as the US camp's
     assert c.model_verdict == "multi-alignment holds"
     lesson.student = False
     assert np.array_equal(c.model["alignment"], run(lesson.model(), student.horizon)["alignment"])
@@ -188,7 +188,8 @@ def test_the_student_s_path_is_set_beside_the_model_s_own_vietnam():
 def test_the_student_cannot_cross_the_alliance_line_while_the_four_nos_hold():
     model = play(Lesson(), lambda step: {"US": 1, "CN": 0, "RU": 0})
     assert model.trajectories()["alignment"][:, 0, 0].max() < 0.9
-    assert model.compare().student_verdict == "multi-alignment holds"
+    # no alliance, but so deep a US tie passes what China bears: China coerces, and the verdict says so
+    assert model.compare().student_verdict.startswith("bandwagoning in")
 
 
 @pytest.mark.parametrize("student", [False, True])

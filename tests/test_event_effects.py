@@ -11,7 +11,6 @@ import pytest
 
 from sim import EVENT_TYPES, BalanceModel
 from sim.params import DIMENSIONS, POWERS
-from sim.security import effective_supply
 
 US, CN, RU = range(3)
 REG, TER, PRO = range(3)
@@ -27,11 +26,7 @@ def scalar(name):
 
 
 def supply_eff(p, d):
-    def get(m):
-        zeros = np.zeros_like(m.courtship)
-        return effective_supply(m.world, zeros, zeros)[:, p, d]
-
-    return get
+    return lambda m: m.great_powers[p].supply()[:, d]
 
 
 def state(name, p):
@@ -65,7 +60,7 @@ CASES = {
     ),
     "maritime_incident": (
         {"actor": "CN", "until": "2027-07"},
-        [(world_attr("threat", CN, TER), +1), (world_attr("reliability", CN), -1)],
+        [(world_attr("threat", CN, TER), +1), (world_attr("demand", TER), +1), (world_attr("reliability", CN), -1)],
         [(alignment(US), +1), (satisfaction(TER), -1)],
     ),
     "border_closure": (
@@ -75,7 +70,7 @@ CASES = {
     ),
     "rapprochement": (
         {"actor": "RU", "target": "CN"},
-        [(scalar("russia_china_closeness"), +1), (supply_eff(RU, TER), -1)],
+        [(scalar("russia_china_closeness"), +1), (scalar("deference"), +1), (supply_eff(RU, TER), -1)],
         [(alignment(RU), -1)],
     ),
     "war_drain": (

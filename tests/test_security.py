@@ -1,434 +1,294 @@
-"""The security mechanisms of sim.security, one group of tests per mechanism."""
+"""The security mechanisms of sim.security, one group of tests per mechanism (docs/ODD.md 7.2-7.4)."""
 
 import dataclasses
-import itertools
 
 import numpy as np
 import pytest
+from conftest import make_world, with_scalars
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sim.params import DIMENSIONS, POWERS, World, load_parameters
+from sim.params import DIMENSIONS, POWERS
 from sim.security import (
     Situation,
-    concentration,
-    effective_supply,
     hedging_index,
+    over_reliance,
     satisfaction,
     security_received,
-    security_utility,
-    threat_level,
+    shortfall,
+    threat_faced,
 )
 
 US, CN, RU = (POWERS.index(p) for p in ("US", "CN", "RU"))
-REGIME, TERRITORY, PROSPERITY = (DIMENSIONS.index(d) for d in ("regime", "territory", "prosperity"))
+REGIME, TERRITORY, PROSPERITY = (DIMENSIONS.index(d) for d in DIMENSIONS)
 NP, ND = len(POWERS), len(DIMENSIONS)
 
 
-def make_world(n: int = 4, uncertainty: bool = False) -> World:
-    params = load_parameters()
-    runs = np.arange(n, dtype=np.uint64)
-    if uncertainty:
-        from sim.streams import Streams
-
-        return World.assemble(params.draw(runs, Streams(11, runs)))
-    return World.assemble(params.draw(runs, None))
-
-
-def with_scalars(world: World, **changes) -> World:
-    return dataclasses.replace(world, scalars={**world.scalars, **changes})
-
-
 def random_inputs(n=2_000, seed=0):
-    """Random alignments, supplies, reach and trust inside [0, 1]."""
+    """Random alignments, supplies, reach, trust and own capability inside [0, 1]."""
     g = np.random.default_rng(seed)
-    return g.random((n, NP)), g.random((n, NP, ND)), g.random((n, NP)), g.random((n, NP))
+    return g.random((n, NP)), g.random((n, NP, ND)), g.random((n, NP)), g.random((n, NP)), g.random((n, ND))
 
 
-# -- security_received: noisy-OR over suppliers --------------------------------
+def situation(world=None, n=4, a_floor=0.0, **kw) -> Situation:
+    """A Situation with the world's own supply and threat, full trust unless given."""
+    w = world or make_world(n)
+    n = w.supply.shape[0]
+    fields = {
+        "supply": w.supply.copy(),
+        "threat": w.threat.copy(),
+        "trust": np.ones((n, NP)),
+        "floor": np.full((n, NP), a_floor),
+    }
+    fields.update(kw)
+    return Situation(w, **fields)
+
+
+# -- security received: a noisy-OR over Vietnam's own means and its suppliers ----------------
 
 
 class TestSecurityReceived:
-    def test_zero_alignment_gives_nothing(self):
-        _, supply, reach, trust = random_inputs()
-        r = security_received(np.zeros((len(reach), NP)), supply, reach, trust)
-        np.testing.assert_array_equal(r, 0.0)
+    def test_no_partner_leaves_only_own_means(self):
+        a, s, r, t, c = random_inputs()
+        np.testing.assert_allclose(security_received(np.zeros_like(a), s, r, t, c), c)
 
-    def test_zero_supply_gives_nothing(self):
-        a, supply, reach, trust = random_inputs()
-        r = security_received(a, np.zeros_like(supply), reach, trust)
-        np.testing.assert_array_equal(r, 0.0)
+    def test_nothing_at_all_gives_nothing(self):
+        a, s, r, t, c = random_inputs()
+        assert np.all(security_received(a, np.zeros_like(s), r, t, np.zeros_like(c)) == 0.0)
+        assert np.all(security_received(a, s, np.zeros_like(r), t, np.zeros_like(c)) == 0.0)
+        assert np.all(security_received(a, s, r, np.zeros_like(t), np.zeros_like(c)) == 0.0)
 
-    def test_zero_reach_or_trust_gives_nothing(self):
-        a, supply, reach, trust = random_inputs()
-        np.testing.assert_array_equal(security_received(a, supply, np.zeros_like(reach), trust), 0.0)
-        np.testing.assert_array_equal(security_received(a, supply, reach, np.zeros_like(trust)), 0.0)
-
-    def test_one_supplier_delivers_its_product(self):
-        a, supply, reach, trust = random_inputs()
+    def test_one_supplier_delivers_alignment_reach_trust_supply(self):
+        a, s, r, t, c = random_inputs(50)
         a[:, 1:] = 0.0
-        r = security_received(a, supply, reach, trust)
-        expected = (a[:, 0] * reach[:, 0] * trust[:, 0])[:, None] * supply[:, 0, :]
-        np.testing.assert_allclose(r, expected, rtol=1e-12, atol=1e-15)
+        got = security_received(a, s, r, t, np.zeros_like(c))
+        np.testing.assert_allclose(got, (a[:, 0] * r[:, 0] * t[:, 0])[:, None] * s[:, 0])
 
     def test_bounded_in_unit_interval(self):
-        a, supply, reach, trust = random_inputs()
-        r = security_received(a, supply, reach, trust)
-        assert r.shape == (len(a), ND)
-        assert np.all((r >= 0.0) & (r <= 1.0))
-        full = security_received(np.ones((1, NP)), np.ones((1, NP, ND)), np.ones((1, NP)), np.ones((1, NP)))
-        np.testing.assert_array_equal(full, 1.0)
-
-    @pytest.mark.parametrize("q", range(NP))
-    def test_adding_a_supplier_never_lowers_it(self, q):
-        a, supply, reach, trust = random_inputs(seed=q)
-        without = a.copy()
-        without[:, q] = 0.0
-        r_with = security_received(a, supply, reach, trust)
-        r_without = security_received(without, supply, reach, trust)
-        assert np.all(r_with >= r_without)
-        # strictly more wherever the added supplier delivers something and the others don't saturate
-        delivers = (a[:, q] * reach[:, q] * trust[:, q])[:, None] * supply[:, q, :] > 1e-9
-        assert np.all(r_with[delivers] > r_without[delivers])
-
-    def test_more_alignment_never_lowers_it(self):
-        a, supply, reach, trust = random_inputs()
-        for p in range(NP):
-            more = a.copy()
-            more[:, p] = np.minimum(a[:, p] + 0.1, 1.0)
-            assert np.all(security_received(more, supply, reach, trust) >= security_received(a, supply, reach, trust))
-
-    def test_diminishing_returns_for_identical_suppliers(self):
-        _, supply, reach, trust = random_inputs()
-        supply[:, 1, :] = supply[:, 0, :]
-        reach[:, 1], trust[:, 1] = reach[:, 0], trust[:, 0]
-        x = np.random.default_rng(5).uniform(0.05, 1.0, len(reach))
-        none = np.zeros((len(x), NP))
-        one, two = none.copy(), none.copy()
-        one[:, 0] = x
-        two[:, 0] = two[:, 1] = x
-        r0, r1, r2 = (security_received(a, supply, reach, trust) for a in (none, one, two))
-        first, second = r1 - r0, r2 - r1
-        positive = first > 1e-9
-        assert positive.any()
-        assert np.all(second[positive] < first[positive])
-
-    def test_partners_substitute(self):
-        """Submodular: a supplier adds less when another is already supplying."""
-        a, supply, reach, trust = random_inputs(seed=9)
-        alone, with_other = a.copy(), a.copy()
-        alone[:, 1:] = 0.0  # only supplier 0
-        with_other[:, 2] = 0.0  # suppliers 0 and 1
-        only_other = with_other.copy()
-        only_other[:, 0] = 0.0
-        gain_alone = security_received(alone, supply, reach, trust)
-        gain_with_other = security_received(with_other, supply, reach, trust) - security_received(
-            only_other, supply, reach, trust
-        )
-        assert np.all(gain_with_other <= gain_alone + 1e-12)
-
-
-# -- threat_level: engagement tames the threat ---------------------------------
-
-
-class TestThreatLevel:
-    def test_no_engagement_gives_the_sum_of_threats(self):
-        w = make_world()
-        h = threat_level(np.zeros((4, NP)), w.threat, w.scalars["enmeshment"])
-        np.testing.assert_allclose(h, w.threat.sum(axis=1))
+        got = security_received(*random_inputs())
+        assert np.all((got >= 0.0) & (got <= 1.0))
 
     @pytest.mark.parametrize("p", range(NP))
-    def test_engagement_reduces_threat(self, p):
-        g = np.random.default_rng(p)
-        n = 500
-        threat = g.random((n, NP, ND))
-        enmeshment = g.uniform(0.05, 1.0, n)
-        a = g.random((n, NP))
-        levels = np.linspace(0.0, 1.0, 11)
-        hs = []
-        for level in levels:
-            trial = a.copy()
-            trial[:, p] = level
-            hs.append(threat_level(trial, threat, enmeshment))
-        hs = np.stack(hs)
-        assert np.all(np.diff(hs, axis=0) < 0.0)  # strictly decreasing: all threats here are positive
+    def test_more_of_any_tie_never_lowers_it(self, p):
+        a, s, r, t, c = random_inputs()
+        more = a.copy()
+        more[:, p] = np.minimum(a[:, p] + 0.1, 1.0)
+        assert np.all(security_received(more, s, r, t, c) >= security_received(a, s, r, t, c) - 1e-15)
+
+    def test_partners_substitute_with_diminishing_returns(self):
+        """The second supplier adds less than the first: what one delivers, the other need not."""
+        s = np.full((1, NP, ND), 0.5)
+        ones, c = np.ones((1, NP)), np.zeros((1, ND))
+        first = security_received(np.array([[1.0, 0, 0]]), s, ones, ones, c)
+        both = security_received(np.array([[1.0, 1.0, 0]]), s, ones, ones, c)
+        assert np.all(both - first < first)
+
+    def test_own_means_make_partners_worth_less(self):
+        a, s, r, t, c = random_inputs(seed=1)
+        none, strong = np.zeros_like(c), np.full_like(c, 0.6)
+        gain_alone = security_received(a, s, r, t, none)
+        gain_strong = security_received(a, s, r, t, strong) - strong
+        assert np.all(gain_strong <= gain_alone + 1e-15)
+
+
+# -- threat faced: each power's threat, tamed or fed by engaging it ---------------------------
+
+
+class TestThreatFaced:
+    def test_without_engagement_it_is_the_sum_of_threats(self):
+        g = np.random.default_rng(2)
+        threat, e = g.random((10, NP, ND)), g.uniform(-1, 1, (10, NP, ND))
+        np.testing.assert_allclose(threat_faced(np.zeros((10, NP)), threat, e), threat.sum(axis=1))
+
+    def test_engagement_tames_where_enmeshment_is_positive(self):
+        threat = np.full((1, NP, ND), 0.4)
+        e = np.full((1, NP, ND), 0.5)
+        assert np.all(threat_faced(np.full((1, NP), 0.8), threat, e) < threat_faced(np.zeros((1, NP)), threat, e))
+
+    def test_engagement_feeds_where_enmeshment_is_negative(self):
+        """Ties with the US carry "peaceful evolution": more engagement, more regime threat (003)."""
+        w = make_world()
+        assert np.all(w.enmeshment[:, US, REGIME] < 0) and np.all(w.threat[:, US, REGIME] > 0)
+        a = np.zeros((4, NP))
+        deeper = a.copy()
+        deeper[:, US] = 0.8
+        assert np.all(
+            threat_faced(deeper, w.threat, w.enmeshment)[:, REGIME] > threat_faced(a, w.threat, w.enmeshment)[:, REGIME]
+        )
+
+    def test_engaging_china_tames_its_threat_at_sea(self):
+        w = make_world()
+        a = np.zeros((4, NP))
+        deeper = a.copy()
+        deeper[:, CN] = 0.8
+        lower = threat_faced(deeper, w.threat, w.enmeshment)[:, TERRITORY]
+        assert np.all(lower < threat_faced(a, w.threat, w.enmeshment)[:, TERRITORY])
+
+    def test_never_negative(self):
+        g = np.random.default_rng(3)
+        threat, e, a = g.random((500, NP, ND)), g.uniform(-1, 1, (500, NP, ND)), g.random((500, NP))
+        assert np.all(threat_faced(a, threat, e) >= 0.0)
 
     def test_engaging_a_harmless_power_changes_nothing(self):
         w = make_world()
-        threat = w.threat.copy()
-        threat[:, RU] = 0.0
-        w = dataclasses.replace(w, threat=threat)
+        assert np.all(w.threat[:, RU] == 0)
         a = np.full((4, NP), 0.5)
-        more_ru = a.copy()
-        more_ru[:, RU] = 0.9
-        e = w.scalars["enmeshment"]
-        np.testing.assert_array_equal(threat_level(a, w.threat, e), threat_level(more_ru, w.threat, e))
+        more = a.copy()
+        more[:, RU] = 0.9
+        np.testing.assert_array_equal(
+            threat_faced(a, w.threat, w.enmeshment), threat_faced(more, w.threat, w.enmeshment)
+        )
 
-    def test_no_enmeshment_no_taming(self):
+
+# -- demand: a level that net security must meet --------------------------------------------
+
+
+class TestDemand:
+    @given(st.floats(-1, 1), st.floats(0.01, 1))
+    def test_satisfaction_is_the_share_of_demand_met(self, net, demand):
+        s = satisfaction(np.array([net]), np.array([demand]))[0]
+        assert 0.0 <= s <= 1.0
+        assert s == pytest.approx(min(max(net / demand, 0.0), 1.0))
+
+    def test_more_demand_less_satisfied(self):
+        net = np.linspace(-0.2, 0.8, 11)
+        assert np.all(satisfaction(net, np.full(11, 0.6)) <= satisfaction(net, np.full(11, 0.4)))
+
+    def test_shortfall_vanishes_once_demand_is_met(self):
+        assert shortfall(np.array([0.7]), np.array([0.5]))[0] == 0.0
+        assert shortfall(np.array([0.2]), np.array([0.5]))[0] == pytest.approx(0.3)
+
+    def test_more_demand_makes_supply_worth_more(self):
+        """The reason demand is a level: raising it raises the marginal value of supply (002, 004)."""
         w = make_world()
-        zero = np.zeros(4)
-        h0 = threat_level(np.zeros((4, NP)), w.threat, zero)
-        h1 = threat_level(np.ones((4, NP)), w.threat, zero)
-        np.testing.assert_array_equal(h0, h1)
+        a = np.tile([[0.6, 0.7, 0.6]], (4, 1))
+        more = a.copy()
+        more[:, US] += 0.05  # the US supplies territorial security
 
+        def gain(demand):
+            sit = situation(dataclasses.replace(w, demand=w.demand + np.array([0.0, demand, 0.0])))
+            return sit.utility(more) - sit.utility(a)
 
-# -- satisfaction ---------------------------------------------------------------
+        assert np.all(gain(0.2) > gain(0.0)) and np.all(gain(0.0) > gain(-0.3))
 
-
-class TestSatisfaction:
-    def test_zero_when_threat_outweighs_supply(self):
-        g = np.random.default_rng(1)
-        threat = g.random((1_000, ND))
-        received = threat * g.random((1_000, ND))  # received <= threat
-        demand = g.uniform(0.1, 1.0, (1_000, ND))
-        np.testing.assert_array_equal(satisfaction(received, threat, demand), 0.0)
-        np.testing.assert_array_equal(satisfaction(threat, threat, demand), 0.0)
-        # the utility itself is negative there, and not clipped
-        strictly = received < threat
-        assert np.all(security_utility(received, threat, demand)[strictly] < 0.0)
-
-    def test_increasing_in_received(self):
-        demand = np.full(ND, 0.5)
-        threat = np.full(ND, 0.2)
-        received = np.linspace(0.2, 1.0, 50)[:, None] * np.ones(ND)
-        s = satisfaction(received, threat, demand)
-        assert np.all(np.diff(s, axis=0) > 0.0)
-
-    def test_decreasing_in_demand(self):
-        received, threat = np.full(ND, 0.7), np.full(ND, 0.2)
-        demand = np.linspace(0.1, 1.0, 50)[:, None] * np.ones(ND)
-        s = satisfaction(received, threat, demand)
-        assert np.all(np.diff(s, axis=0) < 0.0)
-
-    def test_bounded(self):
-        g = np.random.default_rng(2)
-        received, threat = g.random((5_000, ND)), 2 * g.random((5_000, ND))
-        demand = g.uniform(0.01, 1.0, (5_000, ND))
-        s = satisfaction(received, threat, demand)
-        assert np.all((s >= 0.0) & (s <= 1.0))
-        assert np.all(s[received > threat] > 0.0)
-
-    def test_situation_satisfaction_is_the_clipped_utility(self):
-        w = make_world(uncertainty=True)
-        sit = Situation(w, effective_supply(w, np.zeros((4, NP)), np.zeros((4, NP))), w.threat, w.reliability)
+    def test_met_demand_makes_more_supply_worthless(self):
+        w = make_world()
+        w = dataclasses.replace(w, demand=np.full_like(w.demand, 0.01), threat=np.zeros_like(w.threat))
+        sit = situation(w)
         a = np.full((4, NP), 0.6)
-        np.testing.assert_array_equal(sit.satisfaction(a), np.maximum(sit.security_utility(a), 0.0))
+        assert np.all(sit.components(a)["insecurity"] == 0.0)
 
 
-# -- concentration and the hedging index ---------------------------------------
+# -- over-reliance, hedging index ---------------------------------------------------------------
 
 
-class TestConcentrationAndHedging:
-    @pytest.mark.parametrize("n", [2, 3, 5])
-    @pytest.mark.parametrize("level", [0.01, 0.37, 1.0])
-    def test_even_engagement(self, n, level):
-        a = np.full((1, n), level)
-        assert concentration(a)[0] == pytest.approx(1.0 / n, abs=1e-12)
-        assert hedging_index(a)[0] == pytest.approx(1.0, abs=1e-12)
+class TestOverReliance:
+    def test_fully_trusted_partners_carry_no_risk(self):
+        a = np.random.default_rng(5).random((100, NP))
+        assert np.all(over_reliance(a, np.ones((100, NP))) == 0.0)
 
-    @pytest.mark.parametrize("p", range(NP))
-    def test_one_tie_only(self, p):
-        a = np.zeros((1, NP))
-        a[0, p] = 0.7
-        assert concentration(a)[0] == 1.0
-        assert hedging_index(a)[0] == 0.0
+    def test_concentration_costs_more_than_balance(self):
+        trust = np.full((1, NP), 0.5)
+        assert over_reliance(np.array([[0.9, 0.1, 0.1]]), trust)[0] > over_reliance(np.full((1, NP), 0.5), trust)[0]
 
-    def test_scale_free_and_bounded(self):
-        g = np.random.default_rng(3)
-        a = g.random((2_000, NP))
-        c, h = concentration(a), hedging_index(a)
-        assert np.all((c >= 1.0 / NP - 1e-12) & (c <= 1.0))
-        assert np.all((h >= 0.0) & (h <= 1.0 + 1e-12))
-        np.testing.assert_allclose(concentration(0.5 * a), c, rtol=1e-12)
-        np.testing.assert_allclose(hedging_index(0.5 * a), h, rtol=1e-12)
-
-    def test_more_uneven_is_more_concentrated(self):
-        a = np.array([[0.5, 0.5, 0.5], [0.6, 0.5, 0.4], [0.8, 0.5, 0.2], [0.9, 0.5, 0.0]])
-        assert np.all(np.diff(concentration(a)) > 0)
-        assert np.all(np.diff(hedging_index(a)) < 0)
+    def test_relying_on_the_less_trusted_costs_more(self):
+        a = np.array([[0.8, 0.2, 0.2]])
+        assert over_reliance(a, np.array([[0.2, 0.9, 0.9]]))[0] > over_reliance(a, np.array([[0.9, 0.2, 0.2]]))[0]
 
     def test_no_engagement_does_not_crash(self):
-        a = np.zeros((1, NP))
-        assert np.isfinite(concentration(a)).all()
-        assert np.isfinite(hedging_index(a)).all()
+        assert np.isfinite(over_reliance(np.zeros((2, NP)), np.full((2, NP), 0.5))).all()
+        assert np.isfinite(hedging_index(np.zeros((2, NP)))).all()
+
+    def test_hedging_index_is_one_when_even_zero_when_one_tie(self):
+        np.testing.assert_allclose(hedging_index(np.full((1, NP), 0.4)), 1.0)
+        assert hedging_index(np.array([[0.7, 0.0, 0.0]]))[0] == 0.0
 
 
-# -- effective_supply: courtship, coercion, Russia-China closeness ---------------
+# -- Vietnam's utility: the losses it weighs ----------------------------------------------------
 
 
-class TestEffectiveSupply:
-    def base(self, w):
-        n = w.supply.shape[0]
-        return effective_supply(w, np.zeros((n, NP)), np.zeros((n, NP)))
-
-    def test_does_not_modify_the_world(self):
-        w = make_world()
-        before = w.supply.copy()
-        effective_supply(w, np.full((4, NP), 0.5), np.full((4, NP), 0.5))
-        np.testing.assert_array_equal(w.supply, before)
-
-    def test_bounded(self):
-        w = make_world(uncertainty=True)
-        for c in (0.0, 0.5, 1.0):
-            s = effective_supply(w, np.full((4, NP), c), np.full((4, NP), 1 - c))
-            assert np.all((s >= 0.0) & (s <= 1.0))
-
-    @pytest.mark.parametrize("p", range(NP))
-    def test_courtship_raises_only_the_courting_powers_offer(self, p):
-        w = make_world()
-        court = np.zeros((4, NP))
-        court[:, p] = 0.8
-        courted = effective_supply(w, court, np.zeros((4, NP)))
-        base = self.base(w)
-        others = [q for q in range(NP) if q != p]
-        np.testing.assert_array_equal(courted[:, others], base[:, others])
-        offered = base[:, p] > 0
-        assert offered.any()
-        assert np.all(courted[:, p][offered] > base[:, p][offered])
-        assert np.all(courted[:, p][~offered] == 0.0)
-
-    def test_more_courtship_more_supply(self):
-        w = make_world()
-        levels = np.linspace(0, 1, 6)
-        s = [effective_supply(w, np.full((4, NP), c), np.zeros((4, NP))) for c in levels]
-        assert all(np.all(b >= a) for a, b in itertools.pairwise(s))
-
-    def test_coercion_withdraws_only_the_withheld_dimensions(self):
-        g = np.random.default_rng(4)
-        w = make_world()
-        withholds = (g.random(w.withholds.shape) < 0.5).astype(float)
-        w = dataclasses.replace(w, withholds=withholds)
-        base = self.base(w)
-        coerced = effective_supply(w, np.zeros((4, NP)), np.ones((4, NP)))
-        np.testing.assert_array_equal(coerced[withholds == 0], base[withholds == 0])
-        np.testing.assert_array_equal(coerced[withholds == 1], 0.0)
-
-    @pytest.mark.parametrize("p", range(NP))
-    def test_a_coercing_power_withdraws_only_its_own_supply(self, p):
-        w = make_world()
-        withholds = w.withholds.copy()
-        withholds[:, p] = [0.0, 1.0, 0.5]  # one dimension kept, one withdrawn, one halved
-        supply = w.supply.copy()
-        supply[:, p] = 0.5
-        w = dataclasses.replace(w, withholds=withholds, supply=supply)
-        coercion = np.zeros((4, NP))
-        coercion[:, p] = 0.6
-        base, coerced = self.base(w), effective_supply(w, np.zeros((4, NP)), coercion)
-        others = [q for q in range(NP) if q != p]
-        np.testing.assert_array_equal(coerced[:, others], base[:, others])
-        assert np.all(coerced[:, p] <= base[:, p])
-        withheld = (w.withholds[:, p] > 0) & (base[:, p] > 0)
-        assert withheld.any()
-        assert np.all(coerced[:, p][withheld] < base[:, p][withheld])
-        np.testing.assert_array_equal(coerced[:, p][w.withholds[:, p] == 0], base[:, p][w.withholds[:, p] == 0])
-
-    def test_russia_china_closeness_lowers_only_russias_territorial_supply(self):
-        w = make_world()
-        assert np.all(w.scalars["deference"] > 0)
-        far = self.base(with_scalars(w, russia_china_closeness=np.zeros(4)))
-        levels = [0.3, 0.6, 0.9]
-        near = [self.base(with_scalars(w, russia_china_closeness=np.full(4, c))) for c in levels]
-        mask = np.zeros((NP, ND), dtype=bool)
-        mask[RU, TERRITORY] = True
-        previous = far
-        for s in near:
-            np.testing.assert_array_equal(s[:, ~mask], far[:, ~mask])
-            assert np.all(s[:, RU, TERRITORY] < previous[:, RU, TERRITORY])
-            previous = s
-
-    def test_no_deference_means_closeness_is_harmless(self):
-        w = with_scalars(make_world(), deference=np.zeros(4))
-        a = self.base(with_scalars(w, russia_china_closeness=np.zeros(4)))
-        b = self.base(with_scalars(w, russia_china_closeness=np.ones(4)))
-        np.testing.assert_array_equal(a, b)
-
-
-# -- Situation.components: the costs of ties -------------------------------------
-
-
-def situation(world: World) -> Situation:
-    n = world.supply.shape[0]
-    supply = effective_supply(world, np.zeros((n, NP)), np.zeros((n, NP)))
-    return Situation(world, supply, world.threat, world.reliability)
-
-
-class TestComponents:
-    def test_all_components_present_and_nonnegative_costs(self):
-        w = make_world(uncertainty=True)
-        c = situation(w).components(np.full((4, NP), 0.7))
-        assert set(c) == {"security", "concentration", "entrapment", "displeasure", "tie_cost"}
-        for name in ("concentration", "entrapment", "displeasure", "tie_cost"):
-            assert c[name].shape == (4,)
-            assert np.all(c[name] >= 0.0), name
-
-    def test_utility_is_security_minus_costs(self):
-        w = make_world(uncertainty=True)
-        sit = situation(w)
-        a = np.random.default_rng(0).random((4, NP))
+class TestUtility:
+    def test_every_loss_is_named_and_nonnegative(self):
+        sit = situation(make_world(8, uncertainty=True), a_floor=0.5)
+        a = np.random.default_rng(6).random((8, NP))
         c = sit.components(a)
-        expected = c["security"] - c["concentration"] - c["entrapment"] - c["displeasure"] - c["tie_cost"]
-        np.testing.assert_allclose(sit.utility(a), expected, rtol=1e-12)
+        assert set(c) == {
+            "insecurity",
+            "over-reliance",
+            "entrapment",
+            "rivals' displeasure",
+            "broken commitment",
+            "cost of the tie",
+        }
+        assert all(np.all(v >= 0) for v in c.values())
+        np.testing.assert_allclose(sit.utility(a), -sum(c.values()))
 
-    def test_entrapment_grows_with_rivalry(self):
-        w = make_world(uncertainty=True)
+    def test_entrapment_grows_with_the_tie_and_with_rivalry(self):
+        w = make_world()
+        a = np.full((4, NP), 0.5)
+        more = a.copy()
+        more[:, US] = 0.8
+        sit = situation(w)
+        assert np.all(sit.components(more)["entrapment"] > sit.components(a)["entrapment"])
+        hotter = situation(dataclasses.replace(w, rivalry=np.minimum(w.rivalry * 1.5, 1.0)))
+        assert np.all(hotter.components(a)["entrapment"] > sit.components(a)["entrapment"])
+
+    def test_a_distant_rivalry_entraps_less(self):
+        """War in Eastern Europe does not impact Vietnam directly (003): a rival's reach weighs its rivalry."""
+        w = make_world()
+        far = dataclasses.replace(w, reach=w.reach * np.array([1.0, 1.0, 0.2]))
         a = np.full((4, NP), 0.6)
-        levels = [0.0, 0.5, 1.0, 1.5]
-        values = [situation(dataclasses.replace(w, rivalry=w.rivalry * k)).components(a)["entrapment"] for k in levels]
-        np.testing.assert_array_equal(values[0], 0.0)
-        for lo, hi in itertools.pairwise(values):
-            assert np.all(hi > lo)
+        assert np.all(situation(far).components(a)["entrapment"] < situation(w).components(a)["entrapment"])
 
-    def test_entrapment_grows_with_alignment_with_a_rival(self):
+    def test_displeasure_only_above_a_rivals_tolerance(self):
         w = make_world()
+        below = np.minimum(w.tolerance.min(axis=1), 0.99) - 0.05
         sit = situation(w)
-        low, high = np.full((4, NP), 0.5), np.full((4, NP), 0.5)
-        high[:, US] = 0.8  # the US has rivals
-        assert np.all(sit.components(high)["entrapment"] > sit.components(low)["entrapment"])
+        assert np.all(sit.components(below)["rivals' displeasure"] == 0.0)
+        above = below.copy()
+        above[:, US] = 0.95
+        assert np.all(sit.components(above)["rivals' displeasure"] > 0.0)
 
-    def test_displeasure_zero_below_tolerance(self):
-        w = make_world(uncertainty=True)
-        off_diagonal = ~np.eye(NP, dtype=bool)
-        lowest = w.tolerance[:, off_diagonal].min()
-        a = np.full((4, NP), lowest - 0.01)
-        assert np.all(a > 0)
-        np.testing.assert_array_equal(situation(w).components(a)["displeasure"], 0.0)
-
-    def test_displeasure_positive_above_a_rivals_tolerance(self):
+    def test_a_rival_with_less_to_take_is_feared_less(self):
+        """Displeasure is weighed by what the rival could take by coercing: its withheld supply and threat."""
         w = make_world()
+        a = np.tile([[0.95, 0.7, 0.6]], (4, 1))  # a US tie China cannot bear
         sit = situation(w)
-        # the US tie crosses China's tolerance of it (China is the US's rival)
-        a = np.full((4, NP), 0.3)
-        a[:, US] = w.tolerance[:, CN, US] + 0.05
-        assert np.all(w.rivalry[:, CN, US] > 0)
-        d = sit.components(a)["displeasure"]
-        assert np.all(d > 0.0)
-        # and grows the further the tie goes past it
-        a2 = a.copy()
-        a2[:, US] += 0.05
-        assert np.all(sit.components(a2)["displeasure"] > d)
+        weaker = situation(w, trust=np.array([[1.0, 0.2, 1.0]]).repeat(4, 0))
+        assert np.all(weaker.components(a)["rivals' displeasure"] < sit.components(a)["rivals' displeasure"])
 
     def test_no_displeasure_without_rivalry(self):
         w = make_world()
-        w = dataclasses.replace(w, rivalry=np.zeros_like(w.rivalry))
-        np.testing.assert_array_equal(situation(w).components(np.ones((4, NP)))["displeasure"], 0.0)
+        calm = dataclasses.replace(w, rivalry=np.zeros_like(w.rivalry))
+        assert np.all(situation(calm).components(np.full((4, NP), 0.99))["rivals' displeasure"] == 0.0)
+
+    def test_commitment_binds_only_below_the_tiers_floor(self):
+        sit = situation(a_floor=0.6)
+        assert np.all(sit.components(np.full((4, NP), 0.65))["broken commitment"] == 0.0)
+        low = sit.components(np.full((4, NP), 0.5))["broken commitment"]
+        lower = sit.components(np.full((4, NP), 0.4))["broken commitment"]
+        np.testing.assert_allclose(lower, 2 * low)
 
     def test_tie_cost_is_linear(self):
-        w = make_world(uncertainty=True)
+        w = dataclasses.replace(make_world(), tie_cost=np.tile([[0.0, 0.0, 0.2]], (4, 1)))
         sit = situation(w)
-        g = np.random.default_rng(8)
-        a1, a2 = g.random((4, NP)) / 2, g.random((4, NP)) / 2
+        c = [sit.components(np.tile([[0.5, 0.5, x]], (4, 1)))["cost of the tie"] for x in (0.2, 0.4)]
+        np.testing.assert_allclose(c[1], 2 * c[0])
 
-        def tc(a):
-            return sit.components(a)["tie_cost"]
-
-        np.testing.assert_array_equal(tc(np.zeros((4, NP))), 0.0)
-        np.testing.assert_allclose(tc(a1 + a2), tc(a1) + tc(a2), rtol=1e-12)
-        np.testing.assert_allclose(tc(1.5 * a1), 1.5 * tc(a1), rtol=1e-12)
-        for p in range(NP):
-            unit = np.zeros((4, NP))
-            unit[:, p] = 1.0
-            np.testing.assert_allclose(tc(unit), w.tie_cost[:, p], rtol=1e-12)
-
-    def test_concentration_cost_follows_concentration(self):
+    def test_weights_scale_their_losses(self):
         w = make_world()
-        sit = situation(w)
-        even, uneven = np.full((4, NP), 0.5), np.array([[0.9, 0.5, 0.1]] * 4)
-        assert np.all(sit.components(uneven)["concentration"] > sit.components(even)["concentration"])
+        a = np.full((4, NP), 0.5)
+        base = situation(w).components(a)
+        doubled = situation(with_scalars(w, entrapment_cost=2 * w.scalars["entrapment_cost"])).components(a)
+        np.testing.assert_allclose(doubled["entrapment"], 2 * base["entrapment"])
+
+    @settings(max_examples=30, deadline=None)
+    @given(st.integers(0, 2**31))
+    def test_utility_is_finite_on_any_drawn_world(self, seed):
+        from sim.params import World, load_parameters
+        from sim.streams import Streams
+
+        runs = np.arange(16, dtype=np.uint64)
+        w = World.assemble(load_parameters().draw(runs, Streams(seed, runs)))
+        a = np.random.default_rng(seed).random((16, NP))
+        assert np.all(np.isfinite(situation(w).utility(a)))

@@ -1,0 +1,398 @@
+"""The stylized facts of MODEL.md, each as an effect size against a null, with the ablation that breaks it.
+
+A fact is judged per draw of a design: a draw is one point of parameter
+space (the defaults, or a Latin-hypercube draw over every documented range),
+simulated over ``reps`` runs that differ in Vietnam's choice noise. A fact's
+effect is measured against a null run with common random numbers: the same
+world without the fact's event, or the same world with a Vietnam that
+chooses at random where the fact is about Vietnam's choices. Each fact names
+the mechanism it rests on; ``ablated=True`` switches that mechanism off, and
+the fact must then fail (docs/ODD.md 1.2, ``tests/test_stylized_facts.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.agents import GreatPower
+from sim.events import EVENT_TYPES
+from sim.model import BalanceModel
+from sim.outcomes import Failure
+from sim.params import DIMENSIONS, POWERS, ParameterSet, keep_orders, load_parameters
+
+US, CN, RU = (POWERS.index(p) for p in POWERS)
+TERRITORY = DIMENSIONS.index("territory")
+STEPS = 40  # ten years of quarters, the brief's horizon
+
+
+@dataclass(frozen=True)
+class Design:
+    """Points of parameter space, each simulated over ``reps`` runs: run r belongs to draw r // reps."""
+
+    values: dict[str, np.ndarray]  # per draw
+    reps: int
+    parameters: ParameterSet = field(repr=False)
+    seed: int = 2025
+    powers: dict = field(default_factory=dict)  # agent classes replacing the model's (an ablation)
+
+    @property
+    def draws(self) -> int:
+        return len(next(iter(self.values.values())))
+
+    @classmethod
+    def defaults(cls, reps: int = 200, parameters: ParameterSet | None = None, seed: int = 2025) -> Design:
+        """One draw: every parameter at its value."""
+        p = parameters or load_parameters()
+        return cls({path: np.array([q.value]) for path, q in p.entries.items()}, reps, p, seed)
+
+    @classmethod
+    def latin_hypercube(
+        cls, draws: int = 64, reps: int = 40, parameters: ParameterSet | None = None, seed: int = 2025
+    ) -> Design:
+        """``draws`` points of a Latin hypercube over the range of every parameter that has one."""
+        from scipy.stats import qmc
+
+        p = parameters or load_parameters()
+        ranged = p.ranged()
+        rng = np.random.default_rng(seed)
+        unit = qmc.LatinHypercube(d=len(ranged), rng=rng).random(draws)
+        values = {path: np.full(draws, q.value) for path, q in p.entries.items()}
+        for j, q in enumerate(ranged):
+            values[q.path] = q.range[0] + unit[:, j] * (q.range[1] - q.range[0])
+
+        def redraw(path: str, attempt: int) -> np.ndarray:
+            lo, hi = p[path].range
+            return lo + rng.random(draws) * (hi - lo)
+
+        keep_orders(values, p.orders, {q.path for q in ranged}, redraw)
+        return cls(values, reps, p, seed)
+
+    def with_values(self, paths: dict[str, float]) -> Design:
+        """The same draws with some parameters set to one value in every draw (an ablation)."""
+        values = dict(self.values)
+        for path, v in paths.items():
+            self.parameters[path]  # validates the path
+            values[path] = np.full(self.draws, float(v))
+        return Design(values, self.reps, self.parameters, self.seed, self.powers)
+
+    def with_powers(self, powers: dict) -> Design:
+        """The same draws with some powers' agent classes replaced (an ablation of a power's rule)."""
+        return Design(self.values, self.reps, self.parameters, self.seed, {**self.powers, **powers})
+
+    def run(self, *events: tuple, strategy: str = "hedge", steps: int = STEPS, values=None) -> BalanceModel:
+        """Simulate every draw over its runs, with the given events (name, fields) and strategy."""
+        design = self.with_values(values) if values else self
+        powers = self.powers
+        start = self.parameters.time["start"]
+        model = BalanceModel(
+            runs=self.draws * self.reps,
+            rng=self.seed,
+            parameters=self.parameters,
+            horizon=steps,
+            events=[EVENT_TYPES[name](fields.pop("at", start), **fields) for name, fields in map(_copy, events)],
+            strategy=strategy,
+            values={k: np.repeat(v, self.reps) for k, v in design.values.items()},
+            powers=powers,
+        )
+        model.run_for(steps)
+        return model
+
+    def per_draw(self, x: np.ndarray) -> np.ndarray:
+        """Mean over each draw's runs: x has runs first; the result has draws first."""
+        return x.reshape(self.draws, self.reps, *x.shape[1:]).mean(axis=1)
+
+
+def _copy(event: tuple) -> tuple[str, dict]:
+    name, fields = event
+    return name, dict(fields)
+
+
+@dataclass
+class Result:
+    """A fact over a design: its effect and whether it holds, per draw."""
+
+    effect: np.ndarray  # the headline effect size, per draw
+    holds: np.ndarray  # bool, per draw
+    detail: dict[str, np.ndarray]  # every quantity the verdict used, per draw
+
+    @property
+    def share(self) -> float:
+        """Share of draws in which the fact holds."""
+        return float(self.holds.mean())
+
+
+class Fact:
+    """A stylized fact: its claim and source, its null, the mechanism it rests on and its ablation."""
+
+    number: int
+    claim: str
+    source: str
+    null: str
+    mechanism: str
+    ablation: tuple[tuple[str, float], ...] = ()  # parameter values that switch the mechanism off
+    ablated_powers: tuple[tuple[str, type], ...] = ()  # or agent classes without the mechanism
+
+    def evaluate(self, design: Design, ablated: bool = False) -> Result:
+        if ablated:
+            design = design.with_values(dict(self.ablation)).with_powers(dict(self.ablated_powers))
+        return self.measure(design)
+
+    def measure(self, design: Design) -> Result:
+        raise NotImplementedError
+
+
+FACTS: dict[int, Fact] = {}
+
+
+def register(cls: type[Fact]) -> type[Fact]:
+    FACTS[cls.number] = cls()
+    return cls
+
+
+def _final(model: BalanceModel) -> np.ndarray:
+    return model.hedger.alignment
+
+
+@register
+class StatusQuoSurvives(Fact):
+    number = 1
+    claim = "Status quo (no shocks, 10 years): multi-alignment survives in the large majority of runs."
+    source = "000: Vietnam 'continues its alignment with both Washington and Moscow'; 001: 'will continue to balance'"
+    null = "the same world with a Vietnam that chooses at random"
+    mechanism = (
+        "Vietnam keeps each tie within what its rivals bear (anticipated displeasure) and within the Four No's, "
+        "so no rival coerces it and no tie becomes an alliance"
+    )
+    ablation = (("behaviour.displeasure_cost", 0.0), ("hedger.four_nos", 0.0))
+
+    def measure(self, design: Design) -> Result:
+        hedge, random = design.run(), design.run(strategy="random")
+        survival = design.per_draw(hedge.verdict.survived.astype(float))
+        null = design.per_draw(random.verdict.survived.astype(float))
+        return Result(survival - null, survival >= 0.9, {"survival": survival, "random_survival": null})
+
+
+@register
+class RussiaShallowerYetPersists(Fact):
+    number = 2
+    claim = "The US and China ties run deeper than the Russia tie, yet the Russia tie persists."
+    source = "000: 'The alignments are not equal'; 002: Russia keeps a CSP with Vietnam"
+    null = "the same world started from three equal ties, with a Vietnam that chooses at random"
+    mechanism = (
+        "the US and China supply prosperity that Russia cannot (trade), while Russia's arms and regime support "
+        "and the CSP's commitment keep its tie"
+    )
+    ablation = (("powers.RU.supply.prosperity", 0.45), ("powers.RU.tie_cost", 0.0))
+    EVEN = 0.66  # all three ties start here, inside the CSP band
+
+    def measure(self, design: Design) -> Result:
+        even = {f"hedger.alignment.{p}": self.EVEN for p in POWERS}
+        hedge, random = design.run(values=even), design.run(strategy="random", values=even)
+        a, r = design.per_draw(_final(hedge)), design.per_draw(_final(random))
+        gap_us, gap_cn = a[:, US] - a[:, RU], a[:, CN] - a[:, RU]
+        kept = design.per_draw((_final(hedge)[:, RU] >= hedge.world.scalars["comprehensive"]).astype(float))
+        effect = np.minimum(gap_us - (r[:, US] - r[:, RU]), gap_cn - (r[:, CN] - r[:, RU]))
+        holds = (gap_us >= 0.02) & (gap_cn >= 0.02) & (effect >= 0.02) & (kept >= 0.95)
+        return Result(effect, holds, {"gap_us": gap_us, "gap_cn": gap_cn, "russia_kept": kept})
+
+
+@register
+class RussiaTieSurvivesCaatsa(Fact):
+    number = 3
+    claim = "Enforced CAATSA sanctions weaken the Russia tie but do not end it in most runs."
+    source = "003: arms reliance, bureaucratic momentum, the China factor, ideology; 000: no relinquishing Russia"
+    null = "the same world without the sanctions"
+    mechanism = (
+        "Russia's arms and regime support, the CSP's commitment, and the autonomy a third partner gives "
+        "(insurance against over-reliance) hold the tie up"
+    )
+    ablation = (
+        ("powers.RU.supply.regime", 0.0),
+        ("powers.RU.supply.territory", 0.0),
+        ("behaviour.commitment_cost", 0.0),
+        ("behaviour.concentration_cost", 0.0),
+    )
+
+    def measure(self, design: Design) -> Result:
+        sanctioned = design.run(("secondary_sanctions", {"magnitude": 1.0}))
+        calm = design.run()
+        ru, null = design.per_draw(_final(sanctioned)[:, RU]), design.per_draw(_final(calm)[:, RU])
+        kept = design.per_draw((_final(sanctioned)[:, RU] >= sanctioned.world.scalars["comprehensive"]).astype(float))
+        effect = ru - null
+        return Result(effect, (effect <= -0.03) & (kept >= 0.8), {"russia": ru, "null": null, "russia_kept": kept})
+
+
+@register
+class MaritimeCoercionPushesTowardUS(Fact):
+    number = 4
+    claim = (
+        "Chinese maritime coercion pushes Vietnam toward the US, but not into alliance, "
+        "and Vietnam keeps engaging China."
+    )
+    source = "002: soft balancing plus direct engagement; the Four No's"
+    null = "the same world without the crisis; and a Vietnam that chooses at random in the crisis"
+    mechanism = (
+        "soft balancing: the US supplies what China's coercion puts at risk (security at sea, a market), and "
+        "leaning on a China that has just proved unreliable costs more (insurance against over-reliance)"
+    )
+    ablation = (
+        ("powers.US.supply.territory", 0.0),
+        ("powers.US.supply.prosperity", 0.0),
+        ("behaviour.concentration_cost", 0.0),
+    )
+    CRISIS = ("maritime_incident", {"until": "2030-07", "magnitude": 1.0})
+    DURING = slice(4, 21)  # the crisis years, in recorded steps
+
+    def measure(self, design: Design) -> Result:
+        crisis, calm = design.run(self.CRISIS), design.run()
+        random, random_calm = design.run(self.CRISIS, strategy="random"), design.run(strategy="random")
+        t, b, r, rb = (m.trajectories()["alignment"][self.DURING] for m in (crisis, calm, random, random_calm))
+        toward_us = design.per_draw(t[:, :, US].mean(axis=0) - b[:, :, US].mean(axis=0))
+        toward_cn = design.per_draw(t[:, :, CN].mean(axis=0) - b[:, :, CN].mean(axis=0))
+        random_us = design.per_draw(r[:, :, US].mean(axis=0) - rb[:, :, US].mean(axis=0))
+        line = crisis.world.scalars
+        below_alliance = design.per_draw((t.max(axis=(0, 2)) < line["alliance"]).astype(float))
+        engaged = design.per_draw((t[:, :, CN] >= line["strategic"]).mean(axis=0))
+        effect = toward_us - np.maximum(toward_cn, random_us)
+        holds = (toward_us >= 0.01) & (effect > 0) & (below_alliance == 1.0) & (engaged >= 0.95)
+        return Result(effect, holds, {"toward_us": toward_us, "toward_cn": toward_cn, "china_engaged": engaged})
+
+
+@register
+class FourNosHoldTheLine(Fact):
+    number = 5
+    claim = "With the Four No's in force, no tie ever crosses the alliance line."
+    source = "002: 'no participation in military alliances'"
+    null = "the same world with the Four No's relaxed"
+    mechanism = "the Four No's: a ceiling below the alliance line, and no siding with one power against another"
+    ablation = (("hedger.four_nos", 0.0),)
+
+    def measure(self, design: Design) -> Result:
+        crisis = ("maritime_incident", {"until": "2035-07", "magnitude": 1.0})
+        peaks = []
+        for strategy in ("hedge", "align:US"):
+            model = design.run(crisis, strategy=strategy)
+            peaks.append(design.per_draw(model.trajectories()["alignment"].max(axis=(0, 2))))
+        line = design.values["thresholds.alliance"]
+        highest = np.maximum(*peaks)
+        return Result(line - highest, highest < line, {"highest": highest})
+
+
+@register
+class TariffsSendVietnamElsewhere(Fact):
+    number = 6
+    claim = "US tariffs lower the US tie and raise Vietnam's engagement with other partners, Russia included."
+    source = "000: tariffs 'forced Vietnam to seek alternative trading partnerships ..., including one with Russia'"
+    null = "the same world without the tariffs; and a Vietnam that chooses at random under them"
+    mechanism = (
+        "other partners can supply the prosperity the US withdraws (substitution), and leaning on a US that has "
+        "just proved less reliable costs more (insurance against over-reliance: Russia 'a stable partner', 000)"
+    )
+    ablation = (
+        ("powers.CN.supply.prosperity", 0.0),
+        ("powers.RU.supply.prosperity", 0.0),
+        ("behaviour.concentration_cost", 0.0),
+    )
+    TARIFF = ("tariff", {"magnitude": 0.46})
+
+    def measure(self, design: Design) -> Result:
+        taxed, calm = design.run(self.TARIFF), design.run()
+        random, random_calm = design.run(self.TARIFF, strategy="random"), design.run(strategy="random")
+        d = design.per_draw(_final(taxed) - _final(calm))
+        r = design.per_draw(_final(random) - _final(random_calm))
+        effect = np.minimum(-d[:, US], np.minimum(d[:, CN], d[:, RU]))
+        holds = (d[:, US] <= -0.02) & (d[:, CN] >= 0.005) & (d[:, RU] >= 0.005) & (d[:, RU] > r[:, RU])
+        return Result(effect, holds, {"us": d[:, US], "cn": d[:, CN], "ru": d[:, RU]})
+
+
+@register
+class RapprochementCheapensRussia(Fact):
+    number = 7
+    claim = "Russia–China rapprochement lowers Russia's value to Vietnam on territorial security."
+    source = "000: Beijing could leverage Moscow 'into curtailing arms sales'; 003"
+    null = "the same world without the rapprochement"
+    mechanism = "Russia defers to China in proportion to their closeness (the Russia agent's rule)"
+    ablated_powers = (("RU", GreatPower),)  # a Russia that does not defer
+
+    def measure(self, design: Design) -> Result:
+        closer = design.run(("rapprochement", {"magnitude": 1.0}), steps=4)
+        calm = design.run(steps=4)
+
+        def russia_value(model):
+            sit, a = model.situation, model.hedger.alignment
+            without = a.copy()
+            without[:, RU] = 0.0
+            return design.per_draw((sit.net(a) - sit.net(without))[:, TERRITORY])
+
+        value, null = russia_value(closer), russia_value(calm)
+        ratio = value / np.maximum(null, 1e-12)
+        return Result(1.0 - ratio, ratio <= 0.8, {"value": value, "null": null})
+
+
+@register
+class NoSupplierNoSecurity(Fact):
+    number = 8
+    claim = "If every power stops supplying, Vietnam's security satisfaction collapses."
+    source = "004: 'The riskiest scenario for Vietnam is one in which it cannot find any suppliers of security'"
+    null = "the same world with the powers supplying"
+    mechanism = "Vietnam cannot secure itself alone: its own means fall short of its demand"
+    ablation = tuple((f"hedger.capability.{d}", 0.9) for d in DIMENSIONS)
+
+    def measure(self, design: Design) -> Result:
+        cut = [
+            ("shock", {"path": f"powers.{p}.supply.{d}", "value": 0.0, "mode": "set"})
+            for p in POWERS
+            for d in DIMENSIONS
+        ]
+        alone, calm = design.run(*cut), design.run()
+        sat, null = design.per_draw(alone.satisfaction.mean(axis=1)), design.per_draw(calm.satisfaction.mean(axis=1))
+        isolated = design.per_draw((alone.verdict.mode == Failure.ISOLATION).astype(float))
+        return Result(null - sat, (sat <= 0.5 * null) & (isolated >= 0.95), {"isolated": isolated})
+
+
+@register
+class RivalsCourtADrifter(Fact):
+    number = 9
+    claim = "When Vietnam drifts toward one power, its rivals raise their courtship."
+    source = "004: 'major powers are themselves competing to show Vietnam that they can supply it with security'"
+    null = "the same world without the drift"
+    mechanism = "a power courts when its share of Vietnam's engagement falls below what its interest warrants"
+    ablation = (("behaviour.courtship_gain", 0.0),)
+
+    def measure(self, design: Design) -> Result:
+        drift = design.run(("shock", {"path": "alignment.US", "value": 0.1}), steps=8)
+        calm = design.run(steps=8)
+        c, b = drift.trajectories()["courtship"][2:], calm.trajectories()["courtship"][2:]
+        cn = design.per_draw(c[:, :, CN].mean(axis=0) - b[:, :, CN].mean(axis=0))
+        ru = design.per_draw(c[:, :, RU].mean(axis=0) - b[:, :, RU].mean(axis=0))
+        effect = np.minimum(cn, ru)
+        return Result(effect, effect >= 0.01, {"china": cn, "russia": ru})
+
+
+@register
+class PutinVisitLeavesUSTrajectory(Fact):
+    number = 10
+    claim = (
+        "A Russian state visit does not reverse the upward US–Vietnam trajectory while the US values "
+        "Vietnam as a swing state."
+    )
+    source = "001: 'critical swing state', 'relatively muted'; 004: 'should not hurt the overall upward trajectory'"
+    null = "the same world without the visit"
+    mechanism = "the US, valuing Vietnam, tolerates its Russia tie (tolerance above the tie after the visit)"
+    # switched off: the US bears no more of the Russia tie than it would with CAATSA enforced
+    ablation = (("powers.US.tolerance.RU", 0.45),)
+    VISIT = ("summit", {"actor": "RU", "magnitude": 1.0})
+
+    def measure(self, design: Design) -> Result:
+        visit, calm = design.run(self.VISIT), design.run()
+        t, b = visit.trajectories(), calm.trajectories()
+        us, null = t["alignment"][:, :, US], b["alignment"][:, :, US]
+        start, end = design.per_draw(us[0]), design.per_draw(us[-1])
+        dip = design.per_draw((us - null).min(axis=0))  # the worst the visit ever leaves the US tie behind
+        coerced = design.per_draw(
+            (t["coercion"][:, :, US].max(axis=0) >= visit.world.scalars["coercion"]).astype(float)
+        )
+        holds = (end >= start) & (dip >= -0.02) & (coerced <= 0.05)
+        return Result(dip, holds, {"us_start": start, "us_end": end, "us_coerced": coerced})

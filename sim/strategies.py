@@ -1,0 +1,105 @@
+"""Vietnam's strategies: the model's own hedger and the null and rival strategies it is judged against.
+
+Each strategy is a registered subclass of ``sim.agents.Hedger`` with a name
+and a description; it overrides only ``choose`` (which move to make on each
+tie) and, for the strategies that side with one power, whether it keeps the
+Four No's rule against siding. Perception, partnership tiers and the alliance
+ceiling are the same for all, so the verdict compares choices, not worlds.
+
+A scenario names one with ``strategy:``, the command line with
+``--strategy``; ``bamboo run`` reports every registered strategy side by side
+under common random numbers (docs/ODD.md 7.9).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.agents import DEEPEN, KEEP, LOOSEN, Hedger
+from sim.params import POWERS
+from sim.security import Situation
+
+STRATEGIES: dict[str, type[Hedger]] = {}
+DEFAULT = "hedge"
+
+
+def register(cls: type[Hedger]) -> type[Hedger]:
+    STRATEGIES[cls.name] = cls
+    return cls
+
+
+register(Hedger)
+
+
+@register
+class Frozen(Hedger):
+    """A null strategy: Vietnam keeps every tie as it is, whatever happens."""
+
+    name = "frozen"
+    description = "keeps its ties as they are, whatever happens"
+
+    def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        return np.full(self.alignment.shape, KEEP)
+
+
+@register
+class Random(Hedger):
+    """A null strategy: each quarter, each tie moves at random among the moves the Four No's allow.
+
+    It draws the same noise as the model's hedger; without utilities the
+    largest Gumbel variate picks each allowed move with equal chance.
+    """
+
+    name = "random"
+    description = "moves each tie at random among the moves the Four No's allow"
+
+    def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        return np.argmax(np.where(feasible, self.noise(), -np.inf), axis=2)
+
+
+class Aligner(Hedger):
+    """A rival strategy: deepen the tie with one power as far as the alliance ceiling allows, let the others go.
+
+    It keeps the rule against alliances but not the rule against siding:
+    aligning with one power is siding with it.
+    """
+
+    target: str
+    sides = True
+
+    def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        wanted = np.full(self.alignment.shape, LOOSEN)
+        wanted[:, POWERS.index(self.target)] = DEEPEN
+        return np.where(np.take_along_axis(feasible, wanted[:, :, None], axis=2)[:, :, 0], wanted, KEEP)
+
+
+@register
+class AlignUS(Aligner):
+    """Align with the US: deepen that tie to the alliance ceiling, loosen the others."""
+
+    name, target = "align:US", "US"
+    description = "deepens the US tie as far as allowed and lets the others go"
+
+
+@register
+class AlignCN(Aligner):
+    """Align with China: deepen that tie to the alliance ceiling, loosen the others."""
+
+    name, target = "align:CN", "CN"
+    description = "deepens the China tie as far as allowed and lets the others go"
+
+
+@register
+class AlignRU(Aligner):
+    """Align with Russia: deepen that tie to the alliance ceiling, loosen the others."""
+
+    name, target = "align:RU", "RU"
+    description = "deepens the Russia tie as far as allowed and lets the others go"
+
+
+def strategy(name: str) -> type[Hedger]:
+    """The strategy class registered under ``name``."""
+    try:
+        return STRATEGIES[name]
+    except KeyError:
+        raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}") from None
