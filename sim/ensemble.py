@@ -15,11 +15,12 @@ ensemble resumes where it stopped.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import itertools
 import json
 import multiprocessing
 import os
-import shutil
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ from sim.results import SERIES, Aggregate
 
 DEFAULT_CHUNK = 10_000
 FAULTS_ENV = "BAMBOO_TEST_FAULTS"  # test hook, see _injected_fault
+OWN = re.compile(r"plan\.json(\.tmp)?|p\d{5}-r\d{12}\.(npz|parquet)(\.tmp)?")  # what a Checkpoint writes
 POOL_RESTARTS = 3  # pool breakages in a row, with no chunk finished between them, before giving up
 
 
@@ -270,8 +272,11 @@ class Checkpoint:
     def open(cls, folder: Path, identity: dict, resume: bool, force: bool) -> Checkpoint:
         store = cls(folder, identity)
         plan = store.folder / "plan.json"
+        if store.folder.is_symlink() or (store.folder.exists() and not store.folder.is_dir()):
+            raise SetupError(f"{store.folder}: expected the folder of finished chunks, found something else there")
         if store.folder.exists() and not any(store.folder.glob("*.npz")):
-            shutil.rmtree(store.folder)  # nothing was finished: nothing to keep
+            store.discard()  # nothing was finished: nothing to keep
+            store._refuse_foreign()
         if store.folder.exists():
             if resume:
                 try:
@@ -288,8 +293,13 @@ class Checkpoint:
                     f"{store.folder}: holds finished chunks of an interrupted run; "
                     "add --resume to continue it or --force to start again"
                 )
-            shutil.rmtree(store.folder)
+            store.discard()
+            store._refuse_foreign()
         return store
+
+    def _refuse_foreign(self) -> None:
+        if self.folder.exists():
+            raise SetupError(f"{self.folder}: holds files Bamboo did not write; move them to start again")
 
     def _stem(self, point: int, chunk: Chunk) -> Path:
         return self.folder / f"p{point:05d}-r{chunk.first_run:012d}"
@@ -335,8 +345,19 @@ class Checkpoint:
             writer.close()
         return path
 
+    def count(self) -> int:
+        """Finished chunks kept."""
+        return len(list(self.folder.glob("*.npz"))) if self.folder.is_dir() else 0
+
     def discard(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Remove the files this class writes, then the folder if nothing else is in it."""
+        if self.folder.is_symlink() or not self.folder.is_dir():
+            return
+        for path in self.folder.iterdir():
+            if OWN.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+                path.unlink()
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()
 
 
 def _replace(path: Path, write: Callable) -> None:
