@@ -31,6 +31,7 @@ import numpy as np
 from sim.results import SERIES, Aggregate
 
 DEFAULT_CHUNK = 10_000
+ROW_GROUP = 1 << 18  # rows per row group of a trajectories file
 FAULTS_ENV = "BAMBOO_TEST_FAULTS"  # test hook, see _injected_fault
 OWN = re.compile(r"plan\.json(\.tmp)?|p\d{5}-r\d{12}\.(npz|parquet)(\.tmp)?")  # what a Checkpoint writes
 POOL_RESTARTS = 3  # pool breakages in a row, with no chunk finished between them, before giving up
@@ -330,17 +331,28 @@ class Checkpoint:
         _replace(stem.with_suffix(".npz"), lambda f: np.savez_compressed(f, series=np.array(list(agg.hist)), **arrays))
 
     def join_trajectories(self, point: int, parts: list[Chunk], path: Path) -> Path:
-        """One Parquet file of a point's trajectories, chunk after chunk, one row group in memory at a time."""
+        """One Parquet file of a point's trajectories, in row groups of ROW_GROUP rows whatever the chunking.
+
+        The chunks' rows follow one another in run order; regrouping them in
+        fixed groups makes the file the same bytes for any chunk size. At most
+        one group and one chunk's row group are in memory at a time.
+        """
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        writer = None
+        writer, pending = None, None
         for chunk in parts:
             part = pq.ParquetFile(self._stem(point, chunk).with_suffix(".parquet"))
             for i in range(part.num_row_groups):
                 table = part.read_row_group(i)
+                pending = table if pending is None else pa.concat_tables([pending, table])
                 writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
-                writer.write_table(table)
+                while pending.num_rows >= ROW_GROUP:
+                    writer.write_table(pending.slice(0, ROW_GROUP).combine_chunks(), row_group_size=ROW_GROUP)
+                    pending = pending.slice(ROW_GROUP)
             part.close()
+        if pending is not None and pending.num_rows:
+            writer.write_table(pending.combine_chunks(), row_group_size=ROW_GROUP)
         if writer is not None:
             writer.close()
         return path
