@@ -271,10 +271,7 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
     def month(key, default):
         if key not in raw:
             return default
-        try:
-            return Month.parse(raw[key]) if isinstance(raw[key], str) else Month.parse("")
-        except ValueError:
-            fail(key, f"expected a date as YYYY-MM, got {show(raw[key])}")
+        return _month(raw[key]) or fail(key, f"expected a date as YYYY-MM, got {show(raw[key])}")
 
     start = month("start", Month.parse(defaults.time["start"]))
     months = int(defaults.time["months_per_step"])
@@ -360,6 +357,14 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
     )
 
 
+def _month(value) -> Month | None:
+    """A month written as text YYYY-MM, or None."""
+    try:
+        return Month.parse(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
 def _whole(raw: dict, key: str, default: int, low: int, high: int, fail) -> int:
     """A whole number in [low, high]; ``1e3`` is one, 2.5 is not."""
     value = raw.get(key, default)
@@ -428,10 +433,7 @@ def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_lin
     fields: dict = {}
     for key in ("at", "until"):
         if key in ev:
-            try:
-                fields[key] = Month.parse(ev[key]) if isinstance(ev[key], str) else Month.parse("")
-            except ValueError:
-                fail(key, f"expected a date as YYYY-MM, got {show(ev[key])}")
+            fields[key] = _month(ev[key]) or fail(key, f"expected a date as YYYY-MM, got {show(ev[key])}")
     if fields["at"] < start:
         fail("at", f"the event date {fields['at']} is before the scenario start {start}")
     if "until" in fields and fields["until"] <= fields["at"]:
