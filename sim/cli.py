@@ -43,6 +43,8 @@ def _whole(low: int, high: int | None = None, what: str = ""):
         digits = text.strip().lstrip("+-")
         if not (digits.isascii() and digits.isdigit()):
             raise argparse.ArgumentTypeError(f"expected a whole number, got {shown!r}")
+        if high is None and len(digits) > 30:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at most 30 digits, got {shown}")
         n = int(text) if len(digits) <= 30 else None  # a longer one is beyond every limit
         if n is not None and n < low:
             raise argparse.ArgumentTypeError(f"expected a number of at least {low}, got {n}")
@@ -59,7 +61,7 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     runs = _whole(1, limits.MAX_RUNS)
-    chunk = _whole(1, limits.MAX_CHUNK, " runs at once")
+    chunk = _whole(1)  # its limit depends on the scenario, which states the memory: see _memory
     force = "replace the output folder if Bamboo wrote it"
 
     def common(p):
@@ -73,8 +75,7 @@ def parser() -> argparse.ArgumentParser:
 
     def execution(p):
         where = p.add_mutually_exclusive_group()
-        workers = _whole(1, limits.processors(), " (the processors of this machine)")
-        where.add_argument("--workers", type=workers, default=1, help="local worker processes (default 1: here)")
+        where.add_argument("--workers", type=_whole(1), default=1, help="local worker processes (default 1: here)")
         where.add_argument("--scheduler", metavar="ADDRESS", default=None, help="a Dask scheduler, e.g. tcp://h:8786")
         p.add_argument("--resume", action="store_true", help="continue an interrupted run from its finished chunks")
 
@@ -191,9 +192,13 @@ def _resumable(checkpoint, out: Path):
         raise ExecutionError(f"cannot write the results ({exc.strerror or exc}); {kept()}") from None
 
 
-def _memory(steps: int, chunk: int, workers: int, scheduler, recorded: int, columns: int = limits.COLUMNS) -> int:
-    """Refuse, before any work, a job that needs more memory than this machine has available."""
-    if scheduler:  # the chunks are simulated on the cluster; here, only the totals
+def _memory(args, steps: int, chunk: int, workers: int, recorded: int, columns: int = limits.COLUMNS) -> int:
+    """Refuse, before any work, --chunk and --workers beyond their limits, and a job beyond the memory here.
+
+    ``chunk`` and ``workers`` are those the job uses (no more than its runs and chunks need).
+    """
+    limits.check_flags(steps, args.chunk or chunk, getattr(args, "workers", 1), recorded, columns)
+    if getattr(args, "scheduler", None):  # the chunks are simulated on the cluster; here, only the totals
         return limits.check_memory(steps, 0, 1, 0, columns)
     return limits.check_memory(steps, chunk, workers, recorded, columns)
 
@@ -216,7 +221,7 @@ def cmd_run(args) -> int:
     size = args.chunk or DEFAULT_CHUNK
     parts = chunks(runs, size)
     workers = min(args.workers, len(parts))
-    _memory(scenario.steps, min(size, runs), workers, args.scheduler, int(trajectories))
+    _memory(args, scenario.steps, min(size, runs), workers, int(trajectories))
     target = _output(args.out, Path("results") / args.scenario.stem, args.force)
     out = target.path
     if trajectories:
@@ -273,7 +278,7 @@ def cmd_compare(args) -> int:
     runs = args.runs or a.runs
     seed = a.seed if args.seed is None else args.seed
     size = args.chunk or DEFAULT_CHUNK
-    _memory(a.steps, min(size, runs), 1, None, recorded=2)
+    _memory(args, a.steps, min(size, runs), 1, recorded=2)
     target = _output(args.out, Path("results") / f"{args.a.stem}-vs-{args.b.stem}", args.force)
     out = target.path
     _warn(a, args.quiet)
@@ -379,7 +384,7 @@ def cmd_sweep(args) -> int:
     parts = sweep.chunks(design.runs, size)
     workers = min(args.workers, len(parts) * len(design.points))
     columns = sum(len(SERIES[k][0]) for k in sweep.SERIES)
-    _memory(design.scenario.steps, min(size, design.runs), workers, args.scheduler, 0, columns)
+    _memory(args, design.scenario.steps, min(size, design.runs), workers, 0, columns)
     target = _output(args.out, Path("results") / args.design.stem, args.force)
     out = target.path
     _warn(design.scenario, args.quiet)

@@ -135,6 +135,22 @@ def size(n: float) -> str:
     return f"{int(n)} B"
 
 
+def check_flags(steps: int, chunk: int, workers: int, recorded: int, columns: int = COLUMNS) -> None:
+    """--chunk and --workers within their limits; the refusal states what they would cost."""
+    kept = f" with trajectories of {steps} steps" if recorded else f" of {steps} steps"
+    if chunk > MAX_CHUNK:
+        raise LimitError(
+            f"--chunk {chunk:,}: expected at most {MAX_CHUNK:,} runs at once; a chunk of {chunk:,} runs{kept} "
+            f"would need about {size(chunk_bytes(steps, chunk, recorded))} by itself"
+        )
+    if workers > processors():
+        need = estimate(steps, min(chunk, MAX_CHUNK), workers, recorded, columns)
+        raise LimitError(
+            f"--workers {workers}: expected at most {processors()} (the processors of this machine); "
+            f"{workers} workers would need about {size(need)} and run no faster"
+        )
+
+
 def check_memory(steps: int, chunk: int, workers: int, recorded: int, columns: int = COLUMNS) -> int:
     """The job's estimate; LimitError if it exceeds the memory available, saying what would fit."""
     need = estimate(steps, chunk, workers, recorded, columns)

@@ -127,8 +127,8 @@ def test_validate_refuses_the_horizon_before_any_work(tmp_path):
     [
         ("--runs", "1000000000000", "at most 100,000,000"),
         ("--runs", "1" + "0" * 5000, "at most 100,000,000"),
-        ("--chunk", "100000000", "at most 100,000 runs at once"),
-        ("--workers", "64", "(the processors of this machine)"),
+        ("--chunk", "100000000", "at most 100,000 runs at once; a chunk of 100,000,000 runs with trajectories"),
+        ("--workers", "64", "(the processors of this machine); 64 workers would need about"),
         ("--seed", str(2**64), "at most 9,223,372,036,854,775,807"),
     ],
 )
