@@ -192,12 +192,15 @@ def _resumable(checkpoint, out: Path):
         raise ExecutionError(f"cannot write the results ({exc.strerror or exc}); {kept()}") from None
 
 
-def _memory(args, steps: int, chunk: int, workers: int, recorded: int, columns: int = limits.COLUMNS) -> int:
-    """Refuse, before any work, --chunk and --workers beyond their limits, and a job beyond the memory here.
+def _memory(args, steps: int, runs: int, points: int, recorded: int, columns: int = limits.COLUMNS) -> int:
+    """Refuse, before any work, --chunk and --workers beyond their limits, and a job beyond the memory here."""
+    from sim.ensemble import DEFAULT_CHUNK
 
-    ``chunk`` and ``workers`` are those the job uses (no more than its runs and chunks need).
-    """
-    limits.check_flags(steps, args.chunk or chunk, getattr(args, "workers", 1), recorded, columns)
+    size = args.chunk or DEFAULT_CHUNK
+    workers = getattr(args, "workers", 1)
+    limits.check_flags(steps, size, workers, recorded, columns, runs, points)
+    chunk = min(size, runs)
+    workers = min(workers, points * -(-runs // size))
     if getattr(args, "scheduler", None):  # the chunks are simulated on the cluster; here, only the totals
         return limits.check_memory(steps, 0, 1, 0, columns)
     return limits.check_memory(steps, chunk, workers, recorded, columns)
@@ -218,10 +221,10 @@ def cmd_run(args) -> int:
             f"--trajectories: at most {limits.MAX_TRAJECTORY_RUNS:,} runs write trajectories, "
             f"got {runs:,}; use --no-trajectories or fewer --runs"
         )
+    _memory(args, scenario.steps, runs, 1, int(trajectories))
     size = args.chunk or DEFAULT_CHUNK
     parts = chunks(runs, size)
     workers = min(args.workers, len(parts))
-    _memory(args, scenario.steps, min(size, runs), workers, int(trajectories))
     target = _output(args.out, Path("results") / args.scenario.stem, args.force)
     out = target.path
     if trajectories:
@@ -277,8 +280,8 @@ def cmd_compare(args) -> int:
         )
     runs = args.runs or a.runs
     seed = a.seed if args.seed is None else args.seed
+    _memory(args, a.steps, runs, 1, recorded=2)
     size = args.chunk or DEFAULT_CHUNK
-    _memory(args, a.steps, min(size, runs), 1, recorded=2)
     target = _output(args.out, Path("results") / f"{args.a.stem}-vs-{args.b.stem}", args.force)
     out = target.path
     _warn(a, args.quiet)
@@ -380,11 +383,11 @@ def cmd_sweep(args) -> int:
     from sim.results import SERIES
 
     design = sweep.load_design(args.design)
+    columns = sum(len(SERIES[k][0]) for k in sweep.SERIES)
+    _memory(args, design.scenario.steps, design.runs, len(design.points), 0, columns)
     size = args.chunk or sweep.DEFAULT_CHUNK
     parts = sweep.chunks(design.runs, size)
     workers = min(args.workers, len(parts) * len(design.points))
-    columns = sum(len(SERIES[k][0]) for k in sweep.SERIES)
-    _memory(args, design.scenario.steps, min(size, design.runs), workers, 0, columns)
     target = _output(args.out, Path("results") / args.design.stem, args.force)
     out = target.path
     _warn(design.scenario, args.quiet)

@@ -17,6 +17,7 @@ MAX_STEPS = 200  # horizon: 50 years of quarterly steps
 MAX_RUNS = 100_000_000  # runs of a run or a comparison; design points x runs of a sweep
 MAX_CHUNK = 100_000  # runs simulated at once
 MAX_TRAJECTORY_RUNS = 1_000_000  # runs whose per-step trajectories are written
+MAX_CHUNKS = 10_000  # chunks of a job: each finished one is a file until the job completes
 MAX_POINTS = 10_000  # design points of a sweep
 MAX_LEVELS = 1_000  # levels of one grid axis
 MAX_EVENTS = 1_000  # events of a flattened scenario
@@ -59,6 +60,7 @@ def _rows() -> list[tuple[str, str, str]]:
         ("runs (file, `--runs`)", f"{MAX_RUNS:,}", "time grows with runs; memory does not"),
         ("runs with trajectories", f"{MAX_TRAJECTORY_RUNS:,}", "about 70 bytes of disk per run and step"),
         ("`--chunk`", f"{MAX_CHUNK:,} runs", "memory grows with the chunk"),
+        ("chunks of a job (runs / chunk, x points)", f"{MAX_CHUNKS:,}", "each kept on disk until the job ends"),
         ("`--workers`", "the processors of this machine", "each worker holds a chunk"),
         ("`--seed`, `seed:`", f"{MAX_SEED:,} (2^63 - 1)", "numpy's seed range"),
         ("sweep design points", f"{MAX_POINTS:,}", "counted exactly, whatever the axes"),
@@ -135,9 +137,18 @@ def size(n: float) -> str:
     return f"{int(n)} B"
 
 
-def check_flags(steps: int, chunk: int, workers: int, recorded: int, columns: int = COLUMNS) -> None:
+def check_flags(
+    steps: int, chunk: int, workers: int, recorded: int, columns: int = COLUMNS, runs: int = 0, points: int = 1
+) -> None:
     """--chunk and --workers within their limits; the refusal states what they would cost."""
     kept = f" with trajectories of {steps} steps" if recorded else f" of {steps} steps"
+    count = points * -(-runs // chunk)
+    if count > MAX_CHUNKS:
+        raise LimitError(
+            f"{count:,} chunks of {chunk:,} runs; expected at most {MAX_CHUNKS:,} (each finished chunk is kept on "
+            f"disk, about {size(120_000 * (steps + 1) * columns / 41 / COLUMNS)} each, until the job completes); "
+            "give a larger --chunk"
+        )
     if chunk > MAX_CHUNK:
         raise LimitError(
             f"--chunk {chunk:,}: expected at most {MAX_CHUNK:,} runs at once; a chunk of {chunk:,} runs{kept} "

@@ -54,7 +54,7 @@ def prepare(text: str, force: bool) -> Output:
         raise OutputError(
             f"{text}: is the current folder, one of its parents or /; expected a folder of its own for the results"
         )
-    if len(os.fsencode(path.name)) > MAX_OUT_NAME:
+    if len(os.fsencode(path.name)) > MAX_OUT_NAME or any(len(os.fsencode(p)) > 255 for p in path.parts):
         raise OutputError(f"{_short(text)}: the folder name is too long; expected at most {MAX_OUT_NAME} bytes")
     if path.is_symlink():
         raise OutputError(f"{text}: is a symbolic link; expected a folder, named as itself")

@@ -142,6 +142,14 @@ def test_flags_respect_the_limits_of_the_file(tmp_path, flag, value, message):
     assert len(done.stderr) < 2000 and not (tmp_path / "out").exists()
 
 
+def test_a_job_of_too_many_chunks_is_refused_before_they_are_counted_out(tmp_path):
+    started = time.perf_counter()
+    done = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 100_000_000, "--chunk", 1, "--out", tmp_path / "o")
+    assert time.perf_counter() - started < 30
+    assert done.returncode == 2 and "100,000,000 chunks of 1 runs; expected at most 10,000" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_the_file_and_the_flag_share_the_runs_limit(tmp_path):
     refused(write(tmp_path / "r.yaml", HEAD + f"runs: {limits.MAX_RUNS + 1}\n"), "from 1 to 100000000")
 
@@ -258,6 +266,6 @@ def test_the_limits_table_names_every_limit():
     table = limits.table()
     for value in (limits.MAX_STEPS, limits.MAX_BASE_DEPTH, limits.MAX_UPLOADS, limits.MAX_OUT_NAME):
         assert f"| {value}" in table
-    for value in (limits.MAX_RUNS, limits.MAX_CHUNK, limits.MAX_POINTS, limits.MAX_TRAJECTORY_RUNS, limits.MAX_NODES):
+    for value in (limits.MAX_RUNS, limits.MAX_CHUNK, limits.MAX_POINTS, limits.MAX_TRAJECTORY_RUNS, limits.MAX_CHUNKS):
         assert f"| {value:,}" in table
     assert f"| {limits.MAX_EVENTS:,} |" in table and f"| {limits.MAX_LEVELS:,} |" in table

@@ -140,6 +140,7 @@ def test_a_symbolic_link_is_refused_and_nothing_is_left_beside_it(sandbox, capsy
         ("thesis.txt", "is a file, not a folder"),
         ("thesis.txt/sub", "is not a folder, so the results cannot go inside it"),
         ("a" * 250, "the folder name is too long"),
+        ("a" * 300 + "/x", "the folder name is too long"),
         ("/proc/x", "cannot write the results there"),
         ("/sys/kernel/x", "cannot write the results there"),
     ],
