@@ -192,18 +192,18 @@ def _resumable(checkpoint, out: Path):
         raise ExecutionError(f"cannot write the results ({exc.strerror or exc}); {kept()}") from None
 
 
-def _memory(args, steps: int, runs: int, points: int, recorded: int, columns: int = limits.COLUMNS) -> int:
+def _memory(args, steps: int, runs: int, points: int, per_step: int, columns: int = limits.COLUMNS) -> int:
     """Refuse, before any work, --chunk and --workers beyond their limits, and a job beyond the memory here."""
     from sim.ensemble import DEFAULT_CHUNK
 
     size = args.chunk or DEFAULT_CHUNK
     workers = getattr(args, "workers", 1)
-    limits.check_flags(steps, size, workers, recorded, columns, runs, points)
+    limits.check_flags(steps, size, workers, per_step, columns, runs, points)
     chunk = min(size, runs)
     workers = min(workers, points * -(-runs // size))
     if getattr(args, "scheduler", None):  # the chunks are simulated on the cluster; here, only the totals
         return limits.check_memory(steps, 0, 1, 0, columns)
-    return limits.check_memory(steps, chunk, workers, recorded, columns)
+    return limits.check_memory(steps, chunk, workers, per_step, columns)
 
 
 # -- commands ------------------------------------------------------------------
@@ -221,7 +221,7 @@ def cmd_run(args) -> int:
             f"--trajectories: at most {limits.MAX_TRAJECTORY_RUNS:,} runs write trajectories, "
             f"got {runs:,}; use --no-trajectories or fewer --runs"
         )
-    _memory(args, scenario.steps, runs, 1, int(trajectories))
+    _memory(args, scenario.steps, runs, 1, limits.TRAJECTORIES if trajectories else 0)
     size = args.chunk or DEFAULT_CHUNK
     parts = chunks(runs, size)
     workers = min(args.workers, len(parts))
@@ -280,7 +280,7 @@ def cmd_compare(args) -> int:
         )
     runs = args.runs or a.runs
     seed = a.seed if args.seed is None else args.seed
-    _memory(args, a.steps, runs, 1, recorded=2)
+    _memory(args, a.steps, runs, 1, limits.COMPARISON)
     size = args.chunk or DEFAULT_CHUNK
     target = _output(args.out, Path("results") / f"{args.a.stem}-vs-{args.b.stem}", args.force)
     out = target.path
@@ -353,7 +353,8 @@ def cmd_validate(args) -> int:
             print(f"bamboo: error: {exc}", file=sys.stderr)
             failed += 1
             continue
-        need = limits.estimate(s.steps, min(s.runs, DEFAULT_CHUNK), recorded=int(s.runs <= 10_000))
+        kept = limits.TRAJECTORIES if s.runs <= 10_000 else 0
+        need = limits.estimate(s.steps, min(s.runs, DEFAULT_CHUNK), per_step=kept)
         print(
             f"ok: {path}: {s.name!r}, {len(s.events)} event(s), {s.start} to {s.horizon}, {s.runs:,} runs; "
             f"about {limits.size(need)} of memory to run as written"

@@ -33,10 +33,11 @@ MAX_BENCH_MESA_RUNS = 1_000  # bench: one Mesa model per run, all kept by batch_
 MAX_BENCH_ENSEMBLE_RUNS = 10_000_000
 
 # Memory of the ensemble path, measured with /usr/bin/time on Linux (docs/safety.md), rounded up.
-PROCESS = 250 * 2**20  # the command: Python, numpy, Mesa, matplotlib
+PROCESS = 320 * 2**20  # the command: Python, numpy, Mesa, matplotlib
 WORKER = 200 * 2**20  # a worker process, with its share of the fork server
 PER_RUN = 3 * 2**10  # one run's state in a chunk
-PER_RUN_STEP = 1280  # one run's recorded trajectories per step (with trajectories, and in a comparison)
+TRAJECTORIES = 1400  # per run and step when trajectories are written: the model's record and its Parquet columns
+COMPARISON = 2 * 200  # per run and step in a comparison: the records of both models
 COLUMNS = 17  # columns of the series an Aggregate keeps (sim.results.SERIES)
 BINS = 2000  # histogram bins per column (sim.results.BINS)
 
@@ -96,18 +97,18 @@ def aggregate_bytes(steps: int, columns: int = COLUMNS) -> int:
     return (steps + 1) * columns * (BINS + 1) * 8
 
 
-def chunk_bytes(steps: int, chunk: int, recorded: int) -> int:
-    """A chunk being simulated; ``recorded``: how many models keep their trajectories (0, 1 or 2)."""
-    return chunk * (PER_RUN + recorded * PER_RUN_STEP * (steps + 1))
+def chunk_bytes(steps: int, chunk: int, per_step: int) -> int:
+    """A chunk being simulated; ``per_step``: bytes kept per run and step (0, TRAJECTORIES or COMPARISON)."""
+    return chunk * (PER_RUN + per_step * (steps + 1))
 
 
-def estimate(steps: int, chunk: int, workers: int = 1, recorded: int = 0, columns: int = COLUMNS) -> int:
+def estimate(steps: int, chunk: int, workers: int = 1, per_step: int = 0, columns: int = COLUMNS) -> int:
     """Bytes a job needs at its peak: the command and its totals, and each process simulating a chunk."""
     agg = aggregate_bytes(steps, columns)
     main = PROCESS + 3 * agg  # the totals, a chunk's result and the percentiles read from them
     if workers <= 1:
-        return main + chunk_bytes(steps, chunk, recorded)
-    return main + 2 * workers * agg + workers * (WORKER + agg + chunk_bytes(steps, chunk, recorded))
+        return main + chunk_bytes(steps, chunk, per_step)
+    return main + 2 * workers * agg + workers * (WORKER + agg + chunk_bytes(steps, chunk, per_step))
 
 
 def available() -> int | None:
@@ -138,10 +139,10 @@ def size(n: float) -> str:
 
 
 def check_flags(
-    steps: int, chunk: int, workers: int, recorded: int, columns: int = COLUMNS, runs: int = 0, points: int = 1
+    steps: int, chunk: int, workers: int, per_step: int, columns: int = COLUMNS, runs: int = 0, points: int = 1
 ) -> None:
     """--chunk and --workers within their limits; the refusal states what they would cost."""
-    kept = f" with trajectories of {steps} steps" if recorded else f" of {steps} steps"
+    kept = _kept(steps, per_step)
     count = points * -(-runs // chunk)
     if count > MAX_CHUNKS:
         raise LimitError(
@@ -152,32 +153,36 @@ def check_flags(
     if chunk > MAX_CHUNK:
         raise LimitError(
             f"--chunk {chunk:,}: expected at most {MAX_CHUNK:,} runs at once; a chunk of {chunk:,} runs{kept} "
-            f"would need about {size(chunk_bytes(steps, chunk, recorded))} by itself"
+            f"would need about {size(chunk_bytes(steps, chunk, per_step))} by itself"
         )
     if workers > processors():
-        need = estimate(steps, min(chunk, MAX_CHUNK), workers, recorded, columns)
+        need = estimate(steps, min(chunk, MAX_CHUNK), workers, per_step, columns)
         raise LimitError(
             f"--workers {workers}: expected at most {processors()} (the processors of this machine); "
             f"{workers} workers would need about {size(need)} and run no faster"
         )
 
 
-def check_memory(steps: int, chunk: int, workers: int, recorded: int, columns: int = COLUMNS) -> int:
+def _kept(steps: int, per_step: int) -> str:
+    return f" of {steps} steps, keeping trajectories" if per_step else f" of {steps} steps"
+
+
+def check_memory(steps: int, chunk: int, workers: int, per_step: int, columns: int = COLUMNS) -> int:
     """The job's estimate; LimitError if it exceeds the memory available, saying what would fit."""
-    need = estimate(steps, chunk, workers, recorded, columns)
+    need = estimate(steps, chunk, workers, per_step, columns)
     have = available()
     if have is None or need <= have:
         return need
-    kept = f" with trajectories of {steps} steps" if recorded else f" of {steps} steps"
+    kept = _kept(steps, per_step)
     advice = []
-    fixed = estimate(steps, 0, workers, recorded, columns)
-    per = (estimate(steps, chunk, workers, recorded, columns) - fixed) / max(chunk, 1)
+    fixed = estimate(steps, 0, workers, per_step, columns)
+    per = (estimate(steps, chunk, workers, per_step, columns) - fixed) / max(chunk, 1)
     fits = int((have - fixed) / per) if have > fixed and per > 0 else 0
     if fits >= 1:
         advice.append(f"--chunk {min(fits, chunk - 1):,} would fit")
     if workers > 1:
         advice.append("fewer --workers need less")
-    if recorded == 1:
+    if per_step == TRAJECTORIES:
         advice.append("--no-trajectories needs less")
     raise LimitError(
         f"this job needs about {size(need)} of memory ({workers} process(es), chunks of {chunk:,} runs{kept}); "

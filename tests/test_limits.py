@@ -127,7 +127,11 @@ def test_validate_refuses_the_horizon_before_any_work(tmp_path):
     [
         ("--runs", "1000000000000", "at most 100,000,000"),
         ("--runs", "1" + "0" * 5000, "at most 100,000,000"),
-        ("--chunk", "100000000", "at most 100,000 runs at once; a chunk of 100,000,000 runs with trajectories"),
+        (
+            "--chunk",
+            "100000000",
+            "100,000 runs at once; a chunk of 100,000,000 runs of 40 steps, keeping",
+        ),
         ("--workers", "64", "(the processors of this machine); 64 workers would need about"),
         ("--seed", str(2**64), "at most 9,223,372,036,854,775,807"),
     ],
@@ -163,7 +167,7 @@ def test_a_job_beyond_this_machine_s_memory_is_refused_before_work(tmp_path, mon
     assert "needs about" in err and "is available" in err and "--chunk" in err and "would fit" in err
     assert list(tmp_path.iterdir()) == []
     suggested = int(err.split("--chunk ")[1].split(" ")[0].replace(",", ""))
-    assert limits.estimate(40, suggested, recorded=1) <= 400 * 2**20  # the advice fits
+    assert limits.estimate(40, suggested, per_step=limits.TRAJECTORIES) <= 400 * 2**20  # the advice fits
 
 
 def test_the_memory_estimate_covers_what_a_run_takes(tmp_path):
@@ -182,7 +186,7 @@ def test_the_memory_estimate_covers_what_a_run_takes(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     peak = int(done.stdout.split()[-1]) * 1024
-    assert peak <= limits.estimate(40, 4000, recorded=1)
+    assert peak <= limits.estimate(40, 4000, per_step=limits.TRAJECTORIES)
 
 
 def test_trajectories_have_a_limit(tmp_path):
