@@ -198,6 +198,10 @@ def _chain(top: Source, reach) -> list[tuple[Source, Mapping]]:
     source = top
     while True:
         doc = parse(source)
+        if doc and not any(key in TOP_KEYS for key in doc):  # not a scenario: show nothing of it
+            raise ScenarioError(
+                source.name, doc.line, "", f"not a scenario file: none of its keys is one of {', '.join(TOP_KEYS)}"
+            )
         for key in doc:
             if key not in TOP_KEYS:
                 raise ScenarioError(

@@ -105,6 +105,9 @@ def test_base_reaches_only_scenario_files_and_never_echoes_another_file(tmp_path
     for base in (str(tmp_path / "shadow"), "shadow", "secrets.yaml", "words.yaml", "broken.yaml"):
         err = refusal(write(tmp_path / "s.yaml", HEAD + f"base: {base}\n"))
         assert SECRET not in str(err), str(err)
+    write(tmp_path / "config.yaml", f"{SECRET}: true\n")  # even a key of a file that is not a scenario
+    err = refusal(write(tmp_path / "s.yaml", HEAD + "base: config.yaml\n"))
+    assert SECRET not in str(err) and "not a scenario file" in str(err)
     sweep = write(tmp_path / "d.yaml", f"name: d\nscenario: {tmp_path / 'shadow'}\nparameters: {{}}\n")
     with pytest.raises(ScenarioError, match=r"ending in \.yaml or \.yml") as info:
         load_design(sweep)
