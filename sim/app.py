@@ -17,9 +17,11 @@ from matplotlib.figure import Figure
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import force_update, update_counter
 
+from sim import roles
 from sim.classroom import KNOBS, ClassroomModel, Comparison, Fan, Lesson, verdict
 from sim.events import EVENT_TYPES
 from sim.explain import DRIVERS, MOVE_NAMES, explain
+from sim.limits import MAX_FILE_BYTES
 from sim.outcomes import TIERS
 from sim.params import DIMENSIONS, POWERS, load_parameters
 from sim.plots import COLOURS, DIM_COLOURS, NAMES, QS, tier_bands
@@ -242,6 +244,17 @@ CELLS = [(WorldChart, 0), (FanChart, 0), (SecurityChart, 0), (WhyVietnamMoved, 0
 
 
 # -- the sidebar ---------------------------------------------------------------------
+def receive(lesson: Lesson, file: dict) -> str | None:
+    """Give a dropped file (Solara's FileInfo) to the lesson; the refusal to show, or None."""
+    small = file["size"] <= MAX_FILE_BYTES  # a larger file is refused before a byte of it is sent
+    data = file["file_obj"].read(MAX_FILE_BYTES + 1) if small else b""
+    try:
+        lesson.upload(file["name"], data, size=file["size"])
+    except ScenarioError as exc:
+        return str(exc)
+    return None
+
+
 @solara.component
 def LessonPanel(model: solara.Reactive[ClassroomModel]):
     """Scenario, dials, seed, fan runs, play as Hanoi: each change starts the world again."""
@@ -258,12 +271,11 @@ def LessonPanel(model: solara.Reactive[ClassroomModel]):
         rebuild()
 
     def upload(file):
-        try:
-            lesson.upload(file["name"], file["data"])
-        except ScenarioError as exc:
-            set_error(str(exc))
-            return
-        rebuild()
+        refused = receive(lesson, file)
+        if refused:
+            set_error(refused)
+        else:
+            rebuild()
 
     def dial(name, value):
         lesson.set(name, value)
@@ -275,7 +287,7 @@ def LessonPanel(model: solara.Reactive[ClassroomModel]):
 
     with solara.Card("Lesson"):
         solara.Select("Scenario", values=list(scenarios), value=lesson.scenario.name, on_value=choose)
-        solara.FileDrop(label="or drop a scenario file (YAML) here", on_file=upload, lazy=False)
+        solara.FileDrop(label="or drop a scenario file (YAML) here", on_file=upload)
         if error:
             solara.Error(error, dense=True)
         for name, knob in KNOBS.items():
@@ -317,27 +329,39 @@ def LiveEvents(model: solara.Reactive[ClassroomModel]):
     quarters, set_quarters = solara.use_state(0)
     path, set_path = solara.use_state("powers.CN.threat.territory")
     value, set_value = solara.use_state(0.2)
+    refused, set_refused = solara.use_state(None)
     cls = EVENT_TYPES[kind]
-    actor = actor if actor in cls.actors else cls.default_actor
-    target = target if target in cls.targets else cls.default_target
+    pairs = roles.pairs(kind)
+    actors = [p for p in POWERS if any(a == p for a, _ in pairs)]
+    actor = actor if actor in actors else cls.default_actor
+    targets = [t for t in ("VN", *POWERS) if (actor, t) in pairs]
+    target = target if target in targets else cls.default_target if cls.default_target in targets else targets[0]
 
     def inject():
         extra = {"path": path, "value": value} if kind == "shock" else {}
-        m.inject(kind, quarters or None, actor=actor, target=target, magnitude=magnitude, **extra)
+        try:
+            m.inject(kind, quarters or None, actor=actor, target=target, magnitude=magnitude, **extra)
+        except ValueError as exc:  # e.g. a shock on an initial value
+            set_refused(str(exc))
+            return
+        set_refused(None)
         force_update()
 
     with solara.Card("Live event"):
         solara.Select("Event", values=sorted(EVENT_TYPES), value=kind, on_value=set_kind)
         solara.Text(cls.effect, style={"font-size": "12px"})
+        solara.Text(roles.describe(kind), style={"font-size": "11px"})
         with solara.Row():
-            solara.Select("Actor", values=list(cls.actors), value=actor, on_value=set_actor)
-            solara.Select("Target", values=list(cls.targets), value=target, on_value=set_target)
+            solara.Select("Actor", values=actors, value=actor, on_value=set_actor)
+            solara.Select("Target", values=targets, value=target, on_value=set_target)
         if kind == "shock":
             solara.Select("Parameter", values=sorted(load_parameters().entries), value=path, on_value=set_path)
             solara.SliderFloat("Shift", value=value, min=-1.0, max=1.0, step=0.05, on_value=set_value)
         solara.SliderFloat("Magnitude", value=magnitude, min=0.0, max=1.0, step=0.05, on_value=set_magnitude)
         solara.SliderInt("Quarters (0: its own)", value=quarters, min=0, max=12, on_value=set_quarters)
         solara.Button(f"Inject at {m.date}", on_click=inject, color="warning", disabled=not m.running)
+        if refused:
+            solara.Error(refused, dense=True)
         with solara.Column(gap="0px"):
             for kind_, at, fields in m.live_events:
                 solara.Text(f"{at}: {kind_.replace('_', ' ')} by {fields.get('actor')}", style={"font-size": "12px"})

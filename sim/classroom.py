@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import shutil
-import tempfile
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +26,13 @@ from sim.agents import KEEP, Hedger
 from sim.calendar import Month
 from sim.events import EVENT_TYPES, Event
 from sim.explain import Decision
+from sim.limits import MAX_FILE_BYTES, MAX_UPLOADS
 from sim.model import BalanceModel
 from sim.outcomes import Failure
 from sim.params import POWERS
+from sim.reach import Library, show_name
 from sim.results import Aggregate
-from sim.scenario import EventSpec, Scenario, load_scenario
+from sim.scenario import EventSpec, Scenario, ScenarioError, load_scenario
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIOS / "status_quo.yaml"
@@ -91,42 +90,49 @@ def catalogue(folder: Path = SCENARIOS) -> dict[str, Path]:
     return {_scenario_name(p, p.stat().st_mtime): p for p in paths}
 
 
+def shipped(folder: Path = SCENARIOS) -> dict[str, bytes]:
+    """The shipped scenario files, by file name: what an upload may inherit from, besides other uploads."""
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.yaml"))}
+
+
 class Lesson:
     """What the teacher has set: a scenario and its dials, a seed, the fan chart's runs, who plays Hanoi."""
 
     def __init__(self, scenario: str | Path = DEFAULT_SCENARIO, *, seed: int | None = None, fan_runs: int = 300):
         self.fan_runs = fan_runs
         self.student = False
-        self.uploads: dict[str, Path] = {}
-        self._upload_folder: Path | None = None
+        self.uploads: dict[str, Scenario] = {}  # by scenario name
+        self.files: dict[str, bytes] = {}  # the uploaded files, by file name (for base: in later uploads)
         self.choose(scenario)
         if seed is not None:
             self.seed = seed
 
-    def choose(self, path: str | Path) -> None:
-        """Take a scenario file; its dials, seed and events start as the file says."""
-        scenario = load_scenario(path)
+    def choose(self, scenario: str | Path | Scenario) -> None:
+        """Take a scenario (a file, or one uploaded); its dials, seed and events start as the file says."""
+        scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
         self.scenario, self.seed = scenario, scenario.seed
         self.knobs = {name: knob_default(scenario, name) for name in KNOBS}
 
-    def upload(self, name: str, data: bytes) -> None:
+    def upload(self, name: str, data: bytes, size: int | None = None) -> None:
         """Take a scenario file sent from the browser (a bad one raises ScenarioError, changing nothing).
 
-        It is kept beside copies of the packaged scenarios, so that ``base:
-        status_quo.yaml`` resolves as it would in scenarios/.
+        It is read from memory, never written to the server's disk, and its
+        ``base:`` may name a shipped scenario (``base: status_quo.yaml``) or an
+        earlier upload of this session, and nothing else. Messages name the
+        file as the browser sent its name, shortened. ``size``: the size the
+        browser announced, when the data was not sent for being too large.
         """
-        if self._upload_folder is None:
-            self._upload_folder = Path(tempfile.mkdtemp(prefix="bamboo-uploads-"))
-            weakref.finalize(self, shutil.rmtree, self._upload_folder, ignore_errors=True)
-        folder = self._upload_folder
-        for packaged in SCENARIOS.glob("*.yaml"):
-            (folder / packaged.name).write_bytes(packaged.read_bytes())
-        path = folder / f"uploaded-{len(self.uploads)}-{Path(name).name}"
-        path.write_bytes(data)
-        self.choose(path)
-        self.uploads[self.scenario.name] = path
+        short = show_name(name)
+        if max(len(data), size or 0) > MAX_FILE_BYTES:
+            raise ScenarioError(short, None, "", f"the file is larger than {MAX_FILE_BYTES // 1024:,} KiB, the limit")
+        if short not in self.files and len(self.files) >= MAX_UPLOADS:
+            raise ScenarioError(short, None, "", f"a session keeps at most {MAX_UPLOADS} uploads; reload the page")
+        scenario = load_scenario(short, reach=Library({**shipped(), **self.files, short: data}))
+        self.files[short] = data
+        self.choose(scenario)
+        self.uploads[scenario.name] = scenario
 
-    def scenarios(self) -> dict[str, Path]:
+    def scenarios(self) -> dict[str, Path | Scenario]:
         """Every scenario the teacher can pick: the packaged ones and those uploaded."""
         return {**catalogue(), **self.uploads}
 

@@ -1,12 +1,15 @@
 """Command line: ``bamboo run | compare | sweep | bench | validate | events | app``.
 
 Bad input never produces a traceback: one message naming the file, the line or
-field and what was expected, on stderr, and exit status 2. Results are written
+field and what was expected, on stderr, and exit status 2. Every input that
+sizes work is checked against its limit (``sim.limits``), and the memory a
+job needs against the memory available, before any work. Results are written
 to a staging folder and moved into place only when complete, so an
 interrupted or failed run leaves nothing behind, and an existing output
-folder is replaced only with ``--force``. Runs and sweeps keep their finished
-chunks in ``.<out>.partial`` beside the output until they complete, so that
-an interrupted one continues with ``--resume``.
+folder is replaced only with ``--force``, and only if Bamboo wrote it
+(``sim.output``). Runs and sweeps keep their finished chunks in
+``.<out>.partial`` beside the output until they complete, so that an
+interrupted one continues with ``--resume``.
 """
 
 from __future__ import annotations
@@ -14,14 +17,15 @@ from __future__ import annotations
 import argparse
 import contextlib
 import hashlib
-import shutil
+import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
-from sim import __version__
+from sim import __version__, limits, output
+from sim.limits import LimitError
+from sim.output import OutputError
 from sim.params import POWERS, ParameterError
 
 
@@ -29,14 +33,23 @@ class UsageError(Exception):
     """Bad input from the user: reported in one line, exit status 2."""
 
 
-def _whole(low: int):
+class Interrupted(Exception):
+    """Ctrl+C: the message says what was kept; exit status 130."""
+
+
+def _whole(low: int, high: int | None = None, what: str = ""):
     def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-        if n < low:
+        shown = text if len(text) <= 30 else text[:30] + "…"
+        digits = text.strip().lstrip("+-")
+        if not (digits.isascii() and digits.isdigit()):
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {shown!r}")
+        if high is None and len(digits) > 30:
+            raise argparse.ArgumentTypeError(f"expected a whole number of at most 30 digits, got {shown}")
+        n = int(text) if len(digits) <= 30 else None  # a longer one is beyond every limit
+        if n is not None and n < low:
             raise argparse.ArgumentTypeError(f"expected a number of at least {low}, got {n}")
+        if high is not None and (n is None or n > high):
+            raise argparse.ArgumentTypeError(f"expected a number of at most {high:,}{what}, got {shown}")
         return n
 
     return parse
@@ -47,11 +60,17 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--version", action="version", version=f"bamboo {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    runs = _whole(1, limits.MAX_RUNS)
+    chunk = _whole(1)  # its limit depends on the scenario, which states the memory: see _memory
+    force = "replace the output folder if Bamboo wrote it"
+
     def common(p):
-        p.add_argument("--runs", type=_whole(1), default=None, help="Monte Carlo runs (default: the scenario's)")
-        p.add_argument("--seed", type=_whole(0), default=None, help="random seed (default: the scenario's)")
-        p.add_argument("--chunk", type=_whole(1), default=None, help="runs simulated at once (default 10000)")
-        p.add_argument("--force", action="store_true", help="replace the output folder if it exists")
+        p.add_argument("--runs", type=runs, default=None, help="Monte Carlo runs (default: the scenario's)")
+        p.add_argument(
+            "--seed", type=_whole(0, limits.MAX_SEED), default=None, help="random seed (default: the scenario's)"
+        )
+        p.add_argument("--chunk", type=chunk, default=None, help="runs simulated at once (default 10000)")
+        p.add_argument("--force", action="store_true", help=force)
         p.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
 
     def execution(p):
@@ -62,7 +81,7 @@ def parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a scenario: summary, trajectories, plots, manifest")
     run.add_argument("scenario", type=Path, help="a scenario file (YAML)")
-    run.add_argument("--out", type=Path, default=None, help="output folder (default: results/<scenario>)")
+    run.add_argument("--out", default=None, help="output folder (default: results/<scenario>)")
     traj = run.add_mutually_exclusive_group()
     traj.add_argument(
         "--trajectories",
@@ -77,21 +96,23 @@ def parser() -> argparse.ArgumentParser:
 
     swp = sub.add_parser("sweep", help="run a design of parameter points: survival and alignment per point")
     swp.add_argument("design", type=Path, help="a sweep design file (YAML), e.g. scenarios/sweeps/*.yaml")
-    swp.add_argument("--out", type=Path, default=None, help="output folder (default: results/<design>)")
-    swp.add_argument("--chunk", type=_whole(1), default=None, help="runs simulated at once (default 10000)")
-    swp.add_argument("--force", action="store_true", help="replace the output folder if it exists")
+    swp.add_argument("--out", default=None, help="output folder (default: results/<design>)")
+    swp.add_argument("--chunk", type=chunk, default=None, help="runs simulated at once (default 10000)")
+    swp.add_argument("--force", action="store_true", help=force)
     swp.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
     execution(swp)
 
     bench = sub.add_parser("bench", help="runs per second: idiomatic Mesa against the ensemble path (JSON)")
-    bench.add_argument("--mesa-runs", type=_whole(1), default=40, help="one-run models through mesa.batch_run")
-    bench.add_argument("--ensemble-runs", type=_whole(1), default=10_000, help="runs through the ensemble path")
-    bench.add_argument("--steps", type=_whole(1), default=40, help="quarterly steps per run (default 40)")
+    mesa_runs, ensemble_runs = _whole(1, limits.MAX_BENCH_MESA_RUNS), _whole(1, limits.MAX_BENCH_ENSEMBLE_RUNS)
+    bench.add_argument("--mesa-runs", type=mesa_runs, default=40, help="one-run models through mesa.batch_run")
+    bench.add_argument("--ensemble-runs", type=ensemble_runs, default=10_000, help="runs through the ensemble path")
+    steps = _whole(1, limits.MAX_STEPS)
+    bench.add_argument("--steps", type=steps, default=40, help="quarterly steps per run (default 40)")
 
     cmp = sub.add_parser("compare", help="run two scenarios with common random numbers; paired differences")
     cmp.add_argument("a", type=Path, help="the reference scenario")
     cmp.add_argument("b", type=Path, help="the alternative scenario")
-    cmp.add_argument("--out", type=Path, default=None, help="output folder (default: results/<a>-vs-<b>)")
+    cmp.add_argument("--out", default=None, help="output folder (default: results/<a>-vs-<b>)")
     common(cmp)
 
     val = sub.add_parser("validate", help="check scenario files without running them")
@@ -117,26 +138,11 @@ def _warn(scenario, quiet: bool) -> None:
             print(f"bamboo: warning: {w}", file=sys.stderr)
 
 
-def _target(out: Path, force: bool) -> None:
-    if out.exists() and not force:
-        raise UsageError(f"{out}: output folder exists; choose another --out or add --force to replace it")
-    if out.exists() and not out.is_dir():
-        raise UsageError(f"{out}: exists and is not a folder")
-
-
-@contextlib.contextmanager
-def _staged(out: Path):
-    """A temporary folder beside ``out`` that replaces it only on success."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
-        yield staging
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    if out.exists():
-        shutil.rmtree(out)
-    staging.rename(out)
+def _output(out: str | None, default: Path, force: bool) -> output.Output:
+    """The checked output folder (``--out`` or the default); stale staging folders of a killed run removed."""
+    target = output.prepare(str(default) if out is None else out, force)
+    output.clean_stale(target.path)
+    return target
 
 
 def _progress(total: int, quiet: bool, desc: str):
@@ -163,18 +169,41 @@ def _checkpoint(out: Path, identity: dict, args, scenarios: list, parts: list):
 
 
 @contextlib.contextmanager
-def _resumable(checkpoint):
-    """On an interruption or a lost cluster, say where the finished chunks are kept."""
+def _resumable(checkpoint, out: Path):
+    """On an interruption or a lost cluster, say what was kept: the finished chunks, if any."""
     from sim.ensemble import ExecutionError
+
+    def kept() -> str:
+        n = checkpoint.count()
+        if not n:
+            return "nothing was written"
+        return (
+            f"{out} was not written; {n} finished chunk(s) are kept in {checkpoint.folder}: "
+            "run the same command with --resume to continue"
+        )
 
     try:
         yield
-    except (KeyboardInterrupt, ExecutionError):
-        print(
-            f"bamboo: finished chunks are kept in {checkpoint.folder}; run the same command with --resume to continue",
-            file=sys.stderr,
-        )
-        raise
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted; {kept()}") from None
+    except ExecutionError as exc:
+        raise ExecutionError(f"{exc}; {kept()}") from None
+    except OSError as exc:  # the machine, not the input: a full disk while writing the results
+        raise ExecutionError(f"cannot write the results ({exc.strerror or exc}); {kept()}") from None
+
+
+def _memory(args, steps: int, runs: int, points: int, per_step: int, columns: int = limits.COLUMNS) -> int:
+    """Refuse, before any work, --chunk and --workers beyond their limits, and a job beyond the memory here."""
+    from sim.ensemble import DEFAULT_CHUNK
+
+    size = args.chunk or DEFAULT_CHUNK
+    workers = getattr(args, "workers", 1)
+    limits.check_flags(steps, size, workers, per_step, columns, runs, points)
+    chunk = min(size, runs)
+    workers = min(workers, points * -(-runs // size))
+    if getattr(args, "scheduler", None):  # the chunks are simulated on the cluster; here, only the totals
+        return limits.check_memory(steps, 0, 1, 0, columns)
+    return limits.check_memory(steps, chunk, workers, per_step, columns)
 
 
 # -- commands ------------------------------------------------------------------
@@ -186,23 +215,32 @@ def cmd_run(args) -> int:
     scenario = _load(args.scenario)
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
-    out = args.out or Path("results") / args.scenario.stem
-    _target(out, args.force)
-    _warn(scenario, args.quiet)
     trajectories = runs <= 10_000 if args.trajectories is None else args.trajectories
+    if trajectories and runs > limits.MAX_TRAJECTORY_RUNS:
+        raise UsageError(
+            f"--trajectories: at most {limits.MAX_TRAJECTORY_RUNS:,} runs write trajectories, "
+            f"got {runs:,}; use --no-trajectories or fewer --runs"
+        )
+    _memory(args, scenario.steps, runs, 1, limits.TRAJECTORIES if trajectories else 0)
     size = args.chunk or DEFAULT_CHUNK
     parts = chunks(runs, size)
+    workers = min(args.workers, len(parts))
+    target = _output(args.out, Path("results") / args.scenario.stem, args.force)
+    out = target.path
+    if trajectories:
+        limits.check_disk(out.parent, scenario.steps, runs)
+    _warn(scenario, args.quiet)
     identity = {"command": "run", "scenario_sha256": scenario.content_hash(), "runs": runs, "seed": seed}
     identity |= {"chunk": size, "trajectories": trajectories, "package_version": __version__}
     checkpoint = _checkpoint(out, identity, args, [scenario], parts)
-    with _staged(out) as staging:
-        with _progress(runs, args.quiet, scenario.name) as bar, _resumable(checkpoint):
+    with _resumable(checkpoint, out), output.staged(target) as staging:
+        with _progress(runs, args.quiet, scenario.name) as bar:
             (agg,) = execute(
                 [scenario],
                 runs,
                 seed,
                 size,
-                run_on=executor(min(args.workers, len(parts)), args.scheduler),
+                run_on=executor(workers, args.scheduler),
                 checkpoint=checkpoint,
                 trajectories=trajectories,
                 on_chunk=lambda point, chunk, resumed: bar.update(chunk.runs),
@@ -242,17 +280,19 @@ def cmd_compare(args) -> int:
         )
     runs = args.runs or a.runs
     seed = a.seed if args.seed is None else args.seed
-    out = args.out or Path("results") / f"{args.a.stem}-vs-{args.b.stem}"
-    _target(out, args.force)
+    _memory(args, a.steps, runs, 1, limits.COMPARISON)
+    size = args.chunk or DEFAULT_CHUNK
+    target = _output(args.out, Path("results") / f"{args.a.stem}-vs-{args.b.stem}", args.force)
+    out = target.path
     _warn(a, args.quiet)
     _warn(b, args.quiet)
     series = {"alignment": (POWERS, -1.0, 1.0)}
     diff = Aggregate(a.steps, series)
     survived = np.zeros((2, 2), np.int64)  # [A survived, B survived]
     final = {k: np.zeros(len(POWERS)) for k in ("a", "b")}
-    with _staged(out) as staging:
+    with output.staged(target) as staging:
         with _progress(runs, args.quiet, f"{a.name} vs {b.name}") as bar:
-            for c in chunks(runs, args.chunk or DEFAULT_CHUNK):
+            for c in chunks(runs, size):
                 ma = a.model(runs=c.runs, seed=seed, first_run=c.first_run)
                 mb = b.model(runs=c.runs, seed=seed, first_run=c.first_run)
                 ma.run_for(a.steps)
@@ -302,6 +342,7 @@ def cmd_compare(args) -> int:
 
 
 def cmd_validate(args) -> int:
+    from sim.ensemble import DEFAULT_CHUNK
     from sim.scenario import ScenarioError
 
     failed = 0
@@ -312,19 +353,27 @@ def cmd_validate(args) -> int:
             print(f"bamboo: error: {exc}", file=sys.stderr)
             failed += 1
             continue
-        print(f"ok: {path}: {s.name!r}, {len(s.events)} event(s), {s.start} to {s.horizon}, {s.runs:,} runs")
+        kept = limits.TRAJECTORIES if s.runs <= 10_000 else 0
+        need = limits.estimate(s.steps, min(s.runs, DEFAULT_CHUNK), per_step=kept)
+        print(
+            f"ok: {path}: {s.name!r}, {len(s.events)} event(s), {s.start} to {s.horizon}, {s.runs:,} runs; "
+            f"about {limits.size(need)} of memory to run as written"
+        )
         _warn(s, False)
     return 2 if failed else 0
 
 
 def cmd_events(args) -> int:
+    from sim import roles
     from sim.events import EVENT_TYPES
 
     for name, cls in sorted(EVENT_TYPES.items()):
         lasts = "permanent" if cls.duration is None else f"{cls.duration} steps"
         fields = f"; fields: {', '.join(cls.extra_fields)}" if cls.extra_fields else ""
+        r = roles.ROLES[name]
         print(
-            f"{name}\n  effect: {cls.effect}\n  default actor {cls.default_actor}, target {cls.default_target}; "
+            f"{name}\n  effect: {cls.effect}\n  actor: {r.actor}\n  target: {r.target}\n"
+            f"  default actor {cls.default_actor}, target {cls.default_target}; "
             f"lasts {lasts} unless 'until' is given{fields}\n  source: {cls.source}\n"
         )
     return 0
@@ -332,25 +381,29 @@ def cmd_events(args) -> int:
 
 def cmd_sweep(args) -> int:
     from sim import sweep
+    from sim.results import SERIES
 
     design = sweep.load_design(args.design)
-    out = args.out or Path("results") / args.design.stem
-    _target(out, args.force)
-    _warn(design.scenario, args.quiet)
+    columns = sum(len(SERIES[k][0]) for k in sweep.SERIES)
+    _memory(args, design.scenario.steps, design.runs, len(design.points), 0, columns)
     size = args.chunk or sweep.DEFAULT_CHUNK
     parts = sweep.chunks(design.runs, size)
+    workers = min(args.workers, len(parts) * len(design.points))
+    target = _output(args.out, Path("results") / args.design.stem, args.force)
+    out = target.path
+    _warn(design.scenario, args.quiet)
     identity = {"command": "sweep", "design_sha256": design.content_hash(), "chunk": size}
     identity |= {"package_version": __version__}
     scenarios = design.scenarios()
     checkpoint = _checkpoint(out, identity, args, scenarios, parts)
-    with _staged(out) as staging:
+    with _resumable(checkpoint, out), output.staged(target) as staging:
         total = design.runs * len(scenarios)
-        with _progress(total, args.quiet, design.name) as bar, _resumable(checkpoint):
+        with _progress(total, args.quiet, design.name) as bar:
             rows = sweep.run(
                 design,
                 scenarios,
                 size,
-                run_on=sweep.executor(min(args.workers, len(parts) * len(scenarios)), args.scheduler),
+                run_on=sweep.executor(workers, args.scheduler),
                 checkpoint=checkpoint,
                 on_chunk=lambda point, chunk, resumed: bar.update(chunk.runs),
             )
@@ -399,15 +452,25 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (UsageError, ParameterError, ScenarioError, SetupError) as exc:
+    except (UsageError, ParameterError, ScenarioError, SetupError, LimitError, OutputError) as exc:
         print(f"bamboo: error: {exc}", file=sys.stderr)
         return 2
     except ExecutionError as exc:
         print(f"bamboo: error: {exc}", file=sys.stderr)
         return 1
+    except Interrupted as exc:
+        print(f"bamboo: {exc}", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("bamboo: interrupted; nothing was written", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader of the output went away (bamboo events | head)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except OSError as exc:  # the machine, not the input: a full disk, a folder removed while writing
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(f"bamboo: error: cannot complete: {exc.strerror or exc}{where}; nothing was written", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -15,11 +15,12 @@ ensemble resumes where it stopped.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import itertools
 import json
 import multiprocessing
 import os
-import shutil
+import re
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
@@ -30,7 +31,9 @@ import numpy as np
 from sim.results import SERIES, Aggregate
 
 DEFAULT_CHUNK = 10_000
+ROW_GROUP = 1 << 18  # rows per row group of a trajectories file
 FAULTS_ENV = "BAMBOO_TEST_FAULTS"  # test hook, see _injected_fault
+OWN = re.compile(r"plan\.json(\.tmp)?|p\d{5}-r\d{12}\.(npz|parquet)(\.tmp)?")  # what a Checkpoint writes
 POOL_RESTARTS = 3  # pool breakages in a row, with no chunk finished between them, before giving up
 
 
@@ -270,8 +273,11 @@ class Checkpoint:
     def open(cls, folder: Path, identity: dict, resume: bool, force: bool) -> Checkpoint:
         store = cls(folder, identity)
         plan = store.folder / "plan.json"
+        if store.folder.is_symlink() or (store.folder.exists() and not store.folder.is_dir()):
+            raise SetupError(f"{store.folder}: expected the folder of finished chunks, found something else there")
         if store.folder.exists() and not any(store.folder.glob("*.npz")):
-            shutil.rmtree(store.folder)  # nothing was finished: nothing to keep
+            store.discard()  # nothing was finished: nothing to keep
+            store._refuse_foreign()
         if store.folder.exists():
             if resume:
                 try:
@@ -288,8 +294,13 @@ class Checkpoint:
                     f"{store.folder}: holds finished chunks of an interrupted run; "
                     "add --resume to continue it or --force to start again"
                 )
-            shutil.rmtree(store.folder)
+            store.discard()
+            store._refuse_foreign()
         return store
+
+    def _refuse_foreign(self) -> None:
+        if self.folder.exists():
+            raise SetupError(f"{self.folder}: holds files Bamboo did not write; move them to start again")
 
     def _stem(self, point: int, chunk: Chunk) -> Path:
         return self.folder / f"p{point:05d}-r{chunk.first_run:012d}"
@@ -320,23 +331,45 @@ class Checkpoint:
         _replace(stem.with_suffix(".npz"), lambda f: np.savez_compressed(f, series=np.array(list(agg.hist)), **arrays))
 
     def join_trajectories(self, point: int, parts: list[Chunk], path: Path) -> Path:
-        """One Parquet file of a point's trajectories, chunk after chunk, one row group in memory at a time."""
+        """One Parquet file of a point's trajectories, in row groups of ROW_GROUP rows whatever the chunking.
+
+        The chunks' rows follow one another in run order; regrouping them in
+        fixed groups makes the file the same bytes for any chunk size. At most
+        one group and one chunk's row group are in memory at a time.
+        """
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        writer = None
+        writer, pending = None, None
         for chunk in parts:
             part = pq.ParquetFile(self._stem(point, chunk).with_suffix(".parquet"))
             for i in range(part.num_row_groups):
                 table = part.read_row_group(i)
+                pending = table if pending is None else pa.concat_tables([pending, table])
                 writer = writer or pq.ParquetWriter(path, table.schema, compression="zstd")
-                writer.write_table(table)
+                while pending.num_rows >= ROW_GROUP:
+                    writer.write_table(pending.slice(0, ROW_GROUP).combine_chunks(), row_group_size=ROW_GROUP)
+                    pending = pending.slice(ROW_GROUP)
             part.close()
+        if pending is not None and pending.num_rows:
+            writer.write_table(pending.combine_chunks(), row_group_size=ROW_GROUP)
         if writer is not None:
             writer.close()
         return path
 
+    def count(self) -> int:
+        """Finished chunks kept."""
+        return len(list(self.folder.glob("*.npz"))) if self.folder.is_dir() else 0
+
     def discard(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Remove the files this class writes, then the folder if nothing else is in it."""
+        if self.folder.is_symlink() or not self.folder.is_dir():
+            return
+        for path in self.folder.iterdir():
+            if OWN.fullmatch(path.name) and path.is_file() and not path.is_symlink():
+                path.unlink()
+        with contextlib.suppress(OSError):
+            self.folder.rmdir()
 
 
 def _replace(path: Path, write: Callable) -> None:

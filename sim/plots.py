@@ -1,7 +1,9 @@
 """Figures for papers and slides, drawn from an ensemble's Aggregate.
 
 Every figure is saved as PNG and SVG. Matplotlib's bundled DejaVu fonts are
-used, so nothing is fetched at run time.
+used, so nothing is fetched at run time. The same figure gives the same bytes
+every time (no date, and SVG ids from a fixed salt), and text is drawn as
+written: a scenario's name is text, never mathtext, whatever ``$`` it holds.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import numpy as np
 
 from sim.outcomes import TIERS
 from sim.params import DIMENSIONS, POWERS
+
+matplotlib.rcParams.update({"svg.hashsalt": "bamboo", "text.parse_math": False})  # same bytes; names as text
 
 COLOURS = {"US": "#1f5fa8", "CN": "#c0392b", "RU": "#6c3483"}
 NAMES = {"US": "United States", "CN": "China", "RU": "Russia"}

@@ -201,7 +201,11 @@ def write_json(path: Path, data: dict) -> Path:
 
 
 class TrajectoryWriter:
-    """Per-step trajectories in long format (one row per run, step and power), Parquet, chunk by chunk."""
+    """Per-step trajectories in long format (one row per run, step and power), Parquet, chunk by chunk.
+
+    Rows are in the order run, step, power, so that the chunks of an ensemble,
+    written one after another, give the same rows whatever the chunking.
+    """
 
     def __init__(self, path: Path):
         self.path = path
@@ -213,16 +217,16 @@ class TrajectoryWriter:
 
         t = model.trajectories()
         steps, runs, powers = t["alignment"].shape
-        step = np.repeat(np.arange(steps), runs * powers)
+        step = np.tile(np.repeat(np.arange(steps), powers), runs)
         dates = np.array([str(d) for d in model.dates])
-        run = np.tile(np.repeat(model.run_index.astype(np.int64), powers), steps)
+        run = np.repeat(model.run_index.astype(np.int64), steps * powers)
         power = np.tile(np.array(POWERS), steps * runs)
 
         def per_power(x):
-            return x.reshape(-1)
+            return x.swapaxes(0, 1).reshape(-1)
 
         def per_run(x):
-            return np.repeat(x.reshape(steps * runs, -1), powers, axis=0)
+            return np.repeat(x.swapaxes(0, 1).reshape(runs * steps, -1), powers, axis=0)
 
         columns = {
             "run": run,

@@ -12,15 +12,18 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import hashlib
+import itertools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
+from sim import roles, yamlfile
 from sim.calendar import Calendar, Month
-from sim.events import EVENT_TYPES, Event
-from sim.params import ParameterError, ParameterSet, load_parameters
+from sim.events import EVENT_TYPES, STATE_PATHS, Event
+from sim.limits import MAX_BASE_DEPTH, MAX_EVENTS, MAX_RUNS, MAX_SEED, MAX_STEPS, aggregate_bytes, size
+from sim.params import POWERS, ParameterError, ParameterSet, _is_number, load_parameters
+from sim.reach import Files, ReachError, Source
+from sim.yamlfile import Mapping, YamlFault, kind, show, token
 
 TOP_KEYS = (
     "name",
@@ -36,7 +39,8 @@ TOP_KEYS = (
     "events",
 )
 EVENT_KEYS = ("type", "at", "until", "actor", "target", "magnitude")
-MAX_RUNS = 100_000_000
+TIERS = ("comprehensive", "strategic", "comprehensive_strategic", "alliance")
+__all__ = ["MAX_RUNS", "EventSpec", "Scenario", "ScenarioError", "load_scenario", "read_yaml"]
 
 
 class ScenarioError(ValueError):
@@ -49,94 +53,46 @@ class ScenarioError(ValueError):
         super().__init__(f"{path}{at}:{field_text} {expected}")
 
 
-class _Mapping(dict):
-    """A YAML mapping that remembers the line of each key."""
-
-    line: int = 0
-    lines: dict
-
-
-class _Loader(yaml.SafeLoader):
-    pass
-
-
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> _Mapping:
-    loader.flatten_mapping(node)
-    out = _Mapping()
-    out.line, out.lines = node.start_mark.line + 1, {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, str):
-            raise ScenarioError(loader.name, key_node.start_mark.line + 1, repr(key), "expected a text key")
-        if key in out:
-            raise ScenarioError(loader.name, key_node.start_mark.line + 1, key, "duplicate key")
-        out[key] = loader.construct_object(value_node, deep=True)
-        out.lines[key] = key_node.start_mark.line + 1
-    return out
-
-
-class _Sequence(list):
-    """A YAML sequence that remembers the line of each item."""
-
-    lines: list
-
-
-def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> _Sequence:
-    out = _Sequence(loader.construct_object(child, deep=True) for child in node.value)
-    out.lines = [child.start_mark.line + 1 for child in node.value]
-    return out
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
-
-
 def _suggest(name: str, choices) -> str:
+    if len(str(name)) > 100:
+        return ""
     close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
-def read_yaml(path: Path) -> _Mapping:
-    """Parse a YAML file to a line-aware mapping, or raise ScenarioError."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(path, None, "", "file not found") from None
-    except IsADirectoryError:
-        raise ScenarioError(path, None, "", "expected a YAML file, found a folder") from None
-    except OSError as exc:
-        raise ScenarioError(path, None, "", f"cannot read file: {exc.strerror}") from None
+def parse(source: Source) -> Mapping:
+    """A file's YAML as a line-aware mapping, or a ScenarioError naming the file as the user named it."""
+    data = source.data
     if b"\x00" in data:
-        raise ScenarioError(path, None, "", "expected a YAML text file, found binary data")
+        raise ScenarioError(source.name, None, "", "expected a YAML text file, found binary data")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise ScenarioError(path, None, "", f"expected UTF-8 text (byte {exc.start} is not)") from None
+        raise ScenarioError(source.name, None, "", f"expected UTF-8 text (byte {exc.start} is not)") from None
     if not text.strip():
-        raise ScenarioError(path, None, "", "the file is empty; expected a scenario (name, description, events ...)")
-    loader = None
+        raise ScenarioError(
+            source.name, None, "", "the file is empty; expected a scenario (name, description, events ...)"
+        )
     try:
-        loader = _Loader(text)  # the reader checks characters here already
-        loader.name = str(path)
-        doc = loader.get_single_data()
-    except ScenarioError:
-        raise
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        raise ScenarioError(path, line, "", f"invalid YAML: {exc.problem or exc.context}") from None
-    except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError) as exc:
-        raise ScenarioError(path, None, "", f"invalid YAML: {exc}") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
+        doc = yamlfile.parse(text)
+    except YamlFault as fault:
+        raise ScenarioError(source.name, fault.line, fault.where, fault.message) from None
     if not isinstance(doc, dict):
-        raise ScenarioError(path, 1, "", f"expected a mapping of scenario keys, found {_kind(doc)}")
+        raise ScenarioError(source.name, 1, "", f"expected a mapping of scenario keys, found {kind(doc)}")
     return doc
 
 
-def _kind(value) -> str:
-    return "list" if isinstance(value, list) else "mapping" if isinstance(value, dict) else type(value).__name__
+def open_source(path, reach=None) -> Source:
+    """The file a command or the dashboard names, through ``reach`` (default: the command line's files)."""
+    try:
+        return (reach or Files()).open(path)
+    except ReachError as exc:
+        raise ScenarioError(path, None, "", str(exc)) from None
+
+
+def read_yaml(path: Path) -> Mapping:
+    """Parse a YAML file to a line-aware mapping, or raise ScenarioError."""
+    return parse(open_source(path))
 
 
 @dataclass
@@ -225,71 +181,86 @@ class Scenario:
         )
 
 
-def load_scenario(path: str | Path, parameters: ParameterSet | None = None) -> Scenario:
-    """Read, inherit, validate and flatten a scenario file."""
-    path = Path(path)
-    raw = _resolve(path, chain=())
-    return _validate(raw, path, parameters or load_parameters())
+def load_scenario(path: str | Path | Source, parameters: ParameterSet | None = None, *, reach=None) -> Scenario:
+    """Read, inherit, validate and flatten a scenario file.
+
+    ``reach`` says which files it may read (``sim.reach``): by default, files
+    on disk as the command line reads them.
+    """
+    reach = reach or Files()
+    top = path if isinstance(path, Source) else open_source(path, reach)
+    return _validate(_inherit(_chain(top, reach)), top.name, parameters or load_parameters())
 
 
-def _resolve(path: Path, chain: tuple[Path, ...]) -> dict:
-    """Merge a file over its base: keys override, parameters merge, events append."""
-    real = path.resolve()
-    doc = read_yaml(path)
-    for key in doc:
-        if key not in TOP_KEYS:
+def _chain(top: Source, reach) -> list[tuple[Source, Mapping]]:
+    """The file and its bases, child first; at most MAX_BASE_DEPTH files, no file twice."""
+    chain: list[tuple[Source, Mapping]] = []
+    source = top
+    while True:
+        doc = parse(source)
+        if doc and not any(key in TOP_KEYS for key in doc):  # not a scenario: show nothing of it
             raise ScenarioError(
-                path,
-                doc.lines[key],
-                key,
-                f"unknown key{_suggest(key, TOP_KEYS)}; expected one of {', '.join(TOP_KEYS)}",
+                source.name, doc.line, "", f"not a scenario file: none of its keys is one of {', '.join(TOP_KEYS)}"
             )
-    merged: dict = {"_origin": {k: (str(path), doc.lines[k]) for k in doc}}
-    if "base" in doc:
-        base_name = doc["base"]
-        line = doc.lines["base"]
-        if not isinstance(base_name, str) or not base_name.strip():
-            raise ScenarioError(path, line, "base", "expected the path of another scenario file")
-        base_path = path.parent / base_name
+        for key in doc:
+            if key not in TOP_KEYS:
+                raise ScenarioError(
+                    source.name,
+                    doc.lines[key],
+                    token(key),
+                    f"unknown key{_suggest(key, TOP_KEYS)}; expected one of {', '.join(TOP_KEYS)}",
+                )
+        chain.append((source, doc))
+        if "base" not in doc:
+            return chain
+        name, line = doc["base"], doc.lines["base"]
+        if not isinstance(name, str) or not name.strip():
+            raise ScenarioError(source.name, line, "base", "expected the path of another scenario file")
+        if len(chain) >= MAX_BASE_DEPTH:
+            raise ScenarioError(
+                source.name, line, "base", f"inheritance deeper than {MAX_BASE_DEPTH} files; expected a shorter chain"
+            )
         try:
-            resolved, exists = base_path.resolve(), base_path.is_file()
-        except (OSError, ValueError) as exc:
-            raise ScenarioError(path, line, "base", f"expected a usable path of a base scenario file ({exc})") from None
-        if resolved in (*chain, real):
-            cycle = " -> ".join(str(p) for p in (*chain, real, resolved))
-            raise ScenarioError(path, line, "base", f"circular inheritance: {cycle}")
-        if not exists:
-            raise ScenarioError(path, line, "base", f"base file {base_path} not found")
-        merged = _resolve(base_path, (*chain, real))
-        merged["_origin"] = {**merged["_origin"], **{k: (str(path), doc.lines[k]) for k in doc}}
-    for key, value in doc.items():
-        if key == "base":
-            continue
-        if key == "parameters" and isinstance(value, dict) and isinstance(merged.get("parameters"), dict):
-            combined = _Mapping({**merged["parameters"], **value})
-            combined.line, combined.lines = value.line, {**getattr(merged["parameters"], "lines", {}), **value.lines}
-            combined.files = {**getattr(merged["parameters"], "files", {}), **{k: str(path) for k in value}}
-            merged["parameters"] = combined
-        elif key == "events" and isinstance(value, list):
-            lines = getattr(value, "lines", [None] * len(value))
-            own = [(str(path), e, ln) for e, ln in zip(value, lines, strict=True)]
-            merged["events"] = (merged["events"] if isinstance(merged.get("events"), list) else []) + own
-        else:
-            if key == "parameters" and isinstance(value, dict):
-                value.files = {k: str(path) for k in value}
-            merged[key] = value
+            base = reach.base(source, name)
+        except ReachError as exc:
+            raise ScenarioError(source.name, line, "base", str(exc)) from None
+        if base.key in [s.key for s, _ in chain]:
+            cycle = " -> ".join([s.name for s, _ in chain] + [base.name])
+            raise ScenarioError(source.name, line, "base", f"circular inheritance: {cycle}")
+        source = base
+
+
+def _inherit(chain: list[tuple[Source, Mapping]]) -> dict:
+    """Merge each file over its base: keys override, parameters merge, events append."""
+    merged: dict = {"_origin": {}}
+    for source, doc in reversed(chain):
+        path = source.name
+        merged["_origin"].update({k: (path, doc.lines[k]) for k in doc})
+        for key, value in doc.items():
+            if key == "base":
+                continue
+            if key == "parameters" and isinstance(value, dict) and isinstance(merged.get("parameters"), dict):
+                combined = Mapping({**merged["parameters"], **value})
+                combined.line = value.line
+                combined.lines = {**getattr(merged["parameters"], "lines", {}), **value.lines}
+                combined.files = {**getattr(merged["parameters"], "files", {}), **dict.fromkeys(value, path)}
+                merged["parameters"] = combined
+            elif key == "events" and isinstance(value, list):
+                lines = getattr(value, "lines", [None] * len(value))
+                own = [(path, e, ln) for e, ln in zip(value, lines, strict=True)]
+                merged["events"] = (merged["events"] if isinstance(merged.get("events"), list) else []) + own
+            else:
+                if key == "parameters" and isinstance(value, dict):
+                    value.files = dict.fromkeys(value, path)
+                merged[key] = value
     return merged
 
 
-def _validate(raw: dict, path: Path, defaults: ParameterSet) -> Scenario:
+def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
     origin = raw["_origin"]
 
-    def where(key):
-        file, line = origin.get(key, (str(path), None))
-        return file, line
-
     def fail(key, expected, line=None, file=None):
-        f, ln = where(key)
+        f, ln = origin.get(key, (path, None))
         raise ScenarioError(file or f, line or ln, key, expected)
 
     for key in ("name", "description"):
@@ -304,60 +275,69 @@ def _validate(raw: dict, path: Path, defaults: ParameterSet) -> Scenario:
     def month(key, default):
         if key not in raw:
             return default
-        try:
-            return Month.parse(raw[key])
-        except ValueError:
-            fail(key, f"expected a date as YYYY-MM, got {raw[key]!r}")
+        return _month(raw[key]) or fail(key, f"expected a date as YYYY-MM, got {show(raw[key])}")
 
     start = month("start", Month.parse(defaults.time["start"]))
     months = int(defaults.time["months_per_step"])
     horizon = month("horizon", start.plus(int(defaults.time["horizon"]) * months))
     if horizon <= start:
         fail("horizon", f"expected a date after start {start}, got {horizon}")
-
-    def integer(key, default, low, high):
-        value = raw.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            fail(key, f"expected a whole number from {low} to {high}, got {value!r}")
-        return value
-
-    runs = integer("runs", 1000, 1, MAX_RUNS)
-    seed = integer("seed", 1, 0, 2**63 - 1)
+    calendar = Calendar(start, months)
+    steps = calendar.step_of(horizon)
+    if steps > MAX_STEPS:
+        fail(
+            "horizon",
+            f"{horizon} is {steps:,} steps after the start {start}; expected at most {MAX_STEPS} steps "
+            f"({MAX_STEPS * months // 12} years), as each result histogram grows with the steps "
+            f"(this horizon: about {size(aggregate_bytes(steps))} each)",
+        )
+    runs = _whole(raw, "runs", 1000, 1, MAX_RUNS, fail)
+    seed = _whole(raw, "seed", 1, 0, MAX_SEED, fail)
     uncertainty = raw.get("uncertainty", False)
     if not isinstance(uncertainty, bool):
-        fail("uncertainty", f"expected true or false, got {uncertainty!r}")
+        fail("uncertainty", f"expected true or false, got {show(uncertainty)}")
 
     overrides = raw.get("parameters", {})
     if not isinstance(overrides, dict):
         fail("parameters", "expected a mapping of dotted parameter paths to numbers or [low, high] ranges")
     files, lines = getattr(overrides, "files", {}), getattr(overrides, "lines", {})
+
+    def blame(name, message):
+        line = lines.get(name) if name in overrides else getattr(overrides, "line", None)
+        return ScenarioError(files.get(name, path), line, f"parameters.{token(name)}", message)
+
     params = defaults
     for name, value in overrides.items():
+        if name not in defaults.entries:
+            raise blame(name, f"unknown parameter{_suggest(name, defaults.entries)}")
+        pair = isinstance(value, list) and len(value) == 2 and all(_is_number(x) for x in value)
+        if not (_is_number(value) or pair):
+            raise blame(name, f"expected a number or a range [low, high], got {show(value)}")
         try:
             params = params.with_overrides({name: value})
         except ParameterError as exc:
-            message = (
-                str(exc).split(": ", 1)[-1]
-                if name in defaults.entries
-                else (f"unknown parameter{_suggest(name, defaults.entries)}")
-            )
-            raise ScenarioError(files.get(name, path), lines.get(name), f"parameters.{name}", message) from None
+            raise blame(name, str(exc).split(": ", 1)[-1]) from None
     params = dataclasses.replace(params, time={**params.time, "start": str(start)})
     try:
         params.check()
     except ParameterError as exc:
-        name = str(exc).split(":", 1)[0]
-        line = lines.get(name) if name in overrides else getattr(overrides, "line", None)
-        raise ScenarioError(files.get(name, path), line, f"parameters.{name}", str(exc).split(": ", 1)[1]) from None
+        raise blame(str(exc).split(":", 1)[0], str(exc).split(": ", 1)[1]) from None
+    drawn = _draws_in_order(params, uncertainty)
+    if drawn is not None:
+        culprits, message = drawn
+        named = [c for c in culprits if c in overrides]
+        if not named and uncertainty:
+            fail("uncertainty", message)
+        raise blame((named or culprits)[-1], message)
 
     events_raw = raw.get("events", [])
     if not isinstance(events_raw, list):
         fail("events", "expected a list of events (omit the key for none)")
+    if len(events_raw) > MAX_EVENTS:
+        fail("events", f"{len(events_raw):,} events; expected at most {MAX_EVENTS:,} (base files included)")
     specs, warnings = [], []
-    calendar = Calendar(start, months)
-    steps = calendar.step_of(horizon)
     for i, (file, ev, item_line) in enumerate(events_raw):
-        spec = _event(ev, i, file, start, horizon, defaults, item_line)
+        spec = _event(ev, i, file, start, defaults, item_line)
         if calendar.step_of(spec.fields["at"]) >= steps:  # fires after the last step: changes nothing
             warnings.append(
                 f"{file}:{spec.line}: events[{i}] ({spec.type}) at {spec.fields['at']} is at or after "
@@ -367,7 +347,7 @@ def _validate(raw: dict, path: Path, defaults: ParameterSet) -> Scenario:
     return Scenario(
         raw["name"].strip(),
         raw["description"].strip(),
-        str(path),
+        path,
         start,
         horizon,
         runs,
@@ -381,7 +361,54 @@ def _validate(raw: dict, path: Path, defaults: ParameterSet) -> Scenario:
     )
 
 
-def _event(ev, i: int, file: str, start: Month, horizon: Month, defaults: ParameterSet, item_line=None) -> EventSpec:
+def _month(value) -> Month | None:
+    """A month written as text YYYY-MM, or None."""
+    try:
+        return Month.parse(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _whole(raw: dict, key: str, default: int, low: int, high: int, fail) -> int:
+    """A whole number in [low, high]; ``1e3`` is one, 2.5 is not."""
+    value = raw.get(key, default)
+    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        fail(key, f"expected a whole number from {low} to {high}, got {show(value)}")
+    return value
+
+
+def _span(params: ParameterSet, path: str, uncertainty: bool) -> tuple[float, float]:
+    """The values a parameter can take in a run: its range when it is drawn, else its value."""
+    p = params.entries[path]
+    return p.range if p.range is not None and (uncertainty or p.uncertain) else (p.value, p.value)
+
+
+def _draws_in_order(params: ParameterSet, uncertainty: bool) -> tuple[list[str], str] | None:
+    """What every run must draw (``sim.params.check_drawn``), checked on the ranges: (culprits, why) or None."""
+    spans = [(f"thresholds.{t}", _span(params, f"thresholds.{t}", uncertainty)) for t in TIERS]
+    for (a, (_, a_top)), (b, (b_low, _)) in itertools.pairwise(spans):
+        if a_top >= b_low:
+            return [a, b], (
+                f"tiers must rise strictly in every run ({' < '.join(TIERS)}), but {a} can be drawn up to "
+                f"{a_top:g} and {b} down to {b_low:g}; expected ranges that do not overlap"
+            )
+    if _span(params, "hedger.four_nos", uncertainty)[1] < 0.5:
+        return None
+    line = _span(params, "thresholds.alliance", uncertainty)[0]
+    for p in POWERS:
+        top = _span(params, f"hedger.alignment.{p}", uncertainty)[1]
+        if top >= line:
+            return ["thresholds.alliance", f"hedger.alignment.{p}"], (
+                f"hedger.alignment.{p} can start at {top:g}, at or above the alliance line "
+                f"(thresholds.alliance, down to {line:g}), while the Four No's are in force; "
+                "expected a range below the line (or hedger.four_nos: 0)"
+            )
+    return None
+
+
+def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_line=None) -> EventSpec:
     label = f"events[{i}]"
     if not isinstance(ev, dict):
         raise ScenarioError(file, item_line, label, "expected a mapping with type, at, actor, magnitude ...")
@@ -389,7 +416,7 @@ def _event(ev, i: int, file: str, start: Month, horizon: Month, defaults: Parame
     lines = getattr(ev, "lines", {})
 
     def fail(key, expected):
-        raise ScenarioError(file, lines.get(key, line), f"{label}.{key}" if key else label, expected)
+        raise ScenarioError(file, lines.get(key, line), f"{label}.{token(key)}" if key else label, expected)
 
     kind = ev.get("type")
     if kind is None:
@@ -397,7 +424,7 @@ def _event(ev, i: int, file: str, start: Month, horizon: Month, defaults: Parame
     if not isinstance(kind, str) or kind not in EVENT_TYPES:
         fail(
             "type",
-            f"unknown event type {kind!r}{_suggest(kind, EVENT_TYPES)}; "
+            f"unknown event type {show(kind)}{_suggest(kind, EVENT_TYPES)}; "
             f"expected one of {', '.join(sorted(EVENT_TYPES))}",
         )
     cls = EVENT_TYPES[kind]
@@ -410,10 +437,7 @@ def _event(ev, i: int, file: str, start: Month, horizon: Month, defaults: Parame
     fields: dict = {}
     for key in ("at", "until"):
         if key in ev:
-            try:
-                fields[key] = Month.parse(ev[key])
-            except ValueError:
-                fail(key, f"expected a date as YYYY-MM, got {ev[key]!r}")
+            fields[key] = _month(ev[key]) or fail(key, f"expected a date as YYYY-MM, got {show(ev[key])}")
     if fields["at"] < start:
         fail("at", f"the event date {fields['at']} is before the scenario start {start}")
     if "until" in fields and fields["until"] <= fields["at"]:
@@ -422,35 +446,48 @@ def _event(ev, i: int, file: str, start: Month, horizon: Month, defaults: Parame
         if key in ev:
             choices = cls.actors if key == "actor" else cls.targets
             if not isinstance(ev[key], str) or ev[key] not in choices:
-                fail(key, f"unknown power {ev[key]!r}; expected one of {', '.join(choices)}")
+                fail(key, f"unknown power {show(ev[key])}; expected one of {', '.join(choices)}")
             fields[key] = ev[key]
+    misfit = roles.check(kind, fields.get("actor"), fields.get("target"))
+    if misfit is not None:
+        fail(*misfit)
     if "magnitude" in ev:
         m = ev["magnitude"]
-        ok = (isinstance(m, (int, float)) and not isinstance(m, bool) and 0 <= m <= 1) or (
-            isinstance(m, list)
-            and len(m) == 2
-            and all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 <= x <= 1 for x in m)
-            and m[0] <= m[1]
+        ok = (_is_number(m) and 0 <= m <= 1) or (
+            isinstance(m, list) and len(m) == 2 and all(_is_number(x) and 0 <= x <= 1 for x in m) and m[0] <= m[1]
         )
         if not ok:
-            fail("magnitude", f"expected a number from 0 to 1 or a range [low, high] inside it, got {m!r}")
+            fail("magnitude", f"expected a number from 0 to 1 or a range [low, high] inside it, got {show(m)}")
         fields["magnitude"] = list(m) if isinstance(m, list) else m
     for key in cls.extra_fields:
         if key in ev:
             fields[key] = ev[key]
     if kind == "shock":
-        for key in ("path", "value"):
-            if key not in ev:
-                fail("", f"a shock needs '{key}'")
-        target = ev["path"]
-        if not isinstance(target, str):
-            fail("path", "expected a dotted parameter path")
-        head = target.split(".")[0]
-        if head not in ("alignment", "courtship", "coercion") and target not in defaults.entries:
-            fail("path", f"unknown parameter{_suggest(target, defaults.entries)}")
+        _check_shock(ev, defaults, fail)
     try:
         spec = EventSpec(kind, fields, file, line or 0)
         spec.build()
     except (ValueError, TypeError) as exc:
         fail("", str(exc))
     return spec
+
+
+def _check_shock(ev: dict, defaults: ParameterSet, fail) -> None:
+    """A shock's own fields, before the event is built (so no message repeats a long value)."""
+    for key in ("path", "value"):
+        if key not in ev:
+            fail("", f"a shock needs '{key}'")
+    target = ev["path"]
+    if not isinstance(target, str):
+        fail("path", "expected a dotted parameter path")
+    head, _, power = target.partition(".")
+    if head in STATE_PATHS and power not in POWERS:
+        fail("path", f"state path {show(target)}: expected {head}.<power>, a power being one of {', '.join(POWERS)}")
+    if head not in STATE_PATHS and target not in defaults.entries:
+        fail("path", f"unknown parameter{_suggest(target, defaults.entries)}")
+    if not _is_number(ev["value"]):
+        fail("value", f"value must be a number (finite), got {show(ev['value'])}")
+    if "half_life" in ev and not (_is_number(ev["half_life"]) and ev["half_life"] >= 0):
+        fail("half_life", f"half_life must be a number of steps >= 0 (finite), got {show(ev['half_life'])}")
+    if "mode" in ev and ev["mode"] not in ("shift", "set"):
+        fail("mode", f"mode must be 'shift' or 'set', got {show(ev['mode'])}")

@@ -32,17 +32,18 @@ from pathlib import Path
 import numpy as np
 
 from sim.ensemble import DEFAULT_CHUNK, chunks, execute, executor
+from sim.limits import MAX_LEVELS, MAX_POINTS, MAX_RUNS, MAX_SEED
 from sim.outcomes import Failure
 from sim.params import POWERS, ParameterError, _is_number, bounds
-from sim.scenario import MAX_RUNS, ScenarioError, _suggest, load_scenario, read_yaml
+from sim.reach import Files, ReachError
+from sim.scenario import ScenarioError, _suggest, _whole, load_scenario, open_source, parse
+from sim.yamlfile import show, token
 
 __all__ = ["DEFAULT_CHUNK", "Design", "chunks", "executor", "load_design", "run", "write"]
 
 DESIGN_KEYS = ("name", "description", "scenario", "method", "points", "runs", "seed", "parameters")
 METHODS = ("grid", "latin_hypercube")
 AXIS_KEYS = ("range", "levels", "values")
-MAX_POINTS = 10_000
-MAX_LEVELS = 1_000
 SERIES = ("alignment",)  # all a row needs; keeps each chunk's Aggregate small
 STATS = ("mean", "p05", "p50", "p95")
 
@@ -104,14 +105,15 @@ def load_design(path: str | Path) -> Design:
     """Read and validate a design file; every fault is a ScenarioError naming file, line and field."""
     path = Path(path)
     try:
-        doc = read_yaml(path)
+        source = open_source(path)
+        doc = parse(source)
     except ScenarioError as exc:
         expected = exc.expected.replace("a scenario (name, description, events ...)", "a sweep design")
         raise ScenarioError(exc.path, exc.line, exc.where, expected.replace("scenario keys", "design keys")) from None
     lines = doc.lines
 
     def fail(key, expected, line=None):
-        raise ScenarioError(path, line or lines.get(key.split(".")[0]) or 1, key, expected)
+        raise ScenarioError(path, line or lines.get(key.split(".")[0]) or 1, token(key), expected)
 
     for key in doc:
         if key not in DESIGN_KEYS:
@@ -127,25 +129,23 @@ def load_design(path: str | Path) -> Design:
         fail("description", "expected a text")
     if not isinstance(doc["scenario"], str) or not doc["scenario"].strip():
         fail("scenario", "expected the path of a scenario file, relative to this design")
-    base_path = path.parent / doc["scenario"]
-    if not base_path.is_file():
-        fail("scenario", f"scenario file {base_path} not found")
-    scenario = load_scenario(base_path)
+    try:
+        scenario = load_scenario(Files().base(source, doc["scenario"], role="scenario"))
+    except ReachError as exc:
+        fail("scenario", str(exc))
 
     method = doc.get("method", "grid")
     if method not in METHODS:
         fail(
-            "method", f"unknown method {method!r}{_suggest(str(method), METHODS)}; expected one of {', '.join(METHODS)}"
+            "method",
+            f"unknown method {show(method)}{_suggest(str(method), METHODS)}; expected one of {', '.join(METHODS)}",
         )
 
     def whole(key, default, low, high):
-        value = doc.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            fail(key, f"expected a whole number from {low} to {high}, got {value!r}")
-        return value
+        return _whole(doc, key, default, low, high, fail)
 
     runs = whole("runs", scenario.runs, 1, MAX_RUNS)
-    seed = whole("seed", scenario.seed, 0, 2**63 - 1)
+    seed = whole("seed", scenario.seed, 0, MAX_SEED)
     if method == "latin_hypercube":
         if "points" not in doc:
             fail("points", "a latin_hypercube design needs 'points' (how many design points to draw)", line=1)
@@ -158,12 +158,20 @@ def load_design(path: str | Path) -> Design:
         fail("parameters", "expected a mapping of dotted parameter paths to {range, levels, values}")
     axes = [_axis(p, spec, method, scenario, path, raw.lines.get(p, lines["parameters"])) for p, spec in raw.items()]
     if method == "grid":
-        count = int(np.prod([len(a.levels) for a in axes]))
+        count = math.prod(len(a.levels) for a in axes)  # exact: numpy's product would wrap around
         if count > MAX_POINTS:
-            fail("parameters", f"the grid has {count:,} points; expected at most {MAX_POINTS:,}")
+            shown = f"{count:,}" if count < 10**15 else f"about 10^{len(str(count)) - 1}"
+            fail("parameters", f"the grid has {shown} points; expected at most {MAX_POINTS:,}")
         values = [dict(zip([a.path for a in axes], combo, strict=True)) for combo in _grid(axes)]
     else:
         values = latin_hypercube(axes, points, seed)
+    if len(values) * runs > MAX_RUNS:
+        fail(
+            "runs",
+            f"{len(values):,} points x {runs:,} runs is {len(values) * runs:,} runs; expected at most {MAX_RUNS:,} "
+            "in all (the runs of one run)",
+            line=lines.get("runs", 1),
+        )
     for i, point in enumerate(values):
         try:
             _at(scenario, point)
@@ -175,7 +183,7 @@ def load_design(path: str | Path) -> Design:
 
 
 def _axis(name, spec, method: str, scenario, path: Path, line: int) -> Axis:
-    where = f"parameters.{name}"
+    where = f"parameters.{token(name)}"
 
     def fail(expected):
         raise ScenarioError(path, line, where, expected)
@@ -189,7 +197,7 @@ def _axis(name, spec, method: str, scenario, path: Path, line: int) -> Axis:
         fail("expected a mapping with range: [low, high] and, on a grid, levels: N or values: [...]")
     for key in spec:
         if key not in AXIS_KEYS:
-            fail(f"unknown field {key!r}{_suggest(str(key), AXIS_KEYS)}; expected one of {', '.join(AXIS_KEYS)}")
+            fail(f"unknown field {show(key)}{_suggest(str(key), AXIS_KEYS)}; expected one of {', '.join(AXIS_KEYS)}")
     if method != "grid" and ("levels" in spec or "values" in spec):
         fail("levels and values belong to a grid; a latin_hypercube draws from range only")
     lo, hi = bounds(name)
@@ -199,14 +207,14 @@ def _axis(name, spec, method: str, scenario, path: Path, line: int) -> Axis:
             fail("give either values, or range and levels, not both")
         ok = isinstance(values, list) and values and all(_is_number(v) and lo <= v <= hi for v in values)
         if not ok or len(set(values)) < len(values):
-            fail(f"expected a list of distinct numbers in [{lo:g}, {hi:g}], got {values!r}")
+            fail(f"expected a list of distinct numbers in [{lo:g}, {hi:g}], got {show(values)}")
         return Axis(name, float(min(values)), float(max(values)), tuple(float(v) for v in values))
     if "range" in spec:
         r = spec["range"]
         if not (isinstance(r, list) and len(r) == 2 and all(_is_number(x) for x in r) and r[0] < r[1]):
-            fail(f"expected range: [low, high] with low < high, got {r!r}")
+            fail(f"expected range: [low, high] with low < high, got {show(r)}")
         if not (lo <= r[0] and r[1] <= hi):
-            fail(f"expected a range inside [{lo:g}, {hi:g}], got {r!r}")
+            fail(f"expected a range inside [{lo:g}, {hi:g}], got {show(r)}")
         low, high = float(r[0]), float(r[1])
     else:
         r = params[name].range
@@ -217,7 +225,7 @@ def _axis(name, spec, method: str, scenario, path: Path, line: int) -> Axis:
     if method == "grid":
         n = spec.get("levels", 3)
         if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_LEVELS:
-            fail(f"expected levels: a whole number from 2 to {MAX_LEVELS}, got {n!r}")
+            fail(f"expected levels: a whole number from 2 to {MAX_LEVELS}, got {show(n)}")
         levels = tuple(_tidy(v) for v in np.linspace(low, high, n))
     return Axis(name, low, high, levels)
 

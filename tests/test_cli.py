@@ -93,15 +93,16 @@ def test_same_seed_same_summary_bytes_whatever_the_chunking(tmp_path, crisis_run
 
 def test_existing_output_is_never_overwritten_without_force(tmp_path):
     out = tmp_path / "sq"
-    out.mkdir()
-    (out / "mine.txt").write_text("keep me")
-    done = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 5, "--out", out)
+    first = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 5, "--out", out, "--quiet")
+    assert first.returncode == 0, first.stderr
+    written = (out / "summary.json").read_bytes()
+    done = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 6, "--out", out)
     assert done.returncode == 2
     assert "exists" in done.stderr and "--force" in done.stderr and "Traceback" not in done.stderr
-    assert (out / "mine.txt").read_text() == "keep me"
-    forced = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 5, "--out", out, "--force", "--quiet")
-    assert forced.returncode == 0
-    assert not (out / "mine.txt").exists() and (out / "summary.json").exists()
+    assert (out / "summary.json").read_bytes() == written
+    forced = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 6, "--out", out, "--force", "--quiet")
+    assert forced.returncode == 0, forced.stderr
+    assert json.loads((out / "summary.json").read_text())["runs"] == 6  # a folder Bamboo wrote is replaced
 
 
 @pytest.mark.parametrize(

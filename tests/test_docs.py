@@ -1,21 +1,25 @@
-"""docs/ODD.md against the code: generated parameter tables, the event catalogue, every parameter path."""
+"""The documents against the code: docs/ODD.md's parameter tables, event catalogue and parameter paths,
+and docs/safety.md's limits table."""
 
 import re
 from pathlib import Path
 
 import pytest
 
+from sim import limits
 from sim.doc_tables import free_parameter_table, parameter_counts, parameter_table
 from sim.events import EVENT_TYPES
 from sim.params import load_parameters
 
-ODD = (Path(__file__).resolve().parents[1] / "docs" / "ODD.md").read_text(encoding="utf-8")
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+ODD = (DOCS / "ODD.md").read_text(encoding="utf-8")
+SAFETY = (DOCS / "safety.md").read_text(encoding="utf-8")
 
 
-def between(marker: str) -> str:
+def between(marker: str, text: str = ODD) -> str:
     """The text between ``<!-- marker:start -->`` and ``<!-- marker:end -->``, without surrounding blank lines."""
-    found = re.findall(rf"<!-- {marker}:start -->\n(.*?)\n<!-- {marker}:end -->", ODD, flags=re.S)
-    assert len(found) == 1, f"expected one {marker} block in docs/ODD.md, found {len(found)}"
+    found = re.findall(rf"<!-- {marker}:start -->\n(.*?)\n<!-- {marker}:end -->", text, flags=re.S)
+    assert len(found) == 1, f"expected one {marker} block, found {len(found)}"
     return found[0].strip("\n")
 
 
@@ -47,3 +51,7 @@ def test_every_event_type_is_in_the_catalogue(name):
 @pytest.mark.parametrize("path", list(load_parameters().entries))
 def test_every_parameter_path_is_documented(path):
     assert f"`{path}`" in ODD
+
+
+def test_the_limits_table_matches_the_code():
+    assert between("limits-table", SAFETY) == limits.table()

@@ -1,0 +1,210 @@
+"""Output folders: results appear whole or not at all, and nothing Bamboo did not write is ever removed.
+
+A command writes into a staging folder beside its output folder
+(``.NAME.XXXXXXXX``, holding a ``.bamboo-staging`` file with its process id)
+and renames it into place once everything is written. An existing output
+folder is replaced only with ``--force``, and only if Bamboo wrote it: every
+file in it is a regular file listed in its ``manifest.json`` with the hash it
+had when written (an empty folder holds nothing to lose). The output is never
+the current folder, one of its parents or ``/``, a file or a symbolic link;
+those are refused before any work, as is a place that cannot be written. A
+staging folder whose writer is no longer running (it was killed) is removed
+by the next command writing the same output.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import stat
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.limits import MAX_OUT_NAME
+
+MANIFEST = "manifest.json"
+MARKER = ".bamboo-staging"
+RANDOM = 8  # characters tempfile.mkdtemp adds to a staging folder's name
+
+
+class OutputError(ValueError):
+    """An output folder that cannot, or may not, be written: exit status 2, nothing changed."""
+
+
+@dataclass(frozen=True)
+class Output:
+    """A checked output folder: ``path``, and whether an existing folder (Bamboo's own, or empty) is replaced."""
+
+    path: Path
+    replace: bool
+
+
+def prepare(text: str, force: bool) -> Output:
+    """Check an output folder before any work; OutputError says why it cannot be used."""
+    if not text:
+        raise OutputError("--out is empty; expected the name of a folder for the results")
+    path = Path(text)
+    real = Path(os.path.realpath(path))
+    here = Path.cwd().resolve()
+    if path.name in ("", "..") or real == here or real in here.parents:
+        raise OutputError(
+            f"{text}: is the current folder, one of its parents or /; expected a folder of its own for the results"
+        )
+    if len(os.fsencode(path.name)) > MAX_OUT_NAME or any(len(os.fsencode(p)) > 255 for p in path.parts):
+        raise OutputError(f"{_short(text)}: the folder name is too long; expected at most {MAX_OUT_NAME} bytes")
+    if path.is_symlink():
+        raise OutputError(f"{text}: is a symbolic link; expected a folder, named as itself")
+    for parent in path.parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise OutputError(f"{text}: {parent} is not a folder, so the results cannot go inside it")
+            break
+    if path.exists() and not path.is_dir():
+        raise OutputError(f"{text}: is a file, not a folder; choose another --out (nothing was changed)")
+    if not path.exists():
+        return Output(path, False)
+    if not force:
+        raise OutputError(f"{text}: output folder exists; choose another --out or add --force to replace it")
+    own_files(path)
+    return Output(path, True)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 80 else text[:40] + "…" + text[-30:]
+
+
+def own_files(folder: Path) -> list[str]:
+    """The files of a folder Bamboo wrote (none if it is empty), or OutputError saying why it is not one."""
+    why = f"{folder}: --force replaces only a folder Bamboo wrote, unchanged"
+    try:
+        entries = sorted(os.listdir(folder))
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot be read ({exc.strerror})") from None
+    if not entries:
+        return []
+    try:
+        listed = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["files"]
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in listed.items()):
+            raise TypeError
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        raise OutputError(f"{why}; it has no manifest.json of Bamboo's") from None
+    others = [e for e in entries if e != MANIFEST and e not in listed]
+    if others:
+        more = f" and {len(others) - 3} more" if len(others) > 3 else ""
+        raise OutputError(f"{why}; it holds files Bamboo did not write ({', '.join(others[:3])}{more})")
+    for name in entries:
+        try:
+            regular = stat.S_ISREG(os.lstat(folder / name).st_mode)
+            same = name == MANIFEST or (regular and _sha256(folder / name) == listed[name])
+        except OSError as exc:
+            raise OutputError(f"{folder}: {name} cannot be read ({exc.strerror})") from None
+        if not regular:
+            raise OutputError(f"{why}; {name} is not a file Bamboo wrote")
+        if not same:
+            raise OutputError(f"{why}; {name} has changed since it was written")
+    return entries
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def remove_own(folder: Path) -> None:
+    """Remove a folder Bamboo wrote: each of its files by name, then the (then empty) folder."""
+    for name in own_files(folder):
+        os.unlink(folder / name)
+    os.rmdir(folder)
+
+
+@contextlib.contextmanager
+def staged(out: Output):
+    """A staging folder beside the output that takes its place only when everything in it is written."""
+    made = _make_parents(out.path.parent)
+    staging = None
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.path.name}.", dir=out.path.parent))
+        (staging / MARKER).write_text(str(os.getpid()))
+        mask = os.umask(0)
+        os.umask(mask)
+        staging.chmod(0o777 & ~mask)  # as any folder the user makes, not private as mkdtemp leaves it
+    except OSError as exc:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(made)
+        raise OutputError(f"{out.path}: cannot write the results there ({exc.strerror})") from None
+    try:
+        yield staging
+        (staging / MARKER).unlink()
+        if out.replace and out.path.exists():
+            remove_own(out.path)
+        staging.rename(out.path)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        _remove_empty(made)
+        raise
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create a folder and its missing parents; return those created, deepest first."""
+    missing = []
+    for p in (folder, *folder.parents):
+        if p.exists():
+            break
+        missing.append(p)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        _remove_empty(missing)
+        raise OutputError(f"{folder}: cannot create the folder ({exc.strerror})") from None
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for p in folders:
+        with contextlib.suppress(OSError):
+            p.rmdir()
+
+
+def is_staging(folder: Path) -> bool:
+    """A staging folder of Bamboo's (its writer may still be running)."""
+    return (folder / MARKER).is_file()
+
+
+def clean_stale(out: Path) -> list[Path]:
+    """Remove the staging folders of ``out`` whose writer is no longer running; return them."""
+    removed = []
+    prefix = f".{out.name}."
+    try:
+        siblings = os.listdir(out.parent)
+    except OSError:
+        return removed
+    for name in siblings:
+        folder = out.parent / name
+        if not (name.startswith(prefix) and len(name) == len(prefix) + RANDOM) or folder.is_symlink():
+            continue
+        try:
+            pid = int((folder / MARKER).read_text())
+        except (OSError, ValueError):
+            continue  # not a staging folder of Bamboo's
+        if pid > 0 and pid != os.getpid() and not _running(pid):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # another user's process
+    return True
