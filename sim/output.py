@@ -65,6 +65,9 @@ def prepare(text: str, force: bool) -> Output:
             break
     if path.exists() and not path.is_dir():
         raise OutputError(f"{text}: is a file, not a folder; choose another --out (nothing was changed)")
+    # the folder it goes in, resolved now: a parent named through the output itself (out/../out) would
+    # vanish with the output it replaces
+    path = Path(os.path.realpath(path.parent)) / path.name
     if not path.exists():
         return Output(path, False)
     if not force:

@@ -22,6 +22,14 @@ def _over_powers(x: np.ndarray, op) -> np.ndarray:
     return out
 
 
+def _total(x: np.ndarray) -> np.ndarray:
+    """Sum over the last axis (three powers or three dimensions), term by term, for the same reason."""
+    out = x[..., 0]
+    for i in range(1, x.shape[-1]):
+        out = out + x[..., i]
+    return out
+
+
 def security_received(
     a: np.ndarray, supply: np.ndarray, reach: np.ndarray, trust: np.ndarray, capability: np.ndarray
 ) -> np.ndarray:
@@ -60,9 +68,9 @@ def over_reliance(a: np.ndarray, trust: np.ndarray) -> np.ndarray:
 
     Relying on one partner is costly, and the more so the less that partner can be trusted.
     """
-    total = a.sum(axis=1, keepdims=True)
+    total = _total(a)[:, None]
     share = np.divide(a, total, out=np.full_like(a, 1.0 / a.shape[1]), where=total > 0)
-    return np.sum(share**2 * (1.0 - trust), axis=1)
+    return _total(share**2 * (1.0 - trust))
 
 
 def hedging_index(a: np.ndarray) -> np.ndarray:
@@ -93,11 +101,11 @@ class Situation:
         # fixed for the step, so computed once rather than for each of Vietnam's trial moves: each power's
         # rivalries, each weighted by the rival's reach, so that a confrontation far from Vietnam entraps less
         w = self.world
-        self.rivalries = np.sum(w.rivalry * w.reach[:, None, :], axis=2)
+        self.rivalries = _total(w.rivalry * w.reach[:, None, :])
         # what each power could take from Vietnam by coercing: the supply it would withdraw, as delivered,
         # and the threat it would add; a power that has already let Vietnam down has less to take
         delivered = (w.reach * self.trust)[:, :, None] * self.supply
-        self.stake = np.sum(w.withholds * delivered + w.coercion_threat, axis=2)
+        self.stake = _total(w.withholds * delivered + w.coercion_threat)
 
     def received(self, a: np.ndarray) -> np.ndarray:
         w = self.world
@@ -118,14 +126,14 @@ class Situation:
         # rivalry is zero, so a power is never displeased by Vietnam's tie with itself), weighed by what q
         # could take from Vietnam if it coerced
         excess = np.maximum(a[:, None, :] - w.tolerance, 0.0)
-        displeasure = np.sum(self.stake * np.sum(w.rivalry * excess**2, axis=2), axis=1)
+        displeasure = _total(self.stake * _total(w.rivalry * excess**2))
         return {
-            "insecurity": np.sum(w.weight * unmet**2, axis=1),
+            "insecurity": _total(w.weight * unmet**2),
             "over-reliance": s["concentration_cost"] * over_reliance(a, self.trust),
-            "entrapment": s["entrapment_cost"] * _over_powers(self.rivalries * a**2, np.add),
+            "entrapment": s["entrapment_cost"] * _total(self.rivalries * a**2),
             "rivals' displeasure": s["displeasure_cost"] * displeasure,
-            "broken commitment": s["commitment_cost"] * _over_powers(np.maximum(self.floor - a, 0.0), np.add),
-            "cost of the tie": _over_powers(w.tie_cost * a, np.add),
+            "broken commitment": s["commitment_cost"] * _total(np.maximum(self.floor - a, 0.0)),
+            "cost of the tie": _total(w.tie_cost * a),
         }
 
     def utility(self, a: np.ndarray) -> np.ndarray:
