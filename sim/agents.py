@@ -45,8 +45,9 @@ class GreatPower(Agent):
         rivals' gains and its own losses since Vietnam's last decision (the
         powers compete to supply, 004), weighted by its interest in Vietnam. It
         coerces in proportion to how far Vietnam's ties with its rivals exceed
-        what it tolerates. It reads only Vietnam's ties and its own state, so
-        the powers may respond in any order.
+        what it tolerates, weighted by its interest in Vietnam (a power that has
+        turned away bothers less). It reads only Vietnam's ties and its own
+        state, so the powers may respond in any order.
         """
         w, p = self.model.world, self.index
         s = w.scalars
@@ -56,7 +57,7 @@ class GreatPower(Agent):
         drift = np.sum(rivalry * np.maximum(moved, 0.0), axis=1) + np.maximum(-moved[:, p], 0.0)
         court = (1 - s["courtship_decay"]) * self.courtship + s["courtship_gain"] * w.interest[:, p] * drift
         excess = np.maximum(a - w.tolerance[:, p, :], 0.0)
-        pressure = np.sum(rivalry * excess, axis=1)
+        pressure = w.interest[:, p] * np.sum(rivalry * excess, axis=1)  # a power coerces as far as it cares
         coerce = (1 - s["coercion_decay"]) * self.coercion + s["coercion_gain"] * pressure
         self.courtship = np.clip(court, 0.0, 1.0)
         self.coercion = np.clip(coerce, 0.0, 1.0)
@@ -167,7 +168,8 @@ class Hedger(Agent):
         w = self.model.world
         supply = np.stack([p.offer() for p in powers], 1)
         threat = np.stack([p.threat() for p in powers], 1)
-        self.situation = Situation(w, supply, threat, self.trust(w.reliability), self.floor())
+        coercion = np.stack([p.coercion for p in powers], 1)
+        self.situation = Situation(w, supply, threat, self.trust(w.reliability), self.floor(), coercion)
         return self.situation
 
     # -- what the Four No's allow ------------------------------------------------

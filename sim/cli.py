@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import hashlib
 import os
 import sys
@@ -91,6 +92,15 @@ def parser() -> argparse.ArgumentParser:
         help="write per-run trajectories (default: only up to 10,000 runs)",
     )
     traj.add_argument("--no-trajectories", dest="trajectories", action="store_false")
+    run.add_argument(
+        "--strategy", default=None, help="Vietnam's strategy for the run (default: the scenario's, or hedge)"
+    )
+    run.add_argument(
+        "--strategies",
+        default="all",
+        metavar="LIST",
+        help="strategies to set side by side in summary.json, comma-separated; all (default) or none",
+    )
     common(run)
     execution(run)
 
@@ -213,6 +223,9 @@ def cmd_run(args) -> int:
     from sim.results import manifest, summary, write_json
 
     scenario = _load(args.scenario)
+    if args.strategy is not None:
+        scenario = dataclasses.replace(scenario, strategy=_strategy(args.strategy, "--strategy"))
+    compared = _strategies(args.strategies, scenario.strategy)
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
     trajectories = runs <= 10_000 if args.trajectories is None else args.trajectories
@@ -232,6 +245,7 @@ def cmd_run(args) -> int:
     _warn(scenario, args.quiet)
     identity = {"command": "run", "scenario_sha256": scenario.content_hash(), "runs": runs, "seed": seed}
     identity |= {"chunk": size, "trajectories": trajectories, "package_version": __version__}
+    identity |= {"strategies": list(compared or ())}
     checkpoint = _checkpoint(out, identity, args, [scenario], parts)
     with _resumable(checkpoint, out), output.staged(target) as staging:
         with _progress(runs, args.quiet, scenario.name) as bar:
@@ -244,6 +258,7 @@ def cmd_run(args) -> int:
                 checkpoint=checkpoint,
                 trajectories=trajectories,
                 on_chunk=lambda point, chunk, resumed: bar.update(chunk.runs),
+                strategies=compared,
             ).values()
         files = [write_json(staging / "summary.json", summary(scenario, agg, runs, seed))]
         if trajectories:
@@ -259,11 +274,44 @@ def cmd_run(args) -> int:
         modes = ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in agg.failure_modes().items() if v)
         if modes:
             print(f"failures: {modes}")
+        if agg.tally is not None:
+            _print_strategies(agg.tally)
         print(
             f"wrote {out}/: summary.json, manifest.json, {'trajectories.parquet, ' if trajectories else ''}"
-            f"plots ({', '.join(plots.FIGURES)}) as PNG and SVG"
+            f"plots ({', '.join(plots.figures(agg))}) as PNG and SVG"
         )
     return 0
+
+
+def _strategy(name: str, where: str) -> str:
+    from sim.strategies import STRATEGIES
+
+    if name not in STRATEGIES:
+        raise UsageError(f"{where}: unknown strategy {name!r}; expected one of {', '.join(STRATEGIES)}")
+    return name
+
+
+def _strategies(spec: str, own: str) -> tuple[str, ...] | None:
+    """The strategies to compare: every registered one, none, or those named (with the model's own and the run's)."""
+    from sim.strategies import DEFAULT, STRATEGIES
+
+    if spec == "none":
+        return None
+    named = set(STRATEGIES) if spec == "all" else {_strategy(n.strip(), "--strategies") for n in spec.split(",")}
+    return tuple(n for n in STRATEGIES if n in named | {DEFAULT, own})
+
+
+def _print_strategies(tally) -> None:
+    from sim.strategies import DEFAULT
+
+    survival = ", ".join(f"{n} {tally.survival(n):.1%}" for n in tally.names)
+    print(f"survival by strategy (same {tally.runs:,} runs): {survival}")
+    others = [n for n in tally.names if n != DEFAULT]
+    if others:
+        for label, other in (("best", max(others, key=tally.survival)), ("worst", min(others, key=tally.survival))):
+            diff, lo, hi = tally.paired_survival(DEFAULT, other)
+            ci = f"95% CI {lo:+.1%} to {hi:+.1%}"
+            print(f"value of hedging against the {label} alternative ({other}): {diff:+.1%} ({ci})")
 
 
 def cmd_compare(args) -> int:

@@ -29,6 +29,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.results import SERIES, Aggregate
+from sim.tally import RunMeans, StrategyTally
+
+TALLY_ARRAYS = ("patterns", "modes", "security", "gap", "gap_sq")
 
 DEFAULT_CHUNK = 10_000
 ROW_GROUP = 1 << 18  # rows per row group of a trajectories file
@@ -55,13 +58,46 @@ def chunks(runs: int, size: int = DEFAULT_CHUNK) -> list[Chunk]:
     return [Chunk(first, min(size, runs - first)) for first in range(0, runs, size)]
 
 
-def run_chunk(scenario, chunk: Chunk, seed: int, keep_model: bool = False, series: Iterable[str] | None = None):
-    """Simulate one chunk; returns its Aggregate (and the model, when asked, for trajectories)."""
+def run_chunk(
+    scenario,
+    chunk: Chunk,
+    seed: int,
+    keep_model: bool = False,
+    series: Iterable[str] | None = None,
+    strategies: tuple[str, ...] | None = None,
+):
+    """Simulate one chunk; returns its Aggregate (and the model, when asked, for trajectories).
+
+    With ``strategies``, the same runs are simulated under each of them too
+    (common random numbers), and the Aggregate carries their ``tally``.
+    """
     agg = Aggregate(scenario.steps, _series(series))
-    model = scenario.model(runs=chunk.runs, seed=seed, first_run=chunk.first_run, record=keep_model, observers=[agg])
+    means = RunMeans()
+    model = scenario.model(
+        runs=chunk.runs, seed=seed, first_run=chunk.first_run, record=keep_model, observers=[agg, means]
+    )
     model.run_for(scenario.steps)
     agg.close_chunk(model.verdict.mode, model.verdict.step)
+    if strategies:
+        agg.tally = _tally(scenario, chunk, seed, strategies, model, means)
     return agg, (model if keep_model else None)
+
+
+def _tally(scenario, chunk: Chunk, seed: int, strategies, model, means) -> StrategyTally:
+    """The chunk's runs under every strategy; the one already run is not run again."""
+    survived, modes, security = {}, {}, {}
+    for name in strategies:
+        m, mm = model, means
+        if name != model.strategy:
+            mm = RunMeans()
+            m = scenario.model(
+                runs=chunk.runs, seed=seed, first_run=chunk.first_run, record=False, observers=[mm], strategy=name
+            )
+            m.run_for(scenario.steps)
+        survived[name], modes[name], security[name] = m.verdict.survived, m.verdict.mode, mm.mean
+    tally = StrategyTally(tuple(strategies))
+    tally.add(survived, modes, security)
+    return tally
 
 
 def simulate(scenario, runs: int | None = None, seed: int | None = None, chunk_size: int = DEFAULT_CHUNK) -> Aggregate:
@@ -76,13 +112,13 @@ def _series(names: Iterable[str] | None) -> dict | None:
 
 
 # -- one task: a chunk of one scenario, wherever it runs -------------------------
-def chunk_task(scenario, point: int, chunk: Chunk, seed: int, series, trajectories: bool):
+def chunk_task(scenario, point: int, chunk: Chunk, seed: int, series, trajectories: bool, strategies=None):
     """The unit of work shipped to workers: (Aggregate, trajectories as Parquet bytes or None).
 
     The scenario travels pickled, flattened and validated, so workers need this
     package but not the scenario files.
     """
-    agg, model = run_chunk(scenario, chunk, seed, keep_model=trajectories, series=series)
+    agg, model = run_chunk(scenario, chunk, seed, keep_model=trajectories, series=series, strategies=strategies)
     table = _parquet_bytes(model) if trajectories else None
     _injected_fault(point, chunk)
     return agg, table
@@ -316,6 +352,11 @@ class Checkpoint:
                 agg.hist[key][...] = f[f"hist_{key}"]
                 agg.sums[key][...] = f[f"sums_{key}"]
             agg.tiers[...], agg.failures[...] = f["tiers"], f["failures"]
+            if "tally_names" in f:
+                agg.tally = StrategyTally(tuple(str(n) for n in f["tally_names"]))
+                agg.tally.runs = int(f["tally_runs"])
+                for key in TALLY_ARRAYS:
+                    getattr(agg.tally, key)[...] = f[f"tally_{key}"]
         return agg
 
     def save(self, point: int, chunk: Chunk, agg: Aggregate, table: bytes | None) -> None:
@@ -328,6 +369,9 @@ class Checkpoint:
             _replace(stem.with_suffix(".parquet"), lambda f: f.write(table))
         arrays = {f"hist_{k}": v for k, v in agg.hist.items()} | {f"sums_{k}": v for k, v in agg.sums.items()}
         arrays |= {"tiers": agg.tiers, "failures": agg.failures, "runs": agg.runs, "steps": agg.steps}
+        if agg.tally is not None:
+            arrays |= {f"tally_{key}": getattr(agg.tally, key) for key in TALLY_ARRAYS}
+            arrays |= {"tally_names": np.array(agg.tally.names), "tally_runs": agg.tally.runs}
         _replace(stem.with_suffix(".npz"), lambda f: np.savez_compressed(f, series=np.array(list(agg.hist)), **arrays))
 
     def join_trajectories(self, point: int, parts: list[Chunk], path: Path) -> Path:
@@ -400,13 +444,15 @@ def execute(
     trajectories: bool = False,
     on_chunk: Callable | None = None,
     on_point: Callable | None = None,
+    strategies: tuple[str, ...] | None = None,
 ) -> dict[int, Aggregate]:
     """Run ``runs`` runs of every scenario (a design point each) in chunks, on ``run_on`` (default: here).
 
     ``on_chunk(point, chunk, resumed)`` follows each chunk; ``on_point(point,
     aggregate)`` follows each scenario's last chunk, and its Aggregate is then
     dropped (without ``on_point`` the Aggregates are returned instead), so a
-    sweep holds only the few points in progress.
+    sweep holds only the few points in progress. With ``strategies``, each
+    chunk is also run under every one of them (``sim.tally``).
     """
     if trajectories and checkpoint is None:
         raise ValueError("trajectories are kept in a checkpoint folder: give one")
@@ -431,7 +477,7 @@ def execute(
         if checkpoint is not None and checkpoint.finished(p, c):
             finish(p, c, checkpoint.load(p, c), True)
         else:
-            todo.append(((p, c), (scenarios[p], p, c, seed, series, trajectories)))
+            todo.append(((p, c), (scenarios[p], p, c, seed, series, trajectories, strategies)))
     if todo:
         with run_on or InProcess() as ex:
             for (p, c), (agg, table) in ex.imap(chunk_task, todo):

@@ -223,13 +223,51 @@ def paired_difference(diff_agg, a, b):
     return fig
 
 
+STRATEGY_COLOURS = {"hedge": "#1e8449", "frozen": "#7f8c8d", "random": "#b3b6b7"}
+
+
+def strategies(agg, scenario):
+    """Survival (with 95% intervals) and mean security satisfaction under each strategy, on the same runs."""
+    from sim.strategies import DEFAULT
+
+    tally = agg.tally
+    names = list(tally.names)
+    n = max(tally.runs, 1)
+    p = np.array([tally.survival(name) for name in names])
+    half = 1.959963984540054 * np.sqrt(p * (1 - p) / n)
+    sat = np.array([tally.security_mean(name) for name in names])
+    colours = [STRATEGY_COLOURS.get(name, COLOURS.get(name.partition(":")[2], "0.5")) for name in names]
+    y = np.arange(len(names))[::-1]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 0.55 * len(names) + 1.8), dpi=120, sharey=True)
+    left.barh(y, p, xerr=half, color=colours, alpha=0.85, capsize=3, error_kw={"lw": 0.8})
+    for yi, pi in zip(y, p, strict=True):
+        left.text(min(pi + 0.02, 0.86), yi, f"{pi:.0%}", va="center", fontsize=8)
+    left.set(xlim=(0, 1), yticks=y, yticklabels=names, xlabel="multi-alignment survives (share of runs, 95% CI)")
+    right.barh(y, sat, color=colours, alpha=0.85)
+    right.set(xlim=(0, max(1.0, sat.max() * 1.1)), xlabel="mean security satisfaction over the horizon")
+    others = [name for name in names if name != DEFAULT]
+    title = f"{scenario.name}: Vietnam's strategies on the same {tally.runs:,} runs"
+    if others:
+        diff, lo, hi = tally.paired_survival(DEFAULT, max(others, key=tally.survival))
+        title += f"\nvalue of hedging against the best alternative: {diff:+.0%} (95% CI {lo:+.0%} to {hi:+.0%})"
+    fig.suptitle(title, fontsize=10.5)
+    fig.tight_layout()
+    return fig
+
+
 FIGURES = {
     "alignment": alignment_fan,
     "engagement_triangle": engagement_triangle,
     "hedging_index": hedging,
     "satisfaction": satisfaction,
     "survival": survival,
+    "strategies": strategies,
 }
+
+
+def figures(agg) -> list[str]:
+    """The figures a result has: the strategies' only where they were compared."""
+    return [name for name in FIGURES if name != "strategies" or agg.tally is not None]
 
 
 def save(fig, stem: Path) -> list[Path]:
@@ -245,7 +283,8 @@ def save(fig, stem: Path) -> list[Path]:
 
 def save_all(agg, scenario, thresholds: dict, folder: Path) -> list[Path]:
     paths = []
-    for name, draw in FIGURES.items():
+    for name in figures(agg):
+        draw = FIGURES[name]
         fig = draw(agg, scenario, thresholds) if name == "alignment" else draw(agg, scenario)
         paths += save(fig, folder / name)
     return paths

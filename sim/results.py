@@ -63,6 +63,7 @@ class Aggregate:
         self.sums = {k: np.zeros((t, len(c)), np.int64) for k, (c, _, _) in self.series.items()}
         self.tiers = np.zeros((t, len(POWERS), len(TIERS)), np.int64)
         self.failures = np.zeros((len(Failure), t), np.int64)  # runs whose first failure came at step t
+        self.tally = None  # the same runs under every strategy (sim.tally), when asked for
 
     # -- filling ---------------------------------------------------------------
     def observe(self, step: int, values: dict[str, np.ndarray], scalars: dict | None = None) -> None:
@@ -94,6 +95,10 @@ class Aggregate:
         self.tiers += other.tiers
         self.failures += other.failures
         self.runs += other.runs
+        if other.tally is not None:
+            if self.tally is None:
+                self.tally = type(other.tally)(other.tally.names)
+            self.tally.merge(other.tally)
         return self
 
     # -- reading ---------------------------------------------------------------
@@ -165,7 +170,16 @@ def summary(scenario, agg: Aggregate, runs: int, seed: int) -> dict:
             **{d: agg.stats("satisfaction", i) for i, d in enumerate(DIMENSIONS)},
         },
         "percentile_error": 1.0 / BINS,
+        "strategy": scenario.strategy,
+        **({"strategies": _strategies(agg.tally)} if agg.tally is not None else {}),
     }
+
+
+def _strategies(tally) -> dict:
+    from sim.strategies import STRATEGIES
+    from sim.tally import comparison
+
+    return comparison(tally, {name: STRATEGIES[name].description for name in tally.names})
 
 
 def manifest(scenario, runs: int, seed: int, files: list[Path]) -> dict:

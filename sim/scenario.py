@@ -23,6 +23,8 @@ from sim.events import EVENT_TYPES, STATE_PATHS, Event
 from sim.limits import MAX_BASE_DEPTH, MAX_EVENTS, MAX_RUNS, MAX_SEED, MAX_STEPS, aggregate_bytes, size
 from sim.params import POWERS, ParameterError, ParameterSet, _is_number, load_parameters
 from sim.reach import Files, ReachError, Source
+from sim.strategies import DEFAULT as DEFAULT_STRATEGY
+from sim.strategies import STRATEGIES
 from sim.yamlfile import Mapping, YamlFault, kind, show, token
 
 TOP_KEYS = (
@@ -35,6 +37,7 @@ TOP_KEYS = (
     "runs",
     "seed",
     "uncertainty",
+    "strategy",
     "parameters",
     "events",
 )
@@ -135,6 +138,7 @@ class Scenario:
     sources: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     parameter_set: ParameterSet | None = field(default=None, repr=False)
+    strategy: str = DEFAULT_STRATEGY  # Vietnam's strategy (sim.strategies)
 
     @property
     def calendar(self) -> Calendar:
@@ -155,6 +159,7 @@ class Scenario:
             "runs": self.runs,
             "seed": self.seed,
             "uncertainty": self.uncertainty,
+            "strategy": self.strategy,
             "parameters": dict(self.parameters),
             "events": [e.as_dict() for e in self.events],
         }
@@ -164,8 +169,8 @@ class Scenario:
         text = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def model(self, *, runs=None, seed=None, first_run: int = 0, record: bool = True, observers=()):
-        """A BalanceModel of this scenario (fresh events each time)."""
+    def model(self, *, runs=None, seed=None, first_run: int = 0, record: bool = True, observers=(), strategy=None):
+        """A BalanceModel of this scenario (fresh events each time), with its strategy unless another is given."""
         from sim.model import BalanceModel
 
         return BalanceModel(
@@ -178,6 +183,7 @@ class Scenario:
             events=[e.build() for e in self.events],
             record=record,
             observers=observers,
+            strategy=strategy or self.strategy,
         )
 
 
@@ -296,6 +302,13 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
     uncertainty = raw.get("uncertainty", False)
     if not isinstance(uncertainty, bool):
         fail("uncertainty", f"expected true or false, got {show(uncertainty)}")
+    strategy = raw.get("strategy", DEFAULT_STRATEGY)
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
+        fail(
+            "strategy",
+            f"unknown strategy {show(strategy)}{_suggest(str(strategy), STRATEGIES)}; "
+            f"expected one of {', '.join(STRATEGIES)}",
+        )
 
     overrides = raw.get("parameters", {})
     if not isinstance(overrides, dict):
@@ -358,6 +371,7 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
         list(sources),
         warnings,
         params,
+        strategy,
     )
 
 

@@ -88,7 +88,8 @@ class Situation:
     ``supply`` and ``threat`` are what the powers offer and pose (runs, powers,
     dims); ``trust`` is Vietnam's perceived reliability of each (runs, powers);
     ``floor`` is the alignment each tie's partnership tier commits Vietnam to
-    (runs, powers).
+    (runs, powers); ``coercion`` is how hard each power coerces now (runs,
+    powers), zero if not given.
     """
 
     world: World
@@ -96,6 +97,7 @@ class Situation:
     threat: np.ndarray
     trust: np.ndarray
     floor: np.ndarray
+    coercion: np.ndarray | None = None
 
     def __post_init__(self):
         # fixed for the step, so computed once rather than for each of Vietnam's trial moves: each power's
@@ -106,6 +108,10 @@ class Situation:
         # and the threat it would add; a power that has already let Vietnam down has less to take
         delivered = (w.reach * self.trust)[:, :, None] * self.supply
         self.stake = _total(w.withholds * delivered + w.coercion_threat)
+        # a rival already coercing is a warning: Vietnam, "cognisant of the need to avoid being seen as
+        # siding" (001), weighs its displeasure the more, twice as much at the coercion line
+        if self.coercion is not None:
+            self.stake = self.stake * (1.0 + self.coercion / w.scalars["coercion"][:, None])
 
     def received(self, a: np.ndarray) -> np.ndarray:
         w = self.world

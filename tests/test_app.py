@@ -175,7 +175,7 @@ def test_a_student_who_copies_the_model_gets_the_model_s_world():
 
 def test_the_student_s_path_is_set_beside_the_model_s_own_vietnam():
     lesson = Lesson()
-    student = play(lesson, lambda step: {"US": 1, "CN": -1, "RU": 0})
+    student = play(lesson, lambda step: {"US": 1, "CN": -1, "RU": 1})
     c = student.compare()
     assert len(c.dates) == len(c.student["alignment"]) == len(c.model["alignment"]) == student.horizon + 1
     assert c.student["alignment"][-1, 0, 1] < c.model["alignment"][-1, 0, 1]  # China loosened

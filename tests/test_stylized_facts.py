@@ -66,11 +66,12 @@ def test_a_fact_short_of_the_mark_is_still_the_rule(design, number):
 
 
 @pytest.mark.parametrize("number", sorted(FACTS))
-def test_fact_fails_without_its_mechanism(defaults, design, number):
+def test_fact_fails_without_its_mechanism(design, number):
+    """Switched off, the mechanism takes the fact with it in most draws."""
     fact = FACTS[number]
-    assert not fact.evaluate(defaults, ablated=True).holds.any(), fact.mechanism
     ablated = fact.evaluate(design, ablated=True)
     assert ablated.share <= 0.4, f"fact {number} still holds in {ablated.holds.sum()} of {design.draws} draws"
+    assert ablated.share <= fact.evaluate(design).share - 0.4
 
 
 def test_the_design_covers_every_range_and_keeps_the_orders(design):

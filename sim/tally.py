@@ -1,0 +1,136 @@
+"""Strategies side by side: the same runs under each of Vietnam's strategies, with common random numbers.
+
+A ``StrategyTally`` keeps, for a chunk of runs simulated under every
+strategy (same seed, same run indices, so the same worlds and the same
+noise), exact counts that merge by addition: how many runs survived under
+each combination of strategies (so every paired comparison can be read
+off), each strategy's failure modes, and fixed-point sums of each run's
+mean security satisfaction and of its paired difference from the model's
+own strategy. ``comparison`` turns a tally into the ``strategies`` block of
+``summary.json``: survival and satisfaction per strategy, and the value of
+hedging with 95% intervals (docs/ODD.md 7.9).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from sim.outcomes import Failure
+from sim.strategies import DEFAULT
+
+SCALE = 10**9  # fixed point, as in sim.results: sums are exact whatever the chunking
+Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
+
+
+class RunMeans:
+    """An observer: each run's mean security satisfaction over the steps it observes."""
+
+    def __init__(self):
+        self.total: np.ndarray | None = None
+        self.steps = 0
+
+    def observe(self, step: int, values: dict[str, np.ndarray], scalars=None) -> None:
+        security = values["security"][:, 0]
+        self.total = security.copy() if self.total is None else self.total + security
+        self.steps += 1
+
+    @property
+    def mean(self) -> np.ndarray:
+        return self.total / max(self.steps, 1)
+
+
+class StrategyTally:
+    """Exact, mergeable counts of the same runs under several strategies."""
+
+    def __init__(self, names: tuple[str, ...]):
+        if DEFAULT not in names:
+            raise ValueError(f"a comparison of strategies needs the model's own, {DEFAULT!r}")
+        self.names = tuple(names)
+        self.runs = 0
+        n = len(self.names)
+        self.patterns = np.zeros(2**n, np.int64)  # runs by which strategies survived them (bit s: strategy s)
+        self.modes = np.zeros((n, len(Failure)), np.int64)
+        self.security = np.zeros(n, np.int64)  # sum of each run's mean satisfaction
+        self.gap = np.zeros(n, np.int64)  # sum of the paired difference from the model's own strategy
+        self.gap_sq = np.zeros(n, np.int64)  # and of its square
+
+    def add(self, survived: dict[str, np.ndarray], modes: dict[str, np.ndarray], security: dict[str, np.ndarray]):
+        """One chunk: per strategy, each run's survival, failure mode and mean satisfaction (same runs)."""
+        code = sum(survived[name].astype(np.int64) << s for s, name in enumerate(self.names))
+        self.patterns += np.bincount(code, minlength=self.patterns.size)
+        own = security[DEFAULT]
+        for s, name in enumerate(self.names):
+            self.modes[s] += np.bincount(modes[name].astype(np.int64), minlength=len(Failure))
+            self.security[s] += np.rint(security[name] * SCALE).astype(np.int64).sum()
+            gap = own - security[name]
+            self.gap[s] += np.rint(gap * SCALE).astype(np.int64).sum()
+            self.gap_sq[s] += np.rint(gap * gap * SCALE).astype(np.int64).sum()
+        self.runs += len(own)
+
+    def merge(self, other: StrategyTally) -> StrategyTally:
+        if other.names != self.names:
+            raise ValueError(f"cannot merge tallies of {other.names} into {self.names}")
+        for key in ("patterns", "modes", "security", "gap", "gap_sq"):
+            getattr(self, key)[...] += getattr(other, key)
+        self.runs += other.runs
+        return self
+
+    # -- reading -------------------------------------------------------------
+    def _survived(self, s: int) -> np.ndarray:
+        return (np.arange(self.patterns.size) >> s) & 1 == 1
+
+    def survival(self, name: str) -> float:
+        return float(self.patterns[self._survived(self.names.index(name))].sum()) / max(self.runs, 1)
+
+    def paired_survival(self, a: str, b: str) -> tuple[float, float, float]:
+        """Survival of ``a`` minus that of ``b`` over the same runs, with its 95% interval (normal, paired)."""
+        sa, sb = self._survived(self.names.index(a)), self._survived(self.names.index(b))
+        n = max(self.runs, 1)
+        only_a = float(self.patterns[sa & ~sb].sum()) / n
+        only_b = float(self.patterns[~sa & sb].sum()) / n
+        diff = only_a - only_b
+        half = Z95 * math.sqrt(max(only_a + only_b - diff * diff, 0.0) / n)
+        return diff, diff - half, diff + half
+
+    def security_mean(self, name: str) -> float:
+        return float(self.security[self.names.index(name)]) / SCALE / max(self.runs, 1)
+
+    def security_gap(self, name: str) -> tuple[float, float, float]:
+        """Mean satisfaction of the model's own strategy minus ``name``'s, paired, with its 95% interval."""
+        s, n = self.names.index(name), max(self.runs, 1)
+        mean = float(self.gap[s]) / SCALE / n
+        var = max(float(self.gap_sq[s]) / SCALE / n - mean * mean, 0.0)
+        half = Z95 * math.sqrt(var / n)
+        return mean, mean - half, mean + half
+
+
+def _r(x: float) -> float:
+    return round(float(x), 6)
+
+
+def comparison(tally: StrategyTally, descriptions: dict[str, str]) -> dict:
+    """The ``strategies`` block of summary.json."""
+    n = max(tally.runs, 1)
+    per = {}
+    for s, name in enumerate(tally.names):
+        gap = tally.security_gap(name)
+        per[name] = {
+            "description": descriptions[name],
+            "survival_probability": _r(tally.survival(name)),
+            "failure_modes": {f.label: _r(tally.modes[s, f] / n) for f in Failure if f != Failure.NONE},
+            "mean_security_satisfaction": _r(tally.security_mean(name)),
+            "satisfaction_gap_of_hedging": {"mean": _r(gap[0]), "ci95": [_r(gap[1]), _r(gap[2])]},
+        }
+    others = [name for name in tally.names if name != DEFAULT]
+    block = {"runs": tally.runs, "common_random_numbers": True, "model_strategy": DEFAULT, "by_strategy": per}
+    if others:
+        best = max(others, key=tally.survival)
+        worst = min(others, key=tally.survival)
+        value = {}
+        for label, other in (("best", best), ("worst", worst)):
+            diff, lo, hi = tally.paired_survival(DEFAULT, other)
+            value[f"against_{label}"] = {"strategy": other, "survival_difference": _r(diff), "ci95": [_r(lo), _r(hi)]}
+        block["value_of_hedging"] = value
+    return block
