@@ -11,7 +11,7 @@ import pytest
 from sim import EVENT_TYPES
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-FIGURES = ("alignment", "engagement_triangle", "hedging_index", "satisfaction", "survival")
+FIGURES = ("alignment", "engagement_triangle", "hedging_index", "satisfaction", "survival", "strategies")
 
 
 def bamboo(*args, cwd=None):
@@ -63,6 +63,12 @@ def test_run_writes_summary_trajectories_plots_and_manifest(crisis_run):
     for name in FIGURES:
         assert (out / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert "<svg" in (out / f"{name}.svg").read_text()
+    strategies = summary["strategies"]
+    assert summary["strategy"] == "hedge" and strategies["runs"] == 300
+    assert list(strategies["by_strategy"]) == ["hedge", "frozen", "random", "align:US", "align:CN", "align:RU"]
+    assert strategies["by_strategy"]["hedge"]["survival_probability"] == summary["survival_probability"]
+    assert {"against_best", "against_worst"} == set(strategies["value_of_hedging"])
+    assert "survival by strategy" in done.stdout and "value of hedging" in done.stdout
     manifest = json.loads((out / "manifest.json").read_text())
     assert len(manifest["scenario"]["content_sha256"]) == 64
     assert manifest["seed"] == 3 and manifest["package_version"]
@@ -120,6 +126,66 @@ def test_bad_options_are_refused_cleanly(tmp_path, args, message):
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
+
+
+def test_a_run_under_another_strategy_still_compares_with_the_models_own(tmp_path):
+    out = tmp_path / "frozen"
+    done = bamboo(
+        "run",
+        SCENARIOS / "caatsa_enforced.yaml",
+        "--runs",
+        40,
+        "--strategy",
+        "frozen",
+        "--strategies",
+        "random",
+        "--out",
+        out,
+        "--quiet",
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["strategy"] == "frozen"
+    assert list(summary["strategies"]["by_strategy"]) == ["hedge", "frozen", "random"]
+    assert summary["strategies"]["by_strategy"]["frozen"]["survival_probability"] == summary["survival_probability"]
+
+
+def test_no_comparison_when_asked_for_none(tmp_path):
+    out = tmp_path / "plain"
+    assert (
+        bamboo(
+            "run", SCENARIOS / "status_quo.yaml", "--runs", 10, "--strategies", "none", "--out", out, "--quiet"
+        ).returncode
+        == 0
+    )
+    assert "strategies" not in json.loads((out / "summary.json").read_text())
+    assert not (out / "strategies.png").exists()
+
+
+@pytest.mark.parametrize("flag", ["--strategy", "--strategies"])
+def test_an_unknown_strategy_is_refused_with_the_choices(tmp_path, flag):
+    done = bamboo("run", SCENARIOS / "status_quo.yaml", flag, "bandwagon", "--out", tmp_path / "never")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "unknown strategy 'bandwagon'" in done.stderr and "align:CN" in done.stderr
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_scenario_names_its_strategy(tmp_path):
+    path = scenario(
+        tmp_path,
+        "name: Aligned\ndescription: d\nbase: {}\nstrategy: align:US\nruns: 5\n".format(SCENARIOS / "status_quo.yaml"),
+    )
+    bad = scenario(tmp_path, "name: B\ndescription: d\nstrategy: bandwagon\n", "bad.yaml")
+    assert bamboo("validate", path).returncode == 0
+    done = bamboo("validate", bad)
+    assert done.returncode == 2 and "bad.yaml:3: strategy: unknown strategy" in done.stderr
+
+
+def test_facts_prints_each_fact_with_its_counts():
+    done = bamboo("facts", "--draws", 4, "--reps", 3)
+    assert done.returncode == 0, done.stderr
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
+    assert len(rows) == 10 and all(" of 4 " in row for row in rows)
 
 
 def test_bad_scenario_names_file_line_and_expectation_and_writes_nothing(tmp_path):

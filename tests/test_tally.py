@@ -1,0 +1,121 @@
+"""Strategies side by side (sim.tally): exact counts under common random numbers, and the value of hedging."""
+
+import numpy as np
+import pytest
+from conftest import SCENARIOS
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.ensemble import chunks, execute
+from sim.outcomes import Failure
+from sim.scenario import load_scenario
+from sim.strategies import DEFAULT, STRATEGIES
+from sim.tally import StrategyTally, comparison
+
+NAMES = tuple(STRATEGIES)
+
+
+def fake(survived: dict, security: dict) -> StrategyTally:
+    t = StrategyTally(tuple(survived))
+    modes = {k: np.where(v, Failure.NONE, Failure.ISOLATION) for k, v in survived.items()}
+    t.add({k: np.asarray(v) for k, v in survived.items()}, modes, {k: np.asarray(v) for k, v in security.items()})
+    return t
+
+
+def test_the_models_own_strategy_is_always_compared():
+    with pytest.raises(ValueError, match="hedge"):
+        StrategyTally(("frozen", "random"))
+
+
+def test_paired_survival_counts_the_runs_only_one_survives():
+    t = fake({"hedge": [1, 1, 1, 0], "frozen": [1, 0, 0, 0]}, {"hedge": [0.5] * 4, "frozen": [0.4] * 4})
+    assert t.survival("hedge") == 0.75 and t.survival("frozen") == 0.25
+    diff, lo, hi = t.paired_survival("hedge", "frozen")
+    assert diff == pytest.approx(0.5) and lo < diff < hi
+
+
+def test_identical_strategies_differ_by_exactly_nothing():
+    t = fake({"hedge": [1, 0, 1], "frozen": [1, 0, 1]}, {"hedge": [0.3, 0.2, 0.1], "frozen": [0.3, 0.2, 0.1]})
+    assert t.paired_survival("hedge", "frozen") == (0.0, 0.0, 0.0)
+    assert t.security_gap("frozen") == (0.0, 0.0, 0.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.floats(0, 1), st.floats(0, 1)), min_size=2, max_size=60))
+def test_merging_chunks_gives_the_same_counts_as_one_tally(rows):
+    whole = fake(
+        {"hedge": [r[0] for r in rows], "frozen": [r[1] for r in rows]},
+        {"hedge": [r[2] for r in rows], "frozen": [r[3] for r in rows]},
+    )
+    half = len(rows) // 2
+    parts = [rows[:half], rows[half:]]
+    merged = StrategyTally(("hedge", "frozen"))
+    for part in parts:
+        if part:
+            merged.merge(
+                fake(
+                    {"hedge": [r[0] for r in part], "frozen": [r[1] for r in part]},
+                    {"hedge": [r[2] for r in part], "frozen": [r[3] for r in part]},
+                )
+            )
+    for key in ("patterns", "modes", "security", "gap", "gap_sq"):
+        np.testing.assert_array_equal(getattr(merged, key), getattr(whole, key))
+    assert merged.runs == whole.runs
+
+
+@pytest.fixture(scope="module")
+def caatsa():
+    return load_scenario(SCENARIOS / "caatsa_enforced.yaml")
+
+
+def test_a_chunked_comparison_is_the_same_as_one_chunk(caatsa):
+    one = execute([caatsa], 120, 3, 120, strategies=NAMES)[0].tally
+    many = execute([caatsa], 120, 3, 25, strategies=NAMES)[0].tally
+    assert len(chunks(120, 25)) > 1
+    for key in ("patterns", "modes", "security", "gap", "gap_sq"):
+        np.testing.assert_array_equal(getattr(one, key), getattr(many, key))
+
+
+def test_each_strategy_in_the_tally_is_its_own_ensemble(caatsa):
+    """The tally's row for a strategy is what a plain ensemble of that strategy gives, run by run."""
+    agg = execute([caatsa], 80, 5, strategies=NAMES)[0]
+    for name in ("frozen", "align:RU"):
+        m = caatsa.model(runs=80, seed=5, strategy=name, record=False)
+        m.run_for(caatsa.steps)
+        assert agg.tally.survival(name) == pytest.approx(m.survival_probability())
+    assert agg.tally.survival(DEFAULT) == pytest.approx(agg.survival_probability())
+
+
+def test_the_summary_block_names_every_strategy_and_the_value_of_hedging(caatsa):
+    tally = execute([caatsa], 200, 7, strategies=NAMES)[0].tally
+    block = comparison(tally, {n: STRATEGIES[n].description for n in NAMES})
+    assert list(block["by_strategy"]) == list(NAMES) and block["common_random_numbers"]
+    value = block["value_of_hedging"]
+    best, worst = value["against_best"], value["against_worst"]
+    assert best["strategy"] != DEFAULT and worst["strategy"] != DEFAULT
+    lo, hi = best["ci95"]
+    assert lo <= best["survival_difference"] <= hi
+    assert worst["survival_difference"] >= best["survival_difference"]
+
+
+def test_hedging_is_worth_something_when_a_rival_moves_its_line(caatsa):
+    """Under CAATSA the US bears less of the Russia tie: a Vietnam that adapts is seen as siding less often."""
+    tally = execute([caatsa], 400, 1, strategies=NAMES)[0].tally
+    for other in ("frozen", "random"):
+        diff, lo, _ = tally.paired_survival(DEFAULT, other)
+        assert lo > 0.1, (other, diff)
+
+
+def test_aligning_with_china_under_chinese_coercion_fails_more_than_hedging():
+    scenario = load_scenario(SCENARIOS / "chinese_coercion.yaml")
+    tally = execute([scenario], 300, 1, strategies=(DEFAULT, "align:CN"))[0].tally
+    _, lo, _ = tally.paired_survival(DEFAULT, "align:CN")
+    assert lo > 0.5
+
+
+def test_aligning_with_the_us_under_a_russia_china_axis_fails_more_than_hedging():
+    scenario = load_scenario(SCENARIOS / "russia_china_axis.yaml")
+    tally = execute([scenario], 300, 1, strategies=(DEFAULT, "align:US"))[0].tally
+    _, lo, _ = tally.paired_survival(DEFAULT, "align:US")
+    assert lo > 0.5
+    assert tally.security_gap("align:US")[1] > 0  # and it leaves Vietnam less secure
