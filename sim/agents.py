@@ -10,11 +10,13 @@ are subclasses of ``Hedger`` in ``sim.strategies``.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from mesa import Agent
 
 from sim.params import DIMENSIONS, POWERS, TIERS
-from sim.security import Situation
+from sim.security import Situation, summed
 
 # Vietnam's options for each tie each step: loosen, keep, deepen (in step sizes).
 MOVES = np.array([-1.0, 0.0, 1.0])
@@ -54,10 +56,10 @@ class GreatPower(Agent):
         hedger = self.model.hedger
         a, moved = hedger.alignment, hedger.alignment - hedger.previous
         rivalry = w.rivalry[:, p, :]  # zero for itself
-        drift = np.sum(rivalry * np.maximum(moved, 0.0), axis=1) + np.maximum(-moved[:, p], 0.0)
+        drift = summed(rivalry * np.maximum(moved, 0.0)) + np.maximum(-moved[:, p], 0.0)
         court = (1 - s["courtship_decay"]) * self.courtship + s["courtship_gain"] * w.interest[:, p] * drift
         excess = np.maximum(a - w.tolerance[:, p, :], 0.0)
-        pressure = w.interest[:, p] * np.sum(rivalry * excess, axis=1)  # a power coerces as far as it cares
+        pressure = w.interest[:, p] * summed(rivalry * excess)  # a power coerces as far as it cares
         coerce = (1 - s["coercion_decay"]) * self.coercion + s["coercion_gain"] * pressure
         self.courtship = np.clip(court, 0.0, 1.0)
         self.coercion = np.clip(coerce, 0.0, 1.0)
@@ -193,8 +195,9 @@ class Hedger(Agent):
         s = self.model.world.scalars
         if not self.sides:
             gap = np.where(s["four_nos"] >= 0.5, s["siding"], np.inf)[:, None]
-            lowest_other = np.stack([np.delete(a, p, axis=1).min(axis=1) for p in range(a.shape[1])], 1)
-            highest_other = np.stack([np.delete(a, p, axis=1).max(axis=1) for p in range(a.shape[1])], 1)
+            others = [[a[:, q] for q in range(a.shape[1]) if q != p] for p in range(a.shape[1])]
+            lowest_other = np.stack([functools.reduce(np.minimum, o) for o in others], 1)
+            highest_other = np.stack([functools.reduce(np.maximum, o) for o in others], 1)
             ok[:, :, DEEPEN] &= (a + step) - (lowest_other - step) <= gap + 1e-12
             ok[:, :, LOOSEN] &= (highest_other + step) - (a - step) <= gap + 1e-12
         return ok
@@ -215,16 +218,7 @@ class Hedger(Agent):
         Deepening is valued as if the tier's ceiling did not bind: a tie
         pressing at its ceiling shows what an upgrade would bring.
         """
-        a = self.alignment
-        u0 = situation.utility(a)
-        n_runs, n_powers = a.shape
-        gain = np.zeros((n_runs, n_powers, len(MOVES)))
-        for p in range(n_powers):
-            for k in (LOOSEN, DEEPEN):
-                trial = a.copy()
-                trial[:, p] = a[:, p] + MOVES[k] * step[:, 0]
-                gain[:, p, k] = situation.utility(trial) - u0
-        return gain
+        return situation.gains(self.alignment, step * MOVES[None, :])
 
     def noise(self) -> np.ndarray:
         """Standard Gumbel noise per tie and move, (runs, powers, 3), from the run's own stream."""

@@ -22,8 +22,11 @@ def _over_powers(x: np.ndarray, op) -> np.ndarray:
     return out
 
 
-def _total(x: np.ndarray) -> np.ndarray:
-    """Sum over the last axis (three powers or three dimensions), term by term, for the same reason."""
+def summed(x: np.ndarray) -> np.ndarray:
+    """Sum over the last axis (three powers or three dimensions), term by term, for the same reason.
+
+    Shared with the agents, which sum over the three powers the same way.
+    """
     out = x[..., 0]
     for i in range(1, x.shape[-1]):
         out = out + x[..., i]
@@ -68,9 +71,9 @@ def over_reliance(a: np.ndarray, trust: np.ndarray) -> np.ndarray:
 
     Relying on one partner is costly, and the more so the less that partner can be trusted.
     """
-    total = _total(a)[:, None]
+    total = summed(a)[:, None]
     share = np.divide(a, total, out=np.full_like(a, 1.0 / a.shape[1]), where=total > 0)
-    return _total(share**2 * (1.0 - trust))
+    return summed(share**2 * (1.0 - trust))
 
 
 def hedging_index(a: np.ndarray) -> np.ndarray:
@@ -78,7 +81,7 @@ def hedging_index(a: np.ndarray) -> np.ndarray:
     total = a.sum(axis=1, keepdims=True)
     share = np.divide(a, total, out=np.zeros_like(a), where=total > 0)
     logs = np.log(share, out=np.zeros_like(share), where=share > 0)
-    return -np.sum(share * logs, axis=1) / np.log(a.shape[1])
+    return -summed(share * logs) / np.log(a.shape[1])
 
 
 @dataclass
@@ -103,11 +106,11 @@ class Situation:
         # fixed for the step, so computed once rather than for each of Vietnam's trial moves: each power's
         # rivalries, each weighted by the rival's reach, so that a confrontation far from Vietnam entraps less
         w = self.world
-        self.rivalries = _total(w.rivalry * w.reach[:, None, :])
+        self.rivalries = summed(w.rivalry * w.reach[:, None, :])
         # what each power could take from Vietnam by coercing: the supply it would withdraw, as delivered,
         # and the threat it would add; a power that has already let Vietnam down has less to take
         delivered = (w.reach * self.trust)[:, :, None] * self.supply
-        self.stake = _total(w.withholds * delivered + w.coercion_threat)
+        self.stake = summed(w.withholds * delivered + w.coercion_threat)
         # a rival already coercing is a warning: Vietnam, "cognisant of the need to avoid being seen as
         # siding" (001), weighs its displeasure the more, twice as much at the coercion line
         if self.coercion is not None:
@@ -124,24 +127,74 @@ class Situation:
     def satisfaction(self, a: np.ndarray) -> np.ndarray:
         return satisfaction(self.net(a), self.world.demand)
 
+    def tie_losses(self, x: np.ndarray, p: int) -> np.ndarray:
+        """The losses that hang on tie ``p`` alone at depth ``x`` (runs,): entrapment, displeasure, commitment, cost.
+
+        The other losses couple the ties (insecurity through the noisy-OR,
+        over-reliance through the shares); these add up tie by tie.
+        """
+        w, s = self.world, self.world.scalars
+        # how far the tie exceeds what each rival q tolerates (rivalry with itself is zero), weighed by what q
+        # could take from Vietnam if it coerced
+        excess = np.maximum(x[:, None] - w.tolerance[:, :, p], 0.0)
+        return (
+            s["entrapment_cost"] * self.rivalries[:, p] * x**2
+            + s["displeasure_cost"] * summed(self.stake * w.rivalry[:, :, p] * excess**2)
+            + s["commitment_cost"] * np.maximum(self.floor[:, p] - x, 0.0)
+            + w.tie_cost[:, p] * x
+        )
+
     def components(self, a: np.ndarray) -> dict[str, np.ndarray]:
         """Utility terms per run, each a loss (a positive number Vietnam wants small)."""
         w, s = self.world, self.world.scalars
         unmet = shortfall(self.net(a), w.demand)
-        # excess[:, q, p]: how far Vietnam's tie with p exceeds what rival q tolerates (the diagonal of
-        # rivalry is zero, so a power is never displeased by Vietnam's tie with itself), weighed by what q
-        # could take from Vietnam if it coerced
-        excess = np.maximum(a[:, None, :] - w.tolerance, 0.0)
-        displeasure = _total(self.stake * _total(w.rivalry * excess**2))
+        excess = np.maximum(a[:, None, :] - w.tolerance, 0.0)  # [:, q, p]: tie p over rival q's tolerance
         return {
-            "insecurity": _total(w.weight * unmet**2),
+            "insecurity": summed(w.weight * unmet**2),
             "over-reliance": s["concentration_cost"] * over_reliance(a, self.trust),
-            "entrapment": s["entrapment_cost"] * _total(self.rivalries * a**2),
-            "rivals' displeasure": s["displeasure_cost"] * displeasure,
-            "broken commitment": s["commitment_cost"] * _total(np.maximum(self.floor - a, 0.0)),
-            "cost of the tie": _total(w.tie_cost * a),
+            "entrapment": s["entrapment_cost"] * summed(self.rivalries * a**2),
+            "rivals' displeasure": s["displeasure_cost"] * summed(self.stake * summed(w.rivalry * excess**2)),
+            "broken commitment": s["commitment_cost"] * summed(np.maximum(self.floor - a, 0.0)),
+            "cost of the tie": summed(w.tie_cost * a),
         }
 
     def utility(self, a: np.ndarray) -> np.ndarray:
         """Vietnam's utility: minus the sum of its losses."""
         return -sum(self.components(a).values())
+
+    def gains(self, a: np.ndarray, moves: np.ndarray) -> np.ndarray:
+        """Utility change of moving each tie alone by each of ``moves`` (runs, k), as (runs, powers, k).
+
+        The same as ``utility`` of each trial less ``utility(a)``, computed by
+        changing only what hangs on the moved tie: its factor in the noisy-OR,
+        its share of the threat, its own losses. Vietnam weighs six trials a
+        quarter, so this is where the model spends its time.
+        """
+        w, s = self.world, self.world.scalars
+        n, n_powers = a.shape
+        u0 = self.utility(a)
+        factor = 1.0 - (a * w.reach * self.trust)[:, :, None] * self.supply
+        posed = self.threat * np.maximum(1.0 - w.enmeshment * a[:, :, None], 0.0)
+        threat = _over_powers(posed, np.add)
+        own = [self.tie_losses(a[:, p], p) for p in range(n_powers)]
+        separable = sum(own)
+        gain = np.empty((n, n_powers, moves.shape[1]))
+        for p in range(n_powers):
+            others = (1.0 - w.capability) * _over_powers(np.delete(factor, p, axis=1), np.multiply)
+            for k in range(moves.shape[1]):
+                x = a[:, p] + moves[:, k]
+                received = 1.0 - others * (1.0 - (x * w.reach[:, p] * self.trust[:, p])[:, None] * self.supply[:, p])
+                faced = (
+                    threat - posed[:, p] + self.threat[:, p] * np.maximum(1.0 - w.enmeshment[:, p] * x[:, None], 0.0)
+                )
+                trial = a.copy()
+                trial[:, p] = x
+                loss = (
+                    summed(w.weight * shortfall(received - faced, w.demand) ** 2)
+                    + s["concentration_cost"] * over_reliance(trial, self.trust)
+                    + separable
+                    - own[p]
+                    + self.tie_losses(x, p)
+                )
+                gain[:, p, k] = -loss - u0
+        return gain

@@ -292,3 +292,24 @@ class TestUtility:
         w = World.assemble(load_parameters().draw(runs, Streams(seed, runs)))
         a = np.random.default_rng(seed).random((16, NP))
         assert np.all(np.isfinite(situation(w).utility(a)))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**31), st.floats(0.001, 0.05))
+def test_gains_of_one_tie_moved_equal_the_utility_difference(seed, step):
+    """The fast gains (only what hangs on the moved tie recomputed) are the utility differences of each trial."""
+    from sim.params import World, load_parameters
+    from sim.streams import Streams
+
+    runs = np.arange(12, dtype=np.uint64)
+    w = World.assemble(load_parameters().draw(runs, Streams(seed, runs)))
+    g = np.random.default_rng(seed)
+    sit = situation(w, trust=g.random((12, NP)), coercion=g.random((12, NP)), floor=g.random((12, NP)))
+    a = g.random((12, NP))
+    moves = np.tile([-step, 0.0, step], (12, 1))
+    fast = sit.gains(a, moves)
+    for p in range(NP):
+        for k in range(3):
+            trial = a.copy()
+            trial[:, p] += moves[:, k]
+            np.testing.assert_allclose(fast[:, p, k], sit.utility(trial) - sit.utility(a), rtol=1e-9, atol=1e-12)
