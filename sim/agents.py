@@ -88,7 +88,7 @@ class GreatPower(Agent):
     def delivery(self) -> np.ndarray:
         """What it delivers, courtship and coercion apart: reach x reliability x mean supply (runs,).
 
-        A fall in it is abandonment: remembered by Vietnam (7.7), and a failure when it lasts (7.8).
+        A fall in it is abandonment, which Vietnam remembers (docs/ODD.md 7.7).
         """
         w, p = self.model.world, self.index
         return w.reach[:, p] * w.reliability[:, p] * self.supply().mean(axis=1)
@@ -250,7 +250,9 @@ class Hedger(Agent):
         moved = np.where(pressing, np.maximum(top, a), wanted)
         self.alignment = np.clip(moved, 0.0, self.ceiling())
         self.pressing = np.where(pressing, self.pressing + 1, 0)
-        self.lapsing = np.where(self.alignment < self.floor(), self.lapsing + 1, 0)
+        # a tie below its floor that Vietnam is deepening is filling its tier (after an upgrade), not lapsing
+        neglected = (self.alignment < self.floor()) & (choice != DEEPEN)
+        self.lapsing = np.where(neglected, self.lapsing + 1, 0)
         patience = np.round(s["tier_patience"])[:, None]
         highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)[:, None]
         up = (self.pressing >= patience) & (self.tier < highest)

@@ -187,7 +187,7 @@ def _check_path(path) -> None:
             f"{path} is an initial value; to move a tie during a run use the state path "
             f"alignment.{path.rsplit('.', 1)[-1]}"
         )
-    if path.startswith("hedger.memory."):
+    if path.startswith(("hedger.memory.", "hedger.tier.")):
         raise ValueError(f"{path} is an initial value and cannot be shocked during a run")
     known = load_parameters().entries
     if path not in known:

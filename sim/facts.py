@@ -358,7 +358,9 @@ class RivalsCourtADrifter(Fact):
     claim = "When Vietnam drifts toward one power, its rivals raise their courtship."
     source = "004: 'major powers are themselves competing to show Vietnam that they can supply it with security'"
     null = "the same world without the drift"
-    mechanism = "a power courts when its share of Vietnam's engagement falls below what its interest warrants"
+    mechanism = (
+        "a power courts when Vietnam drifts toward a rival: its rivals' gains and its own losses, by its interest"
+    )
     ablation = (("behaviour.courtship_gain", 0.0),)
 
     def measure(self, design: Design) -> Result:

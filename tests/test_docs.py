@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from sim import limits
-from sim.doc_tables import free_parameter_table, parameter_counts, parameter_table
+from sim.doc_tables import assumption_table, free_parameter_table, order_table, parameter_counts, parameter_table
 from sim.events import EVENT_TYPES
 from sim.params import load_parameters
+from sim.strategies import STRATEGIES
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 ODD = (DOCS / "ODD.md").read_text(encoding="utf-8")
@@ -39,6 +40,16 @@ def test_parameter_tables_match_the_data_file(marker, table):
     assert between(marker) == table()
 
 
+def test_the_assumption_table_matches_the_data_file():
+    assert between("assumption-table") == assumption_table()
+    assert "assumption-table" in section("8.4")
+
+
+def test_the_order_table_matches_the_data_file():
+    assert between("order-table") == order_table()
+    assert "order-table" in section("8.5")
+
+
 def test_parameter_counts_match_the_data_file():
     assert parameter_counts() in section("8.1")
 
@@ -46,6 +57,11 @@ def test_parameter_counts_match_the_data_file():
 @pytest.mark.parametrize("name", sorted(EVENT_TYPES))
 def test_every_event_type_is_in_the_catalogue(name):
     assert f"`{name}`" in section("6.4")
+
+
+@pytest.mark.parametrize("name", list(STRATEGIES))
+def test_every_strategy_is_documented(name):
+    assert f"`{name}`" in section("2.4")
 
 
 @pytest.mark.parametrize("path", list(load_parameters().entries))

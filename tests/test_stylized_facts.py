@@ -18,7 +18,7 @@ SHARE = 0.8  # the share of draws a fact must hold in
 # Each is an open point of the verdict issue (docs/ODD.md 10); strict, so a fix is noticed.
 SHORT = {
     2: "the US tie outranks Russia's only where entrapment is moderate and US reliability not low",
-    6: "the tariff's pull toward Russia is small where Russia's tie sits at its tier's floor",
+    6: "where the US or Russia tie sits at its tier's floor, the commitment holds it there, tariffs or not",
 }
 
 
