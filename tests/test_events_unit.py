@@ -222,7 +222,7 @@ def test_shock_with_an_unknown_path_fails():
         model.run_for(1)
 
 
-@pytest.mark.parametrize("path", ["hedger.alignment.US", "hedger.memory.RU"])
+@pytest.mark.parametrize("path", ["hedger.alignment.US", "hedger.memory.RU", "hedger.tier.CN"])
 def test_a_shock_on_an_initial_value_is_refused(path):
     """Initial values are read once, at step 0: shocking them would silently do nothing."""
     with pytest.raises(ValueError):
@@ -344,7 +344,7 @@ WORLD_ARRAYS += ("tie_cost", "tolerance", "rivalry", "demand", "weight", "inerti
 
 @pytest.mark.parametrize(
     "path",
-    [p for p in expected_paths() if not p.startswith(("hedger.alignment.", "hedger.memory."))],
+    [p for p in expected_paths() if not p.startswith(("hedger.alignment.", "hedger.memory.", "hedger.tier."))],
 )
 def test_a_zero_shift_leaves_the_world_unchanged(path):
     model = BalanceModel(runs=40, rng=5, uncertainty=True, events=[make("shock", path=path, value=0.0)])
