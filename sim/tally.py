@@ -92,7 +92,7 @@ class StrategyTally:
         only_b = float(self.patterns[~sa & sb].sum()) / n
         diff = only_a - only_b
         half = Z95 * math.sqrt(max(only_a + only_b - diff * diff, 0.0) / n)
-        return diff, diff - half, diff + half
+        return diff, max(diff - half, -1.0), min(diff + half, 1.0)
 
     def security_mean(self, name: str) -> float:
         return float(self.security[self.names.index(name)]) / SCALE / max(self.runs, 1)

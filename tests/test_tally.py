@@ -34,6 +34,12 @@ def test_paired_survival_counts_the_runs_only_one_survives():
     assert diff == pytest.approx(0.5) and lo < diff < hi
 
 
+def test_intervals_stay_within_what_a_difference_of_shares_can_be():
+    t = fake({"hedge": [1] * 30 + [0], "frozen": [0] * 31}, {"hedge": [0.5] * 31, "frozen": [0.4] * 31})
+    diff, lo, hi = t.paired_survival("hedge", "frozen")
+    assert -1.0 <= lo <= diff <= hi <= 1.0
+
+
 def test_identical_strategies_differ_by_exactly_nothing():
     t = fake({"hedge": [1, 0, 1], "frozen": [1, 0, 1]}, {"hedge": [0.3, 0.2, 0.1], "frozen": [0.3, 0.2, 0.1]})
     assert t.paired_survival("hedge", "frozen") == (0.0, 0.0, 0.0)
