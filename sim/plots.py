@@ -229,12 +229,13 @@ STRATEGY_COLOURS = {"hedge": "#1e8449", "frozen": "#7f8c8d", "random": "#b3b6b7"
 def strategies(agg, scenario):
     """Survival (with 95% intervals) and mean security satisfaction under each strategy, on the same runs."""
     from sim.strategies import DEFAULT
+    from sim.tally import Z95
 
     tally = agg.tally
     names = list(tally.names)
     n = max(tally.runs, 1)
     p = np.array([tally.survival(name) for name in names])
-    half = 1.959963984540054 * np.sqrt(p * (1 - p) / n)
+    half = Z95 * np.sqrt(p * (1 - p) / n)
     sat = np.array([tally.security_mean(name) for name in names])
     colours = [STRATEGY_COLOURS.get(name, COLOURS.get(name.partition(":")[2], "0.5")) for name in names]
     y = np.arange(len(names))[::-1]

@@ -141,10 +141,15 @@ class Aggregate:
 
     def stats(self, key: str, column: int, step: int = -1) -> dict[str, float]:
         p05, p50, p95 = self.percentiles(key, (5, 50, 95))[step, column]
-        return {"mean": _r(self.mean(key)[step, column]), "p05": _r(p05), "p50": _r(p50), "p95": _r(p95)}
+        return {
+            "mean": rounded(self.mean(key)[step, column]),
+            "p05": rounded(p05),
+            "p50": rounded(p50),
+            "p95": rounded(p95),
+        }
 
 
-def _r(x: float) -> float:
+def rounded(x: float) -> float:
     """Round for the summary: 6 decimals, well below the histogram's resolution."""
     return round(float(x), 6)
 
@@ -157,11 +162,11 @@ def summary(scenario, agg: Aggregate, runs: int, seed: int) -> dict:
         "start": str(scenario.start),
         "horizon": str(scenario.horizon),
         "steps": scenario.steps,
-        "survival_probability": _r(agg.survival_probability()),
-        "failure_modes": {k: _r(v) for k, v in agg.failure_modes().items()},
+        "survival_probability": rounded(agg.survival_probability()),
+        "failure_modes": {k: rounded(v) for k, v in agg.failure_modes().items()},
         "final_alignment": {p: agg.stats("alignment", i) for i, p in enumerate(POWERS)},
         "final_tier_shares": {
-            p: {t: _r(agg.tiers[-1, i, j] / max(agg.runs, 1)) for j, t in enumerate(TIERS)}
+            p: {t: rounded(agg.tiers[-1, i, j] / max(agg.runs, 1)) for j, t in enumerate(TIERS)}
             for i, p in enumerate(POWERS)
         },
         "hedging_index": agg.stats("hedging_index", 0),

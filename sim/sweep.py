@@ -36,6 +36,7 @@ from sim.limits import MAX_LEVELS, MAX_POINTS, MAX_RUNS, MAX_SEED
 from sim.outcomes import Failure
 from sim.params import POWERS, ParameterError, _is_number, bounds
 from sim.reach import Files, ReachError
+from sim.results import rounded
 from sim.scenario import ScenarioError, _suggest, _whole, load_scenario, open_source, parse
 from sim.yamlfile import show, token
 
@@ -261,18 +262,14 @@ def run(design: Design, scenarios: list, chunk_size: int = DEFAULT_CHUNK, **exec
 
     def row(point: int, agg) -> None:
         r = {"point": point, **design.points[point], "runs": agg.runs}
-        r["survival_probability"] = _r(agg.survival_probability())
-        r |= {mode: _r(share) for mode, share in agg.failure_modes().items()}
+        r["survival_probability"] = rounded(agg.survival_probability())
+        r |= {mode: rounded(share) for mode, share in agg.failure_modes().items()}
         for i, power in enumerate(POWERS):
             r |= {f"alignment_{power}_{k}": v for k, v in agg.stats("alignment", i).items()}
         rows[point] = r
 
     execute(scenarios, design.runs, design.seed, chunk_size, series=SERIES, on_point=row, **execution)
     return [rows[i] for i in range(len(scenarios))]
-
-
-def _r(x: float) -> float:
-    return round(float(x), 6)
 
 
 def columns(design: Design) -> list[str]:

@@ -18,9 +18,9 @@ import math
 import numpy as np
 
 from sim.outcomes import Failure
+from sim.results import SCALE, rounded
 from sim.strategies import DEFAULT
 
-SCALE = 10**9  # fixed point, as in sim.results: sums are exact whatever the chunking
 Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 
 
@@ -106,10 +106,6 @@ class StrategyTally:
         return mean, mean - half, mean + half
 
 
-def _r(x: float) -> float:
-    return round(float(x), 6)
-
-
 def comparison(tally: StrategyTally, descriptions: dict[str, str]) -> dict:
     """The ``strategies`` block of summary.json."""
     n = max(tally.runs, 1)
@@ -118,10 +114,10 @@ def comparison(tally: StrategyTally, descriptions: dict[str, str]) -> dict:
         gap = tally.security_gap(name)
         per[name] = {
             "description": descriptions[name],
-            "survival_probability": _r(tally.survival(name)),
-            "failure_modes": {f.label: _r(tally.modes[s, f] / n) for f in Failure if f != Failure.NONE},
-            "mean_security_satisfaction": _r(tally.security_mean(name)),
-            "satisfaction_gap_of_hedging": {"mean": _r(gap[0]), "ci95": [_r(gap[1]), _r(gap[2])]},
+            "survival_probability": rounded(tally.survival(name)),
+            "failure_modes": {f.label: rounded(tally.modes[s, f] / n) for f in Failure if f != Failure.NONE},
+            "mean_security_satisfaction": rounded(tally.security_mean(name)),
+            "satisfaction_gap_of_hedging": {"mean": rounded(gap[0]), "ci95": [rounded(gap[1]), rounded(gap[2])]},
         }
     others = [name for name in tally.names if name != DEFAULT]
     block = {"runs": tally.runs, "common_random_numbers": True, "model_strategy": DEFAULT, "by_strategy": per}
@@ -131,6 +127,10 @@ def comparison(tally: StrategyTally, descriptions: dict[str, str]) -> dict:
         value = {}
         for label, other in (("best", best), ("worst", worst)):
             diff, lo, hi = tally.paired_survival(DEFAULT, other)
-            value[f"against_{label}"] = {"strategy": other, "survival_difference": _r(diff), "ci95": [_r(lo), _r(hi)]}
+            value[f"against_{label}"] = {
+                "strategy": other,
+                "survival_difference": rounded(diff),
+                "ci95": [rounded(lo), rounded(hi)],
+            }
         block["value_of_hedging"] = value
     return block
