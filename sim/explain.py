@@ -19,7 +19,6 @@ from sim.agents import KEEP, MOVES
 from sim.params import POWERS
 from sim.security import Situation, shortfall, threat_faced
 
-STAY = KEEP
 MOVE_NAMES = ("loosen", "keep", "deepen")
 DRIVERS = (
     "security supplied",
@@ -62,7 +61,7 @@ class Reason:
         """The move and its main reasons, in words."""
         k = self.chosen
         head = f"{self.power}: {MOVE_NAMES[k]} (the model's odds {self.probability[k]:.0%})"
-        if k == STAY:
+        if k == KEEP:
             others = [j for j in (0, 2) if self.feasible[j]]
             best = max(others, key=lambda j: self.gain[j]) if others else None
             why = "no other move allowed" if best is None else f"{MOVE_NAMES[best]} would gain {self.gain[best]:+.4f}"
@@ -114,7 +113,7 @@ def explain(decision: Decision, run: int = 0) -> dict[str, Reason]:
         inertia = float(situation.world.inertia[run, p] * step * temperature)
         feasible = decision.feasible[run, p]
         score = gain / (step * temperature)
-        score[STAY] += situation.world.inertia[run, p]
+        score[KEEP] += situation.world.inertia[run, p]
         score = np.where(feasible, score - score[feasible].max(), -np.inf)
         probability = np.exp(score) / np.exp(score).sum()
         reasons[power] = Reason(

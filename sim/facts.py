@@ -99,6 +99,10 @@ class Design:
         model.run_for(steps)
         return model
 
+    def with_and_without(self, *events: tuple, strategy: str = "hedge", steps: int = STEPS):
+        """The same runs with the events and without them (the null): common random numbers."""
+        return self.run(*events, strategy=strategy, steps=steps), self.run(strategy=strategy, steps=steps)
+
     def per_draw(self, x: np.ndarray) -> np.ndarray:
         """Mean over each draw's runs: x has runs first; the result has draws first."""
         return x.reshape(self.draws, self.reps, *x.shape[1:]).mean(axis=1)
@@ -216,8 +220,7 @@ class RussiaTieSurvivesCaatsa(Fact):
     )
 
     def measure(self, design: Design) -> Result:
-        sanctioned = design.run(("secondary_sanctions", {"magnitude": 1.0}))
-        calm = design.run()
+        sanctioned, calm = design.with_and_without(("secondary_sanctions", {"magnitude": 1.0}))
         ru, null = design.per_draw(_final(sanctioned)[:, RU]), design.per_draw(_final(calm)[:, RU])
         kept = design.per_draw((_final(sanctioned)[:, RU] >= sanctioned.world.scalars["comprehensive"]).astype(float))
         effect = ru - null
@@ -246,8 +249,8 @@ class MaritimeCoercionPushesTowardUS(Fact):
     DURING = slice(4, 21)  # the crisis years, in recorded steps
 
     def measure(self, design: Design) -> Result:
-        crisis, calm = design.run(self.CRISIS), design.run()
-        random, random_calm = design.run(self.CRISIS, strategy="random"), design.run(strategy="random")
+        crisis, calm = design.with_and_without(self.CRISIS)
+        random, random_calm = design.with_and_without(self.CRISIS, strategy="random")
         t, b, r, rb = (m.trajectories()["alignment"][self.DURING] for m in (crisis, calm, random, random_calm))
         toward_us = design.per_draw(t[:, :, US].mean(axis=0) - b[:, :, US].mean(axis=0))
         toward_cn = design.per_draw(t[:, :, CN].mean(axis=0) - b[:, :, CN].mean(axis=0))
@@ -298,8 +301,8 @@ class TariffsSendVietnamElsewhere(Fact):
     TARIFF = ("tariff", {"magnitude": 0.46})
 
     def measure(self, design: Design) -> Result:
-        taxed, calm = design.run(self.TARIFF), design.run()
-        random, random_calm = design.run(self.TARIFF, strategy="random"), design.run(strategy="random")
+        taxed, calm = design.with_and_without(self.TARIFF)
+        random, random_calm = design.with_and_without(self.TARIFF, strategy="random")
         d = design.per_draw(_final(taxed) - _final(calm))
         r = design.per_draw(_final(random) - _final(random_calm))
         effect = np.minimum(-d[:, US], np.minimum(d[:, CN], d[:, RU]))
@@ -317,8 +320,7 @@ class RapprochementCheapensRussia(Fact):
     ablated_powers = (("RU", GreatPower),)  # a Russia that does not defer
 
     def measure(self, design: Design) -> Result:
-        closer = design.run(("rapprochement", {"magnitude": 1.0}), steps=4)
-        calm = design.run(steps=4)
+        closer, calm = design.with_and_without(("rapprochement", {"magnitude": 1.0}), steps=4)
 
         def russia_value(model):
             sit, a = model.situation, model.hedger.alignment
@@ -346,7 +348,7 @@ class NoSupplierNoSecurity(Fact):
             for p in POWERS
             for d in DIMENSIONS
         ]
-        alone, calm = design.run(*cut), design.run()
+        alone, calm = design.with_and_without(*cut)
         sat, null = design.per_draw(alone.satisfaction.mean(axis=1)), design.per_draw(calm.satisfaction.mean(axis=1))
         isolated = design.per_draw((alone.verdict.mode == Failure.ISOLATION).astype(float))
         return Result(null - sat, (sat <= 0.5 * null) & (isolated >= 0.95), {"isolated": isolated})
@@ -364,8 +366,7 @@ class RivalsCourtADrifter(Fact):
     ablation = (("behaviour.courtship_gain", 0.0),)
 
     def measure(self, design: Design) -> Result:
-        drift = design.run(("shock", {"path": "alignment.US", "value": 0.1}), steps=8)
-        calm = design.run(steps=8)
+        drift, calm = design.with_and_without(("shock", {"path": "alignment.US", "value": 0.1}), steps=8)
         c, b = drift.trajectories()["courtship"][2:], calm.trajectories()["courtship"][2:]
         cn = design.per_draw(c[:, :, CN].mean(axis=0) - b[:, :, CN].mean(axis=0))
         ru = design.per_draw(c[:, :, RU].mean(axis=0) - b[:, :, RU].mean(axis=0))
@@ -388,7 +389,7 @@ class PutinVisitLeavesUSTrajectory(Fact):
     VISIT = ("summit", {"actor": "RU", "magnitude": 1.0})
 
     def measure(self, design: Design) -> Result:
-        visit, calm = design.run(self.VISIT), design.run()
+        visit, calm = design.with_and_without(self.VISIT)
         t, b = visit.trajectories(), calm.trajectories()
         us, null = t["alignment"][:, :, US], b["alignment"][:, :, US]
         start, end = design.per_draw(us[0]), design.per_draw(us[-1])
