@@ -1,0 +1,140 @@
+"""The record of 1986-2025: Vietnam's partnership tier with each power by year, and what else is scored.
+
+Read from ``sim/data/record.yaml`` (or a file of the same shape): every value
+with its source and a flag, ``checked``, ``computed`` or ``recalled``. A bad
+file is a RecordError naming the file, the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from sim.params import POWERS, TIERS
+
+FLAGS = ("checked", "computed", "recalled")
+
+
+class RecordError(ValueError):
+    """A record file that is not what is expected: the file, the field and what is wrong."""
+
+    def __init__(self, path: Path, field: str, message: str):
+        super().__init__(f"{path}: {field}: {message}")
+
+
+@dataclass(frozen=True)
+class Period:
+    """A value over the calendar years ``first`` to ``last`` (inclusive)."""
+
+    first: int
+    last: int
+    value: float
+
+
+@dataclass(frozen=True)
+class Record:
+    """The actual tier index (into TIERS) per power and year, and the observables beside it."""
+
+    years: np.ndarray  # (years,)
+    tiers: np.ndarray  # (powers, years), int
+    russian_arms_share: tuple[Period, ...] = ()
+
+    def window(self, first: int, last: int) -> np.ndarray:
+        """Boolean mask over ``years`` for first..last inclusive."""
+        return (self.years >= first) & (self.years <= last)
+
+
+def default_path() -> Path:
+    return Path(__file__).resolve().parent / "data" / "record.yaml"
+
+
+def load_record(path: str | Path | None = None) -> Record:
+    """Read and validate a record file (the packaged record when no path is given)."""
+    return _packaged() if path is None else _load(Path(path))
+
+
+@functools.cache
+def _packaged() -> Record:
+    return _load(default_path())
+
+
+def _load(path: Path) -> Record:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RecordError(path, "file", f"cannot read it: {exc}") from None
+    if not isinstance(raw, dict):
+        raise RecordError(path, "file", "expected a mapping at the top level")
+    years = raw.get("years")
+    if not (isinstance(years, list) and len(years) == 2 and all(isinstance(y, int) for y in years)):
+        raise RecordError(path, "years", f"expected [first, last] as two whole years, got {years!r}")
+    if years[1] < years[0]:
+        raise RecordError(path, "years", f"expected the last year after the first, got {years!r}")
+    span = np.arange(years[0], years[1] + 1)
+    spells = raw.get("tiers")
+    if not isinstance(spells, dict) or set(spells) != set(POWERS):
+        raise RecordError(path, "tiers", f"expected a list of spells for each of {', '.join(POWERS)}")
+    tiers = np.stack([_tiers(path, p, spells[p], span, raw.get("sources") or {}) for p in POWERS])
+    share = tuple(
+        _period(path, f"russian_arms_share[{i}]", item, raw.get("sources") or {})
+        for i, item in enumerate(raw.get("russian_arms_share") or [])
+    )
+    return Record(span, tiers, share)
+
+
+def _tiers(path: Path, power: str, spells, span: np.ndarray, sources: dict) -> np.ndarray:
+    if not isinstance(spells, list) or not spells:
+        raise RecordError(path, f"tiers.{power}", "expected a list of spells")
+    out = np.full(len(span), -1)
+    previous = None
+    for i, spell in enumerate(spells):
+        field = f"tiers.{power}[{i}]"
+        if not isinstance(spell, dict):
+            raise RecordError(path, field, "expected a mapping with from, tier, flag, source")
+        _sourced(path, field, spell, sources)
+        first, tier = spell.get("from"), spell.get("tier")
+        if not isinstance(first, int) or not span[0] <= first <= span[-1]:
+            raise RecordError(path, f"{field}.from", f"expected a year within {span[0]}-{span[-1]}, got {first!r}")
+        if previous is None and first != span[0]:
+            raise RecordError(path, f"{field}.from", f"expected the first spell to start in {span[0]}, got {first}")
+        if previous is not None and first <= previous:
+            raise RecordError(path, f"{field}.from", f"expected a year after {previous}, got {first}")
+        if tier not in TIERS:
+            raise RecordError(path, f"{field}.tier", f"expected one of {', '.join(TIERS)}, got {tier!r}")
+        out[span >= first] = TIERS.index(tier)
+        previous = first
+    return out
+
+
+def _period(path: Path, field: str, item, sources: dict) -> Period:
+    if not isinstance(item, dict):
+        raise RecordError(path, field, "expected a mapping with from, to, value, flag, source")
+    _sourced(path, field, item, sources)
+    first, last, value = item.get("from"), item.get("to"), item.get("value")
+    if not (isinstance(first, int) and isinstance(last, int) and first <= last):
+        raise RecordError(path, field, f"expected whole years from <= to, got from {first!r}, to {last!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+        raise RecordError(path, f"{field}.value", f"expected a share between 0 and 1, got {value!r}")
+    return Period(first, last, float(value))
+
+
+def _sourced(path: Path, field: str, item: dict, sources: dict) -> None:
+    """Every value has a flag and a source: a quote from a named document, or a named outside source."""
+    if item.get("flag") not in FLAGS:
+        raise RecordError(path, f"{field}.flag", f"expected one of {', '.join(FLAGS)}, got {item.get('flag')!r}")
+    source = item.get("source")
+    if not isinstance(source, dict):
+        raise RecordError(path, f"{field}.source", "expected {ref, quote} or {external, note}")
+    if "ref" in source:
+        if source["ref"] not in sources:
+            raise RecordError(
+                path, f"{field}.source.ref", f"expected one of {', '.join(sources)}, got {source['ref']!r}"
+            )
+        if not isinstance(source.get("quote"), str) or not source["quote"].strip():
+            raise RecordError(path, f"{field}.source.quote", "expected the words of the source the value rests on")
+    elif not isinstance(source.get("external"), str) or not source["external"].strip():
+        raise RecordError(path, f"{field}.source", "expected {ref, quote} or {external, note}")

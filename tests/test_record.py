@@ -1,0 +1,72 @@
+"""The record the hindcast is scored against: every value sourced and flagged, quotes verbatim."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from sim.params import POWERS, TIERS
+from sim.record import FLAGS, RecordError, default_path, load_record
+
+RAW = yaml.safe_load(default_path().read_text(encoding="utf-8"))
+
+
+def items():
+    for p in POWERS:
+        for i, spell in enumerate(RAW["tiers"][p]):
+            yield f"tiers.{p}[{i}]", spell
+    for i, item in enumerate(RAW.get("russian_arms_share", [])):
+        yield f"russian_arms_share[{i}]", item
+
+
+@pytest.mark.parametrize(("field", "item"), list(items()), ids=[f for f, _ in items()])
+def test_every_value_has_a_flag_and_a_source(field, item):
+    assert item["flag"] in FLAGS, field
+    source = item["source"]
+    assert ("ref" in source and source["quote"].strip()) or source["external"].strip(), field
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"-\s+", "-", re.sub(r"\s+", " ", text).strip())
+
+
+QUOTED = [(f, i["source"]["ref"], i["source"]["quote"]) for f, i in items() if "ref" in i["source"]]
+
+
+@pytest.mark.parametrize(("field", "ref", "quote"), QUOTED, ids=[q[0] for q in QUOTED])
+def test_every_quote_appears_verbatim_in_its_source(sources, field, ref, quote):
+    text = normalise((sources / RAW["sources"][ref]).read_text(encoding="utf-8"))
+    assert normalise(quote) in text, field
+
+
+def test_the_record_reads_as_history():
+    r = load_record()
+    tier = {p: dict(zip(r.years.tolist(), r.tiers[i].tolist(), strict=True)) for i, p in enumerate(POWERS)}
+    csp = TIERS.index("comprehensive_strategic")
+    assert tier["RU"][1986] == TIERS.index("alliance") and tier["RU"][1995] == 0
+    assert (tier["CN"][2007], tier["CN"][2008]) == (0, csp)
+    assert (tier["RU"][2011], tier["RU"][2012]) == (TIERS.index("strategic"), csp)
+    assert (tier["US"][2012], tier["US"][2013], tier["US"][2022], tier["US"][2023]) == (0, 1, 1, csp)
+    assert [p.value for p in r.russian_arms_share][-1] == 0.39
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda raw: raw["tiers"]["US"][1].pop("flag"), "tiers.US[1].flag"),
+        (lambda raw: raw["tiers"]["CN"][1].update(tier="ally"), "tiers.CN[1].tier"),
+        (lambda raw: raw["tiers"]["RU"][2].update({"from": 1990}), "tiers.RU[2].from"),
+        (lambda raw: raw["tiers"]["RU"][0].update(source={"ref": "nobody", "quote": "x"}), "tiers.RU[0].source.ref"),
+        (lambda raw: raw["russian_arms_share"][0].update(value=92), "russian_arms_share[0].value"),
+        (lambda raw: raw.pop("years"), "years"),
+    ],
+)
+def test_a_bad_record_names_the_file_and_field(tmp_path, change, field):
+    raw = yaml.safe_load(default_path().read_text(encoding="utf-8"))
+    change(raw)
+    bad = tmp_path / "record.yaml"
+    bad.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    with pytest.raises(RecordError, match=re.escape(f"{bad}: {field}:")):
+        load_record(bad)

@@ -1,0 +1,99 @@
+"""The hindcast's scores, checked on hand-made records where the right answer is known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from sim.params import TIERS
+from sim.scoring import K, certain, order_share, persistence, ranked_probability, score, trend
+
+YEARS = np.arange(2000, 2011)
+NONE, COMP, STRAT, CSP = (TIERS.index(t) for t in ("none", "comprehensive", "strategic", "comprehensive_strategic"))
+
+
+def record() -> np.ndarray:
+    """US: comprehensive in 2004, CSP in 2008; CN: CSP throughout; RU: strategic in 2006."""
+    tiers = np.zeros((3, len(YEARS)), dtype=np.int64)
+    tiers[0, YEARS >= 2004] = COMP
+    tiers[0, YEARS >= 2008] = CSP
+    tiers[1] = CSP
+    tiers[2, YEARS >= 2006] = STRAT
+    return tiers
+
+
+ALL = np.ones(len(YEARS), dtype=bool)
+LATE = YEARS >= 2005  # a window after a cut-off at 2004
+
+
+def test_a_perfect_forecast_scores_perfectly():
+    tiers = record()
+    s = score(certain(tiers), tiers, YEARS, ALL)
+    assert s.tier_match["overall"] == 1.0 and s.rps["overall"] == 0.0
+    assert [u.error for u in s.upgrades] == [0, 0, 0]
+    assert s.order == 1.0
+
+
+def test_persistence_scores_what_it_should():
+    tiers = record()
+    forecast = persistence(tiers, YEARS, LATE)
+    # from 2005 on: US stays comprehensive (wrong from 2008: 3 of 6 years), CN right, RU stays none (wrong from 2006)
+    assert forecast[:, LATE].argmax(-1).tolist() == [[COMP] * 6, [CSP] * 6, [NONE] * 6]
+    s = score(forecast, tiers, YEARS, LATE)
+    assert s.tier_match == pytest.approx({"US": 3 / 6, "CN": 1.0, "RU": 1 / 6, "overall": 10 / 18})
+    # a certain forecast one tier off scores 1/(K-1) a year; two tiers off, 2/(K-1)
+    assert s.rps["US"] == pytest.approx(3 * 2 / (K - 1) / 6)
+    assert s.rps["RU"] == pytest.approx(5 * 2 / (K - 1) / 6)
+    assert [(u.power, u.year, u.forecast) for u in s.upgrades] == [("RU", 2006, None), ("US", 2008, None)]
+
+
+def test_an_upgrade_two_years_late_is_two_years_late_and_order_can_flip():
+    tiers = record()
+    late = tiers.copy()
+    late[0] = np.where(YEARS >= 2004, COMP, NONE)
+    late[0, YEARS >= 2010] = CSP  # the US CSP two years late: still after Russia's upgrade
+    s = score(certain(late), tiers, YEARS, ALL)
+    assert {(u.power, u.tier): u.error for u in s.upgrades}[("US", "comprehensive_strategic")] == 2
+    assert s.order == 1.0
+    early = tiers.copy()
+    early[2] = np.where(YEARS >= 2009, STRAT, NONE)  # Russia's upgrade after the US CSP instead of before it
+    assert score(certain(early), tiers, YEARS, ALL).order < 1.0
+
+
+def test_order_counts_only_pairs_across_powers_and_years():
+    assert order_share([]) is None
+
+
+def test_trend_extrapolates_a_line_and_keeps_the_known_years():
+    tiers = np.zeros((3, len(YEARS)), dtype=np.int64)
+    tiers[0] = np.clip((YEARS - 2000) // 3, 0, K - 1)  # a steady climb
+    forecast = trend(tiers, YEARS, LATE).argmax(-1)
+    assert (forecast[:, ~LATE] == tiers[:, ~LATE]).all()
+    assert forecast[0, -1] > tiers[0, 4]  # it keeps climbing after the cut-off
+    assert (forecast[1:] == 0).all()
+    assert (trend(tiers, YEARS, ALL) == persistence(tiers, YEARS, ALL)).all()  # nothing before: persistence
+
+
+def test_rps_of_a_split_forecast_by_hand():
+    probs = np.zeros((1, 1, K))
+    probs[0, 0, [NONE, COMP]] = 0.5
+    assert ranked_probability(probs, np.array([[NONE]]))[0, 0] == pytest.approx(0.25 / (K - 1))
+    assert ranked_probability(probs, np.array([[CSP]]))[0, 0] == pytest.approx((0.25 + 1 + 1) / (K - 1))
+
+
+@given(
+    arrays(np.float64, (3, 4, K), elements=st.floats(0, 1)),
+    arrays(np.int64, (3, 4), elements=st.integers(0, K - 1)),
+)
+def test_rps_lies_in_the_unit_interval_and_is_zero_only_for_the_truth(weights, tiers):
+    total = weights.sum(-1, keepdims=True)
+    probs = np.where(total > 0, weights / np.where(total > 0, total, 1), 1.0 / K)
+    rps = ranked_probability(probs, tiers)
+    assert ((rps >= -1e-12) & (rps <= 1 + 1e-12)).all()
+    assert (ranked_probability(certain(tiers), tiers) == 0).all()
+    truth = np.take_along_axis(probs, tiers[..., None], -1)[..., 0]
+    assert (truth > 1 - 1e-6)[rps < 1e-14].all()  # a score of zero means the record's tier was certain
+    assert (rps[truth == 1.0] < 1e-14).all()
