@@ -11,8 +11,8 @@ out-of-sample years after it):
   forecast's and the record's cumulative tier distributions, over K - 1
   steps, averaged over power-years: 0 is perfect, 1 the worst possible;
 - **upgrade errors**: for each upgrade in the record (a year whose tier is
-  above the year before's), the first year the modal tier reaches it, less
-  the record's year; ``None`` if the forecast never reaches it in the window;
+  above the year before's), the year the modal tier rises to it (the nearest
+  such year), less the record's year; ``None`` if the forecast never rises to it;
 - **upgrade order**: the share of pairs of upgrades, on different powers and
   in different years, that the forecast puts in the same order.
 
@@ -72,12 +72,19 @@ def upgrades(tiers: np.ndarray, years: np.ndarray, window: np.ndarray) -> list[t
 
 
 def upgrade_timing(probs: np.ndarray, tiers: np.ndarray, years: np.ndarray, window: np.ndarray) -> list[Upgrade]:
-    """Each upgrade of the record in the window, with the year the forecast first reaches it."""
+    """Each upgrade of the record in the window, with the forecast's year for it.
+
+    The forecast's year is the year its modal tier rises to the upgrade's tier
+    or above from below; of several such years (a tie can fall back and rise
+    again), the one nearest the record's. A forecast that never rises to the
+    tier, or is above it throughout, has no year for it.
+    """
     path = modal(probs)
     out = []
     for p, tier, year in upgrades(tiers, years, window):
-        reached = np.flatnonzero(window & (path[p] >= tier))
-        out.append(Upgrade(POWERS[p], TIERS[tier], year, int(years[reached[0]]) if reached.size else None))
+        rises = years[1:][(path[p, 1:] >= tier) & (path[p, :-1] < tier)]
+        nearest = int(rises[np.argmin(np.abs(rises - year))]) if rises.size else None
+        out.append(Upgrade(POWERS[p], TIERS[tier], year, nearest))
     return out
 
 

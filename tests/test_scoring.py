@@ -97,3 +97,20 @@ def test_rps_lies_in_the_unit_interval_and_is_zero_only_for_the_truth(weights, t
     truth = np.take_along_axis(probs, tiers[..., None], -1)[..., 0]
     assert (truth > 1 - 1e-6)[rps < 1e-14].all()  # a score of zero means the record's tier was certain
     assert (rps[truth == 1.0] < 1e-14).all()
+
+
+def test_an_upgrade_is_a_rise_so_a_tie_above_the_tier_throughout_never_makes_it():
+    tiers = record()
+    above = tiers.copy()
+    above[2] = CSP  # Russia at the top tier from the start: it never rises to strategic
+    s = score(certain(above), tiers, YEARS, ALL)
+    assert {u.power: u.forecast for u in s.upgrades if u.power == "RU"} == {"RU": None}
+
+
+def test_an_early_upgrade_before_the_window_counts_as_early():
+    tiers = record()
+    early = tiers.copy()
+    early[0] = np.where(YEARS >= 2002, COMP, NONE)
+    early[0, YEARS >= 2003] = CSP  # the US CSP five years early, before the window opens
+    s = score(certain(early), tiers, YEARS, LATE)
+    assert {(u.power, u.tier): u.error for u in s.upgrades}[("US", "comprehensive_strategic")] == -5

@@ -1,0 +1,49 @@
+"""From what the model computes to what the record shows: tiers by calendar year, across runs.
+
+The record gives a partnership tier per power and year (the tier held at the
+year's end, ``sim/record.py``); the model records a tier per run and step.
+The measurement takes, for each year, the state recorded at the first step
+on or after the next 1 January, and counts the runs in each tier.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.calendar import Calendar, Month
+from sim.params import TIERS
+
+
+def year_end_steps(calendar: Calendar, years: np.ndarray, recorded: int) -> np.ndarray:
+    """Index into a trajectory (steps + 1 entries, entry 0 the start) of each year's end, -1 where not simulated.
+
+    Entry k holds the state after k steps, dated ``calendar.date(k)``.
+    """
+    steps = np.array([calendar.step_of(Month(int(y) + 1, 1)) for y in years])
+    return np.where((steps >= 0) & (steps < recorded), steps, -1)
+
+
+def tier_distribution(tier: np.ndarray, calendar: Calendar, years: np.ndarray) -> np.ndarray:
+    """Share of runs in each tier per power and year, (powers, years, len(TIERS)); NaN for years not simulated.
+
+    ``tier`` is the recorded trajectory, (steps + 1, runs, powers).
+    """
+    at = year_end_steps(calendar, years, tier.shape[0])
+    runs, powers = tier.shape[1], tier.shape[2]
+    probs = np.full((powers, len(years), len(TIERS)), np.nan)
+    for j, k in enumerate(at):
+        if k < 0:
+            continue
+        for p in range(powers):
+            probs[p, j] = np.bincount(tier[k, :, p], minlength=len(TIERS)) / runs
+    return probs
+
+
+def median_by_year(x: np.ndarray, calendar: Calendar, years: np.ndarray) -> np.ndarray:
+    """Median across runs of a per-power trajectory (steps + 1, runs, powers) at each year's end, (powers, years)."""
+    at = year_end_steps(calendar, years, x.shape[0])
+    out = np.full((x.shape[2], len(years)), np.nan)
+    for j, k in enumerate(at):
+        if k >= 0:
+            out[:, j] = np.median(x[k], axis=0)
+    return out

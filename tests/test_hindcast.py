@@ -1,0 +1,44 @@
+"""The hindcast's report: a model that retells the record scores perfectly and beats the baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.calendar import Calendar, Month
+from sim.hindcast import hindcast, windows
+from sim.record import load_record
+
+RECORD = load_record()
+CAL = Calendar(Month(int(RECORD.years[0]), 1), 3)
+
+
+def retelling(runs: int = 3) -> dict:
+    """Trajectories whose tiers are the record's, quarter by quarter (the state at a year's end is its tier)."""
+    steps = 4 * len(RECORD.years) + 1
+    year_of_step = RECORD.years[0] - 1 + np.arange(steps) // 4  # entry 4k is the end of year start + k - 1
+    column = np.clip(year_of_step - RECORD.years[0], 0, None)
+    tier = np.repeat(RECORD.tiers.T[column][:, None, :], runs, axis=1)
+    return {"tier": tier, "alignment": tier / 4.0}
+
+
+def test_a_model_that_retells_the_record_scores_perfectly_out_of_sample_and_beats_persistence():
+    report = hindcast(retelling(), CAL, RECORD, cutoff=2012)
+    model, persistence = (report["scores"]["out_of_sample"][k] for k in ("model", "persistence"))
+    assert model["tier_match"]["overall"] == 1.0 and model["rps"]["overall"] == 0.0
+    assert [u["error_years"] for u in model["upgrades"]] == [0, 0]  # the US in 2013 and 2023
+    assert persistence["tier_match"]["overall"] < 1.0 and persistence["rps"]["overall"] > 0.0
+    assert report["powers"]["US"]["modal"][RECORD.years.tolist().index(2023)] == "comprehensive_strategic"
+
+
+def test_a_run_that_stops_short_of_the_record_is_refused():
+    short = {k: v[:40] for k, v in retelling().items()}
+    with pytest.raises(ValueError, match="does not cover"):
+        hindcast(short, CAL, RECORD, cutoff=2012)
+
+
+def test_the_cutoff_splits_the_record():
+    w = windows(RECORD, 2012)
+    assert RECORD.years[w["in_sample"]][-1] == 2012 and RECORD.years[w["out_of_sample"]][0] == 2013
+    with pytest.raises(ValueError, match="cut-off"):
+        windows(RECORD, 2030)
