@@ -261,6 +261,15 @@ class Hedger(Agent):
         self.pressing[up] = 0
         self.lapsing[down] = 0
 
+    def downgrade(self, power: int, tier: int, runs: np.ndarray) -> None:
+        """The treaty under the tie with ``power`` ends in ``runs`` (a mask): its tier falls to ``tier`` at most.
+
+        The tie itself stays where it is, for Vietnam to move as it then chooses.
+        """
+        self.tier[:, power] = np.where(runs, np.minimum(self.tier[:, power], tier), self.tier[:, power])
+        self.pressing[runs, power] = 0
+        self.lapsing[runs, power] = 0
+
     def upgrade(self, power: int, tier: np.ndarray) -> None:
         """A summit raises the tie with ``power`` to at least ``tier`` (per run), within the Four No's."""
         highest = np.where(self.model.world.scalars["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)

@@ -280,6 +280,29 @@ class Summit(Event):
 
 
 @register
+class TreatyEnds(Event):
+    """The treaty a partnership rests on ends with the partner state: the tier falls to ``tier`` at most.
+
+    A run whose magnitude is zero keeps the treaty.
+    """
+
+    name = "treaty_ends"
+    extra_fields = ("tier",)
+
+    def __init__(self, at, *, tier="none", **kw):
+        super().__init__(at, **kw)
+        if tier not in TIERS[:-1]:
+            raise ValueError(f"tier must be one of {', '.join(TIERS[:-1])}, got {tier!r}")
+        self.tier = tier
+
+    def fire(self) -> None:
+        super().fire()
+        model = self.model_ref
+        ends = self.draw_magnitude(model) > 0
+        model.hedger.downgrade(POWERS.index(self.actor), TIERS.index(self.tier), ends)
+
+
+@register
 class Unreliability(Event):
     """The actor becomes less reliable (an administration change)."""
 

@@ -54,6 +54,9 @@ ROLES = {
         "the power at war, whose arms production goes to the front", "Vietnam (VN), the buyer of its arms"
     ),
     "summit": Roles("the power visiting Vietnam or upgrading its partnership", "Vietnam (VN), the host"),
+    "treaty_ends": Roles(
+        "the power whose treaty with Vietnam ends with it (the Soviet Union, 1991)", "Vietnam (VN), the other party"
+    ),
     "unreliability": Roles("the power that becomes less reliable", "Vietnam (VN), which relies on it"),
     "arms_diversification": Roles(
         "the power that lifts its arms embargo or starts to supply arms", "Vietnam (VN), the buyer"

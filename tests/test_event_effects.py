@@ -37,6 +37,10 @@ def alignment(p):
     return lambda m: m.hedger.alignment[:, p]
 
 
+def tier(p):
+    return lambda m: m.hedger.tier[:, p].astype(float)
+
+
 def satisfaction(d):
     return lambda m: m.satisfaction[:, d]
 
@@ -82,6 +86,11 @@ CASES = {
         {"actor": "RU"},
         [(state("courtship", RU), +1), (alignment(RU), +1)],
         [(alignment(RU), +1)],
+    ),
+    "treaty_ends": (
+        {"actor": "RU"},
+        [(tier(RU), -1)],
+        [(alignment(RU), -1)],  # no commitment holds the tie up any more
     ),
     "unreliability": (
         {"actor": "US"},

@@ -1,0 +1,91 @@
+"""The world of 1986-2025 from data: series sourced and flagged, drivers that follow them, the history scenario."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.calendar import Month
+from sim.history import FLAGS, SeriesError, default_path, load_series, prosperity_supply, reach, with_world
+from sim.params import POWERS, TIERS, load_parameters
+from sim.scenario import load_scenario
+from tests.conftest import SCENARIOS
+
+PARAMS = load_parameters()
+HISTORY = SCENARIOS / "history_1986_2025.yaml"
+
+
+def rows():
+    lines = default_path().read_text(encoding="utf-8").splitlines()
+    data = [line for line in lines if line.strip() and not line.startswith("#")]
+    return [line.split(",", 5) for line in data[1:]]
+
+
+@pytest.mark.parametrize("row", rows(), ids=lambda r: f"{r[0]}-{r[1]}-{r[2]}")
+def test_every_value_has_a_flag_and_a_source(row):
+    *_, flag, source = row
+    assert flag in FLAGS and source.strip()
+
+
+def test_supply_follows_the_trade_share_back_from_the_parameter_value():
+    series = load_series()
+    years = np.array([1986, 1993, 2008, 2023])
+    supply = prosperity_supply(PARAMS, series, years)
+    for p in POWERS:  # in the series' last year, the parameter file's value
+        assert supply[p][-1] == pytest.approx(PARAMS.value(f"powers.{p}.supply.prosperity"))
+    assert supply["US"][1] == 0.0  # the embargo: no trade, no supply
+    assert supply["RU"][0] == 1.0  # the Soviet Union's share of trade, far above Russia's today: the bound
+    assert 0 < supply["CN"][2] < supply["CN"][3]
+
+
+def test_russian_reach_follows_its_military_expenditure_from_1992():
+    r = reach(PARAMS, load_series(), np.array([1990, 1998, 2020]))
+    assert set(r) == {"RU"}  # the US and China keep the parameter file's reach
+    assert np.isnan(r["RU"][0])  # before the series, the scenario's own (the Soviet reach)
+    assert r["RU"][1] < r["RU"][2] == pytest.approx(PARAMS.value("powers.RU.reach"))
+
+
+def test_the_history_scenario_sets_no_tier_upgrade():
+    """The upgrades are what the hindcast must find: no event may set one."""
+    scenario = load_scenario(HISTORY)
+    assert scenario.start == Month(1986, 1) and scenario.horizon == Month(2026, 1)
+    assert not [e for e in scenario.events if e.type == "summit" and e.fields.get("tier")]
+    assert [e.fields.get("tier", "none") for e in scenario.events if e.type == "treaty_ends"] == ["none"]
+
+
+def test_the_world_events_name_the_data_file_and_come_in_date_order():
+    scenario = with_world(load_scenario(HISTORY))
+    data = [e for e in scenario.events if e.file == str(default_path())]
+    assert data and all(e.type == "shock" and e.fields["mode"] == "set" for e in data)
+    assert [e.at for e in scenario.events] == sorted(e.at for e in scenario.events)
+
+
+def test_the_soviet_treaty_ends_in_1991():
+    scenario = with_world(load_scenario(HISTORY))
+    model = scenario.model(runs=20, seed=3)
+    steps_to_1992 = scenario.calendar.step_of(Month(1992, 4))
+    model.run_for(steps_to_1992)
+    tier = model.trajectories()["tier"][:, :, POWERS.index("RU")]
+    assert (tier[0] == TIERS.index("alliance")).all()
+    assert (tier[-1] == TIERS.index("none")).all()
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("series,power,year,value,flag,source\ntrade,XX,1990,1.0,checked,GSO\n", ":2: power:"),
+        ("series,power,year,value,flag,source\ntrade,US,1990,1.0,guessed,GSO\n", ":2: flag:"),
+        ("series,power,year,value,flag,source\ntrade,US,1990,-1,checked,GSO\n", ":2: value:"),
+        ("series,power,year,value,flag,source\ntrade,US,1990,1.0,checked,\n", ":2: source:"),
+        (
+            "# a comment\nseries,power,year,value,flag,source\ntrade,US,1995,1,checked,x\ntrade,US,1990,1,checked,x\n",
+            ":3: year:",
+        ),
+        ("year,value\n", ":1: header:"),
+    ],
+)
+def test_a_bad_series_file_names_the_line_and_field(tmp_path, text, where):
+    bad = tmp_path / "series.csv"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(SeriesError, match=f"{bad}{where}"):
+        load_series(bad)
