@@ -29,6 +29,8 @@ from sim.limits import LimitError
 from sim.output import OutputError
 from sim.params import POWERS, ParameterError
 
+HISTORY_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "history_1986_2025.yaml"
+
 
 class UsageError(Exception):
     """Bad input from the user: reported in one line, exit status 2."""
@@ -132,6 +134,21 @@ def parser() -> argparse.ArgumentParser:
     facts.add_argument("--draws", type=_whole(1, 2000), default=100, help="Latin-hypercube draws (default 100)")
     facts.add_argument("--reps", type=_whole(1, 1000), default=30, help="runs per draw (default 30)")
     facts.add_argument("--seed", type=_whole(0, limits.MAX_SEED), default=2025, help="the design's seed (default 2025)")
+
+    hist = sub.add_parser("history", help="the hindcast 1986-2025, scored against the record beside naive baselines")
+    hist.add_argument(
+        "--scenario", type=Path, default=None, help="the history scenario (default: scenarios/history_1986_2025.yaml)"
+    )
+    hist.add_argument("--record", type=Path, default=None, help="the record to score against (default: the packaged)")
+    hist.add_argument("--series", type=Path, default=None, help="the world's data series (default: the packaged)")
+    hist.add_argument("--cutoff", type=_whole(1800, 2200), default=2012, help="last in-sample year (default 2012)")
+    hist.add_argument("--out", default=None, help="output folder (default: results/history)")
+    hist.add_argument("--runs", type=runs, default=None, help="runs (default: the scenario's)")
+    hist.add_argument(
+        "--seed", type=_whole(0, limits.MAX_SEED), default=None, help="random seed (default: the scenario's)"
+    )
+    hist.add_argument("--force", action="store_true", help=force)
+    hist.add_argument("--quiet", action="store_true", help="no messages on success")
 
     app = sub.add_parser("app", help="the classroom dashboard in the browser (works offline)")
     app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -434,6 +451,49 @@ def cmd_facts(args) -> int:
     return 0
 
 
+def cmd_history(args) -> int:
+    from sim import plots
+    from sim.hindcast import hindcast
+    from sim.history import SeriesError, with_world
+    from sim.record import RecordError, load_record
+    from sim.results import write_json
+
+    path = args.scenario or HISTORY_SCENARIO
+    try:
+        record = load_record(args.record)
+        scenario = with_world(_load(path), args.series)
+    except (RecordError, SeriesError) as exc:
+        raise UsageError(str(exc)) from None
+    if not scenario.start.year <= record.years[0] or scenario.horizon.year <= record.years[-1]:
+        raise UsageError(
+            f"{path}: the scenario runs {scenario.start} to {scenario.horizon}; the record needs "
+            f"{record.years[0]}-01 to {record.years[-1] + 1}-01 at least"
+        )
+    if not record.years[0] < args.cutoff < record.years[-1]:
+        raise UsageError(f"--cutoff: expected a year inside the record, {record.years[0]}-{record.years[-1] - 1}")
+    runs = args.runs or scenario.runs
+    seed = scenario.seed if args.seed is None else args.seed
+    target = _output(args.out, Path("results") / "history", args.force)
+    _warn(scenario, args.quiet)
+    model = scenario.model(runs=runs, seed=seed)
+    model.run_for(scenario.steps)
+    report = hindcast(model.trajectories(), scenario.calendar, record, args.cutoff)
+    report |= {"scenario": str(path), "scenario_sha256": scenario.content_hash(), "runs": runs, "seed": seed}
+    own = [e for e in scenario.events if Path(e.file).resolve() == Path(path).resolve()]
+    with output.staged(target) as staging:
+        write_json(staging / "hindcast.json", report)
+        plots.save(plots.hindcast(report, own, args.cutoff), staging / "hindcast")
+    if not args.quiet:
+        print(f"Hindcast {record.years[0]}-{record.years[-1]}, {runs:,} runs, cut-off {args.cutoff}:")
+        for window, scores in report["scores"].items():
+            row = ", ".join(
+                f"{name} {s['tier_match']['overall']:.0%} / {s['rps']['overall']:.3f}" for name, s in scores.items()
+            )
+            print(f"  {window.replace('_', ' ')} (tier match / RPS): {row}")
+        print(f"wrote {target.path}/: hindcast.json, hindcast.png, hindcast.svg")
+    return 0
+
+
 def cmd_events(args) -> int:
     from sim import roles
     from sim.events import EVENT_TYPES
@@ -514,6 +574,7 @@ COMMANDS = {
     "validate": cmd_validate,
     "events": cmd_events,
     "facts": cmd_facts,
+    "history": cmd_history,
 }
 
 

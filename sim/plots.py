@@ -289,3 +289,32 @@ def save_all(agg, scenario, thresholds: dict, folder: Path) -> list[Path]:
         fig = draw(agg, scenario, thresholds) if name == "alignment" else draw(agg, scenario)
         paths += save(fig, folder / name)
     return paths
+
+
+def hindcast(report: dict, events, cutoff: int):
+    """Modelled against recorded partnership tiers per power, one panel each: the record as a black step line,
+    the share of runs in each tier as shading and the modal tier dashed; the cut-off and the events marked."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    years = np.array(report["years"])
+    names = report["tiers"]
+    edges_x = np.append(years, years[-1] + 1) - 0.5
+    edges_y = np.arange(len(names) + 1) - 0.5
+    fig, axes = plt.subplots(len(POWERS), 1, figsize=(10, 8.5), dpi=120, sharex=True)
+    for ax, power in zip(axes, POWERS, strict=True):
+        d = report["powers"][power]
+        shade = LinearSegmentedColormap.from_list(power, ["white", COLOURS[power]])
+        ax.pcolormesh(edges_x, edges_y, np.array(d["probabilities"]).T, cmap=shade, vmin=0, vmax=1, alpha=0.7)
+        ax.step(years, [names.index(t) for t in d["record"]], where="mid", color="black", lw=2.2, label="record")
+        modal = [names.index(t) for t in d["modal"]]
+        ax.step(years, modal, where="mid", color=COLOURS[power], lw=1.4, ls="--", label="model (modal tier)")
+        ax.axvline(cutoff + 0.5, color="0.2", lw=1.0)
+        _events(ax, events)
+        ax.set_yticks(range(len(names)), [TIER_LABELS[t].replace(" (ruled out)", "") for t in names], fontsize=8)
+        ax.set_title(NAMES[power], fontsize=10, loc="left")
+        ax.legend(loc="lower right", frameon=False, fontsize=8, ncol=2)
+    axes[-1].set_xlim(edges_x[0], edges_x[-1])
+    axes[-1].set_xlabel(f"year (shading: share of runs in each tier; solid vertical line: the cut-off, {cutoff})")
+    fig.suptitle("Hindcast: partnership tiers, modelled against the record", fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
 from sim.calendar import Month
+from sim.cli import main
 from sim.history import FLAGS, SeriesError, default_path, load_series, prosperity_supply, reach, with_world
 from sim.params import POWERS, TIERS, load_parameters
 from sim.scenario import load_scenario
@@ -89,3 +94,54 @@ def test_a_bad_series_file_names_the_line_and_field(tmp_path, text, where):
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(SeriesError, match=f"{bad}{where}"):
         load_series(bad)
+
+
+# -- bamboo history ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hindcast_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("history") / "h"
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "history", "--runs", "60", "--seed", "5", "--out", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return out, done
+
+
+def test_history_writes_the_hindcast_scored_beside_the_baselines(hindcast_run):
+    out, done = hindcast_run
+    assert "out of sample (tier match / RPS)" in done.stdout
+    report = json.loads((out / "hindcast.json").read_text())
+    assert report["years"][0] == 1986 and report["years"][-1] == 2025 and report["cutoff"] == 2012
+    for window in ("in_sample", "out_of_sample"):
+        assert set(report["scores"][window]) == {"model", "persistence", "trend"}
+    us = report["powers"]["US"]
+    assert len(us["modal"]) == len(us["record"]) == len(us["probabilities"]) == 40
+    assert all(abs(sum(p) - 1) < 1e-3 for p in us["probabilities"])
+    assert (out / "hindcast.png").stat().st_size > 10_000 and (out / "hindcast.svg").exists()
+
+
+def test_history_is_the_same_for_the_same_seed(hindcast_run, tmp_path):
+    out, _ = hindcast_run
+    assert main(["history", "--runs", "60", "--seed", "5", "--out", str(tmp_path / "again"), "--quiet"]) == 0
+    assert (tmp_path / "again" / "hindcast.json").read_bytes() == (out / "hindcast.json").read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--cutoff", "2030"], "--cutoff: expected a year inside the record"),
+        (["--record", "{tmp}/record.yaml"], "record.yaml: tiers: expected a list of spells"),
+        (["--series", "{tmp}/series.csv"], "series.csv:1: header:"),
+    ],
+)
+def test_history_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, capsys, args, message):
+    (tmp_path / "record.yaml").write_text("years: [1986, 2025]\ntiers: {}\n", encoding="utf-8")
+    (tmp_path / "series.csv").write_text("year,value\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["history", "--out", str(out), *(a.format(tmp=tmp_path) for a in args)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
