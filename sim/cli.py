@@ -135,20 +135,35 @@ def parser() -> argparse.ArgumentParser:
     facts.add_argument("--reps", type=_whole(1, 1000), default=30, help="runs per draw (default 30)")
     facts.add_argument("--seed", type=_whole(0, limits.MAX_SEED), default=2025, help="the design's seed (default 2025)")
 
+    def past(p, out: str):
+        p.add_argument(
+            "--scenario", type=Path, default=None, help="history scenario (default: scenarios/history_1986_2025.yaml)"
+        )
+        p.add_argument("--record", type=Path, default=None, help="the record to score against (default: the packaged)")
+        p.add_argument("--series", type=Path, default=None, help="the world's data series (default: the packaged)")
+        p.add_argument("--cutoff", type=_whole(1800, 2200), default=2012, help="last in-sample year (default 2012)")
+        p.add_argument("--out", default=None, help=f"output folder (default: results/{out})")
+
     hist = sub.add_parser("history", help="the hindcast 1986-2025, scored against the record beside naive baselines")
-    hist.add_argument(
-        "--scenario", type=Path, default=None, help="the history scenario (default: scenarios/history_1986_2025.yaml)"
-    )
-    hist.add_argument("--record", type=Path, default=None, help="the record to score against (default: the packaged)")
-    hist.add_argument("--series", type=Path, default=None, help="the world's data series (default: the packaged)")
-    hist.add_argument("--cutoff", type=_whole(1800, 2200), default=2012, help="last in-sample year (default 2012)")
-    hist.add_argument("--out", default=None, help="output folder (default: results/history)")
+    past(hist, "history")
+    hist.add_argument("--parameters", type=Path, default=None, help="a calibrated posterior (bamboo calibrate)")
     hist.add_argument("--runs", type=runs, default=None, help="runs (default: the scenario's)")
     hist.add_argument(
         "--seed", type=_whole(0, limits.MAX_SEED), default=None, help="random seed (default: the scenario's)"
     )
     hist.add_argument("--force", action="store_true", help=force)
     hist.add_argument("--quiet", action="store_true", help="no messages on success")
+
+    cal = sub.add_parser("calibrate", help="fit the free parameters to the record up to the cut-off (ABC-SMC)")
+    past(cal, "calibration")
+    cal.add_argument("--population", type=_whole(10, 10_000), default=100, help="particles (default 100)")
+    cal.add_argument("--generations", type=_whole(1, 100), default=8, help="at most this many (default 8)")
+    cal.add_argument("--reps", type=_whole(1, 1000), default=20, help="runs per particle (default 20)")
+    cal.add_argument("--minutes", type=float, default=25.0, help="stop after this wall time (default 25)")
+    cal.add_argument("--workers", type=_whole(1, 64), default=1, help="processes (default 1: reproducible)")
+    cal.add_argument("--seed", type=_whole(0, limits.MAX_SEED), default=2025, help="seed (default 2025)")
+    cal.add_argument("--force", action="store_true", help=force)
+    cal.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
 
     app = sub.add_parser("app", help="the classroom dashboard in the browser (works offline)")
     app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -451,12 +466,10 @@ def cmd_facts(args) -> int:
     return 0
 
 
-def cmd_history(args) -> int:
-    from sim import plots
-    from sim.hindcast import hindcast
+def _past(args):
+    """The history scenario with its world from data, and the record, checked against each other and the cut-off."""
     from sim.history import SeriesError, with_world
     from sim.record import RecordError, load_record
-    from sim.results import write_json
 
     path = args.scenario or HISTORY_SCENARIO
     try:
@@ -471,6 +484,29 @@ def cmd_history(args) -> int:
         )
     if not record.years[0] < args.cutoff < record.years[-1]:
         raise UsageError(f"--cutoff: expected a year inside the record, {record.years[0]}-{record.years[-1] - 1}")
+    return path, scenario, record
+
+
+def _with_posterior(scenario, path: Path | None):
+    """The scenario whose runs draw the calibrated parameters from ``path`` (those it does not set itself)."""
+    if path is None:
+        return scenario
+    from sim.posterior import PosteriorError, load_posterior
+
+    try:
+        posterior = load_posterior(path, scenario.parameter_set).without(scenario.parameters)
+    except PosteriorError as exc:
+        raise UsageError(str(exc)) from None
+    return dataclasses.replace(scenario, parameter_set=scenario.parameter_set.with_posterior(posterior))
+
+
+def cmd_history(args) -> int:
+    from sim import plots
+    from sim.hindcast import hindcast
+    from sim.results import write_json
+
+    path, scenario, record = _past(args)
+    scenario = _with_posterior(scenario, args.parameters)
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
     target = _output(args.out, Path("results") / "history", args.force)
@@ -479,6 +515,7 @@ def cmd_history(args) -> int:
     model.run_for(scenario.steps)
     report = hindcast(model.trajectories(), scenario.calendar, record, args.cutoff)
     report |= {"scenario": str(path), "scenario_sha256": scenario.content_hash(), "runs": runs, "seed": seed}
+    report["parameters"] = str(args.parameters) if args.parameters else "the defaults (uncalibrated)"
     own = [e for e in scenario.events if Path(e.file).resolve() == Path(path).resolve()]
     with output.staged(target) as staging:
         write_json(staging / "hindcast.json", report)
@@ -491,6 +528,71 @@ def cmd_history(args) -> int:
             )
             print(f"  {window.replace('_', ' ')} (tier match / RPS): {row}")
         print(f"wrote {target.path}/: hindcast.json, hindcast.png, hindcast.svg")
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from sim import plots
+    from sim.calibration import calibrate
+    from sim.posterior import save_posterior
+    from sim.results import write_json
+
+    path, scenario, record = _past(args)
+    paths = [q.path for q in scenario.parameter_set.free() if q.path not in scenario.parameters]
+    if not paths:
+        raise UsageError(f"{path}: the scenario sets every free parameter; nothing is left to calibrate")
+    if not 0 < args.minutes <= 24 * 60:
+        raise UsageError(f"--minutes: expected a wall time above 0 and at most a day, got {args.minutes:g}")
+    target = _output(args.out, Path("results") / "calibration", args.force)
+    budget = args.population * args.generations * 10  # a bar's scale: acceptance rarely falls below a tenth
+    with _progress(budget, args.quiet, "calibrating") as bar:
+        fit = calibrate(
+            scenario,
+            record,
+            args.cutoff,
+            paths,
+            population=args.population,
+            generations=args.generations,
+            reps=args.reps,
+            seed=args.seed,
+            minutes=args.minutes,
+            workers=args.workers,
+            on_evaluation=lambda: bar.update(1),
+        )
+    summary = fit.posterior.summary()
+    with output.staged(target) as staging:
+        save_posterior(
+            fit.posterior,
+            staging / "posterior.csv",
+            [
+                f"Bamboo posterior: ABC-SMC (pyabc) of {len(paths)} free parameters to the record {record.years[0]}-"
+                f"{args.cutoff}",
+                f"scenario {path}; population {args.population}, {len(fit.epsilons)} generations, {args.reps} runs "
+                f"per particle, seed {args.seed}",
+                "use: bamboo run|compare|history --parameters posterior.csv",
+            ],
+        )
+        report = {
+            "scenario": str(path),
+            "cutoff": args.cutoff,
+            "method": "ABC-SMC (pyabc), distance: in-sample ranked probability score of the tier distribution",
+            "settings": {k: getattr(args, k) for k in ("population", "generations", "reps", "minutes", "workers")},
+            "seed": args.seed,
+            "epsilons": fit.epsilons,
+            "evaluations": fit.evaluations,
+            "seconds": round(fit.seconds, 1),
+            "prior": {p: list(r) for p, r in fit.prior.items()},
+            "posterior": summary,
+        }
+        write_json(staging / "calibration.json", report)
+        figure = plots.posterior(summary, fit.posterior.particles, fit.posterior.weights, fit.prior)
+        plots.save(figure, staging / "posterior")
+    if not args.quiet:
+        print(
+            f"Calibrated {len(paths)} parameters to {record.years[0]}-{args.cutoff}: {fit.evaluations:,} simulations, "
+            f"{len(fit.epsilons)} generations, final distance {fit.epsilons[-1]:.3f}, {fit.seconds / 60:.1f} min"
+        )
+        print(f"wrote {target.path}/: posterior.csv, calibration.json, posterior.png, posterior.svg")
     return 0
 
 
@@ -575,6 +677,7 @@ COMMANDS = {
     "events": cmd_events,
     "facts": cmd_facts,
     "history": cmd_history,
+    "calibrate": cmd_calibrate,
 }
 
 

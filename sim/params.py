@@ -82,6 +82,7 @@ class ParameterSet:
     sources: dict[str, str]
     origin: str = "<memory>"
     orders: tuple[tuple[str, str], ...] = ()  # (higher, lower) pairs the sources fix; every draw keeps them
+    posterior: object = None  # a calibrated sim.posterior.Posterior each run draws its values from, or None
 
     def __getitem__(self, path: str) -> Parameter:
         try:
@@ -150,8 +151,12 @@ class ParameterSet:
         orders = tuple((hi, lo) for hi, lo in self.orders if hi not in overrides and lo not in overrides)
         return ParameterSet(entries, copy.deepcopy(self.time), self.sources, self.origin, orders)
 
+    def with_posterior(self, posterior) -> ParameterSet:
+        """A copy whose runs draw the posterior's parameters from it (``sim.posterior``)."""
+        return dataclasses.replace(self, posterior=posterior)
+
     def draw(self, runs: np.ndarray, streams: Streams | None, everything: bool = True) -> dict[str, np.ndarray]:
-        """Per-run values: the default, or a uniform draw over the parameter's range.
+        """Per-run values: the default, or a uniform draw over the parameter's range; a posterior's, if attached.
 
         With ``streams`` given, parameters overridden by a range are drawn, and
         so is every parameter with a range when ``everything`` is true. A draw
@@ -168,6 +173,10 @@ class ParameterSet:
                 drawn.add(path)
             else:
                 values[path] = np.full(n, p.value)
+        if self.posterior is not None and streams is not None:
+            # the calibrated values come first; an order they meet with a drawn parameter redraws the other
+            values.update(self.posterior.draw(streams))
+            drawn -= set(self.posterior.paths)
         if drawn:
 
             def redraw(path: str, attempt: int) -> np.ndarray:

@@ -318,3 +318,24 @@ def hindcast(report: dict, events, cutoff: int):
     fig.suptitle("Hindcast: partnership tiers, modelled against the record", fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def posterior(summary: dict, particles: np.ndarray, weights: np.ndarray, prior: dict):
+    """Each calibrated parameter's posterior (weighted histogram) over its prior range, one small panel each."""
+    paths = list(summary)
+    cols = 4
+    rows = -(-len(paths) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(11, 2.1 * rows), dpi=110, squeeze=False)
+    for ax, (j, path) in zip(axes.flat, enumerate(paths), strict=False):
+        lo, hi = prior[path]
+        ax.hist(particles[:, j], bins=12, range=(lo, hi), weights=weights, color="#117a65", alpha=0.8)
+        ax.axvline(summary[path]["mean"], color="black", lw=1)
+        ax.set_xlim(lo, hi)
+        ax.set_yticks([])
+        ax.set_title(path.split(".", 1)[1], fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(paths) :]:
+        ax.axis("off")
+    fig.suptitle("Calibrated posterior over each parameter's documented range (line: weighted mean)", fontsize=10)
+    fig.tight_layout()
+    return fig

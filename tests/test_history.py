@@ -145,3 +145,21 @@ def test_history_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, caps
     assert main(["history", "--out", str(out), *(a.format(tmp=tmp_path) for a in args)]) == 2
     assert message in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_history_draws_each_run_from_a_posterior(tmp_path, capsys):
+    (tmp_path / "p.csv").write_text("weight,behaviour.tier_patience\n1,6\n", encoding="utf-8")
+    args = ["history", "--runs", "40", "--seed", "5", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "slow"), "--parameters", str(tmp_path / "p.csv")]) == 0
+    assert main([*args, "--out", str(tmp_path / "default")]) == 0
+    slow, default = (json.loads((tmp_path / k / "hindcast.json").read_text()) for k in ("slow", "default"))
+    assert slow["parameters"].endswith("p.csv") and default["parameters"].startswith("the defaults")
+    assert slow["powers"] != default["powers"]  # a tier waits six quarters of pressing, not four: later upgrades
+
+
+def test_history_refuses_a_bad_posterior(tmp_path, capsys):
+    (tmp_path / "p.csv").write_text("weight,behaviour.nothing\n1,6\n", encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["history", "--out", str(out), "--parameters", str(tmp_path / "p.csv")]) == 2
+    assert f"{tmp_path / 'p.csv'}:1: behaviour.nothing: unknown parameter" in capsys.readouterr().err
+    assert not out.exists()

@@ -1,0 +1,147 @@
+"""Calibration of the free parameters to the record up to a cut-off year, by ABC-SMC (pyabc).
+
+Each particle is a point of the free parameters, within their documented
+ranges (uniform priors) and keeping the orders the sources fix (a particle
+that breaks one is as far from the record as possible). Its simulation runs
+the history scenario to the end of the cut-off year over ``reps`` runs that
+share their random numbers with every other particle's (common random
+numbers, so that particles differ by their parameters, not their luck), and
+its distance to the record is the ranked probability score of its tier
+distribution over the in-sample years (``sim.scoring``): 0 retells the record
+exactly, 1 is as far from it as can be.
+
+pyabc draws its proposals from NumPy's global generator; the calibration
+seeds it for the run and restores it afterwards, so that one process with a
+given seed gives the same posterior. With ``workers`` > 1, pyabc's parallel
+sampler reseeds its processes itself: the posterior is then not reproducible
+bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from sim.calendar import Month
+from sim.measurement import tier_distribution
+from sim.model import BalanceModel
+from sim.posterior import Posterior
+from sim.record import Record
+from sim.scenario import Scenario
+from sim.scoring import ranked_probability
+
+WORST = 1.0  # the largest ranked probability score: the distance of a particle that breaks a sourced order
+
+
+def key(path: str) -> str:
+    """pyabc's name for a parameter (dots are not welcome in its database)."""
+    return path.replace(".", "__")
+
+
+@dataclass
+class Fit:
+    """What a calibration found: the posterior, and how it got there."""
+
+    posterior: Posterior
+    epsilons: list[float]
+    evaluations: int
+    seconds: float
+    prior: dict[str, tuple[float, float]]
+
+
+class Distance:
+    """The in-sample distance of a scenario's run, with given parameter values, from the record."""
+
+    def __init__(self, scenario: Scenario, record: Record, cutoff: int, reps: int, seed: int):
+        self.scenario, self.record, self.reps, self.seed = scenario, record, reps, seed
+        self.window = record.window(record.years[0], cutoff)
+        self.steps = scenario.calendar.step_of(Month(cutoff + 1, 1))
+        self.orders = scenario.parameter_set.orders
+
+    def __call__(self, values: dict[str, float]) -> float:
+        for hi, lo in self.orders:
+            if hi in values and lo in values and values[hi] <= values[lo]:
+                return WORST
+        model = BalanceModel(
+            runs=self.reps,
+            rng=self.seed,
+            parameters=self.scenario.parameter_set,
+            uncertainty=self.scenario.uncertainty,
+            horizon=self.steps,
+            events=[e.build() for e in self.scenario.events],
+            strategy=self.scenario.strategy,
+            values={path: np.full(self.reps, v) for path, v in values.items()},
+        )
+        model.run_for(self.steps)
+        years = self.record.years[self.window]
+        probs = tier_distribution(model.trajectories()["tier"], self.scenario.calendar, years)
+        return float(ranked_probability(probs, self.record.tiers[:, self.window]).mean())
+
+
+@contextlib.contextmanager
+def _seeded(seed: int):
+    """NumPy's global generator, which pyabc samples from, seeded for the calibration and restored after it."""
+    state = np.random.get_state()  # noqa: NPY002 - pyabc's own generator, not the model's
+    np.random.seed(seed)  # noqa: NPY002
+    try:
+        yield
+    finally:
+        np.random.set_state(state)  # noqa: NPY002
+
+
+def calibrate(
+    scenario: Scenario,
+    record: Record,
+    cutoff: int,
+    paths: list[str],
+    *,
+    population: int = 100,
+    generations: int = 8,
+    reps: int = 20,
+    seed: int = 2025,
+    minutes: float = 25.0,
+    workers: int = 1,
+    on_evaluation=None,
+) -> Fit:
+    """ABC-SMC over ``paths`` (each with a range) to the record up to ``cutoff``; stops after ``generations``
+    populations or ``minutes`` of wall time, whichever comes first."""
+    import pyabc
+
+    logging.getLogger("ABC").setLevel(logging.WARNING)  # the caller shows progress; pyabc's log is noise
+    distance = Distance(scenario, record, cutoff, reps, seed)
+    params = scenario.parameter_set
+    prior = {path: params[path].range for path in paths}
+    names = {key(path): path for path in paths}
+
+    def model(particle):
+        d = distance({names[k]: float(v) for k, v in particle.items()})
+        if on_evaluation is not None:
+            on_evaluation()
+        return {"rps": d}
+
+    sampler = pyabc.sampler.SingleCoreSampler() if workers == 1 else pyabc.sampler.MulticoreEvalParallelSampler(workers)
+    abc = pyabc.ABCSMC(
+        model,
+        pyabc.Distribution(**{key(p): pyabc.RV("uniform", lo, hi - lo) for p, (lo, hi) in prior.items()}),
+        lambda x, x0: abs(x["rps"] - x0["rps"]),
+        population_size=population,
+        sampler=sampler,
+    )
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="bamboo-abc-") as tmp, _seeded(seed):
+        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", {"rps": 0.0})
+        history = abc.run(max_nr_populations=generations, max_walltime=datetime.timedelta(minutes=minutes))
+        frame, weights = history.get_distribution(m=0, t=history.max_t)
+        epsilons = [float(e) for e in history.get_all_populations()["epsilon"].to_numpy()[1:]]
+        evaluations = int(history.total_nr_simulations)
+        particles = frame[[key(p) for p in paths]].to_numpy(dtype=float)
+    seconds = time.perf_counter() - start
+    posterior = Posterior(tuple(paths), particles, np.asarray(weights, dtype=float) / np.sum(weights))
+    return Fit(posterior, epsilons, evaluations, seconds, prior)

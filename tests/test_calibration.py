@@ -1,0 +1,62 @@
+"""Calibration by ABC-SMC: it recovers known parameters from a record the model itself made (a twin experiment)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.calendar import Month
+from sim.calibration import Distance, calibrate
+from sim.history import with_world
+from sim.measurement import tier_distribution
+from sim.model import BalanceModel
+from sim.record import Record
+from sim.scenario import load_scenario
+from sim.scoring import modal
+from tests.conftest import SCENARIOS
+
+TRUTH = {"behaviour.step_size": 0.022, "behaviour.tier_patience": 3.4}  # away from the middle of the ranges
+
+
+@pytest.fixture(scope="module")
+def twin():
+    """The history scenario, and the record its model makes with TRUTH: the modal tier by year over 200 runs."""
+    scenario = with_world(load_scenario(SCENARIOS / "history_1986_2025.yaml"))
+    years = np.arange(1986, 2013)
+    steps = scenario.calendar.step_of(Month(2013, 1))
+    model = BalanceModel(
+        runs=200,
+        rng=99,
+        parameters=scenario.parameter_set,
+        horizon=steps,
+        events=[e.build() for e in scenario.events],
+        values={k: np.full(200, v) for k, v in TRUTH.items()},
+    )
+    model.run_for(steps)
+    tiers = modal(tier_distribution(model.trajectories()["tier"], scenario.calendar, years))
+    return scenario, Record(years, tiers)
+
+
+def test_the_distance_is_smaller_at_the_truth_than_away_from_it(twin):
+    scenario, record = twin
+    distance = Distance(scenario, record, cutoff=2011, reps=20, seed=5)
+    at_truth = distance(TRUTH)
+    assert at_truth < distance({"behaviour.step_size": 0.011, "behaviour.tier_patience": 5.8})
+    assert at_truth < 0.05
+
+
+def test_a_particle_that_breaks_a_sourced_order_is_as_far_as_can_be(twin):
+    scenario, record = twin
+    distance = Distance(scenario, record, cutoff=2011, reps=5, seed=5)
+    assert distance({"hedger.inertia.US": 0.9, "hedger.inertia.CN": 0.3}) == 1.0
+
+
+def test_calibration_recovers_known_parameters_from_a_twin_record(twin):
+    scenario, record = twin
+    fit = calibrate(scenario, record, 2011, list(TRUTH), population=30, generations=3, reps=10, seed=3)
+    summary = fit.posterior.summary()
+    for path, value in TRUTH.items():
+        lo, hi = fit.prior[path]
+        assert abs(summary[path]["mean"] - value) < 0.5 * abs((lo + hi) / 2 - value), (path, summary[path])
+        assert summary[path]["q05"] <= value <= summary[path]["q95"], (path, summary[path])
+    assert fit.epsilons == sorted(fit.epsilons, reverse=True)

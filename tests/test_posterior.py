@@ -1,0 +1,70 @@
+"""A calibrated posterior: read and written with its errors named, drawn run by run, used by the model."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from sim.model import BalanceModel
+from sim.params import load_parameters
+from sim.posterior import Posterior, PosteriorError, load_posterior, save_posterior
+from sim.streams import Streams
+
+PARAMS = load_parameters()
+PATHS = ("behaviour.step_size", "behaviour.tier_patience")
+
+
+def posterior(weights=(0.5, 0.5, 0.0)) -> Posterior:
+    particles = np.array([[0.012, 3.0], [0.02, 5.0], [0.024, 6.0]])
+    w = np.array(weights, dtype=float)
+    return Posterior(PATHS, particles, w / w.sum())
+
+
+def test_a_posterior_survives_writing_and_reading(tmp_path):
+    path = save_posterior(posterior(), tmp_path / "p.csv", ["made by hand"])
+    again = load_posterior(path, PARAMS)
+    assert again.paths == PATHS
+    assert np.array_equal(again.particles, posterior().particles) and np.allclose(again.weights, posterior().weights)
+
+
+def test_each_run_draws_its_particle_from_its_own_stream_whatever_the_ensemble():
+    p = posterior()
+    whole = p.draw(Streams(7, np.arange(0, 1000, dtype=np.uint64)))
+    part = p.draw(Streams(7, np.arange(600, 1000, dtype=np.uint64)))
+    assert np.array_equal(whole[PATHS[0]][600:], part[PATHS[0]])
+    chosen = set(whole[PATHS[1]].tolist())
+    assert chosen == {3.0, 5.0}  # the particle of weight zero is never drawn
+    assert abs(np.mean(whole[PATHS[1]] == 3.0) - 0.5) < 0.06
+
+
+def test_the_model_takes_its_values_from_the_posterior_and_a_scenario_keeps_its_own():
+    model = BalanceModel(runs=200, rng=3, parameters=PARAMS.with_posterior(posterior()))
+    assert set(np.unique(model.base["behaviour.step_size"])) == {0.012, 0.02}
+    kept = PARAMS.with_overrides({"behaviour.step_size": 0.015}).with_posterior(
+        posterior().without(["behaviour.step_size"])
+    )
+    model = BalanceModel(runs=50, rng=3, parameters=kept)
+    assert (model.base["behaviour.step_size"] == 0.015).all()
+    assert set(np.unique(model.base["behaviour.tier_patience"])) <= {3.0, 5.0}
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("", ":0: header:"),
+        ("weight,behaviour.stepsize\n1,0.01\n", ":1: behaviour.stepsize: unknown parameter"),
+        ("weight,behaviour.step_size\n", ":1: particles:"),
+        ("weight,behaviour.step_size\n1,0.01,3\n", ":2: row:"),
+        ("# note\nweight,behaviour.step_size\n1,abc\n", ":3: behaviour.step_size: expected a number"),
+        ("weight,behaviour.step_size\n-1,0.01\n", ":2: weight:"),
+        ("weight,behaviour.step_size\n0,0.01\n", ":1: weight: expected weights that add up"),
+        ("weight,hedger.four_nos\n1,7\n", ":2: hedger.four_nos: expected a number in [0, 1]"),
+    ],
+)
+def test_a_bad_posterior_names_the_line_and_field(tmp_path, text, where):
+    bad = tmp_path / "p.csv"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(PosteriorError, match=re.escape(f"{bad}{where}")):
+        load_posterior(bad, PARAMS)
