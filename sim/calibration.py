@@ -120,8 +120,14 @@ def calibrate(
     prior = {path: params[path].range for path in paths}
     names = {key(path): path for path in paths}
 
+    # pyabc works in the unit cube, each side one parameter's range: its transition kernel then sees
+    # comparable scales (the ranges run from about 0.01 wide to 17 wide) and its densities stay finite
+    def scaled(k: str, u: float) -> float:
+        lo, hi = prior[names[k]]
+        return lo + float(u) * (hi - lo)
+
     def model(particle):
-        d = distance({names[k]: float(v) for k, v in particle.items()})
+        d = distance({names[k]: scaled(k, u) for k, u in particle.items()})
         if on_evaluation is not None:
             on_evaluation()
         return {"rps": d}
@@ -129,7 +135,7 @@ def calibrate(
     sampler = pyabc.sampler.SingleCoreSampler() if workers == 1 else pyabc.sampler.MulticoreEvalParallelSampler(workers)
     abc = pyabc.ABCSMC(
         model,
-        pyabc.Distribution(**{key(p): pyabc.RV("uniform", lo, hi - lo) for p, (lo, hi) in prior.items()}),
+        pyabc.Distribution(**{key(p): pyabc.RV("uniform", 0.0, 1.0) for p in paths}),
         lambda x, x0: abs(x["rps"] - x0["rps"]),
         population_size=population,
         sampler=sampler,
@@ -141,7 +147,8 @@ def calibrate(
         frame, weights = history.get_distribution(m=0, t=history.max_t)
         epsilons = [float(e) for e in history.get_all_populations()["epsilon"].to_numpy()[1:]]
         evaluations = int(history.total_nr_simulations)
-        particles = frame[[key(p) for p in paths]].to_numpy(dtype=float)
+        unit = frame[[key(p) for p in paths]].to_numpy(dtype=float)
+        particles = np.array([lo for lo, _ in prior.values()]) + unit * np.array([hi - lo for lo, hi in prior.values()])
     seconds = time.perf_counter() - start
     posterior = Posterior(tuple(paths), particles, np.asarray(weights, dtype=float) / np.sum(weights))
     return Fit(posterior, epsilons, evaluations, seconds, prior)
