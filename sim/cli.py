@@ -73,6 +73,9 @@ def parser() -> argparse.ArgumentParser:
             "--seed", type=_whole(0, limits.MAX_SEED), default=None, help="random seed (default: the scenario's)"
         )
         p.add_argument("--chunk", type=chunk, default=None, help="runs simulated at once (default 10000)")
+        p.add_argument(
+            "--parameters", type=Path, default=None, help="a posterior each run draws from (bamboo calibrate)"
+        )
         p.add_argument("--force", action="store_true", help=force)
         p.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
 
@@ -258,7 +261,7 @@ def cmd_run(args) -> int:
     from sim.ensemble import DEFAULT_CHUNK, chunks, execute, executor
     from sim.results import manifest, summary, write_json
 
-    scenario = _load(args.scenario)
+    scenario = _with_posterior(_load(args.scenario), args.parameters)
     if args.strategy is not None:
         scenario = dataclasses.replace(scenario, strategy=_strategy(args.strategy, "--strategy"))
     compared = _strategies(args.strategies, scenario.strategy)
@@ -281,7 +284,7 @@ def cmd_run(args) -> int:
     _warn(scenario, args.quiet)
     identity = {"command": "run", "scenario_sha256": scenario.content_hash(), "runs": runs, "seed": seed}
     identity |= {"chunk": size, "trajectories": trajectories, "package_version": __version__}
-    identity |= {"strategies": list(compared or ())}
+    identity |= {"strategies": list(compared or ()), "parameters_sha256": _sha256(args.parameters)}
     checkpoint = _checkpoint(out, identity, args, [scenario], parts)
     with _resumable(checkpoint, out), output.staged(target) as staging:
         with _progress(runs, args.quiet, scenario.name) as bar:
@@ -296,7 +299,10 @@ def cmd_run(args) -> int:
                 on_chunk=lambda point, chunk, resumed: bar.update(chunk.runs),
                 strategies=compared,
             ).values()
-        files = [write_json(staging / "summary.json", summary(scenario, agg, runs, seed))]
+        result = summary(scenario, agg, runs, seed)
+        if args.parameters is not None:
+            result["parameters"] = {"posterior": str(args.parameters), "sha256": _sha256(args.parameters)}
+        files = [write_json(staging / "summary.json", result)]
         if trajectories:
             files.append(checkpoint.join_trajectories(0, parts, staging / "trajectories.parquet"))
         files += plots.save_all(agg, scenario, _thresholds(scenario), staging)
@@ -356,7 +362,7 @@ def cmd_compare(args) -> int:
     from sim.outcomes import Failure
     from sim.results import Aggregate, manifest, write_json
 
-    a, b = _load(args.a), _load(args.b)
+    a, b = (_with_posterior(_load(x), args.parameters) for x in (args.a, args.b))
     if (a.start, a.horizon) != (b.start, b.horizon):
         raise UsageError(
             f"{args.b}: start and horizon ({b.start} to {b.horizon}) must match {args.a} "
@@ -397,6 +403,7 @@ def cmd_compare(args) -> int:
             "runs": runs,
             "seed": seed,
             "common_random_numbers": True,
+            "parameters": str(args.parameters) if args.parameters else None,
             "survival_difference": round(float(pb - pa), 6),
             "paired_survival": {
                 "both_survive": int(survived[1, 1]),
@@ -485,6 +492,10 @@ def _past(args):
     if not record.years[0] < args.cutoff < record.years[-1]:
         raise UsageError(f"--cutoff: expected a year inside the record, {record.years[0]}-{record.years[-1] - 1}")
     return path, scenario, record
+
+
+def _sha256(path: Path | None) -> str | None:
+    return None if path is None else hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _with_posterior(scenario, path: Path | None):

@@ -68,3 +68,17 @@ def test_a_bad_posterior_names_the_line_and_field(tmp_path, text, where):
     bad.write_text(text, encoding="utf-8")
     with pytest.raises(PosteriorError, match=re.escape(f"{bad}{where}")):
         load_posterior(bad, PARAMS)
+
+
+def test_run_with_a_posterior_is_the_same_on_one_worker_or_two_and_differs_from_the_defaults(tmp_path):
+    from sim.cli import main
+    from tests.conftest import SCENARIOS
+
+    path = save_posterior(posterior((0.3, 0.7, 0.0)), tmp_path / "p.csv", [])
+    args = ["run", str(SCENARIOS / "status_quo.yaml"), "--runs", "400", "--chunk", "150", "--quiet"]
+    args += ["--strategies", "none", "--no-trajectories"]
+    for name, extra in (("one", []), ("two", ["--workers", "2"])):
+        assert main([*args, "--parameters", str(path), "--out", str(tmp_path / name), *extra]) == 0
+    assert main([*args, "--out", str(tmp_path / "defaults")]) == 0
+    one, two, defaults = ((tmp_path / k / "summary.json").read_bytes() for k in ("one", "two", "defaults"))
+    assert one == two and one != defaults
