@@ -38,6 +38,9 @@ from sim.scenario import Scenario
 from sim.scoring import ranked_probability
 
 WORST = 1.0  # the largest ranked probability score: the distance of a particle that breaks a sourced order
+# stop when a generation brings the threshold down by less than this (in RPS): past that point ABC-SMC's
+# importance weights collapse onto a few particles while the fit barely improves
+MIN_EPS_DIFF = 0.005
 
 
 def key(path: str) -> str:
@@ -53,6 +56,7 @@ class Fit:
     epsilons: list[float]
     evaluations: int
     seconds: float
+    ess: float  # effective sample size of the final population, 1 / sum of squared weights
     prior: dict[str, tuple[float, float]]
 
 
@@ -132,10 +136,26 @@ def calibrate(
             on_evaluation()
         return {"rps": d}
 
+    orders = [(hi, lo) for hi, lo in params.orders if hi in prior and lo in prior]
+
+    class Ordered(pyabc.Distribution):
+        """Uniform over the unit cube of the ranges, less the points that break a sourced order."""
+
+        def keeps(self, x) -> bool:
+            return all(scaled(key(hi), x[key(hi)]) > scaled(key(lo), x[key(lo)]) for hi, lo in orders)
+
+        def rvs(self, *args, **kwargs):
+            while not self.keeps(x := super().rvs(*args, **kwargs)):
+                pass
+            return x
+
+        def pdf(self, x):
+            return super().pdf(x) if self.keeps(x) else 0.0
+
     sampler = pyabc.sampler.SingleCoreSampler() if workers == 1 else pyabc.sampler.MulticoreEvalParallelSampler(workers)
     abc = pyabc.ABCSMC(
         model,
-        pyabc.Distribution(**{key(p): pyabc.RV("uniform", 0.0, 1.0) for p in paths}),
+        Ordered(**{key(p): pyabc.RV("uniform", 0.0, 1.0) for p in paths}),
         lambda x, x0: abs(x["rps"] - x0["rps"]),
         population_size=population,
         sampler=sampler,
@@ -143,7 +163,11 @@ def calibrate(
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bamboo-abc-") as tmp, _seeded(seed):
         abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", {"rps": 0.0})
-        history = abc.run(max_nr_populations=generations, max_walltime=datetime.timedelta(minutes=minutes))
+        history = abc.run(
+            max_nr_populations=generations,
+            max_walltime=datetime.timedelta(minutes=minutes),
+            min_eps_diff=MIN_EPS_DIFF,
+        )
         frame, weights = history.get_distribution(m=0, t=history.max_t)
         epsilons = [float(e) for e in history.get_all_populations()["epsilon"].to_numpy()[1:]]
         evaluations = int(history.total_nr_simulations)
@@ -151,4 +175,5 @@ def calibrate(
         particles = np.array([lo for lo, _ in prior.values()]) + unit * np.array([hi - lo for lo, hi in prior.values()])
     seconds = time.perf_counter() - start
     posterior = Posterior(tuple(paths), particles, np.asarray(weights, dtype=float) / np.sum(weights))
-    return Fit(posterior, epsilons, evaluations, seconds, prior)
+    ess = float(1.0 / np.sum(posterior.weights**2))
+    return Fit(posterior, epsilons, evaluations, seconds, ess, prior)

@@ -482,6 +482,7 @@ def _past(args):
     try:
         record = load_record(args.record)
         scenario = with_world(_load(path), args.series)
+        path = args.scenario or Path("scenarios") / HISTORY_SCENARIO.name  # as a reader of the reports knows it
     except (RecordError, SeriesError) as exc:
         raise UsageError(str(exc)) from None
     if not scenario.start.year <= record.years[0] or scenario.horizon.year <= record.years[-1]:
@@ -527,7 +528,10 @@ def cmd_history(args) -> int:
     report = hindcast(model.trajectories(), scenario.calendar, record, args.cutoff)
     report |= {"scenario": str(path), "scenario_sha256": scenario.content_hash(), "runs": runs, "seed": seed}
     report["parameters"] = str(args.parameters) if args.parameters else "the defaults (uncalibrated)"
-    own = [e for e in scenario.events if Path(e.file).resolve() == Path(path).resolve()]
+    from sim.history import default_path
+
+    data = str(args.series or default_path())
+    own = [e for e in scenario.events if e.file != data]  # the scenario's events, not the data's yearly settings
     with output.staged(target) as staging:
         write_json(staging / "hindcast.json", report)
         plots.save(plots.hindcast(report, own, args.cutoff), staging / "hindcast")
@@ -592,6 +596,7 @@ def cmd_calibrate(args) -> int:
             "epsilons": fit.epsilons,
             "evaluations": fit.evaluations,
             "seconds": round(fit.seconds, 1),
+            "effective_sample_size": round(fit.ess, 1),
             "prior": {p: list(r) for p, r in fit.prior.items()},
             "posterior": summary,
         }
@@ -601,7 +606,8 @@ def cmd_calibrate(args) -> int:
     if not args.quiet:
         print(
             f"Calibrated {len(paths)} parameters to {record.years[0]}-{args.cutoff}: {fit.evaluations:,} simulations, "
-            f"{len(fit.epsilons)} generations, final distance {fit.epsilons[-1]:.3f}, {fit.seconds / 60:.1f} min"
+            f"{len(fit.epsilons)} generations, final threshold {fit.epsilons[-1]:.3f} (RPS), effective sample size "
+            f"{fit.ess:.0f}, {fit.seconds / 60:.1f} min"
         )
         print(f"wrote {target.path}/: posterior.csv, calibration.json, posterior.png, posterior.svg")
     return 0
