@@ -194,10 +194,10 @@ def _output(out: str | None, default: Path, force: bool) -> output.Output:
     return target
 
 
-def _progress(total: int, quiet: bool, desc: str):
+def _progress(total: int | None, quiet: bool, desc: str, unit: str = "run"):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="run", desc=desc, disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True)
+    return tqdm(total=total, unit=unit, desc=desc, disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
 def _thresholds(scenario) -> dict:
@@ -559,8 +559,8 @@ def cmd_calibrate(args) -> int:
     if not 0 < args.minutes <= 24 * 60:
         raise UsageError(f"--minutes: expected a wall time above 0 and at most a day, got {args.minutes:g}")
     target = _output(args.out, Path("results") / "calibration", args.force)
-    budget = args.population * args.generations * 10  # a bar's scale: acceptance rarely falls below a tenth
-    with _progress(budget, args.quiet, "calibrating") as bar:
+    # how many simulations ABC-SMC needs depends on its acceptance rates: the bar counts them, with the time cap
+    with _progress(None, args.quiet, f"calibrating (stops by {args.minutes:g} min)", "simulation") as bar:
         fit = calibrate(
             scenario,
             record,
