@@ -2,7 +2,6 @@
 
 import itertools
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +9,6 @@ import pytest
 from sim import EVENT_TYPES, BalanceModel, Event, Month, ParameterError, Shock
 from sim.params import POWERS, World, expected_paths
 
-SOURCES_DIR = Path("/work/shared/sources")
 START = "2025-07"  # the model's start date in the packaged parameters
 RUNS, SEED, STEPS = 8, 3, 8
 SHOCK_KW = {"path": "powers.US.reliability", "value": -0.3}
@@ -148,11 +146,9 @@ def normalise(text: str) -> str:
 
 
 @pytest.mark.parametrize("name", _QUOTED_EVENTS)
-def test_event_quotes_appear_verbatim_in_their_source(name):
-    if not SOURCES_DIR.is_dir():
-        pytest.skip(f"{SOURCES_DIR} is not available")
+def test_event_quotes_appear_verbatim_in_their_source(name, sources):
     file, quote = _QUOTE.match(EVENT_TYPES[name].source).groups()
-    assert normalise(quote) in normalise((SOURCES_DIR / file).read_text(encoding="utf-8"))
+    assert normalise(quote) in normalise((sources / file).read_text(encoding="utf-8"))
 
 
 def test_most_event_types_cite_a_source_file():
