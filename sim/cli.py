@@ -514,7 +514,7 @@ def _with_posterior(scenario, path: Path | None):
 
 def cmd_history(args) -> int:
     from sim import plots
-    from sim.hindcast import hindcast
+    from sim.hindcast import hindcast, simulate
     from sim.results import write_json
 
     path, scenario, record = _past(args)
@@ -523,9 +523,8 @@ def cmd_history(args) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     target = _output(args.out, Path("results") / "history", args.force)
     _warn(scenario, args.quiet)
-    model = scenario.model(runs=runs, seed=seed)
-    model.run_for(scenario.steps)
-    report = hindcast(model.trajectories(), scenario.calendar, record, args.cutoff)
+    trajectories, arms = simulate(scenario, runs, seed)
+    report = hindcast(trajectories, scenario.calendar, record, args.cutoff, arms)
     report |= {"scenario": str(path), "scenario_sha256": scenario.content_hash(), "runs": runs, "seed": seed}
     report["parameters"] = str(args.parameters) if args.parameters else "the defaults (uncalibrated)"
     from sim.history import default_path

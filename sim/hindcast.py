@@ -10,10 +10,12 @@ from __future__ import annotations
 import numpy as np
 
 from sim.calendar import Calendar
-from sim.measurement import median_by_year, tier_distribution
+from sim.measurement import arms_share, median_by_year, period_means, tier_distribution
 from sim.params import POWERS, TIERS
 from sim.record import Record
-from sim.scoring import persistence, score, trend
+from sim.scoring import period_error, persistence, score, trend
+
+ARMS_SUPPLIER = "RU"  # the record's arms series is Russia's share
 
 
 def windows(record: Record, cutoff: int) -> dict[str, np.ndarray]:
@@ -23,7 +25,51 @@ def windows(record: Record, cutoff: int) -> dict[str, np.ndarray]:
     return {"in_sample": record.window(record.years[0], cutoff), "out_of_sample": record.window(cutoff + 1, 9999)}
 
 
-def hindcast(trajectories: dict, calendar: Calendar, record: Record, cutoff: int) -> dict:
+def simulate(scenario, runs: int, seed: int) -> tuple[dict, np.ndarray]:
+    """Run a history scenario: its trajectories, and Russia's share of the arms delivered at each step."""
+    model = scenario.model(runs=runs, seed=seed)
+    arms = [np.full(runs, np.nan)]  # nothing is delivered before the first decision
+    for _ in range(scenario.steps):
+        model.step()
+        arms.append(arms_share(model, ARMS_SUPPLIER))
+    return model.trajectories(), np.stack(arms)
+
+
+def arms_scores(arms: np.ndarray, calendar: Calendar, record: Record, cutoff: int) -> dict:
+    """The modelled share of arms by the record's periods, and its error beside persistence and a trend.
+
+    A period belongs to the window its last year falls in. Persistence carries the last in-sample period's
+    share on; the trend is a line through the in-sample periods' midpoints.
+    """
+    periods = [(p.first, p.last) for p in record.russian_arms_share]
+    modelled = period_means(arms, calendar, periods)
+    inside = [p for p in record.russian_arms_share if p.last <= cutoff]
+    scores = {}
+    for name, chosen in (
+        ("in_sample", inside),
+        ("out_of_sample", [p for p in record.russian_arms_share if p.last > cutoff]),
+    ):
+        entry = {"model": period_error(modelled, chosen)}
+        if name == "out_of_sample" and inside:
+            entry["persistence"] = period_error({(p.first, p.last): inside[-1].value for p in chosen}, chosen)
+            if len(inside) >= 2:
+                mid = np.array([(p.first + p.last) / 2 for p in inside])
+                slope, intercept = np.polyfit(mid, [p.value for p in inside], 1)
+                line = {
+                    (p.first, p.last): float(np.clip(intercept + slope * (p.first + p.last) / 2, 0, 1)) for p in chosen
+                }
+                entry["trend"] = period_error(line, chosen)
+        scores[name] = entry
+    return {
+        "supplier": ARMS_SUPPLIER,
+        "periods": [f"{a}-{b}" for a, b in periods],
+        "record": [p.value for p in record.russian_arms_share],
+        "model": [round(modelled.get(p, float("nan")), 4) for p in periods],
+        "mean_absolute_error": scores,
+    }
+
+
+def hindcast(trajectories: dict, calendar: Calendar, record: Record, cutoff: int, arms=None) -> dict:
     """Per power and year the modal tier, the tier shares and the median alignment; scores per window.
 
     ``trajectories`` are a model's recorded outcomes (``BalanceModel.trajectories``).
@@ -56,4 +102,5 @@ def hindcast(trajectories: dict, calendar: Calendar, record: Record, cutoff: int
             for i, p in enumerate(POWERS)
         },
         "scores": scores,
+        **({"russian_arms_share": arms_scores(arms, calendar, record, cutoff)} if arms is not None else {}),
     }

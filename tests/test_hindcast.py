@@ -42,3 +42,20 @@ def test_the_cutoff_splits_the_record():
     assert RECORD.years[w["in_sample"]][-1] == 2012 and RECORD.years[w["out_of_sample"]][0] == 2013
     with pytest.raises(ValueError, match="cut-off"):
         windows(RECORD, 2030)
+
+
+def test_the_arms_share_is_scored_beside_persistence_and_a_trend():
+    from sim.hindcast import arms_scores
+
+    steps = 4 * len(RECORD.years) + 1
+    year_of_step = RECORD.years[0] + np.arange(steps) // 4
+    exact = np.zeros(steps)
+    for p in RECORD.russian_arms_share:
+        exact[(year_of_step >= p.first) & (year_of_step <= p.last)] = p.value
+    report = arms_scores(np.repeat(exact[:, None], 2, axis=1), CAL, RECORD, cutoff=2012)
+    assert report["model"] == pytest.approx(report["record"])
+    errors = report["mean_absolute_error"]
+    assert errors["in_sample"]["model"] == pytest.approx(0.0) and errors["out_of_sample"]["model"] == pytest.approx(0.0)
+    # persistence carries 2005-09's 0.78 on to 2010-14, 2015-19 and 2020-23
+    assert errors["out_of_sample"]["persistence"] == pytest.approx((0.15 + 0.06 + 0.39) / 3)
+    assert errors["out_of_sample"]["trend"] > 0

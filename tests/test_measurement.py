@@ -38,3 +38,35 @@ def test_medians_by_year():
     x = np.arange(9 * 3 * 3, dtype=float).reshape(9, 3, 3)
     out = median_by_year(x, CAL, np.array([1986]))
     assert out[:, 0] == pytest.approx(np.median(x[4], axis=0))
+
+
+def test_the_arms_share_is_russias_share_of_the_territorial_security_delivered():
+    from sim.measurement import arms_share
+    from sim.model import BalanceModel
+    from sim.params import POWERS
+
+    model = BalanceModel(runs=3, rng=1, values={"powers.US.supply.territory": np.zeros(3)})
+    model.run_for(1)
+    assert np.allclose(arms_share(model, "RU"), 1.0)  # China supplies none on territory, the US none here
+    model = BalanceModel(runs=3, rng=1)
+    model.run_for(1)
+    sit, a = model.situation, model.hedger.alignment
+    ru, us = (
+        a[:, POWERS.index(p)]
+        * model.world.reach[:, POWERS.index(p)]
+        * sit.trust[:, POWERS.index(p)]
+        * sit.supply[:, POWERS.index(p), 1]
+        for p in ("RU", "US")
+    )
+    assert np.allclose(arms_share(model, "RU"), ru / (ru + us))
+
+
+def test_period_means_average_the_quarters_of_the_periods_years():
+    from sim.measurement import period_means
+
+    x = np.arange(9 * 2, dtype=float).reshape(9, 2)  # steps 0-8 from 1986-01: 1986 is steps 0-3, 1987 steps 4-7
+    x[0] = np.nan
+    assert period_means(x, CAL, [(1986, 1986), (1987, 1987), (1990, 1991)]) == {
+        (1986, 1986): pytest.approx(np.mean(x[1:4])),
+        (1987, 1987): pytest.approx(np.mean(x[4:8])),
+    }
