@@ -515,7 +515,7 @@ def _with_posterior(scenario, path: Path | None):
 def cmd_history(args) -> int:
     from sim import plots
     from sim.hindcast import hindcast, simulate
-    from sim.results import write_json
+    from sim.results import manifest, write_json
 
     path, scenario, record = _past(args)
     scenario = _with_posterior(scenario, args.parameters)
@@ -532,8 +532,10 @@ def cmd_history(args) -> int:
     data = str(args.series or default_path())
     own = [e for e in scenario.events if e.file != data]  # the scenario's events, not the data's yearly settings
     with output.staged(target) as staging:
-        write_json(staging / "hindcast.json", report)
-        plots.save(plots.hindcast(report, own, args.cutoff), staging / "hindcast")
+        files = [write_json(staging / "hindcast.json", report)]
+        files += plots.save(plots.hindcast(report, own, args.cutoff), staging / "hindcast")
+        meta = manifest(scenario, runs, seed, files) | {"parameters_sha256": _sha256(args.parameters)}
+        write_json(staging / "manifest.json", meta)
     if not args.quiet:
         print(f"Hindcast {record.years[0]}-{record.years[-1]}, {runs:,} runs, cut-off {args.cutoff}:")
         for window, scores in report["scores"].items():
@@ -541,7 +543,7 @@ def cmd_history(args) -> int:
                 f"{name} {s['tier_match']['overall']:.0%} / {s['rps']['overall']:.3f}" for name, s in scores.items()
             )
             print(f"  {window.replace('_', ' ')} (tier match / RPS): {row}")
-        print(f"wrote {target.path}/: hindcast.json, hindcast.png, hindcast.svg")
+        print(f"wrote {target.path}/: hindcast.json, hindcast.png, hindcast.svg, manifest.json")
     return 0
 
 
@@ -549,7 +551,7 @@ def cmd_calibrate(args) -> int:
     from sim import plots
     from sim.calibration import calibrate
     from sim.posterior import save_posterior
-    from sim.results import write_json
+    from sim.results import manifest, write_json
 
     path, scenario, record = _past(args)
     paths = [q.path for q in scenario.parameter_set.free() if q.path not in scenario.parameters]
@@ -599,16 +601,17 @@ def cmd_calibrate(args) -> int:
             "prior": {p: list(r) for p, r in fit.prior.items()},
             "posterior": summary,
         }
-        write_json(staging / "calibration.json", report)
+        files = [staging / "posterior.csv", write_json(staging / "calibration.json", report)]
         figure = plots.posterior(summary, fit.posterior.particles, fit.posterior.weights, fit.prior)
-        plots.save(figure, staging / "posterior")
+        files += plots.save(figure, staging / "posterior")
+        write_json(staging / "manifest.json", manifest(scenario, args.reps, args.seed, files))
     if not args.quiet:
         print(
             f"Calibrated {len(paths)} parameters to {record.years[0]}-{args.cutoff}: {fit.evaluations:,} simulations, "
             f"{len(fit.epsilons)} generations, final threshold {fit.epsilons[-1]:.3f} (RPS), effective sample size "
             f"{fit.ess:.0f}, {fit.seconds / 60:.1f} min"
         )
-        print(f"wrote {target.path}/: posterior.csv, calibration.json, posterior.png, posterior.svg")
+        print(f"wrote {target.path}/: posterior.csv, calibration.json, posterior.png, posterior.svg, manifest.json")
     return 0
 
 

@@ -300,8 +300,10 @@ def hindcast(report: dict, events, cutoff: int):
     names = report["tiers"]
     edges_x = np.append(years, years[-1] + 1) - 0.5
     edges_y = np.arange(len(names) + 1) - 0.5
-    fig, axes = plt.subplots(len(POWERS), 1, figsize=(10, 8.5), dpi=120, sharex=True)
-    for ax, power in zip(axes, POWERS, strict=True):
+    arms = report.get("russian_arms_share")
+    rows = len(POWERS) + (arms is not None)
+    fig, axes = plt.subplots(rows, 1, figsize=(10, 2.8 * rows + 0.3), dpi=120, sharex=True)
+    for ax, power in zip(axes, POWERS, strict=False):
         d = report["powers"][power]
         shade = LinearSegmentedColormap.from_list(power, ["white", COLOURS[power]])
         ax.pcolormesh(edges_x, edges_y, np.array(d["probabilities"]).T, cmap=shade, vmin=0, vmax=1, alpha=0.7)
@@ -313,6 +315,21 @@ def hindcast(report: dict, events, cutoff: int):
         ax.set_yticks(range(len(names)), [TIER_LABELS[t].replace(" (ruled out)", "") for t in names], fontsize=8)
         ax.set_title(NAMES[power], fontsize=10, loc="left")
         ax.legend(loc="lower right", frameon=False, fontsize=8, ncol=2)
+    if arms is not None:
+        ax = axes[-1]
+        lines = (
+            ("record (SIPRI)", arms["record"], "black", "-", 2.2),
+            ("model", arms["model"], COLOURS["RU"], "--", 1.6),
+        )
+        for label, values, colour, style, width in lines:
+            for (first, last), v in zip((map(int, p.split("-")) for p in arms["periods"]), values, strict=True):
+                ax.plot([first - 0.5, last + 0.5], [v, v], ls=style, color=colour, lw=width, label=label)
+                label = None
+        ax.axvline(cutoff + 0.5, color="0.2", lw=1.0)
+        ax.set_ylim(0, 1.05)
+        ax.set_ylabel("share", fontsize=8)
+        ax.set_title("Russia's share of Vietnam's arms imports, by period of deliveries", fontsize=10, loc="left")
+        ax.legend(loc="lower left", frameon=False, fontsize=8, ncol=2)
     axes[-1].set_xlim(edges_x[0], edges_x[-1])
     axes[-1].set_xlabel(f"year (shading: share of runs in each tier; solid vertical line: the cut-off, {cutoff})")
     fig.suptitle("Hindcast: partnership tiers, modelled against the record", fontsize=11)

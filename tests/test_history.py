@@ -122,6 +122,12 @@ def test_history_writes_the_hindcast_scored_beside_the_baselines(hindcast_run):
     assert len(us["modal"]) == len(us["record"]) == len(us["probabilities"]) == 40
     assert all(abs(sum(p) - 1) < 1e-3 for p in us["probabilities"])
     assert (out / "hindcast.png").stat().st_size > 10_000 and (out / "hindcast.svg").exists()
+    assert set(json.loads((out / "manifest.json").read_text())["files"]) == {
+        "hindcast.json",
+        "hindcast.png",
+        "hindcast.svg",
+    }
+    assert report["russian_arms_share"]["periods"][0] == "2000-2004"
 
 
 def test_history_is_the_same_for_the_same_seed(hindcast_run, tmp_path):
