@@ -60,3 +60,40 @@ def test_calibration_recovers_known_parameters_from_a_twin_record(twin):
         assert abs(summary[path]["mean"] - value) < 0.5 * abs((lo + hi) / 2 - value), (path, summary[path])
         assert summary[path]["q05"] <= value <= summary[path]["q95"], (path, summary[path])
     assert fit.epsilons == sorted(fit.epsilons, reverse=True)
+
+
+def test_calibrate_writes_a_posterior_that_history_takes(tmp_path):
+    import json
+
+    from sim.cli import main
+    from sim.params import load_parameters
+    from sim.posterior import load_posterior
+
+    out = tmp_path / "cal"
+    args = ["calibrate", "--population", "10", "--generations", "1", "--reps", "3", "--quiet"]
+    assert main([*args, "--out", str(out)]) == 0
+    report = json.loads((out / "calibration.json").read_text())
+    assert report["evaluations"] >= 10 and report["cutoff"] == 2012 and len(report["posterior"]) == 16
+    assert len(load_posterior(out / "posterior.csv", load_parameters()).weights) == 10
+    assert (
+        main(
+            [
+                "history",
+                "--runs",
+                "20",
+                "--quiet",
+                "--parameters",
+                str(out / "posterior.csv"),
+                "--out",
+                str(tmp_path / "h"),
+            ]
+        )
+        == 0
+    )
+
+
+def test_calibrate_refuses_a_bad_time_cap(tmp_path, capsys):
+    from sim.cli import main
+
+    assert main(["calibrate", "--minutes", "0", "--out", str(tmp_path / "c")]) == 2
+    assert "--minutes" in capsys.readouterr().err and not (tmp_path / "c").exists()
