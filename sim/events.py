@@ -154,10 +154,7 @@ class Event:
         self.model_ref = model
         self.runs = None  # the runs the firing under way applies to (None: all)
         first = model.calendar.step_of(self.at)
-        if self.until is not None:
-            length = model.calendar.step_of(self.until) - first
-        else:
-            length = self.duration
+        length = self.duration if self.until is None else model.calendar.step_of(self.until) - first
         steps = self.steps(model)
         dates = np.unique(steps)
         self.firings = []  # Mesa holds scheduled functions weakly: keep them alive here

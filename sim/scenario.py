@@ -171,8 +171,13 @@ class Scenario:
         text = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def model(self, *, runs=None, seed=None, first_run: int = 0, record: bool = True, observers=(), strategy=None):
-        """A BalanceModel of this scenario (fresh events each time), with its strategy unless another is given."""
+    def model(
+        self, *, runs=None, seed=None, first_run: int = 0, record: bool = True, observers=(), strategy=None, **design
+    ):
+        """A BalanceModel of this scenario (fresh events each time), with its strategy unless another is given.
+
+        ``design``: a design's per-run ``values``, ``event_values`` and ``run_index`` (``sim.explore``).
+        """
         from sim.model import BalanceModel
 
         return BalanceModel(
@@ -186,6 +191,7 @@ class Scenario:
             record=record,
             observers=observers,
             strategy=strategy or self.strategy,
+            **design,
         )
 
 
