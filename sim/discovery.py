@@ -123,32 +123,34 @@ def find_boxes(x, y: np.ndarray, boxes: int = 2, peel_alpha: float = PEEL_ALPHA,
             enough = trajectory[trajectory["coverage"] >= MIN_COVERAGE]
             chosen = int((enough if len(enough) else trajectory)["density"].idxmax())
             box.select(chosen)
-            limits, full = _limits(box.box_lims[chosen], finder.box_init)
-            quasi_p = {k: _quasi_p(v) for k, v in box.p_values[chosen].items()}
-            # a restriction PRIM cannot tell from chance is dropped: it would only narrow the box by overfitting
-            weak = [k for k in limits if quasi_p.get(k) is None or quasi_p[k] > SIGNIFICANCE]
-            for k in weak:
-                limits.pop(k), full.pop(k), quasi_p.pop(k, None)
+            limits, full, quasi_p = _significant(box.box_lims[chosen], finder.box_init, box.p_values[chosen])
             found.append(Box(number, limits, full, x, np.asarray(y, bool), quasi_p))
             trajectories.append((trajectory, chosen))
     return found, trajectories
 
 
-def _quasi_p(values) -> float | None:
-    """A dimension's quasi-p-value (Bryant and Lempert 2010): the larger of its restricted limits' (-1: none)."""
-    valid = [float(v) for v in np.atleast_1d(values) if v >= 0]
-    return max(valid) if valid else None
+def _significant(box_lim, box_init, p_values: dict) -> tuple[dict, dict, dict]:
+    """The box's restricted limits that PRIM can tell from chance, each side on its own.
 
-
-def _limits(box_lim, box_init) -> tuple[dict, dict]:
-    """The restricted dimensions of a box: (low, high) of each, and the full range it was cut from."""
-    limits, full = {}, {}
+    A limit whose quasi-p-value (Bryant and Lempert 2010) exceeds SIGNIFICANCE
+    goes back to the full range: it would only narrow the box by overfitting.
+    Returns the (low, high) of each dimension still restricted, the full range
+    it was cut from, and the larger quasi-p-value of its kept limits.
+    """
+    limits, full, quasi_p = {}, {}, {}
     for name in box_lim.columns:
-        lo, hi = float(box_lim[name].iloc[0]), float(box_lim[name].iloc[1])
-        flo, fhi = float(box_init[name].iloc[0]), float(box_init[name].iloc[1])
-        if (lo, hi) != (flo, fhi):
-            limits[name], full[name] = (lo, hi), (flo, fhi)
-    return limits, full
+        ends = [float(box_lim[name].iloc[k]) for k in (0, 1)]
+        whole = [float(box_init[name].iloc[k]) for k in (0, 1)]
+        qp = list(np.atleast_1d(p_values.get(name, [-1.0, -1.0])))
+        kept = []
+        for side in (0, 1):
+            if ends[side] != whole[side] and 0 <= qp[side] <= SIGNIFICANCE:
+                kept.append(float(qp[side]))
+            else:
+                ends[side] = whole[side]
+        if kept:
+            limits[name], full[name], quasi_p[name] = tuple(ends), tuple(whole), max(kept)
+    return limits, full, quasi_p
 
 
 def box_scenario(scenario, box: Box, factor_list, runs: int | None = None) -> dict:

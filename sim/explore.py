@@ -22,7 +22,6 @@ cluster) and kept chunk by chunk in a ``Checkpoint``.
 from __future__ import annotations
 
 import hashlib
-import json
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -208,9 +207,6 @@ class Design:
         kinds = {f.name: f.kind for f in self.factors}
         return (self.scenario, kinds, part, chunk.first_run, self.replicates, self.seed, self.strategies)
 
-    def common(self) -> bool:
-        return self.common_noise
-
 
 def simulate_points(scenario, kinds, part, first_point, replicates, seed, strategies, common_noise=True) -> dict:
     """Per-point outcomes of a chunk of points: the unit of work shipped to workers.
@@ -306,7 +302,3 @@ def run(
 def strategies_for(own: str, compare: bool) -> tuple[str, ...]:
     """The scenario's own strategy first, then (to value hedging) every other registered one."""
     return (own, *(s for s in STRATEGIES if s != own)) if compare else (own,)
-
-
-def identity_text(design: Design) -> str:
-    return json.dumps(design.identity(), sort_keys=True)
