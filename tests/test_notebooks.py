@@ -9,8 +9,8 @@ from nbclient import NotebookClient
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 
 
-def test_the_three_notebooks_are_there():
-    assert [n.stem for n in NOTEBOOKS] == ["01_quickstart", "02_what_if", "03_classroom"]
+def test_the_notebooks_are_there():
+    assert [n.stem for n in NOTEBOOKS] == ["01_quickstart", "02_what_if", "03_classroom", "05_sensitivity", "06_discovery"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
