@@ -565,7 +565,11 @@ def _explore(args, design, out_name: str, label: str):
                 checkpoint=checkpoint,
                 on_chunk=lambda runs, resumed: bar.update(runs),
             )
-        yield staging, outcomes, time.perf_counter() - started, out
+        try:
+            yield staging, outcomes, time.perf_counter() - started, out
+        except UsageError:  # the design ran, but its outcomes cannot be analysed: nothing to resume
+            checkpoint.discard()
+            raise
     checkpoint.discard()
 
 

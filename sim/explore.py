@@ -3,9 +3,9 @@
 A *factor* is whatever a scenario leaves open: a parameter with a range (in
 the parameter file or set by the scenario), an event's magnitude given as a
 range, or an event's date given as a range of months. A design is a set of
-points in the unit cube of its factors (from SALib's samplers, or a Latin
-hypercube); ``realize`` maps them to factor values, keeping the orders the
-sources fix (``sim.params.keep_orders``) by a deterministic rule, so that
+points of its factors' ranges (from SALib's samplers, or a Latin hypercube);
+``realize`` maps them to the values runs get, keeping the orders the sources
+fix (``sim.params.keep_orders``) with redraws hashed from the point, so that
 every outcome is a function of the point alone.
 
 Each point is simulated over ``replicates`` runs whose noise differs (choice
@@ -22,7 +22,6 @@ cluster) and kept chunk by chunk in a ``Checkpoint``.
 from __future__ import annotations
 
 import hashlib
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -33,8 +32,10 @@ from sim.ensemble import Checkpoint, Chunk, InProcess
 from sim.outcomes import Failure
 from sim.params import POWERS, keep_orders
 from sim.strategies import DEFAULT, STRATEGIES
+from sim.streams import Streams
 
 DEFAULT_CHUNK = 10_000  # runs simulated at once
+ORDER_KEY = 0x0DE5  # the key of the hashed redraws that keep the sources' orders
 MODES = tuple(f.label for f in Failure if f != Failure.NONE)
 OUTCOMES = (
     "survival_probability",
@@ -113,10 +114,11 @@ def realize(scenario, factor_list: list[Factor], x: np.ndarray) -> dict[str, np.
     """Design points given in factor units (rows of ``x``) as the values each point's runs get.
 
     Dates snap to the quarter the model steps in. Parameters keep the orders
-    the sources fix: a point that breaks one moves the drawn parameters of
-    the broken pair along a fixed irrational rotation of their own position
-    in the range until none is broken, so the repair is a function of the
-    point alone (``keep_orders``).
+    the sources fix: a point that breaks one draws the parameters of the
+    broken pair again, as a run does (``keep_orders``), from uniforms hashed
+    from their own positions (``sim.streams``), so that the repair is a
+    function of the point alone and its values follow the same distribution
+    as a run's draws.
     """
     x = np.atleast_2d(np.asarray(x, dtype=float))
     values: dict[str, np.ndarray] = {}
@@ -125,7 +127,7 @@ def realize(scenario, factor_list: list[Factor], x: np.ndarray) -> dict[str, np.
         span = f.high - f.low
         u = np.clip((x[:, j] - f.low) / span, 0.0, 1.0) if span > 0 else np.zeros(len(x))
         unit[f.name] = u
-        values[f.name] = date_grid(scenario, f, u) if f.kind == "date" else f.low + u * span
+        values[f.name] = date_grid(scenario, f, u) if f.kind == "date" else np.clip(x[:, j], f.low, f.high)
     params = scenario.parameter_set
     drawn = {f.name for f in factor_list if f.kind == "parameter"}
     if drawn:
@@ -134,9 +136,10 @@ def realize(scenario, factor_list: list[Factor], x: np.ndarray) -> dict[str, np.
         }
 
         def redraw(path: str, attempt: int) -> np.ndarray:
+            # a fresh uniform hashed from the point's own position: a function of the point, yet as a new draw
             lo, hi = params[path].range
-            step = (zlib.crc32(path.encode()) / 2**32 + 1) * (np.sqrt(5) - 1) / 2  # an irrational rotation
-            return lo + np.mod(unit[path] + (attempt + 1) * step, 1.0) * (hi - lo)
+            fresh = Streams(ORDER_KEY, np.ascontiguousarray(unit[path]).view(np.uint64))
+            return lo + fresh.uniform(attempt, f"order:{path}")[:, 0] * (hi - lo)
 
         keep_orders(full, params.orders, drawn, redraw)
         values |= {k: full[k] for k in drawn}

@@ -81,6 +81,17 @@ def test_a_box_file_restricts_what_the_box_restricts(found):
 
 def test_a_scenario_where_nothing_collapses_is_refused_plainly(tmp_path, capsys):
     (tmp_path / "calm.yaml").write_text("name: calm\ndescription: no events\nuncertainty: true\n")
-    code = main(["discover", str(tmp_path / "calm.yaml"), "--points", "20", "--factors", "powers.RU.reach"])
-    assert code == 2
+    out = tmp_path / "out"
+    args = [
+        "discover",
+        str(tmp_path / "calm.yaml"),
+        "--points",
+        "20",
+        "--factors",
+        "powers.RU.reach",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 2
     assert "never collapsed in 20 runs" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calm.yaml"]  # no output, no checkpoint left
