@@ -1,4 +1,4 @@
-"""Command line: ``bamboo run | compare | sweep | bench | validate | events | app``.
+"""Command line: ``bamboo run | compare | sweep | sensitivity | discover | bench | validate | events | app``.
 
 Bad input never produces a traceback: one message naming the file, the line or
 field and what was expected, on stderr, and exit status 2. Every input that
@@ -602,7 +602,7 @@ def cmd_sensitivity(args) -> int:
     with _explore(args, design, name, "sensitivity") as (staging, outcomes, seconds, out):
         measured = {k: outcomes[k] for k in explore.OUTCOMES}
         rows = sensitivity.indices(plan, measured)
-        moved = sum(int(np.any(values[f.name] != plan.x[:, j])) for j, f in enumerate(found) if f.kind == "parameter")
+        moved = [values[f.name] != plan.x[:, j] for j, f in enumerate(found) if f.kind == "parameter"]
         meta = {
             "analysis": {
                 "methods": methods,
@@ -618,15 +618,8 @@ def cmd_sensitivity(args) -> int:
                 "confidence": sensitivity.CONFIDENCE,
                 "outcomes": {k: explore.DESCRIPTIONS[k] for k in explore.OUTCOMES},
                 "noise_share_of_survival": sensitivity.noise_share(outcomes["survival_probability"], replicates),
-                "points_repaired_to_keep_orders": int(
-                    np.sum(
-                        np.any(
-                            [values[f.name] != plan.x[:, j] for j, f in enumerate(found) if f.kind == "parameter"],
-                            axis=0,
-                        )
-                    )
-                ),
-                "factors_repaired": moved,
+                "outcome_spread": sensitivity.spread(plan, measured),
+                "points_redrawn_to_keep_orders": int(np.sum(np.any(moved, axis=0))) if moved else 0,
                 "seconds": round(seconds, 1),
                 "workers": args.workers,
             }

@@ -90,8 +90,9 @@ def indices(plan: Plan, outcomes: dict[str, np.ndarray], resamples: int = RESAMP
                 if flat:
                     res = {k: np.zeros(len(names)) for k in ("S1", "S1_conf", "ST", "ST_conf")}
                 else:
-                    with warnings.catch_warnings():
+                    with warnings.catch_warnings():  # nearly constant outcomes: see spread() in the manifest
                         warnings.simplefilter("ignore", RuntimeWarning)
+                        warnings.filterwarnings("ignore", message="Constant values encountered")
                         res = sobol_analyze.analyze(
                             plan.problem,
                             y,
@@ -143,6 +144,17 @@ def analyse(problem: dict, evaluate: Callable[[np.ndarray], dict[str, np.ndarray
     resamples = design.pop("resamples", RESAMPLES)
     plan = designs(problem, **design)
     return indices(plan, evaluate(plan.x), resamples)
+
+
+def spread(plan: Plan, outcomes: dict[str, np.ndarray]) -> dict:
+    """Each outcome's mean and standard deviation over each method's points: the variance the indices apportion."""
+    return {
+        method: {
+            k: {"mean": float(np.mean(np.asarray(y)[part])), "sd": float(np.std(np.asarray(y)[part]))}
+            for k, y in outcomes.items()
+        }
+        for method, part in plan.rows.items()
+    }
 
 
 def noise_share(mean: np.ndarray, replicates: int) -> float | None:
