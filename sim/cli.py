@@ -133,10 +133,13 @@ def parser() -> argparse.ArgumentParser:
     sens.add_argument("--out", default=None, help="output folder (default: results/<scenario>-sensitivity)")
     execution(sens)
 
+    discovery_points = 200_000  # PRIM holds every point's factors in memory, several times over
     disc = sub.add_parser("discover", help="scenario discovery (PRIM): where multi-alignment collapses")
     disc.add_argument("scenario", type=Path, help="a scenario file (YAML), with ranges to explore")
     design_flags(disc)
-    disc.add_argument("--points", type=_whole(10, limits.MAX_RUNS), default=None, help="runs, one per point (20000)")
+    disc.add_argument(
+        "--points", type=_whole(10, discovery_points), default=None, help="runs, one per point (default 20000)"
+    )
     disc.add_argument("--boxes", type=_whole(1, 9), default=2, help="boxes written back as scenarios (default 2)")
     disc.add_argument("--out", default=None, help="output folder (default: results/<scenario>-discovery)")
     execution(disc)

@@ -194,3 +194,25 @@ def test_bad_requests_are_refused_with_what_was_expected(args, expected, tmp_pat
     assert code == 2
     assert expected in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_an_interrupted_analysis_resumes_to_the_same_indices(small, tmp_path, monkeypatch, capsys):
+    out, _ = small
+    args = ["sensitivity", str(SCENARIOS / "caatsa_enforced.yaml"), "--factors", FACTORS, "--samples", "16"]
+    args += ["--trajectories", "6", "--replicates", "8", "--chunk", "200", "--out", str(tmp_path / "o")]
+    real, calls = explore.simulate_points, []
+
+    def interrupted(*a, **k):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(explore, "simulate_points", interrupted)
+    assert main(args) == 130
+    assert "--resume" in capsys.readouterr().err and not (tmp_path / "o").exists()
+    monkeypatch.setattr(explore, "simulate_points", real)
+    assert main([*args, "--resume", "--quiet"]) == 0
+    assert "resuming: 2 of 5 chunk(s)" in capsys.readouterr().err
+    assert (tmp_path / "o" / "sensitivity.csv").read_bytes() == (out / "sensitivity.csv").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]  # the finished chunks are gone
