@@ -662,8 +662,10 @@ def cmd_discover(args) -> int:
         meta = {
             "discovery": {
                 "factors": [f.__dict__ for f in found],
+                "design": design.method,
                 "points": design.points,
                 "runs_per_point": 1,
+                "common_random_numbers": False,
                 "collapse_rate": float(y.mean()),
                 "prim": {"peel_alpha": discovery.PEEL_ALPHA, "mass_min": discovery.MASS_MIN},
                 "box_choice": f"densest on the peeling trajectory with coverage >= {discovery.MIN_COVERAGE}",

@@ -221,13 +221,9 @@ def simulate_points(scenario, kinds, part, first_point, replicates, seed, strate
     runs = n * replicates
     values, events = {}, {}
     for name, column in part.items():
-        per_run = np.repeat(column, replicates)
-        if kinds[name] == "parameter":
-            values[name] = per_run
-        elif kinds[name] == "magnitude":
-            events[name] = per_run
-        else:
-            events[name] = np.array([step_of_year(scenario, y) for y in per_run], dtype=np.int64)
+        if kinds[name] == "date":  # the model takes the step the event falls in
+            column = np.array([step_of_year(scenario, y) for y in column], dtype=np.int64)
+        (values if kinds[name] == "parameter" else events)[name] = np.repeat(column, replicates)
     if common_noise:
         index = np.tile(np.arange(replicates, dtype=np.uint64), n)
     else:

@@ -1,6 +1,8 @@
 """Scenario discovery: PRIM finds a planted box; a discovered box, run as a scenario, collapses at its density."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -39,9 +41,11 @@ def test_prim_on_noise_restricts_nothing_it_cannot_tell_from_chance():
 
 @pytest.fixture(scope="module")
 def found(tmp_path_factory):
+    """In its own process, as a user runs it (PRIM's memory stays out of the test process)."""
     out = tmp_path_factory.mktemp("discovery") / "caatsa"
-    code = main(["discover", str(SCENARIOS / "caatsa_enforced.yaml"), "--points", "8000", "--out", str(out), "--quiet"])
-    assert code == 0
+    args = ["discover", SCENARIOS / "caatsa_enforced.yaml", "--points", 8000, "--out", out, "--quiet"]
+    done = subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
     return out
 
 

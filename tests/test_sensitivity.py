@@ -212,7 +212,7 @@ def test_an_interrupted_analysis_resumes_to_the_same_indices(small, tmp_path, mo
     assert main(args) == 130
     assert "--resume" in capsys.readouterr().err and not (tmp_path / "o").exists()
     monkeypatch.setattr(explore, "simulate_points", real)
-    assert main([*args, "--resume", "--quiet"]) == 0
+    assert main([*args, "--resume"]) == 0
     assert "resuming: 2 of 5 chunk(s)" in capsys.readouterr().err
     assert (tmp_path / "o" / "sensitivity.csv").read_bytes() == (out / "sensitivity.csv").read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["o"]  # the finished chunks are gone
