@@ -226,7 +226,8 @@ def write(folder, design, outcomes: dict, boxes: list[Box], trajectories: list, 
     files += write_points(design, outcomes | {"collapsed": collapsed(outcomes)}, folder)
     for box, (trajectory, chosen) in zip(boxes, trajectories, strict=True):
         title = f"{design.scenario.name}: PRIM box {box.number}" + (" (on the points outside box 1)" * (box.number > 1))
-        files += plots.save(plots.peeling_trajectory(trajectory, title, [chosen]), folder / f"peeling_{box.number}")
+        figure = plots.peeling_trajectory(trajectory, title, [chosen], (box.coverage, box.density))
+        files += plots.save(figure, folder / f"peeling_{box.number}")
         path = folder / f"box_{box.number}.yaml"
         path.write_text(box_file(box_scenario(design.scenario, box, design.factors)), encoding="utf-8")
         files.append(path)

@@ -336,8 +336,12 @@ def sensitivity_indices(rows: list[dict], method: str, title: str, top: int = 12
     return fig
 
 
-def peeling_trajectory(trajectory, title: str, chosen: list[int]):
-    """PRIM's peeling trajectory: coverage against density, coloured by restricted dimensions; chosen boxes marked."""
+def peeling_trajectory(trajectory, title: str, chosen: list[int], written: tuple[float, float] | None = None):
+    """PRIM's peeling trajectory: coverage against density, coloured by restricted dimensions.
+
+    The chosen steps are circled; ``written`` (coverage, density) marks the box as written back, once the
+    limits PRIM cannot tell from chance are dropped.
+    """
     fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
     dots = ax.scatter(
         trajectory["coverage"], trajectory["density"], c=trajectory["res_dim"], cmap="viridis", s=18, zorder=2
@@ -346,9 +350,13 @@ def peeling_trajectory(trajectory, title: str, chosen: list[int]):
     for i in chosen:
         row = trajectory.iloc[i]
         ax.annotate(
-            f"box {i}", (row["coverage"], row["density"]), xytext=(6, 6), textcoords="offset points", fontsize=8
-        )
+            f"chosen: step {i}", (row["coverage"], row["density"]), xytext=(6, 6), textcoords="offset points",
+            fontsize=8,
+        )  # fmt: skip
         ax.scatter([row["coverage"]], [row["density"]], s=70, facecolors="none", edgecolors="#c0392b", zorder=3)
+    if written is not None:
+        ax.scatter(*written, marker="X", s=70, color="#c0392b", zorder=4, label="the box written back")
+        ax.legend(fontsize=8, loc="upper right")
     ax.set(xlabel="coverage (share of all collapses inside the box)", ylabel="density (collapse rate inside the box)")
     ax.set(xlim=(0, 1.02), ylim=(0, 1.02), title=title)
     ax.grid(alpha=0.3)
