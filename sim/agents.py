@@ -270,9 +270,13 @@ class Hedger(Agent):
         self.pressing[runs, power] = 0
         self.lapsing[runs, power] = 0
 
-    def upgrade(self, power: int, tier: np.ndarray) -> None:
-        """A summit raises the tie with ``power`` to at least ``tier`` (per run), within the Four No's."""
+    def upgrade(self, power: int, tier: np.ndarray, runs: np.ndarray | None = None) -> None:
+        """A summit raises the tie with ``power`` to at least ``tier`` (per run), within the Four No's.
+
+        ``runs`` (a mask) limits it to the runs whose summit falls now (a date drawn per run).
+        """
+        runs = slice(None) if runs is None else runs
         highest = np.where(self.model.world.scalars["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
-        self.tier[:, power] = np.maximum(self.tier[:, power], np.minimum(tier, highest))
-        self.pressing[:, power] = 0
-        self.lapsing[:, power] = 0
+        self.tier[runs, power] = np.maximum(self.tier[runs, power], np.minimum(tier, highest)[runs])
+        self.pressing[runs, power] = 0
+        self.lapsing[runs, power] = 0

@@ -1,4 +1,4 @@
-"""Command line: ``bamboo run | compare | sweep | bench | validate | events | app``.
+"""Command line: ``bamboo run | compare | sweep | sensitivity | discover | bench | validate | events | app``.
 
 Bad input never produces a traceback: one message naming the file, the line or
 field and what was expected, on stderr, and exit status 2. Every input that
@@ -79,6 +79,15 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--force", action="store_true", help=force)
         p.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
 
+    def design_flags(p):
+        p.add_argument(
+            "--factors", default=None, metavar="LIST", help="factors to vary, comma-separated (default: all open ones)"
+        )
+        p.add_argument("--seed", type=_whole(0, limits.MAX_SEED), default=None, help="seed (default: the scenario's)")
+        p.add_argument("--chunk", type=chunk, default=None, help="runs simulated at once (default 10000)")
+        p.add_argument("--force", action="store_true", help=force)
+        p.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
+
     def execution(p):
         where = p.add_mutually_exclusive_group()
         where.add_argument("--workers", type=_whole(1), default=1, help="local worker processes (default 1: here)")
@@ -116,6 +125,29 @@ def parser() -> argparse.ArgumentParser:
     swp.add_argument("--force", action="store_true", help=force)
     swp.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
     execution(swp)
+
+    sens = sub.add_parser("sensitivity", help="Morris and Sobol' indices of survival, alignment, value of hedging")
+    sens.add_argument("scenario", type=Path, help="a scenario file (YAML)")
+    sens.add_argument("--methods", default="morris,sobol", metavar="LIST", help="morris, sobol or both (default)")
+    design_flags(sens)
+    sens.add_argument(
+        "--samples", type=_whole(2, 1 << 16), default=None, help="Sobol' base samples N, a power of two (default 512)"
+    )
+    sens.add_argument("--trajectories", type=_whole(2, 10_000), default=None, help="Morris trajectories (default 20)")
+    sens.add_argument("--replicates", type=_whole(1, limits.MAX_CHUNK), default=None, help="runs per point (16)")
+    sens.add_argument("--out", default=None, help="output folder (default: results/<scenario>-sensitivity)")
+    execution(sens)
+
+    discovery_points = 200_000  # PRIM holds every point's factors in memory, several times over
+    disc = sub.add_parser("discover", help="scenario discovery (PRIM): where multi-alignment collapses")
+    disc.add_argument("scenario", type=Path, help="a scenario file (YAML), with ranges to explore")
+    design_flags(disc)
+    disc.add_argument(
+        "--points", type=_whole(10, discovery_points), default=None, help="runs, one per point (default 20000)"
+    )
+    disc.add_argument("--boxes", type=_whole(1, 9), default=2, help="boxes written back as scenarios (default 2)")
+    disc.add_argument("--out", default=None, help="output folder (default: results/<scenario>-discovery)")
+    execution(disc)
 
     bench = sub.add_parser("bench", help="runs per second: idiomatic Mesa against the ensemble path (JSON)")
     mesa_runs, ensemble_runs = _whole(1, limits.MAX_BENCH_MESA_RUNS), _whole(1, limits.MAX_BENCH_ENSEMBLE_RUNS)
@@ -671,6 +703,170 @@ def cmd_sweep(args) -> int:
     return 0
 
 
+def _factors(scenario, spec: str | None, events: bool):
+    from sim import explore
+
+    names = None if spec is None else [n.strip() for n in spec.split(",") if n.strip()]
+    if names is not None and not names:
+        raise UsageError("--factors: expected factor names, comma-separated")
+    try:
+        found = explore.factors(scenario, names, events)
+    except explore.FactorError as exc:
+        raise UsageError(f"--factors: {exc}") from None
+    if not found:
+        raise UsageError(f"{scenario.path}: nothing to vary: no parameter or event has a range")
+    return found
+
+
+@contextlib.contextmanager
+def _explore(args, design, out_name: str, label: str):
+    """Run a design (``sim.explore``) into a staged output folder: yields (staging, outcomes, seconds, out)."""
+    import time
+
+    from sim import explore
+    from sim.ensemble import executor
+
+    if design.runs > limits.MAX_RUNS:
+        raise UsageError(f"{design.runs:,} runs in all; expected at most {limits.MAX_RUNS:,}: a smaller design")
+    size = args.chunk or explore.DEFAULT_CHUNK
+    if design.replicates > size:
+        raise UsageError(f"--replicates {design.replicates:,}: a point's runs must fit in a chunk ({size:,})")
+    parts = design.chunks(size)
+    _memory(args, design.scenario.steps, size, len(parts), 0)
+    target = _output(args.out, Path("results") / out_name, args.force)
+    out = target.path
+    _warn(design.scenario, args.quiet)
+    identity = {"command": label, "chunk": size, "package_version": __version__} | design.identity()
+    checkpoint = _checkpoint(out, identity, args, [design.scenario], parts)
+    workers = min(args.workers, len(parts))
+    with _resumable(checkpoint, out), output.staged(target) as staging:
+        started = time.perf_counter()
+        with _progress(design.runs, args.quiet, f"{design.scenario.name}: {label}") as bar:
+            outcomes = explore.run(
+                design,
+                size,
+                run_on=executor(workers, args.scheduler),
+                checkpoint=checkpoint,
+                on_chunk=lambda runs, resumed: bar.update(runs),
+            )
+        try:
+            yield staging, outcomes, time.perf_counter() - started, out
+        except UsageError:  # the design ran, but its outcomes cannot be analysed: nothing to resume
+            checkpoint.discard()
+            raise
+    checkpoint.discard()
+
+
+def cmd_sensitivity(args) -> int:
+    from sim import explore, sensitivity
+
+    scenario = _load(args.scenario)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if not methods or any(m not in sensitivity.METHODS for m in methods) or len(set(methods)) < len(methods):
+        raise UsageError(f"--methods: expected morris, sobol or both, comma-separated; got {args.methods!r}")
+    samples = args.samples or sensitivity.SOBOL_SAMPLES
+    if samples & (samples - 1):
+        raise UsageError(f"--samples: expected a power of two (Sobol' sequences balance only then), got {samples}")
+    found = _factors(scenario, args.factors, events=True)
+    seed = scenario.seed if args.seed is None else args.seed
+    plan = sensitivity.designs(
+        explore.problem(found),
+        methods,
+        samples,
+        args.trajectories or sensitivity.MORRIS_TRAJECTORIES,
+        sensitivity.MORRIS_LEVELS,
+        seed,
+    )
+    values = explore.realize(scenario, found, plan.x)
+    replicates = args.replicates or sensitivity.REPLICATES
+    design = explore.Design(
+        scenario, found, values, replicates, seed, explore.strategies_for(scenario.strategy, True), common_noise=True
+    )
+    name = f"{args.scenario.stem}-sensitivity"
+    with _explore(args, design, name, "sensitivity") as (staging, outcomes, seconds, out):
+        measured = {k: outcomes[k] for k in explore.OUTCOMES}
+        rows = sensitivity.indices(plan, measured)
+        moved = [values[f.name] != plan.x[:, j] for j, f in enumerate(found) if f.kind == "parameter"]
+        meta = {
+            "analysis": {
+                "methods": methods,
+                "factors": [f.__dict__ for f in found],
+                "points": {m: plan.rows[m].stop - plan.rows[m].start for m in methods},
+                "sobol_base_samples": samples if "sobol" in methods else None,
+                "morris_trajectories": plan.trajectories if "morris" in methods else None,
+                "morris_levels": plan.levels,
+                "replicates_per_point": replicates,
+                "common_random_numbers": True,
+                "strategies": list(design.strategies),
+                "bootstrap_resamples": sensitivity.RESAMPLES,
+                "confidence": sensitivity.CONFIDENCE,
+                "outcomes": {k: explore.DESCRIPTIONS[k] for k in explore.OUTCOMES},
+                "noise_share_of_survival": sensitivity.noise_share(outcomes["survival_probability"], replicates),
+                "outcome_spread": sensitivity.spread(plan, measured),
+                "points_redrawn_to_keep_orders": int(np.sum(np.any(moved, axis=0))) if moved else 0,
+                "seconds": round(seconds, 1),
+                "workers": args.workers,
+            }
+        }
+        files = sensitivity.write(staging, design, plan, outcomes, rows, meta)
+    if not args.quiet:
+        print(
+            f"{scenario.name}: {design.points:,} points x {replicates} runs x {len(design.strategies)} strategies "
+            f"in {seconds:.0f} s"
+        )
+        for method, index in (("sobol", "ST"), ("morris", "mu_star")):
+            if method in methods:
+                lead = sensitivity.top(rows, method, "survival_probability", index, 5)
+                shown = ", ".join(f"{r['factor']} {r['estimate']:.2f}" for r in lead)
+                print(f"{method} {index} of survival, highest: {shown}")
+        print(f"wrote {out}/: {', '.join(f.name for f in files)}, manifest.json")
+    return 0
+
+
+def cmd_discover(args) -> int:
+    import pandas as pd
+
+    from sim import discovery
+
+    scenario = _load(args.scenario)
+    found = _factors(scenario, args.factors, events=True)
+    seed = scenario.seed if args.seed is None else args.seed
+    design = discovery.design(scenario, found, args.points or discovery.POINTS, seed)
+    with _explore(args, design, f"{args.scenario.stem}-discovery", "discovery") as (staging, outcomes, seconds, out):
+        y = discovery.collapsed(outcomes)
+        if not y.any() or y.all():
+            raise UsageError(
+                f"{scenario.name}: multi-alignment {'never' if not y.any() else 'always'} collapsed in "
+                f"{design.points:,} runs; nothing to tell apart (widen the ranges or choose another scenario)"
+            )
+        boxes, trajectories = discovery.find_boxes(pd.DataFrame(design.values), y, args.boxes)
+        meta = {
+            "discovery": {
+                "factors": [f.__dict__ for f in found],
+                "design": design.method,
+                "points": design.points,
+                "runs_per_point": 1,
+                "common_random_numbers": False,
+                "collapse_rate": float(y.mean()),
+                "prim": {"peel_alpha": discovery.PEEL_ALPHA, "mass_min": discovery.MASS_MIN},
+                "box_choice": f"densest on the peeling trajectory with coverage >= {discovery.MIN_COVERAGE}",
+                "dropped_restrictions": f"quasi-p-value > {discovery.SIGNIFICANCE}",
+                "seconds": round(seconds, 1),
+            }
+        }
+        files = discovery.write(staging, design, outcomes, boxes, trajectories, meta)
+    if not args.quiet:
+        print(f"{scenario.name}: multi-alignment collapsed in {y.mean():.1%} of {design.points:,} runs")
+        for box in boxes:
+            limits = "; ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in box.limits.items())
+            print(
+                f"box {box.number}: density {box.density:.1%} (± {box.density_se:.1%}), "
+                f"coverage {box.coverage:.0%}, mass {box.mass:.1%}: {limits}"
+            )
+        print(f"wrote {out}/: {', '.join(f.name for f in files)}, manifest.json")
+    return 0
+
+
 def cmd_bench(args) -> int:
     import json
 
@@ -691,6 +887,8 @@ COMMANDS = {
     "run": cmd_run,
     "compare": cmd_compare,
     "sweep": cmd_sweep,
+    "sensitivity": cmd_sensitivity,
+    "discover": cmd_discover,
     "bench": cmd_bench,
     "validate": cmd_validate,
     "events": cmd_events,

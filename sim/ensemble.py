@@ -359,11 +359,15 @@ class Checkpoint:
                     getattr(agg.tally, key)[...] = f[f"tally_{key}"]
         return agg
 
-    def save(self, point: int, chunk: Chunk, agg: Aggregate, table: bytes | None) -> None:
-        """Trajectories first, then the aggregate; each written aside and renamed, so a chunk is whole or absent."""
-        if not self.folder.exists():  # made with the first finished chunk, so a failed start leaves nothing
+    def _start(self) -> None:
+        """The folder and its plan, made with the first finished chunk, so a failed start leaves nothing."""
+        if not self.folder.exists():
             self.folder.mkdir(parents=True)
             _replace(self.folder / "plan.json", lambda f: f.write(json.dumps(self.identity, indent=2).encode() + b"\n"))
+
+    def save(self, point: int, chunk: Chunk, agg: Aggregate, table: bytes | None) -> None:
+        """Trajectories first, then the aggregate; each written aside and renamed, so a chunk is whole or absent."""
+        self._start()
         stem = self._stem(point, chunk)
         if table is not None:
             _replace(stem.with_suffix(".parquet"), lambda f: f.write(table))
@@ -373,6 +377,15 @@ class Checkpoint:
             arrays |= {f"tally_{key}": getattr(agg.tally, key) for key in TALLY_ARRAYS}
             arrays |= {"tally_names": np.array(agg.tally.names), "tally_runs": agg.tally.runs}
         _replace(stem.with_suffix(".npz"), lambda f: np.savez_compressed(f, series=np.array(list(agg.hist)), **arrays))
+
+    def save_arrays(self, point: int, chunk: Chunk, arrays: dict[str, np.ndarray]) -> None:
+        """A chunk's per-point outcomes of a design (``sim.explore``), written whole or not at all."""
+        self._start()
+        _replace(self._stem(point, chunk).with_suffix(".npz"), lambda f: np.savez_compressed(f, **arrays))
+
+    def load_arrays(self, point: int, chunk: Chunk) -> dict[str, np.ndarray]:
+        with np.load(self._stem(point, chunk).with_suffix(".npz")) as f:
+            return {k: f[k] for k in f.files}
 
     def join_trajectories(self, point: int, parts: list[Chunk], path: Path) -> Path:
         """One Parquet file of a point's trajectories, in row groups of ROW_GROUP rows whatever the chunking.

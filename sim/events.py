@@ -110,7 +110,12 @@ class Event:
     targets: ClassVar[tuple[str, ...]] = ("VN", *POWERS)
 
     def __init__(self, at, *, until=None, actor=None, target=None, magnitude=0.5):
-        self.at = at if isinstance(at, Month) else Month.parse(at)
+        # a date range [first, last]: each run draws the quarter the event falls in; `until` moves with it
+        first, last = at if isinstance(at, (list, tuple)) else (at, at)
+        self.at = first if isinstance(first, Month) else Month.parse(first)
+        self.latest = last if isinstance(last, Month) else Month.parse(last)
+        if self.latest < self.at:
+            raise ValueError(f"a date range must run forward, got {self.at} to {self.latest}")
         self.until = None if until is None else (until if isinstance(until, Month) else Month.parse(until))
         self.actor = actor or self.default_actor
         self.target = target or self.default_target
@@ -138,18 +143,41 @@ class Event:
         return [(self._path(path), by * m) for path, by in self.kicks]
 
     # -- scheduling --------------------------------------------------------
+    @property
+    def dated(self) -> bool:
+        """Whether the date is a range, drawn per run."""
+        return self.latest != self.at
+
     def schedule(self, model, index: int) -> None:
-        """Register with the model; fires at the first step at or after ``at``."""
+        """Register with the model; fires at the first step at or after ``at`` (per run, for a date range)."""
         self.index = index
         self.model_ref = model
-        self.start = model.calendar.step_of(self.at)
-        if self.until is not None:
-            self.end = model.calendar.step_of(self.until)
-        elif self.duration is not None:
-            self.end = self.start + self.duration
-        else:
-            self.end = None
-        model.schedule_event(self.fire, at=max(self.start, 0))
+        self.runs = None  # the runs the firing under way applies to (None: all)
+        first = model.calendar.step_of(self.at)
+        length = self.duration if self.until is None else model.calendar.step_of(self.until) - first
+        steps = self.steps(model)
+        dates = np.unique(steps)
+        self.firings = []  # Mesa holds scheduled functions weakly: keep them alive here
+        for step in dates:
+            runs = None if len(dates) == 1 else steps == step
+            end = None if length is None else int(step) + length
+            self.firings.append(functools.partial(self._fire, int(step), end, runs))
+            model.schedule_event(self.firings[-1], at=max(int(step), 0))
+
+    def steps(self, model) -> np.ndarray:
+        """The step each run's event falls in: given per run by a design, drawn over a date range, or fixed."""
+        given = model.event_values.get(f"events[{self.index}].at")
+        if given is not None:
+            return np.asarray(given, dtype=np.int64)
+        first, last = model.calendar.step_of(self.at), model.calendar.step_of(self.latest)
+        if last == first:
+            return np.full(model.runs, first, dtype=np.int64)
+        u = model.streams.uniform(0, f"event:{self.index}:at")[:, 0]
+        return first + np.minimum((u * (last - first + 1)).astype(np.int64), last - first)
+
+    def _fire(self, start: int, end: int | None, runs: np.ndarray | None) -> None:
+        self.start, self.end, self.runs = start, end, runs
+        self.fire()
 
     def fire(self) -> None:
         model = self.model_ref
@@ -161,14 +189,21 @@ class Event:
         model.fired.append(self)
 
     def draw_magnitude(self, model) -> np.ndarray:
-        if isinstance(self.magnitude, (list, tuple)):
+        """Per run: given by a design, drawn over a range, or fixed; zero for runs whose date is not now."""
+        given = model.event_values.get(f"events[{self.index}].magnitude")
+        if given is not None:
+            m = np.asarray(given, dtype=float)
+        elif isinstance(self.magnitude, (list, tuple)):
             lo, hi = self.magnitude
             u = model.streams.uniform(0, f"event:{self.index}:magnitude")[:, 0]
-            return lo + u * (hi - lo)
-        return np.full(model.runs, float(self.magnitude))
+            m = lo + u * (hi - lo)
+        else:
+            m = np.full(model.runs, float(self.magnitude))
+        return m if self.runs is None else np.where(self.runs, m, 0.0)
 
     def describe(self) -> str:
-        return f"{self.name} by {self.actor} at {self.at}"
+        when = f"between {self.at} and {self.latest}" if self.dated else f"at {self.at}"
+        return f"{self.name} by {self.actor} {when}"
 
 
 def _check_path(path) -> None:
@@ -276,7 +311,8 @@ class Summit(Event):
         super().fire()
         if self.tier is not None:
             model = self.model_ref
-            model.hedger.upgrade(POWERS.index(self.actor), np.full(model.runs, TIERS.index(self.tier)))
+            tier = np.full(model.runs, TIERS.index(self.tier))
+            model.hedger.upgrade(POWERS.index(self.actor), tier, self.runs)
 
 
 @register

@@ -45,6 +45,11 @@ class BalanceModel(Model):
             ``POWER_CLASSES`` (e.g. a Russia that does not defer to China).
         values: per-run parameter values that replace the drawn ones, by path
             (arrays of length ``runs``): a design's points, one per run.
+        event_values: per-run event values that replace the drawn ones:
+            ``events[i].magnitude`` and ``events[i].at`` (the step it falls in).
+        run_index: the global index of each run held here, in place of
+            ``first_run`` onwards (a design's replicates share indices: common
+            random numbers across its points).
     """
 
     def __init__(
@@ -62,6 +67,8 @@ class BalanceModel(Model):
         strategy: str | type[Hedger] = DEFAULT,
         values: dict[str, np.ndarray] | None = None,
         powers: dict[str, type[GreatPower]] | None = None,
+        event_values: dict[str, np.ndarray] | None = None,
+        run_index: np.ndarray | None = None,
     ):
         super().__init__(rng=rng)
         if int(runs) < 1:
@@ -72,7 +79,11 @@ class BalanceModel(Model):
         time = self.parameters.time
         self.calendar = Calendar(Month.parse(time["start"]), int(time["months_per_step"]))
         self.horizon = int(horizon if horizon is not None else time["horizon"])
-        self.run_index = np.arange(first_run, first_run + self.runs, dtype=np.uint64)
+        if run_index is None:
+            self.run_index = np.arange(first_run, first_run + self.runs, dtype=np.uint64)
+        else:
+            self.run_index = np.asarray(run_index, dtype=np.uint64).reshape(self.runs)
+        self.event_values = {k: np.asarray(v).reshape(self.runs) for k, v in (event_values or {}).items()}
         self.streams = Streams(int(self.rng.integers(0, 2**63)), self.run_index)
         self.base = self.parameters.draw(self.run_index, self.streams, everything=uncertainty)
         for path, column in (values or {}).items():

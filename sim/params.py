@@ -147,8 +147,24 @@ class ParameterSet:
             ends = value.range or (value.value, value.value)
             if not (lo <= ends[0] and ends[1] <= hi):
                 raise ParameterError(f"{path}: expected values in [{lo:g}, {hi:g}], got {new!r}")
-        # a scenario that sets a parameter takes it out of the sources' orders: the what-if comes first
-        orders = tuple((hi, lo) for hi, lo in self.orders if hi not in overrides and lo not in overrides)
+        # a scenario that sets a parameter takes it out of the sources' orders: the what-if comes first;
+        # a range inside the parameter's own only narrows it (a discovered box), and keeps the orders it can
+        narrowed = {
+            path
+            for path, new in overrides.items()
+            if isinstance(new, (list, tuple))
+            and self[path].range is not None
+            and self[path].range[0] <= entries[path].range[0]
+            and entries[path].range[1] <= self[path].range[1]
+        }
+
+        def kept(hi: str, lo: str) -> bool:
+            if any(p in overrides and p not in narrowed for p in (hi, lo)):
+                return False
+            top, bottom = entries[hi].range or (entries[hi].value,) * 2, entries[lo].range or (entries[lo].value,) * 2
+            return top[1] > bottom[0]
+
+        orders = tuple((hi, lo) for hi, lo in self.orders if kept(hi, lo))
         return ParameterSet(entries, copy.deepcopy(self.time), self.sources, self.origin, orders)
 
     def with_posterior(self, posterior) -> ParameterSet:

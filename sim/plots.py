@@ -337,6 +337,51 @@ def hindcast(report: dict, events, cutoff: int):
     return fig
 
 
+# -- sensitivity and scenario discovery ---------------------------------------------
+INDEX_LABELS = {
+    "S1": "first-order S1",
+    "ST": "total ST",
+    "mu_star": "Morris μ* (mean absolute elementary effect)",
+}
+
+
+def sensitivity_indices(rows: list[dict], method: str, title: str, top: int = 12):
+    """Per outcome, the ``top`` factors by total index (Sobol') or μ* (Morris), with 95% intervals."""
+    outcomes = list(dict.fromkeys(r["outcome"] for r in rows if r["method"] == method))
+    shown = ("ST", "S1") if method == "sobol" else ("mu_star",)
+    cols = min(len(outcomes), 3)
+    nrows = -(-len(outcomes) // cols)
+    fig, axs = plt.subplots(nrows, cols, figsize=(5.6 * cols, 0.3 * top * nrows + 1.6 * nrows), dpi=120, squeeze=False)
+    for ax, outcome in zip(axs.flat, outcomes, strict=False):
+        lead = sorted(
+            (r for r in rows if (r["method"], r["outcome"], r["index"]) == (method, outcome, shown[0])),
+            key=lambda r: r["rank"],
+        )[:top]
+        names = [r["factor"] for r in lead]
+        y = np.arange(len(names))[::-1]
+        for k, index in enumerate(shown):
+            by = {r["factor"]: r for r in rows if (r["method"], r["outcome"], r["index"]) == (method, outcome, index)}
+            est = np.array([by[n]["estimate"] for n in names])
+            lo = np.array([by[n]["ci_low"] if by[n]["ci_low"] is not None else by[n]["estimate"] for n in names])
+            hi = np.array([by[n]["ci_high"] if by[n]["ci_high"] is not None else by[n]["estimate"] for n in names])
+            err = np.vstack([np.maximum(est - lo, 0), np.maximum(hi - est, 0)])
+            offset = 0.2 if len(shown) > 1 else 0.0
+            ax.errorbar(
+                est, y + (offset if k == 0 else -offset), xerr=err, fmt="o" if k == 0 else "s", ms=4, capsize=2,
+                lw=0.9, color=("#1e8449", "#7f8c8d")[k], label=INDEX_LABELS[index],
+            )  # fmt: skip
+        ax.set(yticks=y, yticklabels=names, title=outcome.replace("_", " "))
+        ax.axvline(0, color="0.6", lw=0.6)
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(axis="x", alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    for ax in axs.flat[len(outcomes) :]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=10.5)
+    fig.tight_layout()
+    return fig
+
+
 def posterior(summary: dict, particles: np.ndarray, weights: np.ndarray, prior: dict):
     """Each calibrated parameter's posterior (weighted histogram) over its prior range, one small panel each."""
     paths = list(summary)
@@ -354,5 +399,33 @@ def posterior(summary: dict, particles: np.ndarray, weights: np.ndarray, prior: 
     for ax in list(axes.flat)[len(paths) :]:
         ax.axis("off")
     fig.suptitle("Calibrated posterior over each parameter's documented range (line: weighted mean)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def peeling_trajectory(trajectory, title: str, chosen: list[int], written: tuple[float, float] | None = None):
+    """PRIM's peeling trajectory: coverage against density, coloured by restricted dimensions.
+
+    The chosen steps are circled; ``written`` (coverage, density) marks the box as written back, once the
+    limits PRIM cannot tell from chance are dropped.
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 4.6), dpi=120)
+    dots = ax.scatter(
+        trajectory["coverage"], trajectory["density"], c=trajectory["res_dim"], cmap="viridis", s=18, zorder=2
+    )
+    fig.colorbar(dots, ax=ax, label="restricted dimensions")
+    for i in chosen:
+        row = trajectory.iloc[i]
+        ax.annotate(
+            f"chosen: step {i}", (row["coverage"], row["density"]), xytext=(6, 6), textcoords="offset points",
+            fontsize=8,
+        )  # fmt: skip
+        ax.scatter([row["coverage"]], [row["density"]], s=70, facecolors="none", edgecolors="#c0392b", zorder=3)
+    if written is not None:
+        ax.scatter(*written, marker="X", s=70, color="#c0392b", zorder=4, label="the box written back")
+        ax.legend(fontsize=8, loc="upper right")
+    ax.set(xlabel="coverage (share of all collapses inside the box)", ylabel="density (collapse rate inside the box)")
+    ax.set(xlim=(0, 1.02), ylim=(0, 1.02), title=title)
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -109,7 +109,9 @@ class EventSpec:
 
     @property
     def at(self) -> Month:
-        return self.fields["at"]
+        """The event's date, or the first of its date range."""
+        at = self.fields["at"]
+        return at[0] if isinstance(at, list) else at
 
     def build(self) -> Event:
         return EVENT_TYPES[self.type](**self.fields)
@@ -117,7 +119,7 @@ class EventSpec:
     def as_dict(self) -> dict:
         out = {"type": self.type}
         for k, v in self.fields.items():
-            out[k] = str(v) if isinstance(v, Month) else v
+            out[k] = [str(m) for m in v] if k == "at" and isinstance(v, list) else str(v) if isinstance(v, Month) else v
         return out
 
 
@@ -169,8 +171,13 @@ class Scenario:
         text = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def model(self, *, runs=None, seed=None, first_run: int = 0, record: bool = True, observers=(), strategy=None):
-        """A BalanceModel of this scenario (fresh events each time), with its strategy unless another is given."""
+    def model(
+        self, *, runs=None, seed=None, first_run: int = 0, record: bool = True, observers=(), strategy=None, **design
+    ):
+        """A BalanceModel of this scenario (fresh events each time), with its strategy unless another is given.
+
+        ``design``: a design's per-run ``values``, ``event_values`` and ``run_index`` (``sim.explore``).
+        """
         from sim.model import BalanceModel
 
         return BalanceModel(
@@ -184,6 +191,7 @@ class Scenario:
             record=record,
             observers=observers,
             strategy=strategy or self.strategy,
+            **design,
         )
 
 
@@ -351,9 +359,10 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
     specs, warnings = [], []
     for i, (file, ev, item_line) in enumerate(events_raw):
         spec = _event(ev, i, file, start, defaults, item_line)
-        if calendar.step_of(spec.fields["at"]) >= steps:  # fires after the last step: changes nothing
+        last = spec.fields["at"][-1] if isinstance(spec.fields["at"], list) else spec.fields["at"]
+        if calendar.step_of(last) >= steps:  # fires after the last step: changes nothing
             warnings.append(
-                f"{file}:{spec.line}: events[{i}] ({spec.type}) at {spec.fields['at']} is at or after "
+                f"{file}:{spec.line}: events[{i}] ({spec.type}) at {last} is at or after "
                 f"the horizon {horizon}; it changes nothing"
             )
         specs.append(spec)
@@ -449,13 +458,21 @@ def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_lin
     if "at" not in ev:
         fail("", f"missing 'at' (the date of the {kind} event, YYYY-MM)")
     fields: dict = {}
-    for key in ("at", "until"):
-        if key in ev:
-            fields[key] = _month(ev[key]) or fail(key, f"expected a date as YYYY-MM, got {show(ev[key])}")
-    if fields["at"] < start:
-        fail("at", f"the event date {fields['at']} is before the scenario start {start}")
-    if "until" in fields and fields["until"] <= fields["at"]:
-        fail("until", f"expected a date after at {fields['at']}, got {fields['until']}")
+    if "until" in ev:
+        fields["until"] = _month(ev["until"]) or fail("until", f"expected a date as YYYY-MM, got {show(ev['until'])}")
+    at = ev["at"]
+    if isinstance(at, list):  # a date range: drawn per run, and explored by `bamboo discover`
+        ends = [_month(x) for x in at] if len(at) == 2 else [None]
+        if None in ends or ends[0] >= ends[1]:
+            fail("at", f"expected a date YYYY-MM or a range [first, last] of two rising dates, got {show(at)}")
+        fields["at"] = ends
+    else:
+        fields["at"] = _month(at) or fail("at", f"expected a date as YYYY-MM or a range [first, last], got {show(at)}")
+    first = fields["at"][0] if isinstance(fields["at"], list) else fields["at"]
+    if first < start:
+        fail("at", f"the event date {first} is before the scenario start {start}")
+    if "until" in fields and fields["until"] <= first:
+        fail("until", f"expected a date after at {first}, got {fields['until']}")
     for key in ("actor", "target"):
         if key in ev:
             choices = cls.actors if key == "actor" else cls.targets

@@ -10,7 +10,14 @@ NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.i
 
 
 def test_the_notebooks_are_there():
-    assert [n.stem for n in NOTEBOOKS] == ["01_quickstart", "02_what_if", "03_classroom", "04_history"]
+    assert [n.stem for n in NOTEBOOKS] == [
+        "01_quickstart",
+        "02_what_if",
+        "03_classroom",
+        "04_history",
+        "05_sensitivity",
+        "06_discovery",
+    ]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

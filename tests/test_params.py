@@ -547,3 +547,16 @@ def test_no_interest_anywhere_courts_nobody_without_nan():
     model = BalanceModel(runs=4, rng=2, parameters=indifferent)
     model.run_for(6)
     assert np.all(np.isfinite(model.courtship)) and np.all(model.courtship == 0.0)
+
+
+def test_a_range_inside_a_parameters_own_narrows_it_and_keeps_its_orders():
+    narrowed = PARAMS.with_overrides({"powers.US.reliability": [0.5, 0.6]})  # inside (0.4, 0.7): not a what-if
+    assert ("powers.RU.reliability", "powers.US.reliability") in narrowed.orders
+    runs = np.arange(2000, dtype=np.uint64)
+    drawn = narrowed.draw(runs, Streams(3, runs))
+    assert np.all(drawn["powers.RU.reliability"] > drawn["powers.US.reliability"])
+    assert drawn["powers.US.reliability"].min() >= 0.5 and drawn["powers.US.reliability"].max() <= 0.6
+    wider = PARAMS.with_overrides({"powers.US.reliability": [0.3, 0.6]})  # reaches outside: a what-if
+    assert ("powers.RU.reliability", "powers.US.reliability") not in wider.orders
+    apart = PARAMS.with_overrides({"powers.US.reliability": [0.69, 0.7], "powers.RU.reliability": [0.5, 0.55]})
+    assert ("powers.RU.reliability", "powers.US.reliability") not in apart.orders  # no draw could keep it

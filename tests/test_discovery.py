@@ -1,0 +1,101 @@
+"""Scenario discovery: PRIM finds a planted box; a discovered box, run as a scenario, collapses at its density."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import discovery
+from sim.cli import main
+from sim.ensemble import simulate
+from sim.scenario import load_scenario
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def test_prim_finds_a_planted_box():
+    rng = np.random.default_rng(4)
+    x = pd.DataFrame(rng.random((4000, 5)), columns=[f"x{i}" for i in range(5)])
+    inside = (x["x0"] < 0.3) & (x["x2"] > 0.6)
+    y = np.where(inside, rng.random(4000) < 0.9, rng.random(4000) < 0.03)  # noisy: 90% in the box, 3% outside
+    (box,), _ = discovery.find_boxes(x, y, boxes=1)
+    assert set(box.limits) == {"x0", "x2"}  # the noise dimensions are not restricted
+    assert box.limits["x0"][1] == pytest.approx(0.3, abs=0.05)
+    assert box.limits["x2"][0] == pytest.approx(0.6, abs=0.05)
+    assert box.density == pytest.approx(0.9, abs=0.05)
+    assert box.coverage > 0.6  # the planted box itself holds 80% of the cases (the rest is noise outside)
+    assert box.coverage == pytest.approx(y[box.contains(x)].sum() / y.sum())
+
+
+def test_prim_on_noise_restricts_nothing_it_cannot_tell_from_chance():
+    rng = np.random.default_rng(5)
+    x = pd.DataFrame(rng.random((3000, 4)), columns=list("abcd"))
+    y = rng.random(3000) < 0.2
+    boxes, _ = discovery.find_boxes(x, y, boxes=1)
+    assert all(len(b.limits) <= 1 for b in boxes)
+
+
+@pytest.fixture(scope="module")
+def found(tmp_path_factory):
+    """In its own process, as a user runs it (PRIM's memory stays out of the test process)."""
+    out = tmp_path_factory.mktemp("discovery") / "caatsa"
+    args = ["discover", SCENARIOS / "caatsa_enforced.yaml", "--points", 8000, "--out", out, "--quiet"]
+    done = subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_bamboo_discover_writes_boxes_trajectories_and_scenarios(found):
+    names = {p.name for p in found.iterdir()}
+    assert {"boxes.csv", "boxes.parquet", "peeling.csv", "peeling.parquet", "points.parquet"} <= names
+    assert {"peeling_1.png", "peeling_1.svg", "box_1.yaml", "manifest.json"} <= names
+    boxes = pd.read_csv(found / "boxes.csv")
+    assert {"coverage", "density", "restricted", "dimension", "low", "high", "quasi_p"} <= set(boxes.columns)
+    assert (boxes["low"] <= boxes["high"]).all() and (boxes["quasi_p"] <= discovery.SIGNIFICANCE).all()
+    meta = json.loads((found / "manifest.json").read_text())
+    assert meta["discovery"]["points"] == 8000 and set(meta["files"]) == names - {"manifest.json"}
+
+
+def test_a_discovered_box_run_as_a_scenario_collapses_at_its_density(found):
+    boxes = pd.read_csv(found / "boxes.csv").drop_duplicates("box").set_index("box")
+    scenario = load_scenario(found / "box_1.yaml")
+    runs = 6000
+    agg = simulate(scenario, runs=runs, seed=scenario.seed + 1000)  # runs the design never saw
+    rate = 1 - agg.survival_probability()
+    density, se = boxes.loc[1, "density"], boxes.loc[1, "density_se"]
+    assert density > 2 * (1 - 0.88)  # the box is far denser in collapses than the scenario as a whole
+    assert abs(rate - density) <= 3 * np.hypot(se, np.sqrt(rate * (1 - rate) / runs)), (rate, density, se)
+
+
+def test_a_box_file_restricts_what_the_box_restricts(found):
+    boxes = pd.read_csv(found / "boxes.csv")
+    scenario = load_scenario(found / "box_1.yaml")
+    for _, row in boxes[boxes["box"] == 1].iterrows():
+        name = row["dimension"]
+        if name.startswith("events["):
+            i = int(name[7 : name.index("]")])
+            assert scenario.events[i].fields["magnitude"][0] == pytest.approx(row["low"], abs=1e-6)
+        else:
+            assert scenario.parameter_set[name].range == pytest.approx((row["low"], row["high"]), abs=1e-6)
+
+
+def test_a_scenario_where_nothing_collapses_is_refused_plainly(tmp_path, capsys):
+    (tmp_path / "calm.yaml").write_text("name: calm\ndescription: no events\nuncertainty: true\n")
+    out = tmp_path / "out"
+    args = [
+        "discover",
+        str(tmp_path / "calm.yaml"),
+        "--points",
+        "20",
+        "--factors",
+        "powers.RU.reach",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 2
+    assert "never collapsed in 20 runs" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["calm.yaml"]  # no output, no checkpoint left
