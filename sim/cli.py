@@ -136,6 +136,9 @@ def parser() -> argparse.ArgumentParser:
     sens.add_argument("--trajectories", type=_whole(2, 10_000), default=None, help="Morris trajectories (default 20)")
     sens.add_argument("--replicates", type=_whole(1, limits.MAX_CHUNK), default=None, help="runs per point (16)")
     sens.add_argument("--out", default=None, help="output folder (default: results/<scenario>-sensitivity)")
+    sens.add_argument(
+        "--parameters", type=Path, default=None, help="a calibrated posterior: its 5-95%% spread as the ranges"
+    )
     execution(sens)
 
     discovery_points = 200_000  # PRIM holds every point's factors in memory, several times over
@@ -544,6 +547,28 @@ def _with_posterior(scenario, path: Path | None):
     return dataclasses.replace(scenario, parameter_set=scenario.parameter_set.with_posterior(posterior))
 
 
+def _narrowed(scenario, path: Path | None):
+    """The scenario with each calibrated parameter's range narrowed to the posterior's spread (5-95%).
+
+    A parameter the scenario sets itself keeps the scenario's value; the narrowed ranges keep the sourced
+    orders (a range inside a parameter's own).
+    """
+    if path is None:
+        return scenario
+    from sim.posterior import PosteriorError, load_posterior
+
+    try:
+        spread = load_posterior(path, scenario.parameter_set).without(scenario.parameters).spread()
+    except PosteriorError as exc:
+        raise UsageError(str(exc)) from None
+    ranges = {p: [lo, hi] for p, (lo, hi) in spread.items() if scenario.parameter_set[p].range is not None}
+    return dataclasses.replace(
+        scenario,
+        parameter_set=scenario.parameter_set.with_overrides(ranges),
+        parameters={**scenario.parameters, **ranges},
+    )
+
+
 def cmd_history(args) -> int:
     from sim import plots
     from sim.hindcast import hindcast, simulate
@@ -760,7 +785,7 @@ def _explore(args, design, out_name: str, label: str):
 def cmd_sensitivity(args) -> int:
     from sim import explore, sensitivity
 
-    scenario = _load(args.scenario)
+    scenario = _narrowed(_load(args.scenario), args.parameters)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if not methods or any(m not in sensitivity.METHODS for m in methods) or len(set(methods)) < len(methods):
         raise UsageError(f"--methods: expected morris, sobol or both, comma-separated; got {args.methods!r}")

@@ -49,6 +49,15 @@ class Posterior:
         keep = [j for j, p in enumerate(self.paths) if p not in set(paths)]
         return Posterior(tuple(self.paths[j] for j in keep), self.particles[:, keep], self.weights, self.origin)
 
+    def spread(self, low: float = 0.05, high: float = 0.95) -> dict[str, tuple[float, float]]:
+        """Each parameter's interval over the particles, unweighted: how far the calibration narrowed its range.
+
+        Unweighted because the importance weights of ABC-SMC may rest on a few particles (docs/validation.md);
+        the population itself is what the record let through.
+        """
+        qs = np.quantile(self.particles, [low, high], axis=0)
+        return {p: (float(qs[0, j]), float(qs[1, j])) for j, p in enumerate(self.paths)}
+
     def summary(self) -> dict[str, dict[str, float]]:
         """Weighted mean and 5-95% interval of each parameter."""
         order = np.argsort(self.particles, axis=0)

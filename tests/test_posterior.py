@@ -82,3 +82,18 @@ def test_run_with_a_posterior_is_the_same_on_one_worker_or_two_and_differs_from_
     assert main([*args, "--out", str(tmp_path / "defaults")]) == 0
     one, two, defaults = ((tmp_path / k / "summary.json").read_bytes() for k in ("one", "two", "defaults"))
     assert one == two and one != defaults
+
+
+def test_sensitivity_takes_the_posteriors_spread_as_the_ranges(tmp_path):
+    from sim.cli import _narrowed
+    from sim.explore import factors
+    from sim.scenario import load_scenario
+    from tests.conftest import SCENARIOS
+
+    particles = np.column_stack([np.linspace(0.012, 0.02, 21), np.linspace(3.0, 4.0, 21)])
+    path = save_posterior(Posterior(PATHS, particles, np.full(21, 1 / 21)), tmp_path / "p.csv", [])
+    scenario = _narrowed(load_scenario(SCENARIOS / "caatsa_enforced.yaml"), path)
+    ranges = {f.name: (f.low, f.high) for f in factors(scenario)}
+    assert ranges["behaviour.step_size"] == pytest.approx((0.0124, 0.0196))
+    assert ranges["behaviour.tier_patience"] == pytest.approx((3.05, 3.95))
+    assert ranges["behaviour.temperature"] == PARAMS["behaviour.temperature"].range  # not calibrated here
