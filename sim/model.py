@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from mesa import DataCollector, Model
 
+from sim import kernels
 from sim.agents import GreatPower, Hedger, Russia
 from sim.calendar import Calendar, Month
 from sim.events import STATE_PATHS, Event, Shock
@@ -45,6 +46,8 @@ class BalanceModel(Model):
             ``POWER_CLASSES`` (e.g. a Russia that does not defer to China).
         values: per-run parameter values that replace the drawn ones, by path
             (arrays of length ``runs``): a design's points, one per run.
+        compiled: the agents' rules run as compiled kernels (``sim.kernels``);
+            False runs the numpy reference implementation instead (for tests).
     """
 
     def __init__(
@@ -62,8 +65,10 @@ class BalanceModel(Model):
         strategy: str | type[Hedger] = DEFAULT,
         values: dict[str, np.ndarray] | None = None,
         powers: dict[str, type[GreatPower]] | None = None,
+        compiled: bool = True,
     ):
         super().__init__(rng=rng)
+        self.compiled = compiled
         if int(runs) < 1:
             raise ValueError(f"runs must be at least 1, got {runs!r}")
         self.runs = int(runs)
@@ -73,7 +78,7 @@ class BalanceModel(Model):
         self.calendar = Calendar(Month.parse(time["start"]), int(time["months_per_step"]))
         self.horizon = int(horizon if horizon is not None else time["horizon"])
         self.run_index = np.arange(first_run, first_run + self.runs, dtype=np.uint64)
-        self.streams = Streams(int(self.rng.integers(0, 2**63)), self.run_index)
+        self.streams = Streams(int(self.rng.integers(0, 2**63)), self.run_index, compiled)
         self.base = self.parameters.draw(self.run_index, self.streams, everything=uncertainty)
         for path, column in (values or {}).items():
             self.parameters[path]  # validates the path
@@ -113,7 +118,8 @@ class BalanceModel(Model):
         self.powers.do("respond")
         self.vietnam.do("adjust")
         self._observe()
-        self.datacollector.collect(self)
+        if self.record:  # the DataCollector's means are per-step trajectories too
+            self.datacollector.collect(self)
         if self.steps >= self.horizon:
             self.running = False
 
@@ -138,7 +144,8 @@ class BalanceModel(Model):
         self.satisfaction = self.situation.satisfaction(a)
         self.coercion_now = self.coercion
         self.alone = self.satisfaction_alone()
-        now = conditions(a, self.satisfaction, self.alone, self.coercion_now, s)
+        lines = self.world.rows("alliance", "coercion", "comprehensive", "isolation") if self.compiled else None
+        now = conditions(a, self.satisfaction, self.alone, self.coercion_now, s, lines)
         self.verdict.update(self.steps, now, s["persistence"])
         if self.record or self.observers:
             snapshot = self._snapshot()
@@ -214,7 +221,8 @@ class BalanceModel(Model):
 
     def satisfaction_alone(self) -> np.ndarray:
         """Mean share of demand met with every tie cut, in the current situation (runs,): Vietnam alone."""
-        return self.situation.satisfaction(np.zeros_like(self.hedger.alignment)).mean(axis=1)
+        alone = self.situation.satisfaction(np.zeros_like(self.hedger.alignment))
+        return kernels.row_mean(alone) if self.compiled else alone.mean(axis=1)
 
     def survival_probability(self) -> float:
         return float(self.verdict.survived.mean())

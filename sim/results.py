@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sim import kernels
 from sim.outcomes import Failure
 from sim.params import DIMENSIONS, POWERS, TIERS
 
@@ -43,7 +44,7 @@ def observations(snapshot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         "alignment": a,
         "share": share,
         "satisfaction": snapshot["satisfaction"],
-        "security": snapshot["satisfaction"].mean(axis=1, keepdims=True),
+        "security": kernels.row_mean(snapshot["satisfaction"])[:, None],  # the mean, as numpy's
         "hedging_index": snapshot["hedging_index"][:, None],
         "courtship": snapshot["courtship"],
         "coercion": snapshot["coercion"],
@@ -54,8 +55,9 @@ def observations(snapshot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
 class Aggregate:
     """Bounded-memory, order-independent summary of any number of runs."""
 
-    def __init__(self, steps: int, series: dict | None = None):
+    def __init__(self, steps: int, series: dict | None = None, compiled: bool = True):
         self.steps = steps
+        self.compiled = compiled  # stream with sim.kernels, or with the numpy reference in ``observe``
         self.series = series or SERIES
         self.runs = 0
         t = steps + 1
@@ -68,6 +70,14 @@ class Aggregate:
     # -- filling ---------------------------------------------------------------
     def observe(self, step: int, values: dict[str, np.ndarray], scalars: dict | None = None) -> None:
         """Add one step of a chunk: ``values`` as from ``observations``."""
+        if self.compiled:
+            for key, x in values.items():
+                if key in self.series:
+                    _, lo, hi = self.series[key]
+                    kernels.accumulate(self.hist[key][step], self.sums[key][step], x, lo, hi, float(SCALE))
+            if "tier" in values:
+                kernels.count_tiers(self.tiers[step], values["tier"])
+            return
         for key, x in values.items():
             if key not in self.series:
                 continue

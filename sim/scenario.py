@@ -169,7 +169,9 @@ class Scenario:
         text = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def model(self, *, runs=None, seed=None, first_run: int = 0, record: bool = True, observers=(), strategy=None):
+    def model(
+        self, *, runs=None, seed=None, first_run: int = 0, record: bool = True, observers=(), strategy=None, **options
+    ):
         """A BalanceModel of this scenario (fresh events each time), with its strategy unless another is given."""
         from sim.model import BalanceModel
 
@@ -184,6 +186,7 @@ class Scenario:
             record=record,
             observers=observers,
             strategy=strategy or self.strategy,
+            **options,
         )
 
 
