@@ -192,7 +192,7 @@ class ProcessPool:
     def __init__(self, workers: int):
         self.workers = workers
         self.context = multiprocessing.get_context("forkserver")
-        self.context.set_forkserver_preload(["sim.ensemble"])  # workers start with numpy and the model imported
+        self.context.set_forkserver_preload(["sim.warm"])  # workers start with the model and its kernels loaded
         self.pool = None
 
     def __enter__(self):
