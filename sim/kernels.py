@@ -22,10 +22,14 @@ import functools
 import numpy as np
 from numba import njit
 
+from sim.params import DIMENSIONS, POWERS
+
 # error_model="numpy": a division by zero gives inf or nan, as in the numpy reference, rather than raising
 jit = functools.partial(njit, cache=True, nogil=True, error_model="numpy")
 
 LOOSEN, KEEP, DEEPEN = 0, 1, 2
+NP, ND = len(POWERS), len(DIMENSIONS)  # compile-time constants: the short loops over them unroll
+BLOCK = 256  # runs weighed together in ``gains``: its scratch stays in the first-level cache
 
 # -- Philox4x32-10 (Salmon et al. 2011) ------------------------------------------------
 _M0 = np.uint64(0xD2511F53)
@@ -205,36 +209,6 @@ def satisfaction(a, supply, threat, trust, reach, capability, enmeshment, demand
     return out
 
 
-@jit(inline="always")
-def _over_reliance(a, trust_i, n_powers):
-    total = 0.0
-    for p in range(n_powers):
-        total = a[p] if p == 0 else total + a[p]
-    out = 0.0
-    for p in range(n_powers):
-        share = a[p] / total if total > 0 else 1.0 / n_powers
-        x = share * share * (1.0 - trust_i[p])
-        out = x if p == 0 else out + x
-    return out
-
-
-@jit(inline="always")
-def _tie_losses(i, x, p, rivalries, stake, rivalry, tolerance, floor, tie_cost, costs):
-    """``Situation.tie_losses`` for run i: entrapment, displeasure, commitment and cost of tie p at depth x."""
-    n_powers = stake.shape[1]
-    displeasure = 0.0
-    for q in range(n_powers):
-        e = _pos(x - tolerance[i, q, p])
-        v = stake[i, q] * rivalry[i, q, p] * (e * e)
-        displeasure = v if q == 0 else displeasure + v
-    return (
-        costs[1, i] * rivalries[i, p] * (x * x)
-        + costs[2, i] * displeasure
-        + costs[3, i] * _pos(floor[i, p] - x)
-        + tie_cost[i, p] * x
-    )
-
-
 @jit
 def gains(
     a,
@@ -257,103 +231,120 @@ def gains(
 ):
     """``Situation.gains``: utility change of moving each tie alone by each of ``moves``, (runs, powers, k).
 
-    ``costs`` (4, runs): concentration, entrapment, displeasure and commitment costs.
+    ``costs`` (4, runs): concentration, entrapment, displeasure and commitment costs. Runs go in blocks:
+    first what each run's ties contribute now (the noisy-OR factors, the threats posed, the utility, each
+    tie's own losses), then each trial move over the block, recomputing only what hangs on the moved tie.
+    Three powers and three dimensions (``sim.params``), so the short loops unroll.
     """
-    n, n_powers = a.shape
-    n_dims = demand.shape[1]
-    k_moves = moves.shape[1]
-    out = np.empty((n, n_powers, k_moves))
-    factor = np.empty((n_powers, n_dims))
-    posed = np.empty((n_powers, n_dims))
-    faced = np.empty(n_dims)
-    received = np.empty(n_dims)
-    others = np.empty(n_dims)
-    rest = np.empty(n_dims)
-    own = np.empty(n_powers)
-    trial = np.empty(n_powers)
-    for i in range(n):
-        ai = a[i]
-        # what hangs on each tie: its factor in the noisy-OR, its share of the threat, its own losses
-        for p in range(n_powers):
-            for d in range(n_dims):
-                factor[p, d] = 1.0 - ai[p] * reach[i, p] * trust[i, p] * supply[i, p, d]
-                posed[p, d] = threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * ai[p])
-        for d in range(n_dims):
-            t = posed[0, d]
-            prod = factor[0, d]
-            for p in range(1, n_powers):
-                t = t + posed[p, d]
-                prod = prod * factor[p, d]
-            faced[d] = t
-            received[d] = 1.0 - (1.0 - capability[i, d]) * prod
-        # the utility of the current alignment, term by term as in Situation.components
-        insecurity = 0.0
-        for d in range(n_dims):
-            u = _pos(demand[i, d] - (received[d] - faced[d]))
-            v = weight[i, d] * (u * u)
-            insecurity = v if d == 0 else insecurity + v
-        entrapment = 0.0
-        displeasure = 0.0
-        commitment = 0.0
-        cost = 0.0
-        for q in range(n_powers):
-            inner = 0.0
-            for p in range(n_powers):
-                e = _pos(ai[p] - tolerance[i, q, p])
-                v = rivalry[i, q, p] * (e * e)
-                inner = v if p == 0 else inner + v
-            v = stake[i, q] * inner
-            displeasure = v if q == 0 else displeasure + v
-            v = rivalries[i, q] * (ai[q] * ai[q])
-            entrapment = v if q == 0 else entrapment + v
-            v = _pos(floor[i, q] - ai[q])
-            commitment = v if q == 0 else commitment + v
-            v = tie_cost[i, q] * ai[q]
-            cost = v if q == 0 else cost + v
-        u0 = -(
-            insecurity
-            + costs[0, i] * _over_reliance(ai, trust[i], n_powers)
-            + costs[1, i] * entrapment
-            + costs[2, i] * displeasure
-            + costs[3, i] * commitment
-            + cost
-        )
-        separable = 0.0
-        for p in range(n_powers):
-            own[p] = _tie_losses(i, ai[p], p, rivalries, stake, rivalry, tolerance, floor, tie_cost, costs)
-            separable = own[p] if p == 0 else separable + own[p]
-        for p in range(n_powers):
-            for q in range(n_powers):
-                trial[q] = ai[q]
-            # the noisy-OR of the other ties and Vietnam's own means, the threat the other powers pose
-            for d in range(n_dims):
-                prod = 1.0
-                first = True
-                for q in range(n_powers):
-                    if q != p:
-                        prod = factor[q, d] if first else prod * factor[q, d]
-                        first = False
-                others[d] = (1.0 - capability[i, d]) * prod
-                rest[d] = faced[d] - posed[p, d]
-            for k in range(k_moves):
-                x = ai[p] + moves[i, k]
-                trial[p] = x
-                xrt = x * reach[i, p] * trust[i, p]
-                unmet = 0.0
-                for d in range(n_dims):
-                    got = 1.0 - others[d] * (1.0 - xrt * supply[i, p, d])
-                    threat_d = rest[d] + threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * x)
-                    u = _pos(demand[i, d] - (got - threat_d))
-                    v = weight[i, d] * (u * u)
-                    unmet = v if d == 0 else unmet + v
-                loss = (
-                    unmet
-                    + costs[0, i] * _over_reliance(trial, trust[i], n_powers)
-                    + separable
-                    - own[p]
-                    + _tie_losses(i, x, p, rivalries, stake, rivalry, tolerance, floor, tie_cost, costs)
+    n, k_moves = a.shape[0], moves.shape[1]
+    out = np.empty((n, NP, k_moves))
+    factor = np.empty((NP, ND, BLOCK))
+    posed = np.empty((NP, ND, BLOCK))
+    faced = np.empty((ND, BLOCK))
+    recv = np.empty((ND, BLOCK))
+    own = np.empty((NP, BLOCK))
+    u0 = np.empty(BLOCK)
+    sep = np.empty(BLOCK)
+    for start in range(0, n, BLOCK):
+        m = min(BLOCK, n - start)
+        # what each tie contributes now: its factor in the noisy-OR, the threat its power poses
+        for j in range(m):
+            i = start + j
+            for p in range(NP):
+                for d in range(ND):
+                    factor[p, d, j] = 1.0 - a[i, p] * reach[i, p] * trust[i, p] * supply[i, p, d]
+                    posed[p, d, j] = threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * a[i, p])
+            for d in range(ND):
+                faced[d, j] = (posed[0, d, j] + posed[1, d, j]) + posed[2, d, j]
+                recv[d, j] = 1.0 - (1.0 - capability[i, d]) * ((factor[0, d, j] * factor[1, d, j]) * factor[2, d, j])
+        # the utility of the current alignment, term by term as in Situation.components; each tie's own losses
+        for j in range(m):
+            i = start + j
+            ins = 0.0
+            for d in range(ND):
+                u = _pos(demand[i, d] - (recv[d, j] - faced[d, j]))
+                v = weight[i, d] * (u * u)
+                ins = v if d == 0 else ins + v
+            ent = 0.0
+            dis = 0.0
+            com = 0.0
+            cst = 0.0
+            for q in range(NP):
+                inner = 0.0
+                for p in range(NP):
+                    e = _pos(a[i, p] - tolerance[i, q, p])
+                    v = rivalry[i, q, p] * (e * e)
+                    inner = v if p == 0 else inner + v
+                v = stake[i, q] * inner
+                dis = v if q == 0 else dis + v
+                v = rivalries[i, q] * (a[i, q] * a[i, q])
+                ent = v if q == 0 else ent + v
+                v = _pos(floor[i, q] - a[i, q])
+                com = v if q == 0 else com + v
+                v = tie_cost[i, q] * a[i, q]
+                cst = v if q == 0 else cst + v
+            tot = (a[i, 0] + a[i, 1]) + a[i, 2]
+            ov = 0.0
+            for p in range(NP):
+                sh = a[i, p] / tot if tot > 0 else 1.0 / NP
+                v = sh * sh * (1.0 - trust[i, p])
+                ov = v if p == 0 else ov + v
+            u0[j] = -(ins + costs[0, i] * ov + costs[1, i] * ent + costs[2, i] * dis + costs[3, i] * com + cst)
+            s = 0.0
+            for p in range(NP):
+                x = a[i, p]
+                dsp = 0.0
+                for q in range(NP):
+                    e = _pos(x - tolerance[i, q, p])
+                    v = stake[i, q] * rivalry[i, q, p] * (e * e)
+                    dsp = v if q == 0 else dsp + v
+                o = (
+                    costs[1, i] * rivalries[i, p] * (x * x)
+                    + costs[2, i] * dsp
+                    + costs[3, i] * _pos(floor[i, p] - x)
+                    + tie_cost[i, p] * x
                 )
-                out[i, p, k] = -loss - u0
+                own[p, j] = o
+                s = o if p == 0 else s + o
+            sep[j] = s
+        # each trial move: the moved tie's factor and threat replace its old ones, its own losses likewise
+        for p in range(NP):
+            q1 = 1 if p == 0 else 0  # the other two powers, in order
+            q2 = 1 if p == 2 else 2
+            for k in range(k_moves):
+                for j in range(m):
+                    i = start + j
+                    x = a[i, p] + moves[i, k]
+                    xrt = x * reach[i, p] * trust[i, p]
+                    un = 0.0
+                    for d in range(ND):
+                        others = (1.0 - capability[i, d]) * (factor[q1, d, j] * factor[q2, d, j])
+                        got = 1.0 - others * (1.0 - xrt * supply[i, p, d])
+                        td = (faced[d, j] - posed[p, d, j]) + threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * x)
+                        u = _pos(demand[i, d] - (got - td))
+                        v = weight[i, d] * (u * u)
+                        un = v if d == 0 else un + v
+                    t0 = x if p == 0 else a[i, 0]
+                    t1 = x if p == 1 else a[i, 1]
+                    t2 = x if p == 2 else a[i, 2]
+                    tot = (t0 + t1) + t2
+                    even = 1.0 / NP
+                    s0 = t0 / tot if tot > 0 else even
+                    s1 = t1 / tot if tot > 0 else even
+                    s2 = t2 / tot if tot > 0 else even
+                    ov = (s0 * s0 * (1.0 - trust[i, 0]) + s1 * s1 * (1.0 - trust[i, 1])) + s2 * s2 * (1.0 - trust[i, 2])
+                    dsp = 0.0
+                    for q in range(NP):
+                        e = _pos(x - tolerance[i, q, p])
+                        v = stake[i, q] * rivalry[i, q, p] * (e * e)
+                        dsp = v if q == 0 else dsp + v
+                    tl = (
+                        costs[1, i] * rivalries[i, p] * (x * x)
+                        + costs[2, i] * dsp
+                        + costs[3, i] * _pos(floor[i, p] - x)
+                        + tie_cost[i, p] * x
+                    )
+                    out[i, p, k] = -(un + costs[0, i] * ov + sep[j] - own[p, j] + tl) - u0[j]
     return out
 
 
