@@ -186,11 +186,10 @@ def situation(supply, trust, coercion, reach, rivalry, withholds, coercion_threa
 
 @jit(inline="always")
 def _net(i, a, supply, threat, trust, reach, capability, enmeshment, d):
-    """Net security on dimension d for alignment row a (powers,): received less the threat faced."""
-    n_powers = a.shape[0]
+    """Net security of run i on dimension d for its alignment row a (powers,): received less the threat faced."""
     prod = 1.0
     faced = 0.0
-    for p in range(n_powers):
+    for p in range(NP):
         f = 1.0 - a[p] * reach[i, p] * trust[i, p] * supply[i, p, d]
         t = threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * a[p])
         prod = f if p == 0 else prod * f
@@ -201,11 +200,26 @@ def _net(i, a, supply, threat, trust, reach, capability, enmeshment, d):
 @jit
 def satisfaction(a, supply, threat, trust, reach, capability, enmeshment, demand):
     """``Situation.satisfaction``: the share of the demand on each dimension that net security meets."""
-    n, n_dims = demand.shape
-    out = np.empty((n, n_dims))
+    n = demand.shape[0]
+    out = np.empty((n, ND))
     for i in range(n):
-        for d in range(n_dims):
+        for d in range(ND):
             out[i, d] = _clip01(_net(i, a[i], supply, threat, trust, reach, capability, enmeshment, d) / demand[i, d])
+    return out
+
+
+@jit
+def satisfaction_alone(supply, threat, trust, reach, capability, enmeshment, demand):
+    """``BalanceModel.satisfaction_alone``: the mean share of demand met with every tie cut, (runs,)."""
+    n = demand.shape[0]
+    out = np.empty(n)
+    zero = np.zeros(NP)
+    for i in range(n):
+        total = 0.0
+        for d in range(ND):
+            s = _clip01(_net(i, zero, supply, threat, trust, reach, capability, enmeshment, d) / demand[i, d])
+            total = s if d == 0 else total + s
+        out[i] = total / ND
     return out
 
 
@@ -499,6 +513,7 @@ def warm_up() -> None:
     threat(f3, f1, f1, f1, f3, 0)
     situation(f3, f2, f2, f2, f3, f3, f3, f1)
     satisfaction(f2, f3, f3, f2, f2, f2, f3, f2)
+    satisfaction_alone(f3, f3, f2, f2, f2, f3, f2)
     gains(f2, np.ones((n, 3)), f3, f3, f2, f2, f2, f2, f2, f2, f3, f2, f2, f3, f3, f2, np.ones((4, n)))
     ok = feasible(f2, f1, f1, f1, False)
     logit_choice(f3, f1, f1, f2, ok, f3)

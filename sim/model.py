@@ -158,14 +158,15 @@ class BalanceModel(Model):
 
     def _snapshot(self) -> dict[str, np.ndarray]:
         a = self.hedger.alignment
+        kept = np.copy if self.record else np.asarray  # observers read a step's values at once; history keeps them
         return {
-            "alignment": a.copy(),
+            "alignment": kept(a),
             "tier": self.hedger.tier.astype(np.int8),
-            "satisfaction": self.satisfaction.copy(),
+            "satisfaction": kept(self.satisfaction),
             "hedging_index": hedging_index(a),
             "courtship": self.courtship,
             "coercion": self.coercion_now,
-            "memory": self.hedger.memory.copy(),
+            "memory": kept(self.hedger.memory),
         }
 
     # -- perturbations -------------------------------------------------------
@@ -221,8 +222,12 @@ class BalanceModel(Model):
 
     def satisfaction_alone(self) -> np.ndarray:
         """Mean share of demand met with every tie cut, in the current situation (runs,): Vietnam alone."""
-        alone = self.situation.satisfaction(np.zeros_like(self.hedger.alignment))
-        return kernels.row_mean(alone) if self.compiled else alone.mean(axis=1)
+        sit, w = self.situation, self.world
+        if self.compiled:
+            return kernels.satisfaction_alone(
+                sit.supply, sit.threat, sit.trust, w.reach, w.capability, w.enmeshment, w.demand
+            )
+        return sit.satisfaction(np.zeros_like(self.hedger.alignment)).mean(axis=1)
 
     def survival_probability(self) -> float:
         return float(self.verdict.survived.mean())

@@ -77,4 +77,10 @@ class Streams:
 
     def gumbel(self, step: int, name: str, width: int) -> np.ndarray:
         """Standard Gumbel variates: the noise of a logit choice (McFadden 1974)."""
-        return -np.log(-np.log(self.uniform(step, name, width)))
+        u = self.uniform(step, name, width)
+        if self.compiled:  # the same operations, in place
+            np.log(u, out=u)
+            np.negative(u, out=u)
+            np.log(u, out=u)
+            return np.negative(u, out=u)
+        return -np.log(-np.log(u))

@@ -136,6 +136,9 @@ def test_satisfaction_agrees(seed, n):
     assert_same(compiled.satisfaction(a), reference.satisfaction(a))
     zeros = np.zeros_like(a)
     assert_same(compiled.satisfaction(zeros), reference.satisfaction(zeros))
+    w, sit = compiled.world, compiled
+    alone = kernels.satisfaction_alone(sit.supply, sit.threat, sit.trust, w.reach, w.capability, w.enmeshment, w.demand)
+    assert_same(alone, reference.satisfaction(zeros).mean(axis=1))
 
 
 @SETTINGS
