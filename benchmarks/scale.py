@@ -7,6 +7,7 @@ JSON line. The wall time includes start-up and the figures (a few seconds).
 
     python benchmarks/scale.py --runs 1000 10000 100000 1000000 --workers 2
     python benchmarks/scale.py --runs 100000 --steps 20 40 80 --workers 2
+    python benchmarks/scale.py --runs 1000000 --workers 2 --strategies none
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def tree_rss(proc: psutil.Process) -> int:
     return total
 
 
-def measure(runs: int, steps: int, workers: int, folder: Path) -> dict:
+def measure(runs: int, steps: int, workers: int, folder: Path, strategies: str = "all") -> dict:
     scenario = folder / f"status_quo_{steps}.yaml"
     horizon = Month.parse("2025-07").plus(3 * steps)  # the status quo starts in 2025-07; a step is a quarter
     scenario.write_text(
@@ -42,7 +43,7 @@ def measure(runs: int, steps: int, workers: int, folder: Path) -> dict:
     )
     out = folder / f"out_{runs}_{steps}_{workers}"
     command = [sys.executable, "-m", "sim", "run", str(scenario), "--runs", str(runs), "--workers", str(workers)]
-    command += ["--no-trajectories", "--quiet", "--out", str(out)]
+    command += ["--no-trajectories", "--quiet", "--strategies", strategies, "--out", str(out)]
     start = time.perf_counter()
     proc = psutil.Popen(command)
     peak = 0
@@ -58,6 +59,7 @@ def measure(runs: int, steps: int, workers: int, folder: Path) -> dict:
         "runs": runs,
         "steps": steps,
         "workers": workers,
+        "strategies": strategies,
         "seconds": round(seconds, 1),
         "runs_per_s": round(runs / seconds, 1),
         "us_per_run_step": round(1e6 * seconds / (runs * steps), 2),
@@ -70,11 +72,12 @@ def main() -> None:
     ap.add_argument("--runs", type=int, nargs="+", default=[1000, 10_000, 100_000])
     ap.add_argument("--steps", type=int, nargs="+", default=[40])
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--strategies", default="all", help="as bamboo run's --strategies: all, none or a list")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         for steps in args.steps:
             for runs in args.runs:
-                print(json.dumps(measure(runs, steps, args.workers, Path(tmp))), flush=True)
+                print(json.dumps(measure(runs, steps, args.workers, Path(tmp), args.strategies)), flush=True)
 
 
 if __name__ == "__main__":
