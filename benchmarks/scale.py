@@ -2,8 +2,9 @@
 
 Each measurement runs the command line as a user does (status quo, no
 trajectories, summary, plots and manifest written), samples the resident
-memory of the command and all its worker processes together, and prints one
-JSON line. The wall time includes start-up and the figures (a few seconds).
+memory of the command and all its worker processes together (summed RSS, and
+summed PSS, which counts a page shared by several processes once), and prints
+one JSON line with the load average before and after. The wall time includes start-up and the figures (a few seconds).
 
     python benchmarks/scale.py --runs 1000 10000 100000 1000000 --workers 2
     python benchmarks/scale.py --runs 100000 --steps 20 40 80 --workers 2
@@ -27,12 +28,16 @@ from sim.calendar import Month
 STATUS_QUO = Path(__file__).resolve().parent.parent / "scenarios" / "status_quo.yaml"
 
 
-def tree_rss(proc: psutil.Process) -> int:
-    total = 0
+def tree_memory(proc: psutil.Process) -> tuple[int, int]:
+    """Resident memory of the process and all its children: summed RSS (shared pages counted in every
+    process) and summed PSS (each shared page split among the processes that share it: the memory used)."""
+    rss = pss = 0
     for p in [proc, *proc.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
+            info = p.memory_full_info()
+            rss += info.rss
+            pss += getattr(info, "pss", info.rss)
+    return rss, pss
 
 
 def measure(runs: int, steps: int, workers: int, folder: Path, strategies: str = "all") -> dict:
@@ -46,10 +51,13 @@ def measure(runs: int, steps: int, workers: int, folder: Path, strategies: str =
     command += ["--no-trajectories", "--quiet", "--strategies", strategies, "--out", str(out)]
     start = time.perf_counter()
     proc = psutil.Popen(command)
-    peak = 0
+    peak = peak_pss = 0
+    load = [round(psutil.getloadavg()[0], 2)]
     while proc.poll() is None:
-        peak = max(peak, tree_rss(proc))
+        rss, pss = tree_memory(proc)
+        peak, peak_pss = max(peak, rss), max(peak_pss, pss)
         time.sleep(0.1)
+    load.append(round(psutil.getloadavg()[0], 2))
     seconds = time.perf_counter() - start
     if proc.returncode:
         raise SystemExit(f"bamboo run failed with status {proc.returncode}")
@@ -64,6 +72,8 @@ def measure(runs: int, steps: int, workers: int, folder: Path, strategies: str =
         "runs_per_s": round(runs / seconds, 1),
         "us_per_run_step": round(1e6 * seconds / (runs * steps), 2),
         "peak_tree_rss_mib": round(peak / 2**20, 1),
+        "peak_tree_pss_mib": round(peak_pss / 2**20, 1),
+        "load_average": load,
     }
 
 
