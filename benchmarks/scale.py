@@ -4,7 +4,8 @@ Each measurement runs the command line as a user does (status quo, no
 trajectories, summary, plots and manifest written), samples the resident
 memory of the command and all its worker processes together (summed RSS, and
 summed PSS, which counts a page shared by several processes once), and prints
-one JSON line with the load average before and after. The wall time includes start-up and the figures (a few seconds).
+one JSON line with the load average before and after. The wall time includes
+start-up and the figures (a few seconds).
 
     python benchmarks/scale.py --runs 1000 10000 100000 1000000 --workers 2
     python benchmarks/scale.py --runs 100000 --steps 20 40 80 --workers 2
