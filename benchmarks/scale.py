@@ -4,8 +4,9 @@ Each measurement runs the command line as a user does (status quo, no
 trajectories, summary, plots and manifest written), samples the resident
 memory of the command and all its worker processes together (summed RSS, and
 summed PSS, which counts a page shared by several processes once), and prints
-one JSON line with the load average before and after. The wall time includes
-start-up and the figures (a few seconds).
+one JSON line with the load average before and after and the CPU seconds of
+all the processes (what a quiet machine needs, divided by its cores). The wall
+time includes start-up and the figures (a few seconds).
 
     python benchmarks/scale.py --runs 1000 10000 100000 1000000 --workers 2
     python benchmarks/scale.py --runs 100000 --steps 20 40 80 --workers 2
@@ -29,15 +30,20 @@ from sim.calendar import Month
 STATUS_QUO = Path(__file__).resolve().parent.parent / "scenarios" / "status_quo.yaml"
 
 
-def tree_memory(proc: psutil.Process) -> tuple[int, int]:
+def tree_memory(proc: psutil.Process, cpu: dict[int, float]) -> tuple[int, int]:
     """Resident memory of the process and all its children: summed RSS (shared pages counted in every
-    process) and summed PSS (each shared page split among the processes that share it: the memory used)."""
+    process) and summed PSS (each shared page split among the processes that share it: the memory used).
+
+    Records each process's CPU seconds so far in ``cpu``, by process id.
+    """
     rss = pss = 0
     for p in [proc, *proc.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
             info = p.memory_full_info()
             rss += info.rss
             pss += getattr(info, "pss", info.rss)
+            times = p.cpu_times()
+            cpu[p.pid] = times.user + times.system
     return rss, pss
 
 
@@ -53,9 +59,10 @@ def measure(runs: int, steps: int, workers: int, folder: Path, strategies: str =
     start = time.perf_counter()
     proc = psutil.Popen(command)
     peak = peak_pss = 0
+    cpu: dict[int, float] = {}
     load = [round(psutil.getloadavg()[0], 2)]
     while proc.poll() is None:
-        rss, pss = tree_memory(proc)
+        rss, pss = tree_memory(proc, cpu)
         peak, peak_pss = max(peak, rss), max(peak_pss, pss)
         time.sleep(0.1)
     load.append(round(psutil.getloadavg()[0], 2))
@@ -74,6 +81,7 @@ def measure(runs: int, steps: int, workers: int, folder: Path, strategies: str =
         "us_per_run_step": round(1e6 * seconds / (runs * steps), 2),
         "peak_tree_rss_mib": round(peak / 2**20, 1),
         "peak_tree_pss_mib": round(peak_pss / 2**20, 1),
+        "cpu_seconds": round(sum(cpu.values()), 1),  # of every process, as last sampled (0.1 s before its end)
         "load_average": load,
     }
 
