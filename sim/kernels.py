@@ -29,7 +29,7 @@ jit = functools.partial(njit, cache=True, nogil=True, error_model="numpy")
 
 LOOSEN, KEEP, DEEPEN = 0, 1, 2
 NP, ND = len(POWERS), len(DIMENSIONS)  # compile-time constants: the short loops over them unroll
-BLOCK = 256  # runs weighed together in ``gains``: its scratch stays in the first-level cache
+BLOCK = 128  # runs weighed together in ``gains``: its scratch stays in the first-level cache
 
 # -- Philox4x32-10 (Salmon et al. 2011) ------------------------------------------------
 _M0 = np.uint64(0xD2511F53)
@@ -245,13 +245,34 @@ def gains(
 ):
     """``Situation.gains``: utility change of moving each tie alone by each of ``moves``, (runs, powers, k).
 
-    ``costs`` (4, runs): concentration, entrapment, displeasure and commitment costs. Runs go in blocks:
-    first what each run's ties contribute now (the noisy-OR factors, the threats posed, the utility, each
-    tie's own losses), then each trial move over the block, recomputing only what hangs on the moved tie.
-    Three powers and three dimensions (``sim.params``), so the short loops unroll.
+    ``costs`` (4, runs): concentration, entrapment, displeasure and commitment costs. Runs go in blocks,
+    copied with runs last; within a block every quantity is computed for all its runs at once (the
+    compiler runs them side by side in vector registers): first what each tie contributes now (the
+    noisy-OR factors, the threats posed, the utility, each tie's own losses), then each trial move,
+    recomputing only what hangs on the moved tie. Three powers and three dimensions (``sim.params``).
     """
-    n, k_moves = a.shape[0], moves.shape[1]
-    out = np.empty((n, NP, k_moves))
+    n, K = a.shape[0], moves.shape[1]
+    out = np.empty((n, NP, K))
+    # the block's inputs copied with runs last, so that each step of the loops over runs reads contiguous memory:
+    # alignment A, reach R, trust T, floor F, rivalries RV, stake ST, tie cost TC; supply S, threat H, enmeshment
+    # E; tolerance TOL, rivalry RIV; capability CAP, weight W, demand DEM; costs C; moves MV
+    A = np.empty((NP, BLOCK))
+    R = np.empty((NP, BLOCK))
+    T = np.empty((NP, BLOCK))
+    F = np.empty((NP, BLOCK))
+    RV = np.empty((NP, BLOCK))
+    ST = np.empty((NP, BLOCK))
+    TC = np.empty((NP, BLOCK))
+    S = np.empty((NP, ND, BLOCK))
+    H = np.empty((NP, ND, BLOCK))
+    E = np.empty((NP, ND, BLOCK))
+    TOL = np.empty((NP, NP, BLOCK))
+    RIV = np.empty((NP, NP, BLOCK))
+    CAP = np.empty((ND, BLOCK))
+    W = np.empty((ND, BLOCK))
+    DEM = np.empty((ND, BLOCK))
+    C = np.empty((4, BLOCK))
+    MV = np.empty((K, BLOCK))
     factor = np.empty((NP, ND, BLOCK))
     posed = np.empty((NP, ND, BLOCK))
     faced = np.empty((ND, BLOCK))
@@ -259,25 +280,49 @@ def gains(
     own = np.empty((NP, BLOCK))
     u0 = np.empty(BLOCK)
     sep = np.empty(BLOCK)
+    res = np.empty((NP, K, BLOCK))
     for start in range(0, n, BLOCK):
         m = min(BLOCK, n - start)
-        # what each tie contributes now: its factor in the noisy-OR, the threat its power poses
         for j in range(m):
             i = start + j
             for p in range(NP):
+                A[p, j] = a[i, p]
+                R[p, j] = reach[i, p]
+                T[p, j] = trust[i, p]
+                F[p, j] = floor[i, p]
+                RV[p, j] = rivalries[i, p]
+                ST[p, j] = stake[i, p]
+                TC[p, j] = tie_cost[i, p]
                 for d in range(ND):
-                    factor[p, d, j] = 1.0 - a[i, p] * reach[i, p] * trust[i, p] * supply[i, p, d]
-                    posed[p, d, j] = threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * a[i, p])
+                    S[p, d, j] = supply[i, p, d]
+                    H[p, d, j] = threat[i, p, d]
+                    E[p, d, j] = enmeshment[i, p, d]
+                for q in range(NP):
+                    TOL[p, q, j] = tolerance[i, p, q]
+                    RIV[p, q, j] = rivalry[i, p, q]
+            for d in range(ND):
+                CAP[d, j] = capability[i, d]
+                W[d, j] = weight[i, d]
+                DEM[d, j] = demand[i, d]
+            for c in range(4):
+                C[c, j] = costs[c, i]
+            for k in range(K):
+                MV[k, j] = moves[i, k]
+        # what each tie contributes now: its factor in the noisy-OR, the threat its power poses
+        for j in range(m):
+            for p in range(NP):
+                for d in range(ND):
+                    factor[p, d, j] = 1.0 - A[p, j] * R[p, j] * T[p, j] * S[p, d, j]
+                    posed[p, d, j] = H[p, d, j] * _pos(1.0 - E[p, d, j] * A[p, j])
             for d in range(ND):
                 faced[d, j] = (posed[0, d, j] + posed[1, d, j]) + posed[2, d, j]
-                recv[d, j] = 1.0 - (1.0 - capability[i, d]) * ((factor[0, d, j] * factor[1, d, j]) * factor[2, d, j])
+                recv[d, j] = 1.0 - (1.0 - CAP[d, j]) * ((factor[0, d, j] * factor[1, d, j]) * factor[2, d, j])
         # the utility of the current alignment, term by term as in Situation.components; each tie's own losses
         for j in range(m):
-            i = start + j
             ins = 0.0
             for d in range(ND):
-                u = _pos(demand[i, d] - (recv[d, j] - faced[d, j]))
-                v = weight[i, d] * (u * u)
+                u = _pos(DEM[d, j] - (recv[d, j] - faced[d, j]))
+                v = W[d, j] * (u * u)
                 ins = v if d == 0 else ins + v
             ent = 0.0
             dis = 0.0
@@ -286,38 +331,33 @@ def gains(
             for q in range(NP):
                 inner = 0.0
                 for p in range(NP):
-                    e = _pos(a[i, p] - tolerance[i, q, p])
-                    v = rivalry[i, q, p] * (e * e)
+                    e = _pos(A[p, j] - TOL[q, p, j])
+                    v = RIV[q, p, j] * (e * e)
                     inner = v if p == 0 else inner + v
-                v = stake[i, q] * inner
+                v = ST[q, j] * inner
                 dis = v if q == 0 else dis + v
-                v = rivalries[i, q] * (a[i, q] * a[i, q])
+                v = RV[q, j] * (A[q, j] * A[q, j])
                 ent = v if q == 0 else ent + v
-                v = _pos(floor[i, q] - a[i, q])
+                v = _pos(F[q, j] - A[q, j])
                 com = v if q == 0 else com + v
-                v = tie_cost[i, q] * a[i, q]
+                v = TC[q, j] * A[q, j]
                 cst = v if q == 0 else cst + v
-            tot = (a[i, 0] + a[i, 1]) + a[i, 2]
+            tot = (A[0, j] + A[1, j]) + A[2, j]
             ov = 0.0
             for p in range(NP):
-                sh = a[i, p] / tot if tot > 0 else 1.0 / NP
-                v = sh * sh * (1.0 - trust[i, p])
+                sh = A[p, j] / tot if tot > 0 else 1.0 / NP
+                v = sh * sh * (1.0 - T[p, j])
                 ov = v if p == 0 else ov + v
-            u0[j] = -(ins + costs[0, i] * ov + costs[1, i] * ent + costs[2, i] * dis + costs[3, i] * com + cst)
+            u0[j] = -(ins + C[0, j] * ov + C[1, j] * ent + C[2, j] * dis + C[3, j] * com + cst)
             s = 0.0
             for p in range(NP):
-                x = a[i, p]
+                x = A[p, j]
                 dsp = 0.0
                 for q in range(NP):
-                    e = _pos(x - tolerance[i, q, p])
-                    v = stake[i, q] * rivalry[i, q, p] * (e * e)
+                    e = _pos(x - TOL[q, p, j])
+                    v = ST[q, j] * RIV[q, p, j] * (e * e)
                     dsp = v if q == 0 else dsp + v
-                o = (
-                    costs[1, i] * rivalries[i, p] * (x * x)
-                    + costs[2, i] * dsp
-                    + costs[3, i] * _pos(floor[i, p] - x)
-                    + tie_cost[i, p] * x
-                )
+                o = C[1, j] * RV[p, j] * (x * x) + C[2, j] * dsp + C[3, j] * _pos(F[p, j] - x) + TC[p, j] * x
                 own[p, j] = o
                 s = o if p == 0 else s + o
             sep[j] = s
@@ -325,40 +365,38 @@ def gains(
         for p in range(NP):
             q1 = 1 if p == 0 else 0  # the other two powers, in order
             q2 = 1 if p == 2 else 2
-            for k in range(k_moves):
+            for k in range(K):
                 for j in range(m):
-                    i = start + j
-                    x = a[i, p] + moves[i, k]
-                    xrt = x * reach[i, p] * trust[i, p]
+                    x = A[p, j] + MV[k, j]
+                    xrt = x * R[p, j] * T[p, j]
                     un = 0.0
                     for d in range(ND):
-                        others = (1.0 - capability[i, d]) * (factor[q1, d, j] * factor[q2, d, j])
-                        got = 1.0 - others * (1.0 - xrt * supply[i, p, d])
-                        td = (faced[d, j] - posed[p, d, j]) + threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * x)
-                        u = _pos(demand[i, d] - (got - td))
-                        v = weight[i, d] * (u * u)
+                        others = (1.0 - CAP[d, j]) * (factor[q1, d, j] * factor[q2, d, j])
+                        got = 1.0 - others * (1.0 - xrt * S[p, d, j])
+                        td = (faced[d, j] - posed[p, d, j]) + H[p, d, j] * _pos(1.0 - E[p, d, j] * x)
+                        u = _pos(DEM[d, j] - (got - td))
+                        v = W[d, j] * (u * u)
                         un = v if d == 0 else un + v
-                    t0 = x if p == 0 else a[i, 0]
-                    t1 = x if p == 1 else a[i, 1]
-                    t2 = x if p == 2 else a[i, 2]
+                    t0 = x if p == 0 else A[0, j]
+                    t1 = x if p == 1 else A[1, j]
+                    t2 = x if p == 2 else A[2, j]
                     tot = (t0 + t1) + t2
                     even = 1.0 / NP
                     s0 = t0 / tot if tot > 0 else even
                     s1 = t1 / tot if tot > 0 else even
                     s2 = t2 / tot if tot > 0 else even
-                    ov = (s0 * s0 * (1.0 - trust[i, 0]) + s1 * s1 * (1.0 - trust[i, 1])) + s2 * s2 * (1.0 - trust[i, 2])
+                    ov = (s0 * s0 * (1.0 - T[0, j]) + s1 * s1 * (1.0 - T[1, j])) + s2 * s2 * (1.0 - T[2, j])
                     dsp = 0.0
                     for q in range(NP):
-                        e = _pos(x - tolerance[i, q, p])
-                        v = stake[i, q] * rivalry[i, q, p] * (e * e)
+                        e = _pos(x - TOL[q, p, j])
+                        v = ST[q, j] * RIV[q, p, j] * (e * e)
                         dsp = v if q == 0 else dsp + v
-                    tl = (
-                        costs[1, i] * rivalries[i, p] * (x * x)
-                        + costs[2, i] * dsp
-                        + costs[3, i] * _pos(floor[i, p] - x)
-                        + tie_cost[i, p] * x
-                    )
-                    out[i, p, k] = -(un + costs[0, i] * ov + sep[j] - own[p, j] + tl) - u0[j]
+                    tl = C[1, j] * RV[p, j] * (x * x) + C[2, j] * dsp + C[3, j] * _pos(F[p, j] - x) + TC[p, j] * x
+                    res[p, k, j] = -(un + C[0, j] * ov + sep[j] - own[p, j] + tl) - u0[j]
+        for j in range(m):
+            for p in range(NP):
+                for k in range(K):
+                    out[start + j, p, k] = res[p, k, j]
     return out
 
 
