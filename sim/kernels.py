@@ -491,6 +491,33 @@ def row_mean(x):
     return out
 
 
+@jit
+def shares(a, fill):
+    """Each tie's share of Vietnam's engagement, ``fill`` where it has none (np.divide with where=)."""
+    n = a.shape[0]
+    out = np.empty((n, NP))
+    for i in range(n):
+        total = a[i, 0]
+        for p in range(1, NP):
+            total = total + a[i, p]
+        for p in range(NP):
+            out[i, p] = a[i, p] / total if total > 0 else fill
+    return out
+
+
+@jit
+def entropy(share, logs, log_n):
+    """``hedging_index`` from the shares and their logarithms (numpy's): -sum(share * log share) / log n."""
+    n = share.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        total = share[i, 0] * logs[i, 0]
+        for p in range(1, NP):
+            total = total + share[i, p] * logs[i, p]
+        out[i] = -total / log_n
+    return out
+
+
 # -- failure conditions (sim.outcomes) ----------------------------------------------
 @jit
 def conditions(a, satisfaction, alone, coercion, lines):
@@ -568,6 +595,7 @@ def warm_up() -> None:
         np.ones(n, np.int64),
     )
     row_mean(f2)
+    entropy(shares(f2, 0.0), f2, 1.0)
     conditions(f2, f2, f1, f2, np.ones((4, n)))
     accumulate(np.zeros((p, 4), np.int64), np.zeros(p, np.int64), f2, 0.0, 1.0, 1e9)
     count_tiers(np.zeros((p, 5), np.int64), np.ones((n, p), np.int64))

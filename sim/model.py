@@ -163,7 +163,7 @@ class BalanceModel(Model):
             "alignment": kept(a),
             "tier": self.hedger.tier.astype(np.int8),
             "satisfaction": kept(self.satisfaction),
-            "hedging_index": hedging_index(a),
+            "hedging_index": hedging_index(a, self.compiled),
             "courtship": self.courtship,
             "coercion": self.coercion_now,
             "memory": kept(self.hedger.memory),

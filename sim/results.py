@@ -38,11 +38,9 @@ SERIES = {
 def observations(snapshot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The aggregated series of one step, each (runs, columns), from a model snapshot."""
     a = snapshot["alignment"]
-    total = a.sum(axis=1, keepdims=True)
-    share = np.divide(a, total, out=np.full_like(a, 1.0 / a.shape[1]), where=total > 0)
     return {
         "alignment": a,
-        "share": share,
+        "share": kernels.shares(a, 1.0 / a.shape[1]),  # as np.divide(a, a.sum(axis=1), where=...), even if no tie
         "satisfaction": snapshot["satisfaction"],
         "security": kernels.row_mean(snapshot["satisfaction"])[:, None],  # the mean, as numpy's
         "hedging_index": snapshot["hedging_index"][:, None],

@@ -77,8 +77,11 @@ def over_reliance(a: np.ndarray, trust: np.ndarray) -> np.ndarray:
     return summed(share**2 * (1.0 - trust))
 
 
-def hedging_index(a: np.ndarray) -> np.ndarray:
+def hedging_index(a: np.ndarray, compiled: bool = False) -> np.ndarray:
     """Normalised entropy of engagement shares: 1 when even, 0 when one tie is all."""
+    if compiled:  # the shares and the sum compiled, the logarithms numpy's
+        share = kernels.shares(a, 0.0)
+        return kernels.entropy(share, np.log(share, out=np.zeros_like(share), where=share > 0), np.log(a.shape[1]))
     total = a.sum(axis=1, keepdims=True)
     share = np.divide(a, total, out=np.zeros_like(a), where=total > 0)
     logs = np.log(share, out=np.zeros_like(share), where=share > 0)

@@ -21,7 +21,7 @@ from sim.outcomes import conditions
 from sim.params import POWERS, TIERS, World, load_parameters
 from sim.results import SERIES, Aggregate
 from sim.scenario import load_scenario
-from sim.security import Situation
+from sim.security import Situation, hedging_index
 from sim.strategies import STRATEGIES
 from sim.streams import Streams, channel, philox4x32
 
@@ -247,6 +247,18 @@ def test_failure_conditions_agree(seed, n):
 def test_row_mean_is_numpys_mean(seed, n, k):
     x = state(np.random.default_rng(seed), (n, k)) * 10.0 ** np.random.default_rng(seed).integers(-6, 6, (n, k))
     assert_same(kernels.row_mean(x), x.mean(axis=1))
+
+
+@SETTINGS
+@given(seeds, sizes)
+def test_shares_and_the_hedging_index_agree(seed, n):
+    g = np.random.default_rng(seed)
+    a = state(g, (n, NP), edges=(0.0,))
+    a[g.random(n) < 0.2] = 0.0  # runs with every tie cut
+    total = a.sum(axis=1, keepdims=True)
+    for fill in (0.0, 1.0 / NP):
+        assert_same(kernels.shares(a, fill), np.divide(a, total, out=np.full_like(a, fill), where=total > 0))
+    assert_same(hedging_index(a, compiled=True), hedging_index(a))
 
 
 # -- streaming into an Aggregate (sim.results) ------------------------------------------------
