@@ -163,6 +163,8 @@ class Hedger(Agent):
 
     def floor(self) -> np.ndarray:
         """The alignment each tie's tier commits Vietnam to (the bottom of its band)."""
+        if self.model.compiled:
+            return kernels.band(self.levels(), self.tier, 0)
         return np.take_along_axis(self.levels(), self.tier, axis=1)
 
     def tier_ceiling(self) -> np.ndarray:
@@ -175,7 +177,10 @@ class Hedger(Agent):
 
     def remember(self, delivery: np.ndarray) -> None:
         """A fall in what a power delivers is remembered, and slowly forgotten."""
-        if self.last_delivery is not None:
+        if self.last_delivery is not None and self.model.compiled:
+            decay = self.model.world.scalars["memory_decay"]
+            self.memory = kernels.remember(self.memory, self.last_delivery, delivery, decay)
+        elif self.last_delivery is not None:
             drop = np.maximum(self.last_delivery - delivery, 0.0)
             decay = self.model.world.scalars["memory_decay"][:, None]
             self.memory = np.clip(self.memory * (1.0 - decay) + drop, 0.0, 1.0)

@@ -400,7 +400,29 @@ def gains(
     return out
 
 
-# -- Vietnam's decision (sim.agents.Hedger) -------------------------------------------
+# -- Vietnam's perception and decision (sim.agents.Hedger) ------------------------------
+@jit
+def remember(memory, last, delivery, decay):
+    """``Hedger.remember``: a fall in what a power delivers is remembered, and slowly forgotten."""
+    n = memory.shape[0]
+    out = np.empty((n, NP))
+    for i in range(n):
+        for p in range(NP):
+            out[i, p] = _clip01(memory[i, p] * (1.0 - decay[i]) + _pos(last[i, p] - delivery[i, p]))
+    return out
+
+
+@jit
+def band(levels, tier, offset):
+    """``Hedger.floor`` (offset 0) and ``tier_ceiling`` (1): each tie's tier level, (runs, powers)."""
+    n = tier.shape[0]
+    out = np.empty((n, NP))
+    for i in range(n):
+        for p in range(NP):
+            out[i, p] = levels[i, tier[i, p] + offset]
+    return out
+
+
 @jit
 def feasible(a, step, ceiling, gap, sides):
     """``Hedger.feasible``: which moves the policy allows for each tie, (runs, powers, 3)."""
@@ -580,6 +602,8 @@ def warm_up() -> None:
     satisfaction(f2, f3, f3, f2, f2, f2, f3, f2)
     satisfaction_alone(f3, f3, f2, f2, f2, f3, f2)
     gains(f2, np.ones((n, 3)), f3, f3, f2, f2, f2, f2, f2, f2, f3, f2, f2, f3, f3, f2, np.ones((4, n)))
+    remember(f2, f2, f2, f1)
+    band(np.ones((n, 6)), np.ones((n, p), np.int64), 0)
     ok = feasible(f2, f1, f1, f1, False)
     logit_choice(f3, f1, f1, f2, ok, f3)
     carry_out(

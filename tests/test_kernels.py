@@ -67,6 +67,18 @@ def assert_same(compiled, reference):
     np.testing.assert_array_equal(compiled, reference, strict=True)
 
 
+def test_every_kernel_is_compiled():
+    """A rule that lost its decorator would still agree with the reference, only a hundred times slower."""
+    import inspect
+
+    from numba.core.dispatcher import Dispatcher
+
+    defined = [f for name, f in vars(kernels).items() if getattr(f, "__module__", None) == kernels.__name__]
+    plain = [f.__name__ for f in defined if inspect.isfunction(f) and f.__name__ != "warm_up"]
+    assert plain == []
+    assert sum(isinstance(f, Dispatcher) for f in vars(kernels).values()) >= 20
+
+
 # -- random numbers: Philox4x32-10 -------------------------------------------------------
 
 
