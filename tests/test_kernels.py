@@ -76,7 +76,10 @@ def test_every_kernel_is_compiled():
     defined = [f for name, f in vars(kernels).items() if getattr(f, "__module__", None) == kernels.__name__]
     plain = [f.__name__ for f in defined if inspect.isfunction(f) and f.__name__ != "warm_up"]
     assert plain == []
-    assert sum(isinstance(f, Dispatcher) for f in vars(kernels).values()) >= 20
+    compiled = [f for f in vars(kernels).values() if isinstance(f, Dispatcher)]
+    assert len(compiled) >= 20
+    # and cached on disk, so that only the first process after installation compiles them
+    assert all(type(f._cache).__name__ == "FunctionCache" for f in compiled)
 
 
 # -- random numbers: Philox4x32-10 -------------------------------------------------------
