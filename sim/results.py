@@ -65,6 +65,17 @@ class Aggregate:
         self.failures = np.zeros((len(Failure), t), np.int64)  # runs whose first failure came at step t
         self.tally = None  # the same runs under every strategy (sim.tally), when asked for
 
+    # -- shipping: a chunk's Aggregate goes from a worker to the command ---------------
+    def __getstate__(self) -> dict:
+        """The histograms' counts in the narrowest type that holds them: a fifth of the bytes to pickle."""
+        state = self.__dict__.copy()
+        state["hist"] = {k: v.astype(np.min_scalar_type(int(v.max()))) for k, v in self.hist.items()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        state["hist"] = {k: v.astype(np.int64) for k, v in state["hist"].items()}
+        self.__dict__.update(state)
+
     # -- filling ---------------------------------------------------------------
     def observe(self, step: int, values: dict[str, np.ndarray], scalars: dict | None = None) -> None:
         """Add one step of a chunk: ``values`` as from ``observations``."""
