@@ -11,8 +11,9 @@ vectorised ``log`` and the C library's differ in the last bit for a few
 inputs in a thousand.
 
 Compiled functions are cached on disk (``cache=True``) in ``__pycache__``
-beside this file, or under $NUMBA_CACHE_DIR; only the first import after
-installation or a change to this file compiles them (``warm_up``).
+beside this file, or under $NUMBA_CACHE_DIR; only the first call after
+installation, or after this file changes, compiles them (``warm_up`` loads or
+compiles every kernel at once).
 """
 
 from __future__ import annotations
