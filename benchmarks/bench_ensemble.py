@@ -5,7 +5,7 @@ rules, side by side in one run: Mesa's batch_run, the ensemble path in this
 process and on two worker processes, and for reference batch_run on the numpy
 engine (see ``sim.bench``). Prints JSON; the same as ``bamboo bench``.
 
-    python benchmarks/bench_ensemble.py [--mesa-runs 40] [--ensemble-runs 50000] [--pool-runs 200000] [--steps 40]
+    python benchmarks/bench_ensemble.py [--mesa-runs 40] [--ensemble-runs 50000] [--pool-runs 1000000] [--steps 40]
 """
 
 from __future__ import annotations

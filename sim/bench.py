@@ -65,14 +65,14 @@ def ensemble(scenario, runs: int) -> float:
 
 def two_workers(scenario, runs: int) -> float:
     """Seconds for ``runs`` runs on a pool of two worker processes, once they are up: the rate on two cores."""
-    from sim.ensemble import ProcessPool, chunk_task, chunks
+    from sim.ensemble import DEFAULT_CHUNK, ProcessPool, chunk_task, chunks
     from sim.results import Aggregate
 
-    def tasks(n):
-        return [((0, c), (scenario, 0, c, scenario.seed, None, False, None)) for c in chunks(n)]
+    def tasks(n, size=DEFAULT_CHUNK):
+        return [((0, c), (scenario, 0, c, scenario.seed, None, False, None)) for c in chunks(n, size)]
 
     with ProcessPool(2) as pool:
-        for _ in pool.imap(chunk_task, tasks(400)):  # both workers started, the kernels loaded
+        for _ in pool.imap(chunk_task, tasks(400, 100)):  # both workers started, the kernels loaded
             pass
         start = time.perf_counter()
         total = Aggregate(scenario.steps)
@@ -81,7 +81,7 @@ def two_workers(scenario, runs: int) -> float:
         return time.perf_counter() - start
 
 
-def measure(mesa_runs: int = 40, ensemble_runs: int = 50_000, steps: int = 40, pool_runs: int = 200_000) -> dict:
+def measure(mesa_runs: int = 40, ensemble_runs: int = 50_000, steps: int = 40, pool_runs: int = 1_000_000) -> dict:
     scenario = status_quo(steps)
     load_before = os.getloadavg()[0]
     mesa_batch(scenario, 1)  # warm-up: imports, the kernels loaded, first allocations, for both
@@ -114,6 +114,8 @@ def measure(mesa_runs: int = 40, ensemble_runs: int = 50_000, steps: int = 40, p
             "two_workers_runs": pool_runs,
             "two_workers_runs_per_s": round(pool_runs / t_pool, 1),
             "two_workers_us_per_run_step": round(1e6 * t_pool / (pool_runs * steps), 3),
+            "two_workers_speedup": round(pool_runs / t_pool / mesa_rate, 1),
+            "two_workers_speedup_over_mesa_numpy_engine": round(pool_runs / t_pool / numpy_rate, 1),
         }
     out["peak_memory_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     out["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]

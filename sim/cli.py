@@ -117,7 +117,7 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--mesa-runs", type=mesa_runs, default=40, help="one-run models through mesa.batch_run")
     bench.add_argument("--ensemble-runs", type=ensemble_runs, default=50_000, help="runs through the ensemble path")
     pool_runs = _whole(0, limits.MAX_BENCH_ENSEMBLE_RUNS)
-    bench.add_argument("--pool-runs", type=pool_runs, default=200_000, help="runs on two worker processes (0: none)")
+    bench.add_argument("--pool-runs", type=pool_runs, default=1_000_000, help="runs on two worker processes (0: none)")
     steps = _whole(1, limits.MAX_STEPS)
     bench.add_argument("--steps", type=steps, default=40, help="quarterly steps per run (default 40)")
 
