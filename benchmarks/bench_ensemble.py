@@ -1,10 +1,11 @@
 """Runs per second: idiomatic Mesa (batch_run over 1-run models) against the ensemble path.
 
-Both run the status quo for 40 quarterly steps through the same agent rules,
-side by side in one process (see ``sim.bench``). Prints JSON; the same as
-``bamboo bench``.
+All run the status quo for 40 quarterly steps through the same compiled agent
+rules, side by side in one run: Mesa's batch_run, the ensemble path in this
+process and on two worker processes, and for reference batch_run on the numpy
+engine (see ``sim.bench``). Prints JSON; the same as ``bamboo bench``.
 
-    python benchmarks/bench_ensemble.py [--mesa-runs 40] [--ensemble-runs 10000] [--steps 40]
+    python benchmarks/bench_ensemble.py [--mesa-runs 40] [--ensemble-runs 50000] [--pool-runs 1000000] [--steps 40]
 """
 
 from __future__ import annotations

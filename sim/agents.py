@@ -15,6 +15,7 @@ import functools
 import numpy as np
 from mesa import Agent
 
+from sim import kernels
 from sim.params import DIMENSIONS, POWERS, TIERS
 from sim.security import Situation, summed
 
@@ -54,6 +55,13 @@ class GreatPower(Agent):
         w, p = self.model.world, self.index
         s = w.scalars
         hedger = self.model.hedger
+        if self.model.compiled:
+            rates = w.rows("courtship_decay", "courtship_gain", "coercion_decay", "coercion_gain")
+            self.courtship, self.coercion = kernels.respond(
+                p, hedger.alignment, hedger.previous, self.courtship, self.coercion, w.rivalry, w.tolerance, w.interest,
+                rates,
+            )  # fmt: skip
+            return
         a, moved = hedger.alignment, hedger.alignment - hedger.previous
         rivalry = w.rivalry[:, p, :]  # zero for itself
         drift = summed(rivalry * np.maximum(moved, 0.0)) + np.maximum(-moved[:, p], 0.0)
@@ -71,6 +79,10 @@ class GreatPower(Agent):
     def offer(self) -> np.ndarray:
         """What it offers this step: courtship raises the offer, coercion withdraws its instruments."""
         w, p = self.model.world, self.index
+        if self.model.compiled:
+            return kernels.offer(
+                self.supply(), self.courtship, self.coercion, w.scalars["courtship_boost"], w.withholds, p
+            )
         boost = 1.0 + w.scalars["courtship_boost"][:, None] * self.courtship[:, None]
         withdrawn = 1.0 - self.coercion[:, None] * w.withholds[:, p]
         return np.clip(self.supply() * boost * withdrawn, 0.0, 1.0)
@@ -82,6 +94,10 @@ class GreatPower(Agent):
         the Party, China keeps the sea from spoiling the rest.
         """
         w, p = self.model.world, self.index
+        if self.model.compiled:
+            return kernels.threat(
+                w.threat, self.courtship, self.coercion, w.scalars["courtship_boost"], w.coercion_threat, p
+            )
         eased = 1.0 - w.scalars["courtship_boost"][:, None] * self.courtship[:, None]
         return w.threat[:, p] * eased + self.coercion[:, None] * w.coercion_threat[:, p]
 
@@ -91,7 +107,8 @@ class GreatPower(Agent):
         A fall in it is abandonment, which Vietnam remembers (docs/ODD.md 7.7).
         """
         w, p = self.model.world, self.index
-        return w.reach[:, p] * w.reliability[:, p] * self.supply().mean(axis=1)
+        mean = kernels.row_mean(self.supply()) if self.model.compiled else self.supply().mean(axis=1)
+        return w.reach[:, p] * w.reliability[:, p] * mean
 
 
 class Russia(GreatPower):
@@ -141,10 +158,13 @@ class Hedger(Agent):
         """Tier levels per run, (runs, len(TIERS) + 1): 0, each threshold, then 1 above the alliance band."""
         s = self.model.world.scalars
         n = self.model.runs
-        return np.stack([np.zeros(n), *(s[t] for t in TIERS[1:]), np.full(n, np.inf)], 1)
+        make = lambda: np.stack([np.zeros(n), *(s[t] for t in TIERS[1:]), np.full(n, np.inf)], 1)  # noqa: E731
+        return self.model.world.memo("levels", make)
 
     def floor(self) -> np.ndarray:
         """The alignment each tie's tier commits Vietnam to (the bottom of its band)."""
+        if self.model.compiled:
+            return kernels.band(self.levels(), self.tier, 0)
         return np.take_along_axis(self.levels(), self.tier, axis=1)
 
     def tier_ceiling(self) -> np.ndarray:
@@ -157,7 +177,10 @@ class Hedger(Agent):
 
     def remember(self, delivery: np.ndarray) -> None:
         """A fall in what a power delivers is remembered, and slowly forgotten."""
-        if self.last_delivery is not None:
+        if self.last_delivery is not None and self.model.compiled:
+            decay = self.model.world.scalars["memory_decay"]
+            self.memory = kernels.remember(self.memory, self.last_delivery, delivery, decay)
+        elif self.last_delivery is not None:
             drop = np.maximum(self.last_delivery - delivery, 0.0)
             decay = self.model.world.scalars["memory_decay"][:, None]
             self.memory = np.clip(self.memory * (1.0 - decay) + drop, 0.0, 1.0)
@@ -171,7 +194,8 @@ class Hedger(Agent):
         supply = np.stack([p.offer() for p in powers], 1)
         threat = np.stack([p.threat() for p in powers], 1)
         coercion = np.stack([p.coercion for p in powers], 1)
-        self.situation = Situation(w, supply, threat, self.trust(w.reliability), self.floor(), coercion)
+        trust = self.trust(w.reliability)
+        self.situation = Situation(w, supply, threat, trust, self.floor(), coercion, compiled=self.model.compiled)
         return self.situation
 
     # -- what the Four No's allow ------------------------------------------------
@@ -189,10 +213,13 @@ class Hedger(Agent):
         another (no alignment with one country against another), judged on the
         worst case of the other ties moving the other way at once.
         """
+        s = self.model.world.scalars
+        if self.model.compiled:
+            gap = np.where(s["four_nos"] >= 0.5, s["siding"], np.inf)
+            return kernels.feasible(a, step[:, 0], self.ceiling()[:, 0], gap, self.sides)
         ok = np.ones((*a.shape, len(MOVES)), dtype=bool)
         ok[:, :, LOOSEN] = a - step >= 0.0
         ok[:, :, DEEPEN] = a + step <= self.ceiling()
-        s = self.model.world.scalars
         if not self.sides:
             gap = np.where(s["four_nos"] >= 0.5, s["siding"], np.inf)[:, None]
             others = [[a[:, q] for q in range(a.shape[1]) if q != p] for p in range(a.shape[1])]
@@ -229,6 +256,9 @@ class Hedger(Agent):
         """The logit choice: move index (into MOVES) per tie, (runs, powers)."""
         s = self.model.world.scalars
         self.gain = self.gains(situation, step)
+        if self.model.compiled:
+            w = self.model.world
+            return kernels.logit_choice(self.gain, step[:, 0], s["temperature"], w.inertia, feasible, self.noise())
         scores = self.gain / (step[:, :, None] * s["temperature"][:, None, None])
         scores[:, :, KEEP] += self.model.world.inertia
         scores = np.where(feasible, scores + self.noise(), -np.inf)
@@ -243,6 +273,15 @@ class Hedger(Agent):
         Four No's hold. A tie below its tier's floor for as long lapses one tier.
         """
         s = self.model.world.scalars
+        if self.model.compiled:
+            self.alignment, self.tier = self.alignment.copy(), self.tier.copy()
+            self.pressing, self.lapsing = self.pressing.copy(), self.lapsing.copy()
+            highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
+            kernels.carry_out(
+                self.alignment, choice, step[:, 0], self.tier, self.pressing, self.lapsing, self.levels(),
+                self.ceiling()[:, 0], np.round(s["tier_patience"]), highest,
+            )  # fmt: skip
+            return
         a = self.alignment
         wanted = a + MOVES[choice] * step
         top = self.tier_ceiling()

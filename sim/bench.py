@@ -1,14 +1,19 @@
 """Runs per second: idiomatic Mesa against the ensemble path, side by side in one process.
 
-Both run the status-quo scenario through the same agent rules: Mesa's
-``batch_run`` over one-run models (a model per run, as Mesa models are usually
-run), and the ensemble path (``sim.ensemble.execute``: chunks of runs held as
-arrays, streamed into an Aggregate), in this process, without writing files.
+All run the status-quo scenario through the same agent rules, compiled
+(``sim.kernels``): Mesa's ``batch_run`` over one-run models (a model per run,
+as Mesa models are usually run), and the ensemble path (chunks of runs held as
+arrays, streamed into an Aggregate) in this process and on two worker
+processes, without writing files. For reference, ``batch_run`` also runs the
+same agents on the numpy engine (``compiled=False``), the engine the kernels
+replaced. The load average is reported, and the CPU time of the in-process
+measurements beside their wall time: the machine may be shared.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 import resource
 import time
 from pathlib import Path
@@ -24,41 +29,70 @@ def status_quo(steps: int):
     return dataclasses.replace(scenario, horizon=scenario.calendar.date(steps))
 
 
-def mesa_batch(scenario, runs: int) -> float:
-    """Seconds for ``runs`` one-run models through ``mesa.batch_run``."""
+def mesa_batch(scenario, runs: int, compiled: bool = True) -> float:
+    """Seconds (wall, CPU) for ``runs`` one-run models through ``mesa.batch_run`` (numpy engine if not ``compiled``)."""
     import mesa
 
     from sim.model import BalanceModel
 
     start = time.perf_counter()
+    cpu = time.process_time()
     mesa.batch_run(
         BalanceModel,
-        parameters={"runs": 1, "parameters": [scenario.parameter_set], "horizon": scenario.steps},
+        parameters={
+            "runs": 1,
+            "parameters": [scenario.parameter_set],
+            "horizon": scenario.steps,
+            "compiled": compiled,
+        },
         rng=list(range(runs)),
         max_steps=scenario.steps,
         number_processes=1,
         display_progress=False,
     )
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def ensemble(scenario, runs: int) -> float:
-    """Seconds for ``runs`` runs through the ensemble path, in this process."""
+    """Seconds (wall, CPU) for ``runs`` runs through the ensemble path, in this process."""
     from sim.ensemble import execute
 
     start = time.perf_counter()
+    cpu = time.process_time()
     execute([scenario], runs, scenario.seed)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
-def measure(mesa_runs: int = 40, ensemble_runs: int = 10_000, steps: int = 40) -> dict:
+def two_workers(scenario, runs: int) -> float:
+    """Seconds for ``runs`` runs on a pool of two worker processes, once they are up: the rate on two cores."""
+    from sim.ensemble import DEFAULT_CHUNK, ProcessPool, chunk_task, chunks
+    from sim.results import Aggregate
+
+    def tasks(n, size=DEFAULT_CHUNK):
+        return [((0, c), (scenario, 0, c, scenario.seed, None, False, None)) for c in chunks(n, size)]
+
+    with ProcessPool(2) as pool:
+        for _ in pool.imap(chunk_task, tasks(400, 100)):  # both workers started, the kernels loaded
+            pass
+        start = time.perf_counter()
+        total = Aggregate(scenario.steps)
+        for _, (agg, _) in pool.imap(chunk_task, tasks(runs)):
+            total.merge(agg)
+        return time.perf_counter() - start
+
+
+def measure(mesa_runs: int = 40, ensemble_runs: int = 50_000, steps: int = 40, pool_runs: int = 1_000_000) -> dict:
     scenario = status_quo(steps)
-    mesa_batch(scenario, 1)  # warm-up: imports and first allocations, for both
+    load_before = os.getloadavg()[0]
+    mesa_batch(scenario, 1)  # warm-up: imports, the kernels loaded, first allocations, for both
+    mesa_batch(scenario, 1, compiled=False)
     ensemble(scenario, 10)
-    t_mesa = mesa_batch(scenario, mesa_runs)
-    t_ens = ensemble(scenario, ensemble_runs)
-    mesa_rate, ens_rate = mesa_runs / t_mesa, ensemble_runs / t_ens
-    return {
+    t_mesa, c_mesa = mesa_batch(scenario, mesa_runs)
+    t_numpy, _ = mesa_batch(scenario, mesa_runs, compiled=False)
+    t_ens, c_ens = ensemble(scenario, ensemble_runs)
+    t_pool = two_workers(scenario, pool_runs) if pool_runs else None
+    mesa_rate, numpy_rate, ens_rate = mesa_runs / t_mesa, mesa_runs / t_numpy, ensemble_runs / t_ens
+    out = {
         "scenario": scenario.name,
         "steps": steps,
         "mesa_runs": mesa_runs,
@@ -70,5 +104,19 @@ def measure(mesa_runs: int = 40, ensemble_runs: int = 10_000, steps: int = 40) -
         "speedup": round(ens_rate / mesa_rate, 1),
         "mesa_us_per_run_step": round(1e6 * t_mesa / (mesa_runs * steps), 1),
         "ensemble_us_per_run_step": round(1e6 * t_ens / (ensemble_runs * steps), 3),
-        "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "speedup_in_cpu_time": round((c_mesa / mesa_runs) / (c_ens / ensemble_runs), 1),
+        "ensemble_cpu_us_per_run_step": round(1e6 * c_ens / (ensemble_runs * steps), 3),
+        "mesa_numpy_engine_runs_per_s": round(numpy_rate, 2),
+        "speedup_over_mesa_numpy_engine": round(ens_rate / numpy_rate, 1),
     }
+    if t_pool is not None:
+        out |= {
+            "two_workers_runs": pool_runs,
+            "two_workers_runs_per_s": round(pool_runs / t_pool, 1),
+            "two_workers_us_per_run_step": round(1e6 * t_pool / (pool_runs * steps), 3),
+            "two_workers_speedup": round(pool_runs / t_pool / mesa_rate, 1),
+            "two_workers_speedup_over_mesa_numpy_engine": round(pool_runs / t_pool / numpy_rate, 1),
+        }
+    out["peak_memory_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    out["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    return out

@@ -155,7 +155,9 @@ def parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="runs per second: idiomatic Mesa against the ensemble path (JSON)")
     mesa_runs, ensemble_runs = _whole(1, limits.MAX_BENCH_MESA_RUNS), _whole(1, limits.MAX_BENCH_ENSEMBLE_RUNS)
     bench.add_argument("--mesa-runs", type=mesa_runs, default=40, help="one-run models through mesa.batch_run")
-    bench.add_argument("--ensemble-runs", type=ensemble_runs, default=10_000, help="runs through the ensemble path")
+    bench.add_argument("--ensemble-runs", type=ensemble_runs, default=50_000, help="runs through the ensemble path")
+    pool_runs = _whole(0, limits.MAX_BENCH_ENSEMBLE_RUNS)
+    bench.add_argument("--pool-runs", type=pool_runs, default=1_000_000, help="runs on two worker processes (0: none)")
     steps = _whole(1, limits.MAX_STEPS)
     bench.add_argument("--steps", type=steps, default=40, help="quarterly steps per run (default 40)")
 
@@ -897,7 +899,7 @@ def cmd_bench(args) -> int:
 
     from sim.bench import measure
 
-    print(json.dumps(measure(args.mesa_runs, args.ensemble_runs, args.steps), indent=2))
+    print(json.dumps(measure(args.mesa_runs, args.ensemble_runs, args.steps, args.pool_runs), indent=2))
     return 0
 
 

@@ -33,9 +33,9 @@ MAX_BENCH_MESA_RUNS = 1_000  # bench: one Mesa model per run, all kept by batch_
 MAX_BENCH_ENSEMBLE_RUNS = 10_000_000
 
 # Memory of the ensemble path, measured with /usr/bin/time on Linux (docs/safety.md), rounded up.
-PROCESS = 320 * 2**20  # the command: Python, numpy, Mesa, matplotlib
-WORKER = 200 * 2**20  # a worker process, with its share of the fork server
-PER_RUN = 3 * 2**10  # one run's state in a chunk
+PROCESS = 460 * 2**20  # the command: Python, numpy, Mesa, matplotlib, numba and the compiled kernels
+WORKER = 320 * 2**20  # a worker process, with its share of the fork server (numba included)
+PER_RUN = 24 * 2**10  # one run's state in a chunk, with its runs under the other strategies and the kernels' scratch
 TRAJECTORIES = 1400  # per run and step when trajectories are written: the model's record and its Parquet columns
 COMPARISON = 2 * 200  # per run and step in a comparison: the records of both models
 COLUMNS = 17  # columns of the series an Aggregate keeps (sim.results.SERIES)

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 from mesa import DataCollector, Model
 
+from sim import kernels
 from sim.agents import GreatPower, Hedger, Russia
 from sim.calendar import Calendar, Month
 from sim.events import STATE_PATHS, Event, Shock
@@ -50,6 +51,8 @@ class BalanceModel(Model):
         run_index: the global index of each run held here, in place of
             ``first_run`` onwards (a design's replicates share indices: common
             random numbers across its points).
+        compiled: the agents' rules run as compiled kernels (``sim.kernels``);
+            False runs the numpy reference implementation instead (for tests).
     """
 
     def __init__(
@@ -69,8 +72,10 @@ class BalanceModel(Model):
         powers: dict[str, type[GreatPower]] | None = None,
         event_values: dict[str, np.ndarray] | None = None,
         run_index: np.ndarray | None = None,
+        compiled: bool = True,
     ):
         super().__init__(rng=rng)
+        self.compiled = compiled
         if int(runs) < 1:
             raise ValueError(f"runs must be at least 1, got {runs!r}")
         self.runs = int(runs)
@@ -84,7 +89,7 @@ class BalanceModel(Model):
         else:
             self.run_index = np.asarray(run_index, dtype=np.uint64).reshape(self.runs)
         self.event_values = {k: np.asarray(v).reshape(self.runs) for k, v in (event_values or {}).items()}
-        self.streams = Streams(int(self.rng.integers(0, 2**63)), self.run_index)
+        self.streams = Streams(int(self.rng.integers(0, 2**63)), self.run_index, compiled)
         self.base = self.parameters.draw(self.run_index, self.streams, everything=uncertainty)
         for path, column in (values or {}).items():
             self.parameters[path]  # validates the path
@@ -124,7 +129,8 @@ class BalanceModel(Model):
         self.powers.do("respond")
         self.vietnam.do("adjust")
         self._observe()
-        self.datacollector.collect(self)
+        if self.record:  # the DataCollector's means are per-step trajectories too
+            self.datacollector.collect(self)
         if self.steps >= self.horizon:
             self.running = False
 
@@ -149,7 +155,8 @@ class BalanceModel(Model):
         self.satisfaction = self.situation.satisfaction(a)
         self.coercion_now = self.coercion
         self.alone = self.satisfaction_alone()
-        now = conditions(a, self.satisfaction, self.alone, self.coercion_now, s)
+        lines = self.world.rows("alliance", "coercion", "comprehensive", "isolation") if self.compiled else None
+        now = conditions(a, self.satisfaction, self.alone, self.coercion_now, s, lines)
         self.verdict.update(self.steps, now, s["persistence"])
         if self.record or self.observers:
             snapshot = self._snapshot()
@@ -162,14 +169,15 @@ class BalanceModel(Model):
 
     def _snapshot(self) -> dict[str, np.ndarray]:
         a = self.hedger.alignment
+        kept = np.copy if self.record else np.asarray  # observers read a step's values at once; history keeps them
         return {
-            "alignment": a.copy(),
+            "alignment": kept(a),
             "tier": self.hedger.tier.astype(np.int8),
-            "satisfaction": self.satisfaction.copy(),
-            "hedging_index": hedging_index(a),
+            "satisfaction": kept(self.satisfaction),
+            "hedging_index": hedging_index(a, self.compiled),
             "courtship": self.courtship,
             "coercion": self.coercion_now,
-            "memory": self.hedger.memory.copy(),
+            "memory": kept(self.hedger.memory),
         }
 
     # -- perturbations -------------------------------------------------------
@@ -225,7 +233,12 @@ class BalanceModel(Model):
 
     def satisfaction_alone(self) -> np.ndarray:
         """Mean share of demand met with every tie cut, in the current situation (runs,): Vietnam alone."""
-        return self.situation.satisfaction(np.zeros_like(self.hedger.alignment)).mean(axis=1)
+        sit, w = self.situation, self.world
+        if self.compiled:
+            return kernels.satisfaction_alone(
+                sit.supply, sit.threat, sit.trust, w.reach, w.capability, w.enmeshment, w.demand
+            )
+        return sit.satisfaction(np.zeros_like(self.hedger.alignment)).mean(axis=1)
 
     def survival_probability(self) -> float:
         return float(self.verdict.survived.mean())

@@ -12,6 +12,7 @@ from enum import IntEnum
 
 import numpy as np
 
+from sim import kernels
 from sim.params import TIERS
 
 
@@ -47,6 +48,7 @@ def conditions(
     alone: np.ndarray,
     coercion: np.ndarray,
     scalars: dict[str, np.ndarray],
+    lines: np.ndarray | None = None,
 ) -> dict[Failure, np.ndarray]:
     """Which failure conditions hold in each run at this moment, (runs,) each.
 
@@ -57,7 +59,13 @@ def conditions(
     - isolation: what all partners together add to the mean share of demand
       met (``satisfaction`` against ``alone``, the same with every tie cut)
       below the isolation line (004: "it cannot find any suppliers of security").
+
+    With ``lines`` (the alliance, coercion, comprehensive and isolation lines
+    as rows, ``World.rows``), the compiled kernel decides instead.
     """
+    if lines is not None:
+        wagon, dropped, isolated = kernels.conditions(a, satisfaction, alone, coercion, lines)
+        return {Failure.BANDWAGONING: wagon, Failure.DROPPED_PARTNER: dropped, Failure.ISOLATION: isolated}
     col = {k: v[:, None] for k, v in scalars.items()}
     return {
         Failure.BANDWAGONING: np.any(a >= col["alliance"], axis=1) | np.any(coercion >= col["coercion"], axis=1),

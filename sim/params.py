@@ -467,6 +467,17 @@ class World:
     inertia: np.ndarray
     scalars: dict[str, np.ndarray]
 
+    def memo(self, key, make):
+        """A value derived from this World, made once: a World does not change once assembled (shocks assemble anew)."""
+        cache = self.__dict__.setdefault("_memo", {})
+        if key not in cache:
+            cache[key] = make()
+        return cache[key]
+
+    def rows(self, *names: str) -> np.ndarray:
+        """Scalars ``names`` as the rows of one array (len(names), runs), as the compiled kernels take them."""
+        return self.memo(names, lambda: np.stack([self.scalars[k] for k in names]))
+
     @classmethod
     def assemble(cls, v: dict[str, np.ndarray]) -> World:
         def per_power_dim(name):

@@ -172,11 +172,12 @@ class Scenario:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def model(
-        self, *, runs=None, seed=None, first_run: int = 0, record: bool = True, observers=(), strategy=None, **design
+        self, *, runs=None, seed=None, first_run: int = 0, record: bool = True, observers=(), strategy=None, **options
     ):
         """A BalanceModel of this scenario (fresh events each time), with its strategy unless another is given.
 
-        ``design``: a design's per-run ``values``, ``event_values`` and ``run_index`` (``sim.explore``).
+        ``options``: a design's per-run ``values``, ``event_values`` and ``run_index`` (``sim.explore``), or
+        ``compiled`` (``BalanceModel``).
         """
         from sim.model import BalanceModel
 
@@ -191,7 +192,7 @@ class Scenario:
             record=record,
             observers=observers,
             strategy=strategy or self.strategy,
-            **design,
+            **options,
         )
 
 

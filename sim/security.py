@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim import kernels
 from sim.params import World
 
 
@@ -76,8 +77,11 @@ def over_reliance(a: np.ndarray, trust: np.ndarray) -> np.ndarray:
     return summed(share**2 * (1.0 - trust))
 
 
-def hedging_index(a: np.ndarray) -> np.ndarray:
+def hedging_index(a: np.ndarray, compiled: bool = False) -> np.ndarray:
     """Normalised entropy of engagement shares: 1 when even, 0 when one tie is all."""
+    if compiled:  # the shares and the sum compiled, the logarithms numpy's
+        share = kernels.shares(a, 0.0)
+        return kernels.entropy(share, np.log(share, out=np.zeros_like(share), where=share > 0), np.log(a.shape[1]))
     total = a.sum(axis=1, keepdims=True)
     share = np.divide(a, total, out=np.zeros_like(a), where=total > 0)
     logs = np.log(share, out=np.zeros_like(share), where=share > 0)
@@ -92,7 +96,8 @@ class Situation:
     dims); ``trust`` is Vietnam's perceived reliability of each (runs, powers);
     ``floor`` is the alignment each tie's partnership tier commits Vietnam to
     (runs, powers); ``coercion`` is how hard each power coerces now (runs,
-    powers), zero if not given.
+    powers), zero if not given. ``compiled``: compute with ``sim.kernels``
+    (the model's engine) rather than the numpy reference below.
     """
 
     world: World
@@ -101,11 +106,19 @@ class Situation:
     trust: np.ndarray
     floor: np.ndarray
     coercion: np.ndarray | None = None
+    compiled: bool = False
 
     def __post_init__(self):
+        w = self.world
+        if self.compiled:
+            coercion = np.zeros_like(self.trust) if self.coercion is None else self.coercion
+            self.rivalries, self.stake = kernels.situation(
+                self.supply, self.trust, coercion, w.reach, w.rivalry, w.withholds, w.coercion_threat,
+                w.scalars["coercion"],
+            )  # fmt: skip
+            return
         # fixed for the step, so computed once rather than for each of Vietnam's trial moves: each power's
         # rivalries, each weighted by the rival's reach, so that a confrontation far from Vietnam entraps less
-        w = self.world
         self.rivalries = summed(w.rivalry * w.reach[:, None, :])
         # what each power could take from Vietnam by coercing: the supply it would withdraw, as delivered,
         # and the threat it would add; a power that has already let Vietnam down has less to take
@@ -125,7 +138,12 @@ class Situation:
         return self.received(a) - threat_faced(a, self.threat, self.world.enmeshment)
 
     def satisfaction(self, a: np.ndarray) -> np.ndarray:
-        return satisfaction(self.net(a), self.world.demand)
+        w = self.world
+        if self.compiled:
+            return kernels.satisfaction(
+                a, self.supply, self.threat, self.trust, w.reach, w.capability, w.enmeshment, w.demand
+            )
+        return satisfaction(self.net(a), w.demand)
 
     def tie_losses(self, x: np.ndarray, p: int) -> np.ndarray:
         """The losses that hang on tie ``p`` alone at depth ``x`` (runs,): entrapment, displeasure, commitment, cost.
@@ -171,6 +189,14 @@ class Situation:
         quarter, so this is where the model spends its time.
         """
         w, s = self.world, self.world.scalars
+        if self.compiled:
+            costs = np.stack(
+                [s[k] for k in ("concentration_cost", "entrapment_cost", "displeasure_cost", "commitment_cost")]
+            )
+            return kernels.gains(
+                a, moves, self.supply, self.threat, self.trust, self.floor, self.rivalries, self.stake, w.reach,
+                w.capability, w.enmeshment, w.weight, w.demand, w.tolerance, w.rivalry, w.tie_cost, costs,
+            )  # fmt: skip
         n, n_powers = a.shape
         u0 = self.utility(a)
         factor = 1.0 - (a * w.reach * self.trust)[:, :, None] * self.supply

@@ -13,6 +13,8 @@ import zlib
 
 import numpy as np
 
+from sim import kernels
+
 _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)
 _W0 = np.uint32(0x9E3779B9)
@@ -43,14 +45,21 @@ def channel(name: str) -> int:
 
 
 class Streams:
-    """Uniform and Gumbel variates addressed by run index, step and channel."""
+    """Uniform and Gumbel variates addressed by run index, step and channel.
 
-    def __init__(self, key: int, runs: np.ndarray):
+    ``compiled``: draw with ``sim.kernels.uniform`` (the model's engine), the
+    same bits as the numpy reference here.
+    """
+
+    def __init__(self, key: int, runs: np.ndarray, compiled: bool = True):
         self.key = (np.uint32(key & 0xFFFFFFFF), np.uint32((key >> 32) & 0xFFFFFFFF))
         self.runs = np.asarray(runs, dtype=np.uint64)
+        self.compiled = compiled
 
     def uniform(self, step: int, name: str, width: int = 1) -> np.ndarray:
         """Open-interval uniforms of shape (runs, width), never exactly 0 or 1."""
+        if self.compiled:
+            return kernels.uniform(*self.key, self.runs, step, np.uint32(channel(name)), width)
         blocks = -(-width // 4)
         lanes = np.arange(blocks, dtype=np.uint32)
         run = self.runs[:, None]
@@ -68,4 +77,10 @@ class Streams:
 
     def gumbel(self, step: int, name: str, width: int) -> np.ndarray:
         """Standard Gumbel variates: the noise of a logit choice (McFadden 1974)."""
-        return -np.log(-np.log(self.uniform(step, name, width)))
+        u = self.uniform(step, name, width)
+        if self.compiled:  # the same operations, in place
+            np.log(u, out=u)
+            np.negative(u, out=u)
+            np.log(u, out=u)
+            return np.negative(u, out=u)
+        return -np.log(-np.log(u))

@@ -158,8 +158,25 @@ def test_chunks_merge_in_any_order_to_the_whole(tmp_path):
 
 
 def test_bench_reports_both_paths_as_json():
-    done = bamboo("bench", "--mesa-runs", 2, "--ensemble-runs", 200, "--steps", 4)
+    done = bamboo("bench", "--mesa-runs", 2, "--ensemble-runs", 200, "--pool-runs", 400, "--steps", 4)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["steps"] == 4 and result["mesa_runs"] == 2 and result["ensemble_runs"] == 200
     assert result["mesa_runs_per_s"] > 0 and result["speedup"] > 1 and result["peak_memory_mib"] > 0
+    assert result["mesa_numpy_engine_runs_per_s"] > 0 and result["speedup_over_mesa_numpy_engine"] > 1
+    assert result["two_workers_runs"] == 400 and result["two_workers_runs_per_s"] > 0
+    assert len(result["load_average"]) == 2
+
+
+def test_an_aggregate_shipped_between_processes_keeps_its_counts():
+    """Pickled with narrow counts (a worker sends its chunk's Aggregate), read back as int64, the same numbers."""
+    import pickle
+
+    agg, _ = run_chunk(load_scenario(SCENARIOS / "status_quo.yaml"), Chunk(0, 300), SEED)
+    agg.hist["alignment"][0, 0, 0] = 2**40  # a count beyond 32 bits keeps its width
+    back = pickle.loads(pickle.dumps(agg))
+    assert len(pickle.dumps(agg)) < sum(h.nbytes for h in agg.hist.values()) / 2
+    for key in agg.hist:
+        assert back.hist[key].dtype == np.int64 and np.array_equal(back.hist[key], agg.hist[key])
+        assert np.array_equal(back.sums[key], agg.sums[key])
+    assert np.array_equal(back.failures, agg.failures) and back.runs == agg.runs

@@ -159,7 +159,7 @@ def test_the_file_and_the_flag_share_the_runs_limit(tmp_path):
 
 
 def test_a_job_beyond_this_machine_s_memory_is_refused_before_work(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(limits, "available", lambda: 400 * 2**20)
+    monkeypatch.setattr(limits, "available", lambda: 800 * 2**20)
     monkeypatch.chdir(tmp_path)
     scenario = SCENARIOS / "status_quo.yaml"
     assert main(["run", str(scenario), "--runs", "20000", "--trajectories", "--out", "out"]) == 2
@@ -167,7 +167,7 @@ def test_a_job_beyond_this_machine_s_memory_is_refused_before_work(tmp_path, mon
     assert "needs about" in err and "is available" in err and "--chunk" in err and "would fit" in err
     assert list(tmp_path.iterdir()) == []
     suggested = int(err.split("--chunk ")[1].split(" ")[0].replace(",", ""))
-    assert limits.estimate(40, suggested, per_step=limits.TRAJECTORIES) <= 400 * 2**20  # the advice fits
+    assert limits.estimate(40, suggested, per_step=limits.TRAJECTORIES) <= 800 * 2**20  # the advice fits
 
 
 def test_the_memory_estimate_covers_what_a_run_takes(tmp_path):

@@ -1,0 +1,626 @@
+"""The agents' rules compiled over the runs axis (numba).
+
+Each kernel is one mechanism of ``sim.agents``, ``sim.security``,
+``sim.streams`` or ``sim.results``, written as a loop over runs; the numpy
+code there stays the reference, and tests/test_kernels.py checks on random
+inputs that the two agree bit for bit. The kernels do the floating-point
+operations of the reference in the same order (IEEE arithmetic, no fastmath,
+no fused multiply-add), so the model's numbers are those of the numpy engine.
+Logarithms stay in numpy (the Gumbel transform, the hedging index): numpy's
+vectorised ``log`` and the C library's differ in the last bit for a few
+inputs in a thousand.
+
+Compiled functions are cached on disk (``cache=True``) in ``__pycache__``
+beside this file, or under $NUMBA_CACHE_DIR; only the first call after
+installation, or after this file changes, compiles them (``warm_up`` loads or
+compiles every kernel at once).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from numba import njit
+
+from sim.params import DIMENSIONS, POWERS
+
+# error_model="numpy": a division by zero gives inf or nan, as in the numpy reference, rather than raising
+jit = functools.partial(njit, cache=True, nogil=True, error_model="numpy")
+
+LOOSEN, KEEP, DEEPEN = 0, 1, 2
+NP, ND = len(POWERS), len(DIMENSIONS)  # compile-time constants: the short loops over them unroll
+BLOCK = 128  # runs weighed together in ``gains``: its scratch stays in the first-level cache
+
+# -- Philox4x32-10 (Salmon et al. 2011) ------------------------------------------------
+_M0 = np.uint64(0xD2511F53)
+_M1 = np.uint64(0xCD9E8D57)
+_W0 = np.uint32(0x9E3779B9)
+_W1 = np.uint32(0xBB67AE85)
+_LO = np.uint64(0xFFFFFFFF)
+_32 = np.uint64(32)
+_24 = np.uint64(24)
+
+
+@jit(inline="always")
+def philox4x32(c0, c1, c2, c3, k0, k1):
+    """Philox4x32-10 block function on uint32 words; the products are 32 x 32 -> 64 bits, which vectorise."""
+    for _ in range(10):
+        p0 = np.uint64(c0) * _M0
+        p1 = np.uint64(c2) * _M1
+        c0, c1, c2, c3 = (
+            np.uint32(np.uint32(p1 >> _32) ^ c1 ^ k0),
+            np.uint32(p1),
+            np.uint32(np.uint32(p0 >> _32) ^ c3 ^ k1),
+            np.uint32(p0),
+        )
+        k0 = np.uint32(k0 + _W0)
+        k1 = np.uint32(k1 + _W1)
+    return c0, c1, c2, c3
+
+
+@jit
+def philox_block(counter, key):
+    """The block function on arrays: ``counter`` (n, 4) and ``key`` (2,) of uint32 words; returns (n, 4) uint32."""
+    out = np.empty(counter.shape, np.uint32)
+    for i in range(counter.shape[0]):
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = philox4x32(
+            counter[i, 0], counter[i, 1], counter[i, 2], counter[i, 3], key[0], key[1]
+        )
+    return out
+
+
+@jit
+def uniform(key0, key1, runs, step, channel, width):
+    """Open-interval uniforms (runs, width) from counter (run, step ^ lane << 24, channel): ``Streams.uniform``.
+
+    Filled lane by lane (a transposed view is returned), one run per iteration without branches, so that
+    the compiler runs several runs' blocks side by side in vector registers.
+    """
+    n = runs.shape[0]
+    blocks = (width + 3) // 4
+    out = np.empty((blocks * 4, n))
+    k0, k1, ch = np.uint32(key0), np.uint32(key1), np.uint32(channel)
+    for b in range(blocks):
+        lane = np.uint32(np.uint64(step) & _LO) ^ np.uint32((np.uint64(b) << _24) & _LO)
+        rows = out[4 * b : 4 * b + 4]
+        for i in range(n):
+            run = runs[i]
+            w0, w1, w2, w3 = philox4x32(np.uint32(run & _LO), np.uint32(run >> _32), lane, ch, k0, k1)
+            rows[0, i] = (np.float64(w0) + 0.5) / 4294967296.0
+            rows[1, i] = (np.float64(w1) + 0.5) / 4294967296.0
+            rows[2, i] = (np.float64(w2) + 0.5) / 4294967296.0
+            rows[3, i] = (np.float64(w3) + 0.5) / 4294967296.0
+    return out[:width].T
+
+
+# -- small helpers with numpy's semantics -------------------------------------------
+@jit(inline="always")
+def _pos(x):
+    """np.maximum(x, 0.0)."""
+    return x if x >= 0.0 or x != x else 0.0
+
+
+@jit(inline="always")
+def _clip01(x):
+    """np.clip(x, 0.0, 1.0)."""
+    if x < 0.0:
+        return 0.0
+    if x > 1.0:
+        return 1.0
+    return x
+
+
+# -- the great powers ---------------------------------------------------------------
+@jit
+def respond(p, a, previous, courtship, coercion, rivalry, tolerance, interest, scalars):
+    """``GreatPower.respond``: power ``p``'s new courtship and coercion, each (runs,).
+
+    ``scalars`` (4, runs): courtship decay and gain, coercion decay and gain.
+    """
+    n, n_powers = a.shape
+    court = np.empty(n)
+    coerce = np.empty(n)
+    for i in range(n):
+        drift = 0.0
+        pressure = 0.0
+        for q in range(n_powers):
+            r = rivalry[i, p, q]
+            d = r * _pos(a[i, q] - previous[i, q])
+            e = r * _pos(a[i, q] - tolerance[i, p, q])
+            drift = d if q == 0 else drift + d
+            pressure = e if q == 0 else pressure + e
+        drift = drift + _pos(-(a[i, p] - previous[i, p]))
+        c = (1 - scalars[0, i]) * courtship[i] + scalars[1, i] * interest[i, p] * drift
+        k = (1 - scalars[2, i]) * coercion[i] + scalars[3, i] * (interest[i, p] * pressure)
+        court[i] = _clip01(c)
+        coerce[i] = _clip01(k)
+    return court, coerce
+
+
+@jit
+def offer(supply, courtship, coercion, boost, withholds, p):
+    """``GreatPower.offer``: supply (runs, dims) raised by courtship, less what coercion withholds."""
+    n, n_dims = supply.shape
+    out = np.empty((n, n_dims))
+    for i in range(n):
+        up = 1.0 + boost[i] * courtship[i]
+        for d in range(n_dims):
+            out[i, d] = _clip01(supply[i, d] * up * (1.0 - coercion[i] * withholds[i, p, d]))
+    return out
+
+
+@jit
+def threat(threat, courtship, coercion, boost, coercion_threat, p):
+    """``GreatPower.threat``: the standing threat eased by courtship, plus what coercion adds (runs, dims)."""
+    n, n_dims = threat.shape[0], threat.shape[2]
+    out = np.empty((n, n_dims))
+    for i in range(n):
+        eased = 1.0 - boost[i] * courtship[i]
+        for d in range(n_dims):
+            out[i, d] = threat[i, p, d] * eased + coercion[i] * coercion_threat[i, p, d]
+    return out
+
+
+# -- Vietnam's situation (sim.security) ----------------------------------------------
+@jit
+def situation(supply, trust, coercion, reach, rivalry, withholds, coercion_threat, coercion_line):
+    """``Situation.__post_init__``: each power's reach-weighted rivalries and its stake, (runs, powers) each."""
+    n, n_powers, n_dims = supply.shape
+    rivalries = np.empty((n, n_powers))
+    stake = np.empty((n, n_powers))
+    for i in range(n):
+        for p in range(n_powers):
+            r = 0.0
+            for q in range(n_powers):
+                x = rivalry[i, p, q] * reach[i, q]
+                r = x if q == 0 else r + x
+            rivalries[i, p] = r
+            rt = reach[i, p] * trust[i, p]
+            s = 0.0
+            for d in range(n_dims):
+                x = withholds[i, p, d] * (rt * supply[i, p, d]) + coercion_threat[i, p, d]
+                s = x if d == 0 else s + x
+            stake[i, p] = s * (1.0 + coercion[i, p] / coercion_line[i])
+    return rivalries, stake
+
+
+@jit(inline="always")
+def _net(i, a, supply, threat, trust, reach, capability, enmeshment, d):
+    """Net security of run i on dimension d for its alignment row a (powers,): received less the threat faced."""
+    prod = 1.0
+    faced = 0.0
+    for p in range(NP):
+        f = 1.0 - a[p] * reach[i, p] * trust[i, p] * supply[i, p, d]
+        t = threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * a[p])
+        prod = f if p == 0 else prod * f
+        faced = t if p == 0 else faced + t
+    return (1.0 - (1.0 - capability[i, d]) * prod) - faced
+
+
+@jit
+def satisfaction(a, supply, threat, trust, reach, capability, enmeshment, demand):
+    """``Situation.satisfaction``: the share of the demand on each dimension that net security meets."""
+    n = demand.shape[0]
+    out = np.empty((n, ND))
+    for i in range(n):
+        for d in range(ND):
+            out[i, d] = _clip01(_net(i, a[i], supply, threat, trust, reach, capability, enmeshment, d) / demand[i, d])
+    return out
+
+
+@jit
+def satisfaction_alone(supply, threat, trust, reach, capability, enmeshment, demand):
+    """``BalanceModel.satisfaction_alone``: the mean share of demand met with every tie cut, (runs,)."""
+    n = demand.shape[0]
+    out = np.empty(n)
+    zero = np.zeros(NP)
+    for i in range(n):
+        total = 0.0
+        for d in range(ND):
+            s = _clip01(_net(i, zero, supply, threat, trust, reach, capability, enmeshment, d) / demand[i, d])
+            total = s if d == 0 else total + s
+        out[i] = total / ND
+    return out
+
+
+@jit
+def gains(
+    a,
+    moves,
+    supply,
+    threat,
+    trust,
+    floor,
+    rivalries,
+    stake,
+    reach,
+    capability,
+    enmeshment,
+    weight,
+    demand,
+    tolerance,
+    rivalry,
+    tie_cost,
+    costs,
+):
+    """``Situation.gains``: utility change of moving each tie alone by each of ``moves``, (runs, powers, k).
+
+    ``costs`` (4, runs): concentration, entrapment, displeasure and commitment costs. Runs go in blocks,
+    copied with runs last; within a block every quantity is computed for all its runs at once (the
+    compiler runs them side by side in vector registers): first what each tie contributes now (the
+    noisy-OR factors, the threats posed, the utility, each tie's own losses), then each trial move,
+    recomputing only what hangs on the moved tie. Three powers and three dimensions (``sim.params``).
+    """
+    n, K = a.shape[0], moves.shape[1]
+    out = np.empty((n, NP, K))
+    # the block's inputs copied with runs last, so that each step of the loops over runs reads contiguous memory:
+    # alignment A, reach R, trust T, floor F, rivalries RV, stake ST, tie cost TC; supply S, threat H, enmeshment
+    # E; tolerance TOL, rivalry RIV; capability CAP, weight W, demand DEM; costs C; moves MV
+    A = np.empty((NP, BLOCK))
+    R = np.empty((NP, BLOCK))
+    T = np.empty((NP, BLOCK))
+    F = np.empty((NP, BLOCK))
+    RV = np.empty((NP, BLOCK))
+    ST = np.empty((NP, BLOCK))
+    TC = np.empty((NP, BLOCK))
+    S = np.empty((NP, ND, BLOCK))
+    H = np.empty((NP, ND, BLOCK))
+    E = np.empty((NP, ND, BLOCK))
+    TOL = np.empty((NP, NP, BLOCK))
+    RIV = np.empty((NP, NP, BLOCK))
+    CAP = np.empty((ND, BLOCK))
+    W = np.empty((ND, BLOCK))
+    DEM = np.empty((ND, BLOCK))
+    C = np.empty((4, BLOCK))
+    MV = np.empty((K, BLOCK))
+    factor = np.empty((NP, ND, BLOCK))
+    posed = np.empty((NP, ND, BLOCK))
+    faced = np.empty((ND, BLOCK))
+    recv = np.empty((ND, BLOCK))
+    own = np.empty((NP, BLOCK))
+    u0 = np.empty(BLOCK)
+    sep = np.empty(BLOCK)
+    res = np.empty((NP, K, BLOCK))
+    for start in range(0, n, BLOCK):
+        m = min(BLOCK, n - start)
+        for j in range(m):
+            i = start + j
+            for p in range(NP):
+                A[p, j] = a[i, p]
+                R[p, j] = reach[i, p]
+                T[p, j] = trust[i, p]
+                F[p, j] = floor[i, p]
+                RV[p, j] = rivalries[i, p]
+                ST[p, j] = stake[i, p]
+                TC[p, j] = tie_cost[i, p]
+                for d in range(ND):
+                    S[p, d, j] = supply[i, p, d]
+                    H[p, d, j] = threat[i, p, d]
+                    E[p, d, j] = enmeshment[i, p, d]
+                for q in range(NP):
+                    TOL[p, q, j] = tolerance[i, p, q]
+                    RIV[p, q, j] = rivalry[i, p, q]
+            for d in range(ND):
+                CAP[d, j] = capability[i, d]
+                W[d, j] = weight[i, d]
+                DEM[d, j] = demand[i, d]
+            for c in range(4):
+                C[c, j] = costs[c, i]
+            for k in range(K):
+                MV[k, j] = moves[i, k]
+        # what each tie contributes now: its factor in the noisy-OR, the threat its power poses
+        for j in range(m):
+            for p in range(NP):
+                for d in range(ND):
+                    factor[p, d, j] = 1.0 - A[p, j] * R[p, j] * T[p, j] * S[p, d, j]
+                    posed[p, d, j] = H[p, d, j] * _pos(1.0 - E[p, d, j] * A[p, j])
+            for d in range(ND):
+                faced[d, j] = (posed[0, d, j] + posed[1, d, j]) + posed[2, d, j]
+                recv[d, j] = 1.0 - (1.0 - CAP[d, j]) * ((factor[0, d, j] * factor[1, d, j]) * factor[2, d, j])
+        # the utility of the current alignment, term by term as in Situation.components; each tie's own losses
+        for j in range(m):
+            ins = 0.0
+            for d in range(ND):
+                u = _pos(DEM[d, j] - (recv[d, j] - faced[d, j]))
+                v = W[d, j] * (u * u)
+                ins = v if d == 0 else ins + v
+            ent = 0.0
+            dis = 0.0
+            com = 0.0
+            cst = 0.0
+            for q in range(NP):
+                inner = 0.0
+                for p in range(NP):
+                    e = _pos(A[p, j] - TOL[q, p, j])
+                    v = RIV[q, p, j] * (e * e)
+                    inner = v if p == 0 else inner + v
+                v = ST[q, j] * inner
+                dis = v if q == 0 else dis + v
+                v = RV[q, j] * (A[q, j] * A[q, j])
+                ent = v if q == 0 else ent + v
+                v = _pos(F[q, j] - A[q, j])
+                com = v if q == 0 else com + v
+                v = TC[q, j] * A[q, j]
+                cst = v if q == 0 else cst + v
+            tot = (A[0, j] + A[1, j]) + A[2, j]
+            ov = 0.0
+            for p in range(NP):
+                sh = A[p, j] / tot if tot > 0 else 1.0 / NP
+                v = sh * sh * (1.0 - T[p, j])
+                ov = v if p == 0 else ov + v
+            u0[j] = -(ins + C[0, j] * ov + C[1, j] * ent + C[2, j] * dis + C[3, j] * com + cst)
+            s = 0.0
+            for p in range(NP):
+                x = A[p, j]
+                dsp = 0.0
+                for q in range(NP):
+                    e = _pos(x - TOL[q, p, j])
+                    v = ST[q, j] * RIV[q, p, j] * (e * e)
+                    dsp = v if q == 0 else dsp + v
+                o = C[1, j] * RV[p, j] * (x * x) + C[2, j] * dsp + C[3, j] * _pos(F[p, j] - x) + TC[p, j] * x
+                own[p, j] = o
+                s = o if p == 0 else s + o
+            sep[j] = s
+        # each trial move: the moved tie's factor and threat replace its old ones, its own losses likewise
+        for p in range(NP):
+            q1 = 1 if p == 0 else 0  # the other two powers, in order
+            q2 = 1 if p == 2 else 2
+            for k in range(K):
+                for j in range(m):
+                    x = A[p, j] + MV[k, j]
+                    xrt = x * R[p, j] * T[p, j]
+                    un = 0.0
+                    for d in range(ND):
+                        others = (1.0 - CAP[d, j]) * (factor[q1, d, j] * factor[q2, d, j])
+                        got = 1.0 - others * (1.0 - xrt * S[p, d, j])
+                        td = (faced[d, j] - posed[p, d, j]) + H[p, d, j] * _pos(1.0 - E[p, d, j] * x)
+                        u = _pos(DEM[d, j] - (got - td))
+                        v = W[d, j] * (u * u)
+                        un = v if d == 0 else un + v
+                    t0 = x if p == 0 else A[0, j]
+                    t1 = x if p == 1 else A[1, j]
+                    t2 = x if p == 2 else A[2, j]
+                    tot = (t0 + t1) + t2
+                    even = 1.0 / NP
+                    s0 = t0 / tot if tot > 0 else even
+                    s1 = t1 / tot if tot > 0 else even
+                    s2 = t2 / tot if tot > 0 else even
+                    ov = (s0 * s0 * (1.0 - T[0, j]) + s1 * s1 * (1.0 - T[1, j])) + s2 * s2 * (1.0 - T[2, j])
+                    dsp = 0.0
+                    for q in range(NP):
+                        e = _pos(x - TOL[q, p, j])
+                        v = ST[q, j] * RIV[q, p, j] * (e * e)
+                        dsp = v if q == 0 else dsp + v
+                    tl = C[1, j] * RV[p, j] * (x * x) + C[2, j] * dsp + C[3, j] * _pos(F[p, j] - x) + TC[p, j] * x
+                    res[p, k, j] = -(un + C[0, j] * ov + sep[j] - own[p, j] + tl) - u0[j]
+        for j in range(m):
+            for p in range(NP):
+                for k in range(K):
+                    out[start + j, p, k] = res[p, k, j]
+    return out
+
+
+# -- Vietnam's perception and decision (sim.agents.Hedger) ------------------------------
+@jit
+def remember(memory, last, delivery, decay):
+    """``Hedger.remember``: a fall in what a power delivers is remembered, and slowly forgotten."""
+    n = memory.shape[0]
+    out = np.empty((n, NP))
+    for i in range(n):
+        for p in range(NP):
+            out[i, p] = _clip01(memory[i, p] * (1.0 - decay[i]) + _pos(last[i, p] - delivery[i, p]))
+    return out
+
+
+@jit
+def band(levels, tier, offset):
+    """``Hedger.floor`` (offset 0) and ``tier_ceiling`` (1): each tie's tier level, (runs, powers)."""
+    n = tier.shape[0]
+    out = np.empty((n, NP))
+    for i in range(n):
+        for p in range(NP):
+            out[i, p] = levels[i, tier[i, p] + offset]
+    return out
+
+
+@jit
+def feasible(a, step, ceiling, gap, sides):
+    """``Hedger.feasible``: which moves the policy allows for each tie, (runs, powers, 3)."""
+    n, n_powers = a.shape
+    ok = np.empty((n, n_powers, 3), np.bool_)
+    for i in range(n):
+        for p in range(n_powers):
+            x, s = a[i, p], step[i]
+            loosen = x - s >= 0.0
+            deepen = x + s <= ceiling[i]
+            if not sides:
+                lowest, highest = np.inf, -np.inf
+                first = True
+                for q in range(n_powers):
+                    if q != p:
+                        lowest = a[i, q] if first else min(lowest, a[i, q])
+                        highest = a[i, q] if first else max(highest, a[i, q])
+                        first = False
+                deepen = deepen and (x + s) - (lowest - s) <= gap[i] + 1e-12
+                loosen = loosen and (highest + s) - (x - s) <= gap[i] + 1e-12
+            ok[i, p, LOOSEN] = loosen
+            ok[i, p, KEEP] = True
+            ok[i, p, DEEPEN] = deepen
+    return ok
+
+
+@jit
+def logit_choice(gain, step, temperature, inertia, feasible, noise):
+    """``Hedger.choose``: the move (index into MOVES) with the highest noisy score per tie, (runs, powers)."""
+    n, n_powers, n_moves = gain.shape
+    out = np.empty((n, n_powers), np.int64)
+    for i in range(n):
+        scale = step[i] * temperature[i]
+        for p in range(n_powers):
+            best, chosen = -np.inf, 0
+            for k in range(n_moves):
+                score = gain[i, p, k] / scale
+                if k == KEEP:
+                    score = score + inertia[i, p]
+                score = score + noise[i, p, k] if feasible[i, p, k] else -np.inf
+                if score != score:  # np.argmax stops at the first nan
+                    chosen = k
+                    break
+                if score > best:  # the first of equal scores wins, as in np.argmax
+                    best, chosen = score, k
+            out[i, p] = chosen
+    return out
+
+
+@jit
+def carry_out(a, choice, step, tier, pressing, lapsing, levels, ceiling, patience, highest):
+    """``Hedger.carry_out``: move each tie within its tier's band; tiers change when pressure or neglect lasts.
+
+    Updates ``a``, ``tier``, ``pressing`` and ``lapsing`` in place.
+    """
+    n, n_powers = a.shape
+    for i in range(n):
+        for p in range(n_powers):
+            x, c, t = a[i, p], choice[i, p], tier[i, p]
+            wanted = x + (c - 1.0) * step[i]
+            top = levels[i, t + 1]
+            press = c == DEEPEN and wanted > top
+            moved = (top if top >= x else x) if press else wanted
+            y = moved if moved >= 0.0 or moved != moved else 0.0
+            y = ceiling[i] if y > ceiling[i] else y
+            a[i, p] = y
+            pressing[i, p] = pressing[i, p] + 1 if press else 0
+            lapsing[i, p] = lapsing[i, p] + 1 if (y < levels[i, t] and c != DEEPEN) else 0
+            up = pressing[i, p] >= patience[i] and t < highest[i]
+            down = lapsing[i, p] >= patience[i] and t > 0
+            tier[i, p] = t + up - down
+            if up:
+                pressing[i, p] = 0
+            if down:
+                lapsing[i, p] = 0
+
+
+@jit
+def row_mean(x):
+    """x.mean(axis=1) of a (runs, k) array: the sum from the left, then divided by k, as numpy does."""
+    n, k = x.shape
+    out = np.empty(n)
+    for i in range(n):
+        total = x[i, 0]
+        for j in range(1, k):
+            total = total + x[i, j]
+        out[i] = total / k
+    return out
+
+
+@jit
+def shares(a, fill):
+    """Each tie's share of Vietnam's engagement, ``fill`` where it has none (np.divide with where=)."""
+    n = a.shape[0]
+    out = np.empty((n, NP))
+    for i in range(n):
+        total = a[i, 0]
+        for p in range(1, NP):
+            total = total + a[i, p]
+        for p in range(NP):
+            out[i, p] = a[i, p] / total if total > 0 else fill
+    return out
+
+
+@jit
+def entropy(share, logs, log_n):
+    """``hedging_index`` from the shares and their logarithms (numpy's): -sum(share * log share) / log n."""
+    n = share.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        total = share[i, 0] * logs[i, 0]
+        for p in range(1, NP):
+            total = total + share[i, p] * logs[i, p]
+        out[i] = -total / log_n
+    return out
+
+
+# -- failure conditions (sim.outcomes) ----------------------------------------------
+@jit
+def conditions(a, satisfaction, alone, coercion, lines):
+    """``outcomes.conditions``: bandwagoning, dropped partner, isolation, each (runs,), rows of a (3, runs) array.
+
+    ``lines`` (4, runs): the alliance, coercion, comprehensive-partnership and isolation lines.
+    """
+    n, n_powers = a.shape
+    n_dims = satisfaction.shape[1]
+    out = np.empty((3, n), np.bool_)
+    for i in range(n):
+        wagon = False
+        dropped = False
+        for p in range(n_powers):
+            wagon = wagon or a[i, p] >= lines[0, i] or coercion[i, p] >= lines[1, i]
+            dropped = dropped or a[i, p] < lines[2, i]
+        total = satisfaction[i, 0]
+        for d in range(1, n_dims):
+            total = total + satisfaction[i, d]
+        out[0, i] = wagon
+        out[1, i] = dropped
+        out[2, i] = total / n_dims - alone[i] < lines[3, i]
+    return out
+
+
+# -- streaming into an Aggregate (sim.results) -----------------------------------------
+@jit
+def accumulate(hist, sums, x, lo, hi, scale):
+    """``Aggregate.observe`` for one series and step: histogram counts (k, bins) and fixed-point sums (k,)."""
+    n, k = x.shape
+    bins = hist.shape[1]
+    for i in range(n):
+        for j in range(k):
+            v = x[i, j]
+            b = np.int64((v - lo) / (hi - lo) * bins)
+            b = 0 if b < 0 else (bins - 1 if b > bins - 1 else b)
+            hist[j, b] += 1
+            sums[j] += np.int64(np.rint(v * scale))
+
+
+@jit
+def count_tiers(counts, tier):
+    """Partnership tiers per power, counted into ``counts`` (powers, tiers)."""
+    for i in range(tier.shape[0]):
+        for p in range(tier.shape[1]):
+            counts[p, tier[i, p]] += 1
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) every kernel on tiny inputs, so the first step pays nothing more."""
+    n, p, d = 1, 3, 3
+    f1, f2, f3 = np.ones(n), np.ones((n, p)), np.ones((n, p, d))
+    runs = np.zeros(n, np.uint64)
+    uniform(np.uint32(1), np.uint32(2), runs, 0, np.uint32(3), 9)
+    philox_block(np.zeros((1, 4), np.uint32), np.zeros(2, np.uint32))  # the tests' entry point
+    respond(0, f2, f2, f1, f1, f3, f3, f2, np.ones((4, n)))
+    offer(f2, f1, f1, f1, f3, 0)
+    threat(f3, f1, f1, f1, f3, 0)
+    situation(f3, f2, f2, f2, f3, f3, f3, f1)
+    satisfaction(f2, f3, f3, f2, f2, f2, f3, f2)
+    satisfaction_alone(f3, f3, f2, f2, f2, f3, f2)
+    gains(f2, np.ones((n, 3)), f3, f3, f2, f2, f2, f2, f2, f2, f3, f2, f2, f3, f3, f2, np.ones((4, n)))
+    remember(f2, f2, f2, f1)
+    band(np.ones((n, 6)), np.ones((n, p), np.int64), 0)
+    ok = feasible(f2, f1, f1, f1, False)
+    logit_choice(f3, f1, f1, f2, ok, f3)
+    carry_out(
+        f2.copy(),
+        np.ones((n, p), np.int64),
+        f1,
+        np.ones((n, p), np.int64),
+        np.zeros((n, p), np.int64),
+        np.zeros((n, p), np.int64),
+        np.ones((n, 6)),
+        f1,
+        f1,
+        np.ones(n, np.int64),
+    )
+    row_mean(f2)
+    entropy(shares(f2, 0.0), f2, 1.0)
+    conditions(f2, f2, f1, f2, np.ones((4, n)))
+    accumulate(np.zeros((p, 4), np.int64), np.zeros(p, np.int64), f2, 0.0, 1.0, 1e9)
+    count_tiers(np.zeros((p, 5), np.int64), np.ones((n, p), np.int64))
