@@ -41,15 +41,24 @@ WORST = 1.0  # the largest ranked probability score: the distance of a particle 
 # stop when a generation brings the threshold down by less than this (in RPS): past that point ABC-SMC's
 # importance weights collapse onto a few particles while the fit barely improves
 MIN_EPS_DIFF = 0.005
+LOCAL_SHARE = 0.25  # the share of the population whose covariance perturbs a particle (pyabc LocalTransition)
 
 
-def transition(pyabc):
-    """pyabc's perturbation kernel: a local one, each particle perturbed by the covariance of its nearest quarter.
+def transition(pyabc, population: int, dimensions: int):
+    """pyabc's perturbation kernel: a local one where the population allows, else one global kernel.
 
     With sixteen parameters, a single global kernel lets the importance weights collapse onto one particle
-    (an effective sample size of 1 of 100, measured); the local kernel keeps about five.
+    (an effective sample size of 1 of 100, measured); a local kernel, each particle perturbed by the
+    covariance of its nearest quarter, keeps about five. A local covariance needs more neighbours than
+    dimensions, so a small population falls back on the global kernel.
     """
-    return pyabc.LocalTransition(k_fraction=0.25)
+    if LOCAL_SHARE * population > dimensions + 1:
+        return pyabc.LocalTransition(k_fraction=LOCAL_SHARE)
+    return pyabc.MultivariateNormalTransition()
+
+
+class CalibrationError(RuntimeError):
+    """ABC-SMC could not go on (its weights vanished): the message says what to try."""
 
 
 def key(path: str) -> str:
@@ -168,16 +177,21 @@ def calibrate(
         lambda x, x0: abs(x["rps"] - x0["rps"]),
         population_size=population,
         sampler=sampler,
-        transitions=transition(pyabc),
+        transitions=transition(pyabc, population, len(paths)),
     )
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bamboo-abc-") as tmp, _seeded(seed):
         abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", {"rps": 0.0})
-        history = abc.run(
-            max_nr_populations=generations,
-            max_walltime=datetime.timedelta(minutes=minutes),
-            min_eps_diff=MIN_EPS_DIFF,
-        )
+        try:
+            history = abc.run(
+                max_nr_populations=generations,
+                max_walltime=datetime.timedelta(minutes=minutes),
+                min_eps_diff=MIN_EPS_DIFF,
+            )
+        except (AssertionError, ValueError, np.linalg.LinAlgError) as exc:
+            raise CalibrationError(
+                f"ABC-SMC stopped: {exc}; its weights vanished, which a larger --population usually cures"
+            ) from None
         frame, weights = history.get_distribution(m=0, t=history.max_t)
         epsilons = [float(e) for e in history.get_all_populations()["epsilon"].to_numpy()[1:]]
         evaluations = int(history.total_nr_simulations)

@@ -532,6 +532,17 @@ def _past(args):
     return path, scenario, record
 
 
+@contextlib.contextmanager
+def _failing(*errors):
+    """Errors of the work itself (not of the input): a message and exit status 1, as ExecutionError."""
+    from sim.ensemble import ExecutionError
+
+    try:
+        yield
+    except errors as exc:
+        raise ExecutionError(str(exc)) from None
+
+
 def _sha256(path: Path | None) -> str | None:
     return None if path is None else hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -608,7 +619,7 @@ def cmd_history(args) -> int:
 
 def cmd_calibrate(args) -> int:
     from sim import plots
-    from sim.calibration import calibrate
+    from sim.calibration import CalibrationError, calibrate
     from sim.posterior import save_posterior
     from sim.results import manifest, write_json
 
@@ -620,7 +631,10 @@ def cmd_calibrate(args) -> int:
         raise UsageError(f"--minutes: expected a wall time above 0 and at most a day, got {args.minutes:g}")
     target = _output(args.out, Path("results") / "calibration", args.force)
     # how many simulations ABC-SMC needs depends on its acceptance rates: the bar counts them, with the time cap
-    with _progress(None, args.quiet, f"calibrating (stops by {args.minutes:g} min)", "simulation") as bar:
+    with (
+        _progress(None, args.quiet, f"calibrating (stops by {args.minutes:g} min)", "simulation") as bar,
+        _failing(CalibrationError),
+    ):
         fit = calibrate(
             scenario,
             record,
