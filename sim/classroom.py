@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +32,11 @@ from sim.limits import MAX_FILE_BYTES, MAX_UPLOADS
 from sim.model import BalanceModel
 from sim.outcomes import Failure
 from sim.params import POWERS
+from sim.plots import NAMES
 from sim.reach import Library, show_name
 from sim.results import Aggregate
 from sim.scenario import EventSpec, Scenario, ScenarioError, load_scenario
+from sim.strategies import DEFAULT, STRATEGIES
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIOS / "status_quo.yaml"
@@ -50,10 +54,10 @@ class Knob:
 
 
 KNOBS = {
-    "us_tariff": Knob("US tariff rate"),
+    "us_tariff": Knob("United States tariff rate"),
     "cn_threat": Knob("China's territorial threat", "powers.CN.threat.territory"),
     "ru_cn_closeness": Knob("Russia–China closeness", "world.russia_china_closeness"),
-    "us_tolerance_ru": Knob("US tolerance of the Russia tie", "powers.US.tolerance.RU"),
+    "us_tolerance_ru": Knob("United States tolerance of the Russia tie", "powers.US.tolerance.RU"),
     "four_nos": Knob("Four No's in force", "hedger.four_nos", step=1.0),
 }
 
@@ -79,20 +83,52 @@ def knob_default(scenario: Scenario, name: str) -> float:
     return float(np.mean(m))
 
 
-@functools.cache
-def _scenario_name(path: Path, mtime: float) -> str:
-    return load_scenario(path).name
+@functools.lru_cache(maxsize=64)
+def _parsed(path: Path, mtime: float) -> Scenario:
+    """A scenario file, parsed once per process while it is unchanged: every student's page shares it.
+
+    A Scenario is never changed in place (the dials make a new one), so sharing it is safe.
+    """
+    return load_scenario(path)
+
+
+def scenario_file(path: str | Path) -> Scenario:
+    path = Path(path).resolve()
+    return _parsed(path, path.stat().st_mtime)
 
 
 def catalogue(folder: Path = SCENARIOS) -> dict[str, Path]:
     """The scenarios in a folder, by name."""
     paths = sorted(folder.glob("*.yaml"))
-    return {_scenario_name(p, p.stat().st_mtime): p for p in paths}
+    return {scenario_file(p).name: p for p in paths}
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped(folder: Path, stamp: tuple) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.yaml"))}
 
 
 def shipped(folder: Path = SCENARIOS) -> dict[str, bytes]:
     """The shipped scenario files, by file name: what an upload may inherit from, besides other uploads."""
-    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.yaml"))}
+    stamp = tuple((p.name, p.stat().st_mtime) for p in sorted(folder.glob("*.yaml")))
+    return _shipped(folder, stamp)
+
+
+STUDENT = "student"  # the strategy of a student playing Hanoi at the dashboard
+
+
+def strategies() -> dict[str, str]:
+    """Who may play Vietnam in the class's world: strategy name -> its name in plain words."""
+    labels = {STUDENT: "You play Hanoi", DEFAULT: "The model's Vietnam (hedging)"}
+    for name, cls in STRATEGIES.items():
+        target = getattr(cls, "target", None)
+        labels.setdefault(
+            name,
+            f"Align with {'the ' * (target == 'US')}{NAMES[target]}"
+            if target
+            else f"{name.capitalize()}: {cls.description}",
+        )
+    return labels
 
 
 class Lesson:
@@ -100,18 +136,43 @@ class Lesson:
 
     def __init__(self, scenario: str | Path = DEFAULT_SCENARIO, *, seed: int | None = None, fan_runs: int = 300):
         self.fan_runs = fan_runs
-        self.student = False
+        self.strategy = DEFAULT  # who plays Vietnam: a registered strategy, or STUDENT
         self.uploads: dict[str, Scenario] = {}  # by scenario name
+        self._digests = {}
         self.files: dict[str, bytes] = {}  # the uploaded files, by file name (for base: in later uploads)
         self.choose(scenario)
         if seed is not None:
             self.seed = seed
 
+    @property
+    def student(self) -> bool:
+        """Whether a student plays Hanoi."""
+        return self.strategy == STUDENT
+
+    @student.setter
+    def student(self, on: bool) -> None:
+        self.strategy = STUDENT if on else DEFAULT
+
     def choose(self, scenario: str | Path | Scenario) -> None:
         """Take a scenario (a file, or one uploaded); its dials, seed and events start as the file says."""
-        scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if isinstance(scenario, Scenario):
+            self.source = ("upload", scenario.name, self._digests.get(scenario.name, ""))
+        else:
+            self.source = ("file", str(Path(scenario).resolve()))
+            scenario = scenario_file(scenario)
         self.scenario, self.seed = scenario, scenario.seed
         self.knobs = {name: knob_default(scenario, name) for name in KNOBS}
+
+    _digests: dict[str, str]  # an upload's content, by scenario name: what tells two uploads apart in a cache key
+
+    def set_seed(self, text: object) -> None:
+        """Take a seed as typed: a whole number from 0; anything else raises ValueError and changes nothing."""
+        value = str(text).strip()
+        if not value.isdecimal() or not value.isascii():
+            raise ValueError(f"the seed must be a whole number from 0 up, such as 42; got {value[:20]!r}")
+        if int(value) >= 2**63:
+            raise ValueError(f"the seed must be below 2**63; got {value[:20]}…")
+        self.seed = int(value)
 
     def upload(self, name: str, data: bytes, size: int | None = None) -> None:
         """Take a scenario file sent from the browser (a bad one raises ScenarioError, changing nothing).
@@ -129,6 +190,10 @@ class Lesson:
             raise ScenarioError(short, None, "", f"a session keeps at most {MAX_UPLOADS} uploads; reload the page")
         scenario = load_scenario(short, reach=Library({**shipped(), **self.files, short: data}))
         self.files[short] = data
+        digest = hashlib.sha256()
+        for file, content in sorted(self.files.items()):  # base: may name any of them
+            digest.update(f"{len(file)}:{file}{len(content)}:".encode() + content)
+        self._digests[scenario.name] = digest.hexdigest()
         self.choose(scenario)
         self.uploads[scenario.name] = scenario
 
@@ -188,6 +253,51 @@ def verdict(model: BalanceModel, run: int = 0) -> str:
     return f"{mode.label.replace('_', ' ')} in {when}"
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How one run's multi-alignment has fared so far: its failure (if any), when, and which power it concerns."""
+
+    failure: Failure
+    date: Month | None  # the first quarter of the failure
+    power: str | None  # the partner dropped, the power sided with, or the power treating Vietnam as a rival's
+    sided: bool = False  # bandwagoning by a tie past the alliance line (else by a power's coercion)
+
+    def words(self) -> str:
+        if self.failure == Failure.NONE:
+            return "no failure so far"
+        name = NAMES.get(self.power, "")
+        if self.failure == Failure.DROPPED_PARTNER:
+            what = f"dropped partner: {name}" if name else "dropped partner"
+        elif self.failure == Failure.ISOLATION:
+            what = "isolation: no partner adds enough security"
+        elif self.sided:
+            what = f"bandwagoning: sided with {name}"
+        else:
+            what = f"bandwagoning: {name} treats Vietnam as its rival's camp" if name else "bandwagoning"
+        return f"{what}, from {self.date}"
+
+
+def outcome(model: BalanceModel, run: int = 0) -> Outcome:
+    """The run's first lasting failure so far, with the power it concerns, read from its recorded path."""
+    failure = Failure(int(model.verdict.mode[run]))
+    if failure == Failure.NONE:
+        return Outcome(failure, None, None)
+    step = int(model.verdict.step[run])
+    s = model.world.scalars
+    a = model.trajectories()["alignment"][step, run]
+    power, sided = None, False
+    if failure == Failure.DROPPED_PARTNER:
+        power = POWERS[int(np.argmin(a - s["comprehensive"][run]))]
+    elif failure == Failure.BANDWAGONING:
+        coercion = model.trajectories()["coercion"][step, run]
+        sided = bool(np.any(a >= s["alliance"][run]))
+        if sided:
+            power = POWERS[int(np.argmax(a))]
+        elif np.any(coercion >= s["coercion"][run]):
+            power = POWERS[int(np.argmax(coercion))]
+    return Outcome(failure, model.calendar.date(step), power, sided)
+
+
 class Student(Hedger):
     """Vietnam played by a student: each quarter's moves come from the dashboard.
 
@@ -195,7 +305,7 @@ class Student(Hedger):
     explanation; while no student plays, it is the move made.
     """
 
-    name = "student"
+    name = STUDENT
     description = "a student at the dashboard chooses Vietnam's moves"
 
     def choose(self, situation, step, feasible):
@@ -208,37 +318,68 @@ class Student(Hedger):
         return np.where(allowed, wanted, KEEP)
 
 
+@functools.cache
+def watched(name: str) -> type[Hedger]:
+    """A registered strategy that also works out the model's own choice (for the explanation and comparison).
+
+    The hedger's noise is drawn from a counter-based stream keyed by the step,
+    so working out its choice as well changes nothing in the strategy's world.
+    """
+    if name in (STUDENT, DEFAULT):
+        return Student
+    cls = STRATEGIES[name]
+
+    def choose(self, situation, step, feasible):
+        self.own = Hedger.choose(self, situation, step, feasible)
+        return cls.choose(self, situation, step, feasible)
+
+    return type(f"Watched{cls.__name__}", (cls,), {"choose": choose, "__doc__": cls.__doc__})
+
+
 class ClassroomModel(BalanceModel):
     """The one world a class watches: a lesson's scenario and dials, one run, the lesson's seed.
 
-    The dashboard rebuilds it from the lesson (Mesa's Reset does the same).
-    ``inject`` fires a catalogue event at the current date. With
-    ``lesson.student`` set, Vietnam's moves are the student's (``moves``, one
-    of -1, 0, +1 per power); the powers respond by the model's rules.
+    The dashboard rebuilds it from the lesson (Reset does the same).
+    ``inject`` fires a catalogue event at the current date; ``inject_at`` at
+    an earlier date too, by replaying the world with it. Vietnam is played by
+    the lesson's strategy; with ``lesson.student`` set its moves are the
+    student's (``moves``, one of -1, 0, +1 per power); the powers respond by
+    the model's rules.
     """
 
-    def __init__(self, lesson: Lesson | None = None):
+    def __init__(self, lesson: Lesson | None = None, live: tuple = ()):
         lesson = lesson if lesson is not None else Lesson()
         what_if = lesson.what_if()
+        built = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in live]
         super().__init__(
             runs=1,
             rng=lesson.seed,
             parameters=what_if.parameter_set,
             uncertainty=what_if.uncertainty,
             horizon=what_if.steps,
-            events=[e.build() for e in what_if.events],
-            strategy=Student,
+            events=[*(e.build() for e in what_if.events), *built],
+            strategy=watched(lesson.strategy),
         )
         self.lesson, self.what_if, self.seed = lesson, what_if, lesson.seed
         self.student, self.fan_runs = lesson.student, lesson.fan_runs
+        self.playing = lesson.strategy  # who plays Vietnam
+        # what the world is made of, for the fan's cache: the same for every student of a class on the same settings
+        self.recipe = (lesson.source, tuple(sorted(lesson.knobs.items())), lesson.seed, lesson.strategy)
         self.moves = dict.fromkeys(POWERS, 0)
-        self.live_events: list[tuple[str, Month, dict]] = []
+        self.played: list[dict[str, int]] = []  # the student's moves at each step, for a replay
+        self.live_events: list[tuple[str, Month, dict]] = list(live)
         self.decisions: list[Decision] = []
-        # the dashboard steps the model in a thread while the teacher injects events
+        # a page's play loop steps the model in a thread while the teacher injects events
         self.lock = threading.RLock()
+
+    @property
+    def scripted(self) -> int:
+        """How many of ``events`` the scenario scripted; the rest were injected live."""
+        return len(self.events) - len(self.live_events)
 
     def step(self) -> None:
         with self.lock:
+            self.played.append(dict(self.moves))
             super().step()
             h = self.hedger
             self.decisions.append(
@@ -256,7 +397,30 @@ class ClassroomModel(BalanceModel):
             self.live_events.append((kind, self.date, fields))
         return event
 
-    def _world(self, runs: int, **kwargs) -> BalanceModel:
+    def inject_at(self, step: int, kind: str, quarters: int | None = None, **fields) -> ClassroomModel:
+        """Fire an event at ``step``: now, or (if the world has moved on since) in a replay of the world with it.
+
+        The world is one seeded run, so the replay is the same world up to
+        ``step``; the student's moves are replayed as they were made. Returns
+        the model that holds the event (this one, or the replay).
+        """
+        with self.lock:
+            if step >= self.steps:
+                self.inject(kind, quarters, **fields)
+                return self
+            at = self.calendar.date(step)
+            if quarters:
+                fields["until"] = self.calendar.date(step + quarters)
+            EVENT_TYPES[kind](at, **fields)  # a bad event is refused here, before anything is rebuilt
+            replay = ClassroomModel(self.lesson, live=(*self.live_events, (kind, at, fields)))
+            replay.moves = dict(self.moves)
+            for moves in self.played:
+                replay.moves = dict(moves)
+                replay.step()
+            replay.moves = dict(self.moves)
+            return replay
+
+    def _world(self, runs: int, strategy: str = DEFAULT, **kwargs) -> BalanceModel:
         """A plain model of the same world: the lesson's scenario and dials, and the events injected so far."""
         w = self.what_if
         live = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in self.live_events]
@@ -267,6 +431,7 @@ class ClassroomModel(BalanceModel):
             uncertainty=w.uncertainty,
             horizon=w.steps,
             events=[*(e.build() for e in w.events), *live],
+            strategy=strategy,
             **kwargs,
         )
 
@@ -282,11 +447,54 @@ class ClassroomModel(BalanceModel):
         return Comparison(self.dates, self.trajectories(), twin.trajectories(), verdict(self), verdict(twin))
 
     def fan(self, runs: int | None = None) -> Fan:
-        """The Monte Carlo fan: this world's scenario, dials and live events over many runs, to the horizon."""
-        started = time.perf_counter()
+        """The Monte Carlo fan: this world's scenario, dials and live events over many runs, to the horizon.
+
+        Vietnam plays the lesson's strategy (the model's own when a student
+        plays). A class on the same settings shares one fan: it is computed
+        once, by the first page that asks, and kept in a small cache.
+        """
         runs = runs or self.fan_runs
+        live = tuple(
+            (kind, str(at), tuple(sorted((k, repr(v)) for k, v in f.items()))) for kind, at, f in self.live_events
+        )
+        return FANS.get((self.recipe, runs, live), lambda: self._compute_fan(runs))
+
+    def _compute_fan(self, runs: int) -> Fan:
+        started = time.perf_counter()
         agg = Aggregate(self.what_if.steps)
-        ensemble = self._world(runs, record=False, observers=[agg])
+        strategy = DEFAULT if self.student else self.playing
+        ensemble = self._world(runs, strategy, record=False, observers=[agg])
         ensemble.run_for(self.what_if.steps)
         agg.close_chunk(ensemble.verdict.mode, ensemble.verdict.step)
         return Fan(agg, runs, time.perf_counter() - started)
+
+
+class Cache:
+    """The last ``size`` results by key, each computed once even when many pages ask for it at the same moment."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.lock = threading.Lock()
+        self.items: OrderedDict = OrderedDict()
+        self.pending: dict = {}
+
+    def get(self, key, compute):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+            busy = self.pending.setdefault(key, threading.Lock())
+        with busy:  # the first page computes; the others wait for its result
+            with self.lock:
+                if key in self.items:
+                    return self.items[key]
+            value = compute()
+            with self.lock:
+                self.items[key] = value
+                self.pending.pop(key, None)
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
+            return value
+
+
+FANS = Cache(32)  # a fan of 300 runs keeps a few hundred kB of percentiles
