@@ -14,6 +14,8 @@ a picture. Every widget calls ``sim.classroom``; this module only lays out.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
 import os
 import threading
 import time
@@ -71,6 +73,7 @@ CSS = """
 .bamboo.present .bamboo-date { font-size: 34px; }
 .bamboo.present .bamboo-note, .bamboo.present .bamboo-events { font-size: 18px; }
 .bamboo .v-slider { margin-top: 0; }
+.bamboo-moves .v-btn { min-width: 0 !important; padding: 0 10px !important; }
 .bamboo .v-messages { min-height: 0; }
 .bamboo .v-input__slot { margin-bottom: 0; }
 .bamboo .v-text-field__details { display: none; }
@@ -446,19 +449,63 @@ def HanoiDesk(model, tick):
     """The student's moves for the next quarter, one per partner."""
     m = model.value
     tick.value  # noqa: B018 -- read, so that every step redraws the desk
-    with solara.Card("Your moves for the next quarter", margin=0, style={"padding": "6px"}):
+    with solara.Card("Your moves", margin=0, style={"padding": "6px"}):
+        solara.Text(f"for the quarter after {m.date}", classes=["bamboo-note"], style={"display": "block"})
         for power in POWERS:
 
             def choose(move, power=power):
                 m.moves[power] = MOVE_NAMES.index(move) - 1
 
-            with solara.Row(style={"align-items": "center"}, gap="4px"):
-                solara.Text(power_name(power), style={"width": "95px"}, classes=["bamboo-note"])
-                solara.ToggleButtonsSingle(MOVE_NAMES[m.moves[power] + 1], list(MOVE_NAMES), on_value=choose,
-                                           dense=True)  # fmt: skip
+            solara.Text(power_name(power), classes=["bamboo-note"], style={"display": "block", "margin-top": "4px"})
+            solara.ToggleButtonsSingle(MOVE_NAMES[m.moves[power] + 1], list(MOVE_NAMES), on_value=choose, dense=True,
+                                       classes=["bamboo-moves"])  # fmt: skip
 
 
 # -- the server ------------------------------------------------------------------------------
+class Trimmer:
+    """Hands a closed session's memory back to the system, a few seconds after the session closes.
+
+    Python frees a session's objects when Solara closes it, but glibc's
+    allocator keeps the freed pages for the process; ``malloc_trim`` returns
+    them, so the server's size follows the class rather than its largest
+    moment. One thread, woken by each close; nothing happens where there is
+    no glibc.
+    """
+
+    def __init__(self, delay: float = 5.0):
+        self.delay = delay
+        self.wake = threading.Event()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        try:
+            self.trim = ctypes.CDLL(None).malloc_trim
+        except (OSError, AttributeError):
+            self.trim = None
+
+    def session_closed(self) -> None:
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="bamboo-trimmer", daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            time.sleep(self.delay)  # sessions close in bursts at the end of a lesson: one trim for many
+            self.wake.clear()
+            self.release()
+
+    def release(self) -> None:
+        gc.collect()
+        if self.trim is not None:
+            self.trim(0)
+
+
+TRIMMER = Trimmer()
+solara.lab.on_kernel_start(lambda: TRIMMER.session_closed)  # called with each new session; its result at its close
+
+
 def offline() -> None:
     """Serve Solara's web assets from the installed solara-assets package; ask nothing of the internet."""
     import solara.server.settings as server

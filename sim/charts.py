@@ -57,7 +57,7 @@ def _base(title: str, dates: list[str], font: int, ylabel: str, ylim=(0, 1)) -> 
         "animation": False,
         "textStyle": {"fontSize": font},
         "title": {"text": title, "left": 8, "top": 2, "textStyle": {"fontSize": font + 1, "fontWeight": "bold"}},
-        "grid": {"left": 58, "right": 150, "top": 40, "bottom": 62},
+        "grid": {"left": 4 * font, "right": 11 * font, "top": 3 * font, "bottom": 4.5 * font},
         "legend": {"bottom": 0, "left": 8, "textStyle": {"fontSize": font}, "itemWidth": 22},
         "tooltip": {"trigger": "axis", "textStyle": {"fontSize": font}},
         "xAxis": {

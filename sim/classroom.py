@@ -34,7 +34,7 @@ from sim.outcomes import Failure
 from sim.params import POWERS
 from sim.plots import NAMES
 from sim.reach import Library, show_name
-from sim.results import Aggregate
+from sim.results import SERIES, Aggregate
 from sim.scenario import EventSpec, Scenario, ScenarioError, load_scenario
 from sim.strategies import DEFAULT, STRATEGIES
 
@@ -233,6 +233,9 @@ class Comparison:
     model: dict[str, np.ndarray]
     student_verdict: str
     model_verdict: str
+
+
+FAN_SERIES = {"alignment": SERIES["alignment"]}  # what the fan chart draws: a fifth of a full Aggregate's memory
 
 
 @dataclass
@@ -461,7 +464,7 @@ class ClassroomModel(BalanceModel):
 
     def _compute_fan(self, runs: int) -> Fan:
         started = time.perf_counter()
-        agg = Aggregate(self.what_if.steps)
+        agg = Aggregate(self.what_if.steps, series=FAN_SERIES)
         strategy = DEFAULT if self.student else self.playing
         ensemble = self._world(runs, strategy, record=False, observers=[agg])
         ensemble.run_for(self.what_if.steps)
@@ -497,4 +500,4 @@ class Cache:
             return value
 
 
-FANS = Cache(32)  # a fan of 300 runs keeps a few hundred kB of percentiles
+FANS = Cache(16)  # a ten-year fan keeps 2 MB of histograms; at the limits (200 steps) about 10 MB

@@ -2,6 +2,7 @@
 
 import json
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -497,3 +498,17 @@ def test_the_page_refuses_a_bad_seed_with_a_message(page):
     seed().v_model = "7"
     seed().fire_event("keyup.enter", None)
     assert not [a for a in texts(page, v.Alert) if a.startswith("Seed refused")]
+
+
+def test_a_closed_session_s_memory_is_handed_back_soon_after():
+    import sim.app
+
+    trimmer = sim.app.Trimmer(delay=0.01)
+    released = threading.Event()
+    trimmer.release = released.set
+    assert not released.is_set()
+    trimmer.session_closed()
+    assert released.wait(5)
+    released.clear()
+    trimmer.session_closed()  # the same thread serves every close
+    assert released.wait(5) and trimmer.thread.is_alive()

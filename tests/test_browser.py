@@ -203,6 +203,7 @@ def test_chart_text_is_large_and_presentation_mode_enlarges_it(page, tmp_path):
     # the charts are drawn on canvas from the options the page received: every text size in them, in CSS px
     sizes = [int(x) for f in page.frames_received for x in re.findall(r'"fontSize":\s*(\d+)', f)]
     assert sizes and min(sizes) >= 14, sorted(set(sizes))
+    step(page, 6)
     before = world_chart(page).bounding_box()
     page.frames_received.clear()
     page.get_by_text("Presentation mode").click()
@@ -310,7 +311,7 @@ def test_teacher_picks_a_scenario_moves_a_slider_steps_plays_and_a_student_plays
     page.get_by_role("button", name="Pause", exact=True).click()
     changed(world, before)
     choose(page, "Vietnam is played by", "You play Hanoi")
-    desk = page.get_by_text("Your moves for the next quarter")
+    desk = page.get_by_text("Your moves", exact=True)
     desk.wait_for(timeout=30_000)
     assert desk.bounding_box()["y"] < 720
     page.locator(".v-btn-toggle").filter(has_text="loosen").nth(2).get_by_role("button", name="loosen").click()
