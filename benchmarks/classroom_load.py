@@ -3,16 +3,19 @@
 Each student is a websocket client that speaks Solara's protocol (Jupyter
 widget messages), as the browser does, so the figures are the server's work
 alone: on a real class the browsers run on the students' own machines. Every
-round, all students move China's territorial threat at the same moment (each
-to a value of their own, so no two share a Monte Carlo fan), wait for their
-fan chart to be redrawn, then all press Step and wait for their world chart.
+round, all students move China's territorial threat at the same moment, each
+to a position of the slider's own choosing (the slider moves in steps of 0.05,
+so some students land on the same value and share a Monte Carlo fan; with
+``--distinct`` every student gets a value no one else has, the worst case),
+wait for their fan chart to be redrawn, then all press Step and wait for
+their world chart.
 Click-to-redraw is the time from sending the change to receiving the chart's
 new ECharts option. The server's memory (resident set) is read before the
 class arrives, at its peak, and after the pages close, until ``--wait``
 seconds have passed (Solara frees a closed page's session after the cull
 timeout: two minutes by default, see ``sim.app.CULL_TIMEOUT``).
 
-    python benchmarks/classroom_load.py [--students 30] [--rounds 5] [--wait 600]
+    python benchmarks/classroom_load.py [--students 30] [--rounds 5] [--wait 600] [--distinct]
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import socket
 import statistics
 import subprocess
@@ -74,7 +78,8 @@ class Student:
         self.kernel = str(uuid.uuid4())
         self.widgets: dict[str, dict] = {}  # comm id -> state
         self.order: list[str] = []  # comm ids in the order the widgets were made
-        self.updated: dict[str, asyncio.Event] = {}
+        self.redrawn: set[str] = set()  # charts whose option came since the last change
+        self.news = asyncio.Event()  # set as each message arrives
         self.loaded = asyncio.Event()
 
     async def open(self) -> float:
@@ -91,6 +96,9 @@ class Student:
         run = {"method": "run", "args": {"path": "", "appName": "__default__"}}
         await self.ws.send(message("comm_msg", {"comm_id": control, "data": run}, self.session))
         await asyncio.wait_for(self.loaded.wait(), 300)
+        while len(self.charts()) < 2 or not self.text("Across "):  # the page is there once its fan is drawn
+            self.news.clear()
+            await asyncio.wait_for(self.news.wait(), 300)
         return time.perf_counter() - started
 
     def _cookie(self) -> str:
@@ -109,37 +117,54 @@ class Student:
                 data = content.get("data", {})
                 if data.get("method") == "update":
                     self.widgets.setdefault(content["comm_id"], {}).update(data.get("state", {}))
-                    if "option" in data.get("state", {}) and content["comm_id"] in self.updated:
-                        self.updated[content["comm_id"]].set()
+                    if "option_json" in data.get("state", {}):
+                        self.redrawn.add(content["comm_id"])
                 elif data.get("method") == "finished":
                     self.loaded.set()
+            self.news.set()
 
     def find(self, test) -> list[str]:
         return [c for c in self.order if c in self.widgets and test(self.widgets[c])]
 
     def charts(self) -> list[str]:
-        return self.find(lambda s: "option" in s and "responsive" in s)
+        return self.find(lambda s: "option_json" in s)
 
-    async def _change(self, comm: str, data: dict, chart: str) -> float:
-        self.updated[chart] = event = asyncio.Event()
+    def text(self, start: str) -> str:
+        """The page's text that starts with ``start`` ("" if none)."""
+        texts = [str((s.get("children") or [""])[0]) for s in self.widgets.values()]
+        return next((t for t in texts if t.startswith(start)), "")
+
+    async def _change(self, comm: str, data: dict, done) -> float:
+        """Send a change; seconds until ``done()`` holds, checked as each message arrives."""
+        self.redrawn = set()
         started = time.perf_counter()
         await self.ws.send(message("comm_msg", {"comm_id": comm, "data": data}, self.session))
-        await asyncio.wait_for(event.wait(), 600)
+        deadline = started + 600
+        while not done():
+            self.news.clear()
+            await asyncio.wait_for(self.news.wait(), max(deadline - time.perf_counter(), 0.001))
         return time.perf_counter() - started
 
     async def move_dial(self, value: float) -> float:
-        """Move the dial; seconds until the fan chart (the second chart) is redrawn."""
+        """Move the dial; seconds until the fan chart (the second chart) shows the new setting's fan."""
         labels = self.find(lambda s: str((s.get("children") or [""])[0]).startswith(SLIDER + ":"))
         after = self.order.index(labels[-1])
         slider = next(c for c in self.order[after:] if self.widgets.get(c, {}).get("_model_name") == "SliderModel")
+        fan = self.charts()[1]
         state = {"method": "update", "state": {"v_model": value}, "buffer_paths": []}
-        return await self._change(slider, state, self.charts()[1])
+
+        def done():  # the fan chart redrawn, and the page no longer says it is computing the new setting's fan
+            note = self.text("Across ")
+            return fan in self.redrawn and bool(note) and "updating" not in note
+
+        return await self._change(slider, state, done)
 
     async def step(self) -> float:
         """Press Step; seconds until the world chart is redrawn."""
         (button,) = self.find(lambda s: s.get("_model_name") == "BtnModel" and s.get("children") == ["Step"])
         click = {"method": "custom", "content": {"event": "click", "data": {}}}
-        return await self._change(button, click, self.charts()[0])
+        world = self.charts()[0]
+        return await self._change(button, click, lambda: world in self.redrawn)
 
     async def close(self) -> None:
         await self.ws.close()
@@ -153,7 +178,21 @@ def quantiles(values: list[float]) -> dict[str, float]:
             "n": len(values)}  # fmt: skip
 
 
-async def lesson(url: str, pid: int, students: int, rounds: int) -> dict:
+def positions(students: int, rounds: int, distinct: bool) -> list[list[float]]:
+    """Each round's dial value per student: random slider positions (steps of 0.05), or all different."""
+    if distinct:
+        return [[round(0.40 + 0.5 * (i + r * students) / (rounds * students), 4) for i in range(students)]
+                for r in range(rounds)]  # fmt: skip
+    rng = random.Random(12)
+    rounds_: list[list[float]] = []
+    last = [0.35] * students  # where the scenario puts the dial
+    for _ in range(rounds):
+        last = [rng.choice([k / 20 for k in range(21) if k / 20 != was]) for was in last]  # a move, never a no-op
+        rounds_.append(last)
+    return rounds_
+
+
+async def lesson(url: str, pid: int, students: int, rounds: int, distinct: bool) -> dict:
     peak = rss_mb(pid)
     class_ = [Student(url) for _ in range(students)]
     loads = []
@@ -162,8 +201,7 @@ async def lesson(url: str, pid: int, students: int, rounds: int) -> dict:
         peak = max(peak, rss_mb(pid))
     opened = rss_mb(pid)
     dials, steps = [], []
-    for r in range(rounds):
-        values = [round(0.40 + 0.5 * (i + r * students) / (rounds * students), 4) for i in range(students)]
+    for values in positions(students, rounds, distinct):
         dials += await asyncio.gather(*(s.move_dial(v) for s, v in zip(class_, values, strict=True)))
         peak = max(peak, rss_mb(pid))
         steps += await asyncio.gather(*(s.step() for s in class_))
@@ -180,6 +218,7 @@ def main() -> None:
     ap.add_argument("--students", type=int, default=30)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--wait", type=float, default=600, help="seconds to watch memory after the pages close")
+    ap.add_argument("--distinct", action="store_true", help="every student a dial value of their own")
     args = ap.parse_args()
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "sim", "app", "--port", str(port)], env=os.environ.copy(),
@@ -195,14 +234,15 @@ def main() -> None:
         time.sleep(2)
         before = rss_mb(server.pid)
         load = [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
-        result = asyncio.run(lesson(url, server.pid, args.students, args.rounds))
+        result = asyncio.run(lesson(url, server.pid, args.students, args.rounds, args.distinct))
         print(json.dumps(result), file=sys.stderr, flush=True)  # the class's figures, before the long wait
         after = {}
         closed = time.monotonic()
         while (waited := time.monotonic() - closed) < args.wait:
             time.sleep(min(30, args.wait - waited))
             after[f"{round(time.monotonic() - closed)}s"] = round(rss_mb(server.pid))
-        out = {"students": args.students, "rounds": args.rounds, "cpus": os.cpu_count(), "loadavg_before": load,
+        out = {"students": args.students, "rounds": args.rounds, "distinct": args.distinct, "cpus": os.cpu_count(),
+               "loadavg_before": load,
                "loadavg_after": [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]],
                "rss_mb_before": round(before), **result, "rss_mb_after_close": after}  # fmt: skip
         print(json.dumps(out, indent=2))

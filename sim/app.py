@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import json
 import os
 import threading
 import time
@@ -85,6 +86,7 @@ CSS = """
 class FanView:
     """What the page draws of a fan: the percentiles and verdict shares (the histograms stay in the cache)."""
 
+    key: tuple  # the world it is the fan of (fan_key)
     q: np.ndarray
     runs: int
     survival: float
@@ -92,12 +94,15 @@ class FanView:
     seconds: float
 
 
+def fan_key(model: ClassroomModel) -> tuple:
+    return model.recipe, len(model.live_events), model.fan_runs
+
+
 def fan_view(model: ClassroomModel) -> FanView:
     fan = model.fan()
     agg = fan.aggregate
-    return FanView(
-        agg.percentiles("alignment", QS), fan.runs, agg.survival_probability(), agg.failure_modes(), fan.seconds
-    )
+    q = agg.percentiles("alignment", QS)
+    return FanView(fan_key(model), q, fan.runs, agg.survival_probability(), agg.failure_modes(), fan.seconds)
 
 
 def verdict_line(model: ClassroomModel) -> tuple[str, str]:
@@ -130,7 +135,7 @@ class InjectButton(ipyvuetify.VuetifyTemplate):
 
     template = traitlets.Unicode(
         '<template><v-btn color="warning" block :disabled="disabled" @click="inject(step)">'
-        "Inject at {{ date }}</v-btn></template>"
+        "Inject at {{ date }}</v-btn></template><script>module.exports = {};</script>"
     ).tag(sync=True)
     step = traitlets.Int(0).tag(sync=True)
     date = traitlets.Unicode("").tag(sync=True)
@@ -140,6 +145,24 @@ class InjectButton(ipyvuetify.VuetifyTemplate):
     def vue_inject(self, step):
         if self.on_inject is not None:
             self.on_inject(int(step))
+
+
+class Chart(ipyvuetify.VuetifyTemplate):
+    """An ECharts chart, drawn by the browser from its option, sent as one JSON text.
+
+    Solara's FigureEcharts takes the option as nested data, which the page's
+    renderer walks value by value on every redraw; as text it is one value,
+    and the browser parses it. ECharts itself comes from Solara's assets.
+    """
+
+    template_file = (__file__, "chart.vue")
+    option_json = traitlets.Unicode("{}").tag(sync=True)
+    attributes = traitlets.Dict(default_value=None, allow_none=True).tag(sync=True)
+    cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+
+
+def chart(option: dict, height: str, width: str = "100%"):
+    return Chart.element(option_json=json.dumps(option), attributes={"style": f"height: {height}; width: {width}"})
 
 
 class ScenarioFile(FileDropZone):
@@ -223,10 +246,11 @@ def PlayBar(model, tick, playing, present, rebuild):
     m = model.value
     tick.value  # noqa: B018 -- read, so that every step redraws the date and the buttons
 
-    def step():
-        with m.lock:
-            if m.running:
-                m.step()
+    def step():  # the world as it is when the click arrives, not as it was when the button was drawn
+        world = model.value
+        with world.lock:
+            if world.running:
+                world.step()
         tick.set(tick.value + 1)
 
     with solara.Row(classes=["bamboo-bar"]):
@@ -305,23 +329,30 @@ def LessonPanel(lesson: Lesson, world: ClassroomModel, rebuild):
 def Main(model, tick: int, present: bool, view):
     m = model.value
     font = PRESENT if present else FONT
-    fan = solara.use_memo(lambda: fan_view(m), [m, len(m.live_events)])  # shared across pages by sim.classroom
+    # the fan is computed in the background (shared across pages by sim.classroom): the page answers at once,
+    # and shows the last fan until the new one is ready
+    computed = solara.use_thread(lambda: fan_view(m), [m, len(m.live_events)], intrusive_cancel=False)
+    fan = computed.value
     with m.lock:
         text, kind = verdict_line(m)
         world = world_chart(m, font)
     height = "430px" if present else "330px"
     with solara.Row(style={"align-items": "center", "gap": "8px"}):
         getattr(solara, kind.capitalize())(text, dense=True, text=True, style={"margin": "0", "flex": "1 1 auto"})
-        modes = ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in fan.modes.items() if v > 0)
-        solara.Text(f"Across {fan.runs} possible worlds, multi-alignment survives in {fan.survival:.0%}"
-                    + (f" ({modes})" if modes else ""), classes=["bamboo-note"])  # fmt: skip
-    solara.FigureEcharts(option=world, attributes={"style": f"height: {height}; width: 100%"}, responsive=True)
+        if fan is None:
+            solara.Text("Computing 300 possible worlds…", classes=["bamboo-note"])
+        else:
+            modes = ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in fan.modes.items() if v > 0)
+            busy = " (updating…)" if fan.key != fan_key(m) else ""  # the last fan, until this world's is ready
+            solara.Text(f"Across {fan.runs} possible worlds, multi-alignment survives in {fan.survival:.0%}"
+                        + (f" ({modes})" if modes else "") + busy, classes=["bamboo-note"])  # fmt: skip
+    chart(world, height)
     EventList(m, tick)
     solara.ToggleButtonsSingle(value=view, values=list(VIEWS), dense=True)
     second = "360px" if present else "290px"
     with m.lock:
         if view.value == "Possible worlds":
-            option = fan_chart(m, fan.q, fan.runs, font)
+            option = fan_chart(m, fan.q, fan.runs, font) if fan is not None else "computing"
         elif view.value == "Security":
             option = security_chart(m, font)
         elif view.value == "Compare":
@@ -330,11 +361,13 @@ def Main(model, tick: int, present: bool, view):
             option = None
     if view.value == "Why Vietnam moved":
         WhyVietnamMoved(m, tick, font)
+    elif option == "computing":
+        solara.Info("Computing 300 possible worlds…", text=True)
     elif option is None:
         solara.Info("Choose who plays Vietnam in the lesson (you, or another strategy) to compare it with the model's "
                     "own Vietnam.", text=True)  # fmt: skip
     else:
-        solara.FigureEcharts(option=option, attributes={"style": f"height: {second}; width: 100%"}, responsive=True)
+        chart(option, second)
 
 
 def comparison(m: ClassroomModel, font: int) -> dict:
@@ -368,8 +401,7 @@ def WhyVietnamMoved(m: ClassroomModel, tick: int, font: int):
     solara.Text(f"At {when}. Points: how much each driver pulled on the move; habit counts for keeping a tie.",
                 classes=["bamboo-note"])  # fmt: skip
     with solara.Row(style={"align-items": "flex-start"}):
-        solara.FigureEcharts(option=explain_chart(reasons, font), attributes={"style": "height: 300px; width: 55%"},
-                             responsive=True)  # fmt: skip
+        chart(explain_chart(reasons, font), "300px", "55%")
         with solara.Column(style={"width": "45%"}, gap="6px"):
             for r in reasons.values():
                 solara.Text(r.sentence(student=m.student), classes=["bamboo-note", "bamboo-why"])
@@ -378,8 +410,6 @@ def WhyVietnamMoved(m: ClassroomModel, tick: int, font: int):
 @solara.component
 def LiveEvents(model, tick):
     """Inject any catalogue event at the date on the button: its actor and target follow the event chosen."""
-    m = model.value
-    tick.value  # noqa: B018 -- read, so that every step redraws the date on the button
     label, set_label = solara.use_state(event_label("maritime_incident", None))
     kind = EVENTS[label]
     cls = EVENT_TYPES[kind]
@@ -439,9 +469,17 @@ def LiveEvents(model, tick):
         lasts = "as long as this event usually lasts" if not quarters else f"{quarters} quarters"
         solara.Text(f"Lasts: {lasts}", classes=["bamboo-note"])
         solara.SliderInt("", value=quarters, min=0, max=12, on_value=set_quarters)
-        InjectButton.element(step=m.steps, date=str(m.date), disabled=not m.running, on_inject=inject)
+        InjectAt(model, tick, inject)
         if refused:
             solara.Error(refused, dense=True, text=True)
+
+
+@solara.component
+def InjectAt(model, tick, inject):
+    """The inject button alone, redrawn at every step with the world's date (the rest of the card is not)."""
+    m = model.value
+    tick.value  # noqa: B018 -- read, so that every step redraws the date on the button
+    InjectButton.element(step=m.steps, date=str(m.date), disabled=not m.running, on_inject=inject)
 
 
 @solara.component
@@ -454,7 +492,7 @@ def HanoiDesk(model, tick):
         for power in POWERS:
 
             def choose(move, power=power):
-                m.moves[power] = MOVE_NAMES.index(move) - 1
+                model.value.moves[power] = MOVE_NAMES.index(move) - 1
 
             solara.Text(power_name(power), classes=["bamboo-note"], style={"display": "block", "margin-top": "4px"})
             solara.ToggleButtonsSingle(MOVE_NAMES[m.moves[power] + 1], list(MOVE_NAMES), on_value=choose, dense=True,

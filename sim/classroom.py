@@ -50,7 +50,7 @@ class Knob:
     path: str | None = None
     low: float = 0.0
     high: float = 1.0
-    step: float = 0.01
+    step: float = 0.05  # a class on the same setting shares one fan: coarse steps make that likelier
 
 
 KNOBS = {
@@ -475,8 +475,9 @@ class ClassroomModel(BalanceModel):
 class Cache:
     """The last ``size`` results by key, each computed once even when many pages ask for it at the same moment."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, workers: int = 2):
         self.size = size
+        self.working = threading.Semaphore(workers)
         self.lock = threading.Lock()
         self.items: OrderedDict = OrderedDict()
         self.pending: dict = {}
@@ -491,7 +492,8 @@ class Cache:
             with self.lock:
                 if key in self.items:
                     return self.items[key]
-            value = compute()
+            with self.working:  # a few at a time: more would only share the processors, and finish later
+                value = compute()
             with self.lock:
                 self.items[key] = value
                 self.pending.pop(key, None)

@@ -3,6 +3,7 @@
 import json
 import re
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -435,6 +436,14 @@ def texts(rc, widget, **match) -> list[str]:
     return [str(w.children[0]) for w in rc.find(widget, **match).widgets if w.children]
 
 
+def eventually(check, seconds: float = 10.0) -> None:
+    """Wait for ``check()`` to hold: the fan is computed in the background and the page is drawn again when it is."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the page did not get there"
+        time.sleep(0.05)
+
+
 def test_the_page_steps_switches_scenario_plays_hanoi_and_resets(page):
     import ipyvuetify as v
 
@@ -463,7 +472,7 @@ def test_the_page_steps_switches_scenario_plays_hanoi_and_resets(page):
     assert page.find(v.Html, class_="bamboo-date").widget.children[0] == "2026-01"
     assert any(a.startswith("No failure so far (2026-01)") for a in texts(page, v.Alert))
     page.find(v.Btn, children=["Reset"]).widget.click()
-    assert any(a.startswith("No failure so far (2025-07)") for a in texts(page, v.Alert))
+    eventually(lambda: any(a.startswith("No failure so far (2025-07)") for a in texts(page, v.Alert)))
     assert page.find(v.Select, label="Vietnam is played by").widget.v_model == "You play Hanoi"  # Reset keeps it
 
 

@@ -116,7 +116,7 @@ def page(browser, dashboard):
     page.on("response", lambda r: r.status >= 400 and errors.append(f"{r.status} {r.url}"))
     page.goto(dashboard)
     page.get_by_text("possible worlds, multi-alignment survives").wait_for(timeout=90_000)
-    page.locator(".solara-echarts canvas").first.wait_for(timeout=30_000)
+    page.locator(".bamboo-chart canvas").first.wait_for(timeout=30_000)
     yield page
     page.close()
     assert not errors, errors
@@ -142,7 +142,7 @@ def choose(page, label: str, option: str) -> None:
 
 
 def world_chart(page):
-    return page.locator(".solara-echarts").first
+    return page.locator(".bamboo-chart").first
 
 
 def step(page, times: int = 1) -> None:
@@ -201,7 +201,7 @@ def test_controls_are_in_view_beside_the_main_chart_at_1280_by_720(page, tmp_pat
 
 def test_chart_text_is_large_and_presentation_mode_enlarges_it(page, tmp_path):
     # the charts are drawn on canvas from the options the page received: every text size in them, in CSS px
-    sizes = [int(x) for f in page.frames_received for x in re.findall(r'"fontSize":\s*(\d+)', f)]
+    sizes = [int(x) for f in page.frames_received for x in re.findall(r'\\?"fontSize\\?":\s*(\d+)', f)]
     assert sizes and min(sizes) >= 14, sorted(set(sizes))
     step(page, 6)
     before = world_chart(page).bounding_box()
@@ -212,7 +212,7 @@ def test_chart_text_is_large_and_presentation_mode_enlarges_it(page, tmp_path):
     )  # the lesson's dials make room for the chart
     time.sleep(1)
     after = world_chart(page).bounding_box()
-    larger = [int(x) for f in page.frames_received for x in re.findall(r'"fontSize":\s*(\d+)', f)]
+    larger = [int(x) for f in page.frames_received for x in re.findall(r'\\?"fontSize\\?":\s*(\d+)', f)]
     assert larger and min(larger) >= 18
     assert after["width"] > before["width"] and after["height"] > before["height"]
     assert page.get_by_role("button", name=re.compile("^Inject at")).bounding_box()["y"] < 720
