@@ -17,14 +17,16 @@ import contextlib
 import ctypes
 import gc
 import json
+import multiprocessing
 import os
+import sys
 import threading
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 import ipyvuetify
-import numpy as np
 import solara
 import traitlets
 from solara.components.file_drop import FileDropZone
@@ -43,13 +45,12 @@ from sim.charts import (
     security_chart,
     world_chart,
 )
-from sim.classroom import KNOBS, ClassroomModel, Lesson, outcome, strategies
+from sim.classroom import KNOBS, Cache, ClassroomModel, FanSummary, Lesson, fan_summary, outcome, strategies
 from sim.events import EVENT_TYPES
 from sim.explain import MOVE_NAMES, explain
 from sim.limits import MAX_FILE_BYTES
 from sim.outcomes import Failure
 from sim.params import POWERS, load_parameters
-from sim.plots import QS
 from sim.reach import show_name
 from sim.scenario import ScenarioError
 
@@ -84,25 +85,76 @@ CSS = """
 # -- the world a page holds --------------------------------------------------------------
 @dataclass
 class FanView:
-    """What the page draws of a fan: the percentiles and verdict shares (the histograms stay in the cache)."""
+    """What the page draws of a fan, and the world it is the fan of (``fan_key``)."""
 
-    key: tuple  # the world it is the fan of (fan_key)
-    q: np.ndarray
-    runs: int
-    survival: float
-    modes: dict[str, float]
-    seconds: float
+    key: tuple
+    summary: FanSummary
+
+    def __getattr__(self, name):
+        return getattr(self.summary, name)
 
 
 def fan_key(model: ClassroomModel) -> tuple:
-    return model.recipe, len(model.live_events), model.fan_runs
+    return model.fan_recipe()[0]
+
+
+class FanWorkers:
+    """The server's fans, computed in worker processes: a class's fans use every processor, not one.
+
+    One Python process computes one fan at a time, whatever the number of
+    cores; worker processes (spawned, one per core by default) compute as
+    many as there are cores, while the server process keeps drawing pages.
+    Fans are cached by setting and shared across pages. Without workers
+    (``workers=0``, and in the tests that draw the page without a server) a
+    page computes its fan in its own thread.
+    """
+
+    def __init__(self, workers: int = 0):
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.lock = threading.Lock()
+        self.views = Cache(16, max(workers, 1))
+
+    def start(self, workers: int) -> None:
+        with self.lock:
+            self.workers = workers
+            self.views = Cache(16, max(workers, 1))
+            if workers and self.pool is None:
+                spawn = multiprocessing.get_context("spawn")
+                watch = {"initializer": _leave_with, "initargs": (os.getpid(),)}
+                self.pool = ProcessPoolExecutor(workers, mp_context=spawn, **watch)
+                for _ in range(workers):  # each worker imports the model now, not when the first student asks
+                    self.pool.submit(int)
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.pool is not None:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = None
+
+    def view(self, model: ClassroomModel) -> FanView:
+        key, args = model.fan_recipe()
+        if self.pool is None:
+            return FanView(key, FanSummary.of(model.fan()))
+        return FanView(key, self.views.get(key, lambda: self.pool.submit(fan_summary, *args).result()))
+
+
+def _leave_with(server: int) -> None:
+    """In a fan worker: exit when the server is gone, however it ended (a killed server cannot say so)."""
+
+    def watch():
+        while os.getppid() == server:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="bamboo-watch-server", daemon=True).start()
+
+
+FANS = FanWorkers()
 
 
 def fan_view(model: ClassroomModel) -> FanView:
-    fan = model.fan()
-    agg = fan.aggregate
-    q = agg.percentiles("alignment", QS)
-    return FanView(fan_key(model), q, fan.runs, agg.survival_probability(), agg.failure_modes(), fan.seconds)
+    return FANS.view(model)
 
 
 def verdict_line(model: ClassroomModel) -> tuple[str, str]:
@@ -563,16 +615,33 @@ def free_closed_sessions() -> None:
         server.kernel.cull_timeout = CULL_TIMEOUT
 
 
+def fan_workers() -> int:
+    """How many processes compute fans: BAMBOO_FAN_WORKERS, else one per processor (0: in the server itself)."""
+    text = os.environ.get("BAMBOO_FAN_WORKERS", str(os.cpu_count() or 1)).strip()
+    if not text.isdecimal() or not 0 <= int(text) <= 64:
+        raise ValueError(f"BAMBOO_FAN_WORKERS must be a whole number from 0 to 64, got {text[:20]!r}")
+    return int(text)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765) -> int:
     """Run the dashboard until Ctrl+C."""
+    try:
+        workers = fan_workers()
+    except ValueError as exc:
+        print(f"bamboo app: error: {exc}", file=sys.stderr)
+        return 2
     offline()
     free_closed_sessions()
+    FANS.start(workers)
     # a classroom serves plain http on its own network; Solara warns of that on each new address
     warnings.filterwarnings("ignore", "Cookies with samesite=none require https", UserWarning)
     from click.exceptions import Abort
     from solara.__main__ import run
 
     args = ["sim.app", "--host", host, "--port", str(port), "--production", "--no-open", "--no-check-version"]
-    with contextlib.suppress(Abort, KeyboardInterrupt):  # Ctrl+C: the usual way to stop a server
-        run.main(args, standalone_mode=False)
+    try:
+        with contextlib.suppress(Abort, KeyboardInterrupt):  # Ctrl+C: the usual way to stop a server
+            run.main(args, standalone_mode=False)
+    finally:
+        FANS.stop()
     return 0

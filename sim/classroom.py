@@ -32,7 +32,7 @@ from sim.limits import MAX_FILE_BYTES, MAX_UPLOADS
 from sim.model import BalanceModel
 from sim.outcomes import Failure
 from sim.params import POWERS
-from sim.plots import NAMES
+from sim.plots import NAMES, QS
 from sim.reach import Library, show_name
 from sim.results import SERIES, Aggregate
 from sim.scenario import EventSpec, Scenario, ScenarioError, load_scenario
@@ -425,18 +425,7 @@ class ClassroomModel(BalanceModel):
 
     def _world(self, runs: int, strategy: str = DEFAULT, **kwargs) -> BalanceModel:
         """A plain model of the same world: the lesson's scenario and dials, and the events injected so far."""
-        w = self.what_if
-        live = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in self.live_events]
-        return BalanceModel(
-            runs=runs,
-            rng=self.seed,
-            parameters=w.parameter_set,
-            uncertainty=w.uncertainty,
-            horizon=w.steps,
-            events=[*(e.build() for e in w.events), *live],
-            strategy=strategy,
-            **kwargs,
-        )
+        return same_world(self.what_if, self.seed, self.live_events, runs, strategy, **kwargs)
 
     def own_vietnam(self) -> BalanceModel:
         """The model's own Vietnam in this world, run to the same step."""
@@ -449,6 +438,16 @@ class ClassroomModel(BalanceModel):
         twin = self.own_vietnam()
         return Comparison(self.dates, self.trajectories(), twin.trajectories(), verdict(self), verdict(twin))
 
+    def fan_recipe(self, runs: int | None = None) -> tuple[tuple, tuple]:
+        """What the fan of this world is made of: a key (the same for a class on the same settings) and
+        the arguments of ``compute_fan``, plain data that can be sent to another process."""
+        runs = runs or self.fan_runs
+        live = tuple(
+            (kind, str(at), tuple(sorted((k, repr(v)) for k, v in f.items()))) for kind, at, f in self.live_events
+        )
+        strategy = DEFAULT if self.student else self.playing
+        return (self.recipe, runs, live), (self.what_if, self.seed, tuple(self.live_events), runs, strategy)
+
     def fan(self, runs: int | None = None) -> Fan:
         """The Monte Carlo fan: this world's scenario, dials and live events over many runs, to the horizon.
 
@@ -456,20 +455,55 @@ class ClassroomModel(BalanceModel):
         plays). A class on the same settings shares one fan: it is computed
         once, by the first page that asks, and kept in a small cache.
         """
-        runs = runs or self.fan_runs
-        live = tuple(
-            (kind, str(at), tuple(sorted((k, repr(v)) for k, v in f.items()))) for kind, at, f in self.live_events
-        )
-        return FANS.get((self.recipe, runs, live), lambda: self._compute_fan(runs))
+        key, args = self.fan_recipe(runs)
+        return FANS.get(key, lambda: compute_fan(*args))
 
-    def _compute_fan(self, runs: int) -> Fan:
-        started = time.perf_counter()
-        agg = Aggregate(self.what_if.steps, series=FAN_SERIES)
-        strategy = DEFAULT if self.student else self.playing
-        ensemble = self._world(runs, strategy, record=False, observers=[agg])
-        ensemble.run_for(self.what_if.steps)
-        agg.close_chunk(ensemble.verdict.mode, ensemble.verdict.step)
-        return Fan(agg, runs, time.perf_counter() - started)
+
+def same_world(what_if: Scenario, seed: int, live: tuple, runs: int, strategy: str = DEFAULT, **kwargs) -> BalanceModel:
+    """A plain model of a class's world: the scenario with its dials, the seed, and the events injected live."""
+    built = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in live]
+    return BalanceModel(
+        runs=runs,
+        rng=seed,
+        parameters=what_if.parameter_set,
+        uncertainty=what_if.uncertainty,
+        horizon=what_if.steps,
+        events=[*(e.build() for e in what_if.events), *built],
+        strategy=strategy,
+        **kwargs,
+    )
+
+
+def compute_fan(what_if: Scenario, seed: int, live: tuple, runs: int, strategy: str) -> Fan:
+    """The Monte Carlo fan of a class's world: ``runs`` runs to the horizon, streamed into alignment histograms."""
+    started = time.perf_counter()
+    agg = Aggregate(what_if.steps, series=FAN_SERIES)
+    ensemble = same_world(what_if, seed, live, runs, strategy, record=False, observers=[agg])
+    ensemble.run_for(what_if.steps)
+    agg.close_chunk(ensemble.verdict.mode, ensemble.verdict.step)
+    return Fan(agg, runs, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class FanSummary:
+    """What a page draws of a fan: percentiles QS of alignment per step and power, and the verdicts' shares."""
+
+    q: np.ndarray
+    runs: int
+    survival: float
+    modes: dict[str, float]
+    seconds: float
+
+    @classmethod
+    def of(cls, fan: Fan) -> FanSummary:
+        agg = fan.aggregate
+        q = agg.percentiles("alignment", QS)
+        return cls(q, fan.runs, agg.survival_probability(), agg.failure_modes(), fan.seconds)
+
+
+def fan_summary(*args) -> FanSummary:
+    """``compute_fan``'s result as a page draws it: a few kB, cheap to send back from a worker process."""
+    return FanSummary.of(compute_fan(*args))
 
 
 class Cache:

@@ -1,6 +1,7 @@
 """The classroom dashboard without a browser: the lesson and world behind every widget, and the page itself."""
 
 import json
+import os
 import re
 import threading
 import time
@@ -521,3 +522,33 @@ def test_a_closed_session_s_memory_is_handed_back_soon_after():
     released.clear()
     trimmer.session_closed()  # the same thread serves every close
     assert released.wait(5) and trimmer.thread.is_alive()
+
+
+def test_fans_computed_in_worker_processes_are_those_computed_in_the_server():
+    import sim.app
+
+    lesson = Lesson(SCENARIOS / "caatsa_enforced.yaml")
+    model = lesson.model()
+    model.run_for(3)
+    model.inject("summit", actor="RU")
+    workers = sim.app.FanWorkers()
+    workers.start(1)
+    try:
+        far = workers.view(model)
+        assert workers.view(model).summary is far.summary  # asked again: the cache answers
+    finally:
+        workers.pool.shutdown()
+    near = sim.app.FanWorkers().view(model)  # no workers: computed here
+    assert far.key == near.key == sim.app.fan_key(model)
+    assert np.array_equal(far.q, near.q) and far.survival == near.survival and far.modes == near.modes
+
+
+def test_a_bad_number_of_fan_workers_is_refused_before_the_server_starts():
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BAMBOO_FAN_WORKERS": "lots"}
+    done = subprocess.run([sys.executable, "-m", "sim", "app", "--port", "9"], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "BAMBOO_FAN_WORKERS must be a whole number from 0 to 64, got 'lots'" in done.stderr
