@@ -10,10 +10,11 @@ so some students land on the same value and share a Monte Carlo fan; with
 wait for their fan chart to be redrawn, then all press Step and wait for
 their world chart.
 Click-to-redraw is the time from sending the change to receiving the chart's
-new ECharts option. The server's memory (resident set) is read before the
-class arrives, at its peak, and after the pages close, until ``--wait``
-seconds have passed (Solara frees a closed page's session after the cull
-timeout: two minutes by default, see ``sim.app.CULL_TIMEOUT``).
+new ECharts option. The server's memory (resident set of the server and its
+fan workers) is read before the class arrives, at its peak, and after the
+pages close, until ``--wait`` seconds have passed (Solara frees a closed
+page's session after the cull timeout: two minutes by default, see
+``sim.app.CULL_TIMEOUT``).
 
     python benchmarks/classroom_load.py [--students 30] [--rounds 5] [--wait 600] [--distinct]
 """
@@ -40,11 +41,18 @@ SLIDER = "China's territorial threat"
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process, in MB (Linux)."""
+    """Resident memory of a process and all its children (the fan workers), in MB (Linux)."""
+    total = 0.0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
+            total += int(line.split()[1]) / 1024
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except FileNotFoundError:  # a thread that ended meanwhile
+            continue
+        total += sum(rss_mb(int(child)) for child in children)
+    return total
 
 
 def free_port() -> int:

@@ -136,7 +136,15 @@ class FanWorkers:
         key, args = model.fan_recipe()
         if self.pool is None:
             return FanView(key, FanSummary.of(model.fan()))
-        return FanView(key, self.views.get(key, lambda: self.pool.submit(fan_summary, *args).result()))
+        return FanView(key, self.views.get(key, lambda: self.pool.submit(_summary_in_worker, *args).result()))
+
+
+def _summary_in_worker(*args) -> FanSummary:
+    """In a fan worker: one fan's summary, then the fan's freed memory handed back to the system."""
+    summary = fan_summary(*args)
+    if TRIMMER.trim is not None:
+        TRIMMER.trim(0)
+    return summary
 
 
 def _leave_with(server: int) -> None:
