@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import pickle
 import threading
 import time
 from collections import OrderedDict
@@ -138,7 +139,6 @@ class Lesson:
         self.fan_runs = fan_runs
         self.strategy = DEFAULT  # who plays Vietnam: a registered strategy, or STUDENT
         self.uploads: dict[str, Scenario] = {}  # by scenario name
-        self._digests = {}
         self.files: dict[str, bytes] = {}  # the uploaded files, by file name (for base: in later uploads)
         self.choose(scenario)
         if seed is not None:
@@ -155,15 +155,10 @@ class Lesson:
 
     def choose(self, scenario: str | Path | Scenario) -> None:
         """Take a scenario (a file, or one uploaded); its dials, seed and events start as the file says."""
-        if isinstance(scenario, Scenario):
-            self.source = ("upload", scenario.name, self._digests.get(scenario.name, ""))
-        else:
-            self.source = ("file", str(Path(scenario).resolve()))
+        if not isinstance(scenario, Scenario):
             scenario = scenario_file(scenario)
         self.scenario, self.seed = scenario, scenario.seed
         self.knobs = {name: knob_default(scenario, name) for name in KNOBS}
-
-    _digests: dict[str, str]  # an upload's content, by scenario name: what tells two uploads apart in a cache key
 
     def set_seed(self, text: object) -> None:
         """Take a seed as typed: a whole number from 0; anything else raises ValueError and changes nothing."""
@@ -190,10 +185,6 @@ class Lesson:
             raise ScenarioError(short, None, "", f"a session keeps at most {MAX_UPLOADS} uploads; reload the page")
         scenario = load_scenario(short, reach=Library({**shipped(), **self.files, short: data}))
         self.files[short] = data
-        digest = hashlib.sha256()
-        for file, content in sorted(self.files.items()):  # base: may name any of them
-            digest.update(f"{len(file)}:{file}{len(content)}:".encode() + content)
-        self._digests[scenario.name] = digest.hexdigest()
         self.choose(scenario)
         self.uploads[scenario.name] = scenario
 
@@ -367,7 +358,8 @@ class ClassroomModel(BalanceModel):
         self.student, self.fan_runs = lesson.student, lesson.fan_runs
         self.playing = lesson.strategy  # who plays Vietnam
         # what the world is made of, for the fan's cache: the same for every student of a class on the same settings
-        self.recipe = (lesson.source, tuple(sorted(lesson.knobs.items())), lesson.seed, lesson.strategy)
+        # by content, not by name: two uploads of one name differ; a dial moved and back is the same world
+        self.recipe = (hashlib.sha256(pickle.dumps(what_if)).hexdigest(), lesson.seed, lesson.strategy)
         self.moves = dict.fromkeys(POWERS, 0)
         self.played: list[dict[str, int]] = []  # the student's moves at each step, for a replay
         self.live_events: list[tuple[str, Month, dict]] = list(live)
