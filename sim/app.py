@@ -1,251 +1,182 @@
-"""The classroom dashboard: a Mesa SolaraViz app, started offline with ``bamboo app``.
+"""The classroom dashboard: one Solara page, served offline by ``bamboo app``.
 
-The sidebar holds Mesa's controls (reset, play, step), the lesson (scenario,
-dials, seed, fan-chart runs, play as Hanoi) and the live events. The page
-shows the class's world as it runs, the Monte Carlo fan of the same world,
-why Vietnam moved at the last step, and the student's desk when a student
-plays Hanoi. Every widget calls ``sim.classroom``; this module only draws.
+Laid out for a projector at 1280×720: the play bar on top; the lesson
+(scenario, who plays Vietnam, dials, seed) on the left; the class's world in
+the middle with a second view below it (possible worlds, why Vietnam moved,
+security, the comparison); live events and Hanoi's moves on the right.
+Presentation mode hides the lesson and enlarges the text.
+
+The simulation runs on the server; the charts are ECharts options (sim.charts)
+that the browser draws, so an update costs the server a small dictionary, not
+a picture. Every widget calls ``sim.classroom``; this module only lays out.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import gc
+import json
+import multiprocessing
+import os
+import sys
+import threading
+import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 
+import ipyvuetify
 import solara
-from matplotlib.figure import Figure
-from mesa.visualization import SolaraViz
-from mesa.visualization.utils import force_update, update_counter
+import traitlets
+from solara.components.file_drop import FileDropZone
 
 from sim import roles
-from sim.classroom import KNOBS, ClassroomModel, Comparison, Fan, Lesson, verdict
+from sim.charts import (
+    FONT,
+    LIVE,
+    PRESENT,
+    comparison_chart,
+    event_label,
+    event_marks,
+    explain_chart,
+    fan_chart,
+    power_name,
+    security_chart,
+    world_chart,
+)
+from sim.classroom import KNOBS, Cache, ClassroomModel, FanSummary, Lesson, fan_summary, outcome, strategies
 from sim.events import EVENT_TYPES
-from sim.explain import DRIVERS, MOVE_NAMES, explain
+from sim.explain import MOVE_NAMES, explain
 from sim.limits import MAX_FILE_BYTES
-from sim.outcomes import TIERS
-from sim.params import DIMENSIONS, POWERS, load_parameters
-from sim.plots import COLOURS, DIM_COLOURS, NAMES, QS, tier_bands
+from sim.outcomes import Failure
+from sim.params import POWERS, load_parameters
+from sim.reach import show_name
 from sim.scenario import ScenarioError
 
 TITLE = "Bamboo classroom"
-WIDTH = 6.2  # inches: with DPI, a figure fits a cell of Mesa's page grid
-DPI = 90
-LIVE = "#d35400"  # events injected during the run
+PLAY_SECONDS = 0.6  # between quarters while playing
+CULL_TIMEOUT = "2m"  # a closed page's session is freed this long after its last connection went
+EVENTS = {event_label(kind, None): kind for kind in sorted(EVENT_TYPES)}  # plain name -> event type
+VIEWS = ("Possible worlds", "Why Vietnam moved", "Security", "Compare")
+
+CSS = """
+.bamboo { font-size: 15px; }
+.bamboo .v-input, .bamboo .v-label, .bamboo .v-select__selection, .bamboo .v-btn { font-size: 15px !important; }
+.bamboo-side { padding-top: 8px; width: 290px; min-width: 290px; max-height: calc(100vh - 64px); overflow-y: auto; }
+.bamboo-right { width: 275px; min-width: 275px; max-height: calc(100vh - 64px); overflow-y: auto; }
+.bamboo-main { flex: 1 1 auto; min-width: 0; }
+.bamboo-bar { align-items: center; gap: 10px; padding: 4px 8px; border-bottom: 1px solid #ddd; }
+.bamboo-date { font-size: 26px; font-weight: bold; min-width: 110px; }
+.bamboo-title { font-size: 18px; font-weight: bold; }
+.bamboo-note { font-size: 14px; color: #444; line-height: 1.35; }
+.bamboo-events { font-size: 14px; line-height: 1.35; }
+.bamboo.present, .bamboo.present .v-btn { font-size: 20px !important; }
+.bamboo.present .bamboo-date { font-size: 34px; }
+.bamboo.present .bamboo-note, .bamboo.present .bamboo-events { font-size: 18px; }
+.bamboo .v-slider { margin-top: 0; }
+.bamboo-moves .v-btn { min-width: 0 !important; padding: 0 10px !important; }
+.bamboo .v-messages { min-height: 0; }
+.bamboo .v-input__slot { margin-bottom: 0; }
+.bamboo .v-text-field__details { display: none; }
+"""
 
 
-# -- figures -----------------------------------------------------------------------
-def _years(model: ClassroomModel, steps: int | None = None):
-    n = model.horizon + 1 if steps is None else steps
-    return [model.calendar.date(t).decimal_year for t in range(n)]
+# -- the world a page holds --------------------------------------------------------------
+@dataclass
+class FanView:
+    """What the page draws of a fan, and the world it is the fan of (``fan_key``)."""
+
+    key: tuple
+    summary: FanSummary
+
+    def __getattr__(self, name):
+        return getattr(self.summary, name)
 
 
-def _frame(model: ClassroomModel, ax, ylabel: str, ylim=(0, 1), labels: bool = True) -> None:
-    """Axes over the whole horizon, with a line per event date (live events in orange), named if ``labels``."""
-    years = _years(model)
-    scripted = len(model.what_if.events)
-    marks: dict[tuple[float, bool], list[str]] = {}  # events on one date share a line
-    for i, event in enumerate(model.events):
-        names = marks.setdefault((event.at.decimal_year, i >= scripted), [])
-        if event.name.replace("_", " ") not in names:
-            names.append(event.name.replace("_", " "))
-    for (x, live), names in marks.items():
-        if x > years[-1]:
-            continue
-        colour = LIVE if live else "0.35"
-        ax.axvline(x, color=colour, lw=0.9, ls="-" if live else ":")
-        if labels:
-            label = " " + ", ".join(names)
-            transform = ax.get_xaxis_transform()
-            text = ax.text(x, 0.98, label, rotation=90, va="top", fontsize=6, color=colour, transform=transform)
-            text.set_in_layout(False)
-    ax.set(xlim=(years[0], years[-1]), ylim=ylim, ylabel=ylabel)
+def fan_key(model: ClassroomModel) -> tuple:
+    return model.fan_recipe()[0]
 
 
-def _tier_bands(model: ClassroomModel, ax) -> None:
-    s = model.world.scalars
-    tier_bands(ax, {t: float(s[t][0]) for t in TIERS[1:]}, fontsize=6.5)
+class FanWorkers:
+    """The server's fans, computed in worker processes: a class's fans use every processor, not one.
+
+    One Python process computes one fan at a time, whatever the number of
+    cores; worker processes (spawned, one per core by default) compute as
+    many as there are cores, while the server process keeps drawing pages.
+    Fans are cached by setting and shared across pages. Without workers
+    (``workers=0``, and in the tests that draw the page without a server) a
+    page computes its fan in its own thread.
+    """
+
+    def __init__(self, workers: int = 0):
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+        self.lock = threading.Lock()
+        self.views = Cache(16, max(workers, 1))
+
+    def start(self, workers: int) -> None:
+        with self.lock:
+            self.workers = workers
+            self.views = Cache(16, max(workers, 1))
+            if workers and self.pool is None:
+                spawn = multiprocessing.get_context("spawn")
+                watch = {"initializer": _leave_with, "initargs": (os.getpid(),)}
+                self.pool = ProcessPoolExecutor(workers, mp_context=spawn, **watch)
+                for _ in range(workers):  # each worker imports the model now, not when the first student asks
+                    self.pool.submit(int)
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.pool is not None:
+                self.pool.shutdown(wait=False, cancel_futures=True)
+                self.pool = None
+
+    def view(self, model: ClassroomModel) -> FanView:
+        key, args = model.fan_recipe()
+        if self.pool is None:
+            return FanView(key, FanSummary.of(model.fan()))
+        return FanView(key, self.views.get(key, lambda: self.pool.submit(_summary_in_worker, *args).result()))
 
 
-def _figure(rows: int = 1, cols: int = 1, height: float = 3.2, **kwargs):
-    fig = Figure(figsize=(WIDTH, height), dpi=DPI, layout="constrained")
-    return fig, fig.subplots(rows, cols, **kwargs)
+def _summary_in_worker(*args) -> FanSummary:
+    """In a fan worker: one fan's summary, then the fan's freed memory handed back to the system."""
+    summary = fan_summary(*args)
+    if TRIMMER.trim is not None:
+        TRIMMER.trim(0)
+    return summary
 
 
-def alignment_figure(model: ClassroomModel) -> Figure:
-    """The class's world: alignment with each power, tier bands, event markers."""
-    fig, ax = _figure()
-    _tier_bands(model, ax)
-    a = model.trajectories()["alignment"][:, 0]
-    years = _years(model, len(a))
-    for p, power in enumerate(POWERS):
-        ax.plot(years, a[:, p], color=COLOURS[power], lw=2, label=NAMES[power])
-        ax.plot(years[-1], a[-1, p], "o", color=COLOURS[power], ms=4)
-    _frame(model, ax, "Vietnam's alignment")
-    ax.legend(loc="lower left", frameon=False, ncol=3, fontsize=8)
-    ax.set_title(f"{model.what_if.name}: this class's world, {model.date}", fontsize=10)
-    ax.set_yticks([0, 0.5, 1])
-    ax.set_xlabel("year", fontsize=8)
-    return fig
+def _leave_with(server: int) -> None:
+    """In a fan worker: exit when the server is gone, however it ended (a killed server cannot say so)."""
+
+    def watch():
+        while os.getppid() == server:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="bamboo-watch-server", daemon=True).start()
 
 
-def security_figure(model: ClassroomModel) -> Figure:
-    """Hedging index, and security satisfaction per demand with the isolation line."""
-    fig, (top, bottom) = _figure(2, 1, sharex=True)
-    t = model.trajectories()
-    years = _years(model, len(t["hedging_index"]))
-    top.plot(years, t["hedging_index"][:, 0], color="#1e8449", lw=2, marker="o", markevery=[-1], ms=4)
-    _frame(model, top, "hedging index", (0, 1.02), labels=False)
-    for d, dim in enumerate(DIMENSIONS):
-        bottom.plot(years, t["satisfaction"][:, 0, d], color=DIM_COLOURS[dim], lw=1.6, label=dim)
-    bottom.plot(years, t["satisfaction"][:, 0].mean(axis=1), color="0.1", lw=1, ls="--", label="mean")
-    bottom.axhline(model.world.scalars["isolation"][0], color="0.3", lw=0.8, label="isolation")
-    _frame(model, bottom, "satisfaction", labels=False)
-    bottom.legend(loc="upper left", bbox_to_anchor=(1.0, 1.05), frameon=False, fontsize=6.5)
-    top.set_title("Hedging (1 = even engagement) and security satisfaction", fontsize=10)
-    return fig
+FANS = FanWorkers()
 
 
-def fan_figure(model: ClassroomModel, fan: Fan) -> Figure:
-    """Median, 50% and 90% bands over the fan's runs; the class's world drawn over them."""
-    fig, ax = _figure()
-    _tier_bands(model, ax)
-    q = fan.aggregate.percentiles("alignment", QS)
-    years = _years(model, len(q))
-    for p, power in enumerate(POWERS):
-        ax.fill_between(years, q[:, p, 0], q[:, p, 4], color=COLOURS[power], alpha=0.12, lw=0)
-        ax.fill_between(years, q[:, p, 1], q[:, p, 3], color=COLOURS[power], alpha=0.25, lw=0)
-        ax.plot(years, q[:, p, 2], color=COLOURS[power], lw=1.5, label=NAMES[power])
-    a = model.trajectories()["alignment"][:, 0]
-    for p, power in enumerate(POWERS):
-        ax.plot(_years(model, len(a)), a[:, p], color=COLOURS[power], lw=0.9, ls="--")
-    _frame(model, ax, "Vietnam's alignment")
-    ax.set_yticks([0, 0.5, 1])
-    ax.legend(loc="lower left", frameon=False, ncol=3, fontsize=8)
-    ax.set_title(f"Monte Carlo: {fan.runs} runs (bands); dashed: this class's world", fontsize=10)
-    return fig
+def fan_view(model: ClassroomModel) -> FanView:
+    return FANS.view(model)
 
 
-def explain_figure(reasons: dict) -> Figure:
-    """Each driver's pull on loosening and deepening each tie; inertia's pull on keeping it."""
-    fig, axes = _figure(1, len(POWERS), height=2.8, sharey=True)
-    labels = [*DRIVERS, "inertia (keep)"]
-    rows = range(len(labels))
-    for ax, (power, r) in zip(axes, reasons.items(), strict=True):
-        loosen = [r.drivers[d][0] for d in DRIVERS] + [0.0]
-        deepen = [r.drivers[d][2] for d in DRIVERS] + [0.0]
-        ax.barh([y - 0.2 for y in rows], loosen, height=0.4, color="#aab7b8", label="loosen")
-        ax.barh([y + 0.2 for y in rows], deepen, height=0.4, color=COLOURS[power], label="deepen")
-        ax.barh([len(DRIVERS)], [r.inertia], height=0.4, color="0.2")
-        ax.axvline(0, color="0.2", lw=0.6)
-        odds = " ".join(f"{m[0].upper()}{p:.0%}" for m, p in zip(MOVE_NAMES, r.probability, strict=True))
-        ax.set_title(f"{power}: {MOVE_NAMES[r.chosen]}\n{odds}", fontsize=8.5)
-        ax.tick_params(labelsize=6.5)
-    axes[0].set_yticks(list(rows), labels, fontsize=7)
-    axes[0].invert_yaxis()
-    axes[0].legend(loc="lower left", fontsize=6.5, frameon=False)
-    fig.supxlabel("change in Vietnam's utility", fontsize=7.5)
-    return fig
+def verdict_line(model: ClassroomModel) -> tuple[str, str]:
+    """The verdict of the class's world so far, and its colour: neutral while it runs, green only at the end."""
+    result = outcome(model)
+    if result.failure != Failure.NONE:
+        return f"Multi-alignment failed — {result.words()}", "error"
+    if model.running:
+        return f"No failure so far ({model.date}); the verdict comes at {model.calendar.date(model.horizon)}", "info"
+    return f"Multi-alignment held to {model.date}", "success"
 
 
-def comparison_figure(model: ClassroomModel, c: Comparison) -> Figure:
-    """The student's Vietnam (solid) beside the model's own (dashed), same world."""
-    fig, ax = _figure(height=2.5)
-    years = [d.decimal_year for d in c.dates]
-    for p, power in enumerate(POWERS):
-        ax.plot(years, c.student["alignment"][:, 0, p], color=COLOURS[power], lw=2, label=f"{power}: yours")
-        ax.plot(years, c.model["alignment"][:, 0, p], color=COLOURS[power], lw=1.2, ls="--")
-    _frame(model, ax, "Vietnam's alignment", labels=False)
-    ax.legend(loc="lower left", frameon=False, ncol=3, fontsize=7.5)
-    ax.set_title("Your Vietnam (solid) and the model's own (dashed)", fontsize=10)
-    return fig
-
-
-def _chart(fig: Figure):
-    return solara.FigureMatplotlib(fig, format="png", dpi=DPI)
-
-
-def _verdict(text: str, label: str, more: str = "") -> None:
-    show = solara.Success if text == "multi-alignment holds" else solara.Error
-    show(f"{label}: {text}{more}", dense=True)
-
-
-# -- the page's cells (Mesa calls each with the model, and redraws it after every step) --
-# Each reads the model under its lock: with Mesa's "Use Threads" the model steps while the page draws.
-@solara.component
-def WorldChart(model: ClassroomModel):
-    update_counter.get()
-    with model.lock:
-        text, fig = verdict(model), alignment_figure(model)
-    _verdict(text, f"{model.date}")
-    _chart(fig)
-
-
-@solara.component
-def SecurityChart(model: ClassroomModel):
-    update_counter.get()
-    with model.lock:
-        fig = security_figure(model)
-    _chart(fig)
-
-
-@solara.component
-def FanChart(model: ClassroomModel):
-    update_counter.get()
-    # a new fan only when the world changes: new dials or seed (a new model) or a live event
-    fan = solara.use_memo(model.fan, [model, len(model.live_events)])
-    agg = fan.aggregate
-    modes = ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in agg.failure_modes().items())
-    solara.Text(f"Survives in {agg.survival_probability():.0%} of {fan.runs} runs ({modes}); {fan.seconds:.2f} s")
-    with model.lock:
-        fig = fan_figure(model, fan)
-    _chart(fig)
-
-
-@solara.component
-def WhyVietnamMoved(model: ClassroomModel):
-    update_counter.get()
-    if not model.decisions:
-        solara.Text("Why Vietnam moved: step the model to see each driver of its last move.")
-        return
-    decision = model.decisions[-1]
-    reasons = explain(decision)
-    solara.Text(f"Why Vietnam moved at {model.calendar.date(decision.step)}")
-    _chart(explain_figure(reasons))
-    for r in reasons.values():
-        solara.Text(r.sentence(), style={"font-size": "12px"})
-
-
-@solara.component
-def HanoiDesk(model: ClassroomModel):
-    update_counter.get()
-    if not model.student:
-        solara.Info("Tick 'Play as Hanoi' in the lesson to choose Vietnam's moves; the powers keep their rules.")
-        return
-    with solara.Row():
-        for power in POWERS:
-
-            def choose(move, power=power):
-                model.moves[power] = MOVE_NAMES.index(move) - 1
-
-            with solara.Column(gap="0px"):
-                solara.Text(NAMES[power])
-                solara.ToggleButtonsSingle(
-                    MOVE_NAMES[model.moves[power] + 1], list(MOVE_NAMES), on_value=choose, dense=True
-                )
-    with model.lock:
-        c = model.compare()
-        fig = comparison_figure(model, c)
-    end = "" if model.running else "Final. "
-    _verdict(c.student_verdict, f"{end}Your Vietnam", f"; the model's Vietnam: {c.model_verdict}")
-    _chart(fig)
-
-
-CELLS = [(WorldChart, 0), (FanChart, 0), (SecurityChart, 0), (WhyVietnamMoved, 0), (HanoiDesk, 0)]
-
-
-# -- the sidebar ---------------------------------------------------------------------
 def receive(lesson: Lesson, file: dict) -> str | None:
-    """Give a dropped file (Solara's FileInfo) to the lesson; the refusal to show, or None."""
+    """Give an uploaded file (Solara's FileInfo) to the lesson; the refusal to show, or None."""
     small = file["size"] <= MAX_FILE_BYTES  # a larger file is refused before a byte of it is sent
     data = file["file_obj"].read(MAX_FILE_BYTES + 1) if small else b""
     try:
@@ -255,140 +186,424 @@ def receive(lesson: Lesson, file: dict) -> str | None:
     return None
 
 
+class InjectButton(ipyvuetify.VuetifyTemplate):
+    """The inject button: a click sends back the quarter the button showed, so the event fires at that date.
+
+    While the world plays, the server may have stepped on before the click
+    arrives; the browser's own copy of ``step`` is what the teacher saw.
+    """
+
+    template = traitlets.Unicode(
+        '<template><v-btn color="warning" block :disabled="disabled" @click="inject(step)">'
+        "Inject at {{ date }}</v-btn></template><script>module.exports = {};</script>"
+    ).tag(sync=True)
+    step = traitlets.Int(0).tag(sync=True)
+    date = traitlets.Unicode("").tag(sync=True)
+    disabled = traitlets.Bool(False).tag(sync=True)
+    on_inject = traitlets.Callable(None, allow_none=True)
+
+    def vue_inject(self, step):
+        if self.on_inject is not None:
+            self.on_inject(int(step))
+
+
+class Chart(ipyvuetify.VuetifyTemplate):
+    """An ECharts chart, drawn by the browser from its option, sent as one JSON text.
+
+    Solara's FigureEcharts takes the option as nested data, which the page's
+    renderer walks value by value on every redraw; as text it is one value,
+    and the browser parses it. ECharts itself comes from Solara's assets.
+    """
+
+    template_file = (__file__, "chart.vue")
+    option_json = traitlets.Unicode("{}").tag(sync=True)
+    attributes = traitlets.Dict(default_value=None, allow_none=True).tag(sync=True)
+    cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)
+
+
+def chart(option: dict, height: str, width: str = "100%"):
+    return Chart.element(option_json=json.dumps(option), attributes={"style": f"height: {height}; width: {width}"})
+
+
+class ScenarioFile(FileDropZone):
+    """A button that opens the browser's file dialog, and takes a file dropped on it too."""
+
+    template_file = (__file__, "scenario_file.vue")
+    multiple = traitlets.Bool(False).tag(sync=True)
+
+
 @solara.component
-def LessonPanel(model: solara.Reactive[ClassroomModel]):
-    """Scenario, dials, seed, fan runs, play as Hanoi: each change starts the world again."""
-    lesson = model.value.lesson
-    error, set_error = solara.use_state(None)
-    scenarios = lesson.scenarios()
+def OpenScenario(on_file):
+    """The upload button: a click opens a file dialog; each file chosen is read and given to ``on_file``, once."""
+    widget = ScenarioFile.element(label="Open a scenario file (YAML)…", on_file_info=lambda info: None)
+
+    def wire():
+        real = solara.get_widget(widget)
+
+        def changed(change):
+            if not change["new"]:
+                return
+            real.version += 1
+            real.reset_stats()
+            (file,) = real.get_files()
+            threading.Thread(target=on_file, args=(file, real), daemon=True).start()  # reading waits for the browser
+
+        real.observe(changed, "file_info")
+        return lambda: real.unobserve(changed, "file_info")
+
+    solara.use_effect(wire, [])
+    return widget
+
+
+# -- the page ------------------------------------------------------------------------------
+@solara.component
+def Page():
+    lesson = solara.use_memo(Lesson, [])
+    model = solara.use_reactive(solara.use_memo(lesson.model, []))
+    tick = solara.use_reactive(0)  # bumped after every step: what redraws the world
+    playing = solara.use_reactive(False)
+    present = solara.use_reactive(False)
+    view = solara.use_reactive(VIEWS[0])
+    m = model.value
 
     def rebuild():
-        set_error(None)
-        model.set(ClassroomModel(lesson))
+        playing.set(False)
+        model.set(lesson.model())
+
+    def play_loop(cancel: threading.Event):
+        while playing.value and not cancel.is_set():
+            time.sleep(PLAY_SECONDS)
+            if cancel.is_set() or not playing.value:
+                return
+            world = model.value
+            with world.lock:
+                if not world.running:
+                    playing.set(False)
+                    return
+                world.step()
+            tick.set(tick.value + 1)
+
+    solara.use_thread(play_loop, [playing.value, m], intrusive_cancel=False)
+    solara.Style(CSS)
+    solara.Title(TITLE)
+    classes = ["bamboo", "present"] if present.value else ["bamboo"]
+    with solara.Column(classes=classes, gap="0px", style={"padding": "0"}):
+        PlayBar(model, tick, playing, present, rebuild)
+        with solara.Row(gap="8px", style={"align-items": "flex-start", "padding": "4px 8px"}):
+            if not present.value:
+                with solara.Column(classes=["bamboo-side"], gap="4px"):
+                    LessonPanel(lesson, m, rebuild)
+            with solara.Column(classes=["bamboo-main"], gap="4px"):
+                Main(model, tick.value, present.value, view)
+            with solara.Column(classes=["bamboo-right"], gap="4px"):
+                LiveEvents(model, tick)
+                if m.student:
+                    HanoiDesk(model, tick)
+
+
+@solara.component
+def PlayBar(model, tick, playing, present, rebuild):
+    m = model.value
+    tick.value  # noqa: B018 -- read, so that every step redraws the date and the buttons
+
+    def step():  # the world as it is when the click arrives, not as it was when the button was drawn
+        world = model.value
+        with world.lock:
+            if world.running:
+                world.step()
+        tick.set(tick.value + 1)
+
+    with solara.Row(classes=["bamboo-bar"]):
+        solara.Text(TITLE, classes=["bamboo-title"])
+        solara.Text(str(m.date), classes=["bamboo-date"])
+        if playing.value:
+            solara.Button("Pause", on_click=lambda: playing.set(False), color="primary")
+        else:
+            solara.Button("Play", on_click=lambda: playing.set(True), color="primary", disabled=not m.running)
+        solara.Button("Step", on_click=step, disabled=not m.running or playing.value)
+        solara.Button("Reset", on_click=rebuild)
+        solara.Text(m.what_if.name, classes=["bamboo-title"], style={"margin-left": "12px"})
+        solara.v.Spacer()
+        solara.Checkbox(label="Presentation mode", value=present)
+
+
+@solara.component
+def LessonPanel(lesson: Lesson, world: ClassroomModel, rebuild):
+    """Scenario, who plays Vietnam, dials and seed: each change starts the world again (``world``, drawn anew)."""
+    message, set_message = solara.use_state(None)  # (kind, text) of the last upload or seed
+    scenarios = lesson.scenarios()
+    names = {label: name for name, label in strategies().items()}
 
     def choose(name):
         lesson.choose(scenarios[name])
+        set_message(None)
         rebuild()
 
-    def upload(file):
+    def uploaded(file, widget):
+        shown = show_name(file["name"])
         refused = receive(lesson, file)
+        widget.clear()  # the button is ready for the next file; the page says what became of this one
         if refused:
-            set_error(refused)
+            set_message(("error", f"{shown} was refused, and the page still shows {lesson.scenario.name}: {refused}"))
         else:
+            set_message(("success", f"Opened {shown}: {lesson.scenario.name}"))
             rebuild()
 
     def dial(name, value):
         lesson.set(name, value)
         rebuild()
 
-    def setting(name, value):
-        setattr(lesson, name, value)
+    def seed(text):
+        try:
+            lesson.set_seed(text)
+        except ValueError as exc:
+            set_message(("error", f"Seed refused: {exc}; the world keeps seed {lesson.seed}"))
+            return
+        set_message(None)
         rebuild()
 
-    with solara.Card("Lesson"):
-        solara.Select("Scenario", values=list(scenarios), value=lesson.scenario.name, on_value=choose)
-        solara.FileDrop(label="or drop a scenario file (YAML) here", on_file=upload)
-        if error:
-            solara.Error(error, dense=True)
-        for name, knob in KNOBS.items():
-            value = lesson.knobs[name]
-            if knob.step == 1.0:
-                solara.Checkbox(label=knob.label, value=value >= 0.5, on_value=lambda on, n=name: dial(n, float(on)))
-                continue
-            solara.Text(f"{knob.label}: {value:.2f}")
-            solara.SliderFloat(
-                "",
-                value=value,
-                min=knob.low,
-                max=knob.high,
-                step=knob.step,
-                on_value=lambda v, n=name: dial(n, v),
-                thumb_label=False,
-            )
-        solara.InputInt(
-            "Seed: the same seed gives the whole class the same world",
-            value=lesson.seed,
-            on_value=lambda v: setting("seed", max(0, v)),  # numpy seeds are not negative
-        )
-        solara.Text(f"Runs for the fan chart: {lesson.fan_runs}")
-        solara.SliderInt(
-            "", value=lesson.fan_runs, min=50, max=1000, step=50, on_value=lambda v: setting("fan_runs", v)
-        )
-        solara.Checkbox(label="Play as Hanoi", value=lesson.student, on_value=lambda on: setting("student", on))
+    solara.Select("Scenario", values=list(scenarios), value=lesson.scenario.name, on_value=choose, dense=True)
+    OpenScenario(uploaded)
+    if message:
+        (solara.Error if message[0] == "error" else solara.Success)(message[1], dense=True, text=True)
+    label = next(k for k, v in names.items() if v == lesson.strategy)
+
+    def play_as(name):
+        lesson.strategy = names[name]
+        rebuild()
+
+    solara.Select("Vietnam is played by", values=list(names), value=label, on_value=play_as, dense=True)
+    for name, knob in KNOBS.items():
+        value = lesson.knobs[name]
+        if knob.step == 1.0:
+            solara.Checkbox(label=knob.label, value=value >= 0.5, on_value=lambda on, n=name: dial(n, float(on)))
+            continue
+        solara.Text(f"{knob.label}: {value:.2f}", classes=["bamboo-note"])
+        solara.SliderFloat("", value=value, min=knob.low, max=knob.high, step=knob.step,
+                           on_value=lambda v, n=name: dial(n, v), thumb_label=False)  # fmt: skip
+    solara.InputText("Seed (the same seed gives the class the same world)", value=str(lesson.seed),
+                     on_value=seed, continuous_update=False)  # fmt: skip
 
 
 @solara.component
-def LiveEvents(model: solara.Reactive[ClassroomModel]):
-    """Inject any catalogue event at the current date, while the world runs."""
-    update_counter.get()
+def Main(model, tick: int, present: bool, view):
     m = model.value
-    kind, set_kind = solara.use_state("maritime_incident")
-    actor, set_actor = solara.use_state("CN")
-    target, set_target = solara.use_state("VN")
-    magnitude, set_magnitude = solara.use_state(0.8)
-    quarters, set_quarters = solara.use_state(0)
-    path, set_path = solara.use_state("powers.CN.threat.territory")
-    value, set_value = solara.use_state(0.2)
-    refused, set_refused = solara.use_state(None)
+    font = PRESENT if present else FONT
+    # the fan is computed in the background (shared across pages by sim.classroom): the page answers at once,
+    # and shows the last fan until the new one is ready
+    computed = solara.use_thread(lambda: fan_view(m), [m, len(m.live_events)], intrusive_cancel=False)
+    fan = computed.value
+    with m.lock:
+        text, kind = verdict_line(m)
+        world = world_chart(m, font)
+    height = "430px" if present else "330px"
+    with solara.Row(style={"align-items": "center", "gap": "8px"}):
+        getattr(solara, kind.capitalize())(text, dense=True, text=True, style={"margin": "0", "flex": "1 1 auto"})
+        if fan is None:
+            solara.Text("Computing 300 possible worlds…", classes=["bamboo-note"])
+        else:
+            modes = ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in fan.modes.items() if v > 0)
+            busy = " (updating…)" if fan.key != fan_key(m) else ""  # the last fan, until this world's is ready
+            solara.Text(f"Across {fan.runs} possible worlds, multi-alignment survives in {fan.survival:.0%}"
+                        + (f" ({modes})" if modes else "") + busy, classes=["bamboo-note"])  # fmt: skip
+    chart(world, height)
+    EventList(m, tick)
+    solara.ToggleButtonsSingle(value=view, values=list(VIEWS), dense=True)
+    second = "360px" if present else "290px"
+    with m.lock:
+        if view.value == "Possible worlds":
+            option = fan_chart(m, fan.q, fan.runs, font) if fan is not None else "computing"
+        elif view.value == "Security":
+            option = security_chart(m, font)
+        elif view.value == "Compare":
+            option = None if m.playing == "hedge" else comparison(m, font)
+        else:
+            option = None
+    if view.value == "Why Vietnam moved":
+        WhyVietnamMoved(m, tick, font)
+    elif option == "computing":
+        solara.Info("Computing 300 possible worlds…", text=True)
+    elif option is None:
+        solara.Info("Choose who plays Vietnam in the lesson (you, or another strategy) to compare it with the model's "
+                    "own Vietnam.", text=True)  # fmt: skip
+    else:
+        chart(option, second)
+
+
+def comparison(m: ClassroomModel, font: int) -> dict:
+    twin = m.own_vietnam()
+    c = m.compare()
+    return comparison_chart(m, c, outcome(m), outcome(twin), font)
+
+
+@solara.component
+def EventList(m: ClassroomModel, tick: int):
+    marks = event_marks(m)
+    if not marks:
+        return
+    with solara.Div(classes=["bamboo-events"]):
+        for n, at, names, live in marks:
+            colour = LIVE if live else "#333"
+            solara.Text(
+                f"{n}  {at}  {names}{'  (live)' if live else ''}", style={"color": colour, "margin-right": "14px"}
+            )
+
+
+@solara.component
+def WhyVietnamMoved(m: ClassroomModel, tick: int, font: int):
+    if not m.decisions:
+        solara.Info("Step the world: this view tells why Vietnam made each move of the last quarter.", text=True)
+        return
+    with m.lock:
+        decision = m.decisions[-1]
+        reasons = explain(decision)
+        when = m.calendar.date(decision.step)
+    solara.Text(f"At {when}. Points: how much each driver pulled on the move; habit counts for keeping a tie.",
+                classes=["bamboo-note"])  # fmt: skip
+    with solara.Row(style={"align-items": "flex-start"}):
+        chart(explain_chart(reasons, font), "300px", "55%")
+        with solara.Column(style={"width": "45%"}, gap="6px"):
+            for r in reasons.values():
+                solara.Text(r.sentence(student=m.student), classes=["bamboo-note", "bamboo-why"])
+
+
+@solara.component
+def LiveEvents(model, tick):
+    """Inject any catalogue event at the date on the button: its actor and target follow the event chosen."""
+    label, set_label = solara.use_state(event_label("maritime_incident", None))
+    kind = EVENTS[label]
     cls = EVENT_TYPES[kind]
     pairs = roles.pairs(kind)
     actors = [p for p in POWERS if any(a == p for a, _ in pairs)]
+    actor, set_actor = solara.use_state(cls.default_actor)
+    target, set_target = solara.use_state(cls.default_target)
+    magnitude, set_magnitude = solara.use_state(0.8)
+    quarters, set_quarters = solara.use_state(0)
+    path, set_path = solara.use_state("powers.CN.threat.territory")
+    shift, set_shift = solara.use_state(0.2)
+    refused, set_refused = solara.use_state(None)
     actor = actor if actor in actors else cls.default_actor
     targets = [t for t in ("VN", *POWERS) if (actor, t) in pairs]
     target = target if target in targets else cls.default_target if cls.default_target in targets else targets[0]
 
-    def inject():
-        extra = {"path": path, "value": value} if kind == "shock" else {}
+    def pick(new_label):
+        new = EVENT_TYPES[EVENTS[new_label]]
+        set_label(new_label)
+        set_actor(new.default_actor)  # each event starts from its own actor and target
+        set_target(new.default_target)
+        set_refused(None)
+
+    def inject(shown: int):  # the quarter the button showed when it was clicked
+        extra = {"path": path, "value": shift} if kind == "shock" else {}
         try:
-            m.inject(kind, quarters or None, actor=actor, target=target, magnitude=magnitude, **extra)
+            world = model.value.inject_at(shown, kind, quarters or None, actor=actor, target=target,
+                                          magnitude=magnitude, **extra)  # fmt: skip
         except ValueError as exc:  # e.g. a shock on an initial value
             set_refused(str(exc))
             return
         set_refused(None)
-        force_update()
+        if world is not model.value:
+            model.set(world)
+        tick.set(tick.value + 1)
 
-    with solara.Card("Live event"):
-        solara.Select("Event", values=sorted(EVENT_TYPES), value=kind, on_value=set_kind)
-        solara.Text(cls.effect, style={"font-size": "12px"})
-        solara.Text(roles.describe(kind), style={"font-size": "11px"})
-        with solara.Row():
-            solara.Select("Actor", values=actors, value=actor, on_value=set_actor)
-            solara.Select("Target", values=targets, value=target, on_value=set_target)
+    with solara.Card("Live event", margin=0, style={"padding": "6px"}):
+        solara.Select("Event", values=list(EVENTS), value=label, on_value=pick, dense=True)
+        solara.Text(cls.effect, classes=["bamboo-note"])
+        by = {power_name(p): p for p in actors}
+        on = {power_name(t): t for t in targets}
+        if len(actors) > 1:
+            solara.Select(
+                "By", values=list(by), value=power_name(actor), on_value=lambda n: set_actor(by[n]), dense=True
+            )
+        else:
+            solara.Text(f"By {power_name(actor)}", classes=["bamboo-note"])
+        if len(targets) > 1:
+            solara.Select(
+                "On", values=list(on), value=power_name(target), on_value=lambda n: set_target(on[n]), dense=True
+            )
         if kind == "shock":
             solara.Select("Parameter", values=sorted(load_parameters().entries), value=path, on_value=set_path)
-            solara.SliderFloat("Shift", value=value, min=-1.0, max=1.0, step=0.05, on_value=set_value)
-        solara.SliderFloat("Magnitude", value=magnitude, min=0.0, max=1.0, step=0.05, on_value=set_magnitude)
-        solara.SliderInt("Quarters (0: its own)", value=quarters, min=0, max=12, on_value=set_quarters)
-        solara.Button(f"Inject at {m.date}", on_click=inject, color="warning", disabled=not m.running)
+            solara.SliderFloat("Shift", value=shift, min=-1.0, max=1.0, step=0.05, on_value=set_shift)
+        solara.Text(f"Strength: {magnitude:.2f}", classes=["bamboo-note"])
+        solara.SliderFloat("", value=magnitude, min=0.0, max=1.0, step=0.05, on_value=set_magnitude)
+        lasts = "as long as this event usually lasts" if not quarters else f"{quarters} quarters"
+        solara.Text(f"Lasts: {lasts}", classes=["bamboo-note"])
+        solara.SliderInt("", value=quarters, min=0, max=12, on_value=set_quarters)
+        InjectAt(model, tick, inject)
         if refused:
-            solara.Error(refused, dense=True)
-        with solara.Column(gap="0px"):
-            for kind_, at, fields in m.live_events:
-                solara.Text(f"{at}: {kind_.replace('_', ' ')} by {fields.get('actor')}", style={"font-size": "12px"})
+            solara.Error(refused, dense=True, text=True)
 
 
 @solara.component
-def Page():
-    lesson = solara.use_memo(Lesson, [])
-    model = solara.use_reactive(solara.use_memo(lesson.model, []))
-    # Mesa's Reset builds ClassroomModel(lesson=...): the world again, from the lesson's current settings
-    SolaraViz(model, components=CELLS, model_params={"lesson": lesson}, name=TITLE, play_interval=400)
-    Sidebar(model)
+def InjectAt(model, tick, inject):
+    """The inject button alone, redrawn at every step with the world's date (the rest of the card is not)."""
+    m = model.value
+    tick.value  # noqa: B018 -- read, so that every step redraws the date on the button
+    InjectButton.element(step=m.steps, date=str(m.date), disabled=not m.running, on_inject=inject)
 
 
 @solara.component
-def Sidebar(model: solara.Reactive[ClassroomModel]):
-    SidebarCards(model)  # one component deeper than SolaraViz: Solara places deeper sidebar content below
+def HanoiDesk(model, tick):
+    """The student's moves for the next quarter, one per partner."""
+    m = model.value
+    tick.value  # noqa: B018 -- read, so that every step redraws the desk
+    with solara.Card("Your moves", margin=0, style={"padding": "6px"}):
+        solara.Text(f"for the quarter after {m.date}", classes=["bamboo-note"], style={"display": "block"})
+        for power in POWERS:
+
+            def choose(move, power=power):
+                model.value.moves[power] = MOVE_NAMES.index(move) - 1
+
+            solara.Text(power_name(power), classes=["bamboo-note"], style={"display": "block", "margin-top": "4px"})
+            solara.ToggleButtonsSingle(MOVE_NAMES[m.moves[power] + 1], list(MOVE_NAMES), on_value=choose, dense=True,
+                                       classes=["bamboo-moves"])  # fmt: skip
 
 
-@solara.component
-def SidebarCards(model: solara.Reactive[ClassroomModel]):
-    with solara.Sidebar():
-        LessonPanel(model)
-        LiveEvents(model)
+# -- the server ------------------------------------------------------------------------------
+class Trimmer:
+    """Hands a closed session's memory back to the system, a few seconds after the session closes.
+
+    Python frees a session's objects when Solara closes it, but glibc's
+    allocator keeps the freed pages for the process; ``malloc_trim`` returns
+    them, so the server's size follows the class rather than its largest
+    moment. One thread, woken by each close; nothing happens where there is
+    no glibc.
+    """
+
+    def __init__(self, delay: float = 5.0):
+        self.delay = delay
+        self.wake = threading.Event()
+        self.lock = threading.Lock()
+        self.thread: threading.Thread | None = None
+        try:
+            self.trim = ctypes.CDLL(None).malloc_trim
+        except (OSError, AttributeError):
+            self.trim = None
+
+    def session_closed(self) -> None:
+        with self.lock:
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._run, name="bamboo-trimmer", daemon=True)
+                self.thread.start()
+        self.wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wake.wait()
+            time.sleep(self.delay)  # sessions close in bursts at the end of a lesson: one trim for many
+            self.wake.clear()
+            self.release()
+
+    def release(self) -> None:
+        gc.collect()
+        if self.trim is not None:
+            self.trim(0)
 
 
-# -- the server ----------------------------------------------------------------------
+TRIMMER = Trimmer()
+solara.lab.on_kernel_start(lambda: TRIMMER.session_closed)  # called with each new session; its result at its close
+
+
 def offline() -> None:
     """Serve Solara's web assets from the installed solara-assets package; ask nothing of the internet."""
     import solara.server.settings as server
@@ -400,15 +615,41 @@ def offline() -> None:
     server.theme.title = TITLE
 
 
+def free_closed_sessions() -> None:
+    """Free a closed page's session within minutes, not Solara's default day (SOLARA_KERNEL_CULL_TIMEOUT overrides)."""
+    import solara.server.settings as server
+
+    if "SOLARA_KERNEL_CULL_TIMEOUT" not in os.environ:
+        server.kernel.cull_timeout = CULL_TIMEOUT
+
+
+def fan_workers() -> int:
+    """How many processes compute fans: BAMBOO_FAN_WORKERS, else one per processor (0: in the server itself)."""
+    text = os.environ.get("BAMBOO_FAN_WORKERS", str(os.cpu_count() or 1)).strip()
+    if not text.isdecimal() or not 0 <= int(text) <= 64:
+        raise ValueError(f"BAMBOO_FAN_WORKERS must be a whole number from 0 to 64, got {text[:20]!r}")
+    return int(text)
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765) -> int:
     """Run the dashboard until Ctrl+C."""
+    try:
+        workers = fan_workers()
+    except ValueError as exc:
+        print(f"bamboo app: error: {exc}", file=sys.stderr)
+        return 2
     offline()
+    free_closed_sessions()
+    FANS.start(workers)
     # a classroom serves plain http on its own network; Solara warns of that on each new address
     warnings.filterwarnings("ignore", "Cookies with samesite=none require https", UserWarning)
     from click.exceptions import Abort
     from solara.__main__ import run
 
     args = ["sim.app", "--host", host, "--port", str(port), "--production", "--no-open", "--no-check-version"]
-    with contextlib.suppress(Abort, KeyboardInterrupt):  # Ctrl+C: the usual way to stop a server
-        run.main(args, standalone_mode=False)
+    try:
+        with contextlib.suppress(Abort, KeyboardInterrupt):  # Ctrl+C: the usual way to stop a server
+            run.main(args, standalone_mode=False)
+    finally:
+        FANS.stop()
     return 0

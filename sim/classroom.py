@@ -15,8 +15,11 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import pickle
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,9 +33,11 @@ from sim.limits import MAX_FILE_BYTES, MAX_UPLOADS
 from sim.model import BalanceModel
 from sim.outcomes import Failure
 from sim.params import POWERS
+from sim.plots import NAMES, QS
 from sim.reach import Library, show_name
-from sim.results import Aggregate
+from sim.results import SERIES, Aggregate
 from sim.scenario import EventSpec, Scenario, ScenarioError, load_scenario
+from sim.strategies import DEFAULT, STRATEGIES
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 DEFAULT_SCENARIO = SCENARIOS / "status_quo.yaml"
@@ -46,14 +51,14 @@ class Knob:
     path: str | None = None
     low: float = 0.0
     high: float = 1.0
-    step: float = 0.01
+    step: float = 0.05  # a class on the same setting shares one fan: coarse steps make that likelier
 
 
 KNOBS = {
-    "us_tariff": Knob("US tariff rate"),
+    "us_tariff": Knob("United States tariff rate"),
     "cn_threat": Knob("China's territorial threat", "powers.CN.threat.territory"),
     "ru_cn_closeness": Knob("Russia–China closeness", "world.russia_china_closeness"),
-    "us_tolerance_ru": Knob("US tolerance of the Russia tie", "powers.US.tolerance.RU"),
+    "us_tolerance_ru": Knob("United States tolerance of the Russia tie", "powers.US.tolerance.RU"),
     "four_nos": Knob("Four No's in force", "hedger.four_nos", step=1.0),
 }
 
@@ -79,20 +84,52 @@ def knob_default(scenario: Scenario, name: str) -> float:
     return float(np.mean(m))
 
 
-@functools.cache
-def _scenario_name(path: Path, mtime: float) -> str:
-    return load_scenario(path).name
+@functools.lru_cache(maxsize=64)
+def _parsed(path: Path, mtime: float) -> Scenario:
+    """A scenario file, parsed once per process while it is unchanged: every student's page shares it.
+
+    A Scenario is never changed in place (the dials make a new one), so sharing it is safe.
+    """
+    return load_scenario(path)
+
+
+def scenario_file(path: str | Path) -> Scenario:
+    path = Path(path).resolve()
+    return _parsed(path, path.stat().st_mtime)
 
 
 def catalogue(folder: Path = SCENARIOS) -> dict[str, Path]:
     """The scenarios in a folder, by name."""
     paths = sorted(folder.glob("*.yaml"))
-    return {_scenario_name(p, p.stat().st_mtime): p for p in paths}
+    return {scenario_file(p).name: p for p in paths}
+
+
+@functools.lru_cache(maxsize=4)
+def _shipped(folder: Path, stamp: tuple) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.yaml"))}
 
 
 def shipped(folder: Path = SCENARIOS) -> dict[str, bytes]:
     """The shipped scenario files, by file name: what an upload may inherit from, besides other uploads."""
-    return {p.name: p.read_bytes() for p in sorted(folder.glob("*.yaml"))}
+    stamp = tuple((p.name, p.stat().st_mtime) for p in sorted(folder.glob("*.yaml")))
+    return _shipped(folder, stamp)
+
+
+STUDENT = "student"  # the strategy of a student playing Hanoi at the dashboard
+
+
+def strategies() -> dict[str, str]:
+    """Who may play Vietnam in the class's world: strategy name -> its name in plain words."""
+    labels = {STUDENT: "You play Hanoi", DEFAULT: "The model's Vietnam (hedging)"}
+    for name, cls in STRATEGIES.items():
+        target = getattr(cls, "target", None)
+        labels.setdefault(
+            name,
+            f"Align with {'the ' * (target == 'US')}{NAMES[target]}"
+            if target
+            else f"{name.capitalize()}: {cls.description}",
+        )
+    return labels
 
 
 class Lesson:
@@ -100,18 +137,37 @@ class Lesson:
 
     def __init__(self, scenario: str | Path = DEFAULT_SCENARIO, *, seed: int | None = None, fan_runs: int = 300):
         self.fan_runs = fan_runs
-        self.student = False
+        self.strategy = DEFAULT  # who plays Vietnam: a registered strategy, or STUDENT
         self.uploads: dict[str, Scenario] = {}  # by scenario name
         self.files: dict[str, bytes] = {}  # the uploaded files, by file name (for base: in later uploads)
         self.choose(scenario)
         if seed is not None:
             self.seed = seed
 
+    @property
+    def student(self) -> bool:
+        """Whether a student plays Hanoi."""
+        return self.strategy == STUDENT
+
+    @student.setter
+    def student(self, on: bool) -> None:
+        self.strategy = STUDENT if on else DEFAULT
+
     def choose(self, scenario: str | Path | Scenario) -> None:
         """Take a scenario (a file, or one uploaded); its dials, seed and events start as the file says."""
-        scenario = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+        if not isinstance(scenario, Scenario):
+            scenario = scenario_file(scenario)
         self.scenario, self.seed = scenario, scenario.seed
         self.knobs = {name: knob_default(scenario, name) for name in KNOBS}
+
+    def set_seed(self, text: object) -> None:
+        """Take a seed as typed: a whole number from 0; anything else raises ValueError and changes nothing."""
+        value = str(text).strip()
+        if not value.isdecimal() or not value.isascii():
+            raise ValueError(f"the seed must be a whole number from 0 up, such as 42; got {value[:20]!r}")
+        if int(value) >= 2**63:
+            raise ValueError(f"the seed must be below 2**63; got {value[:20]}…")
+        self.seed = int(value)
 
     def upload(self, name: str, data: bytes, size: int | None = None) -> None:
         """Take a scenario file sent from the browser (a bad one raises ScenarioError, changing nothing).
@@ -170,6 +226,9 @@ class Comparison:
     model_verdict: str
 
 
+FAN_SERIES = {"alignment": SERIES["alignment"]}  # what the fan chart draws: a fifth of a full Aggregate's memory
+
+
 @dataclass
 class Fan:
     """A Monte Carlo ensemble of the lesson's world: streamed percentiles and verdicts."""
@@ -188,6 +247,51 @@ def verdict(model: BalanceModel, run: int = 0) -> str:
     return f"{mode.label.replace('_', ' ')} in {when}"
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """How one run's multi-alignment has fared so far: its failure (if any), when, and which power it concerns."""
+
+    failure: Failure
+    date: Month | None  # the first quarter of the failure
+    power: str | None  # the partner dropped, the power sided with, or the power treating Vietnam as a rival's
+    sided: bool = False  # bandwagoning by a tie past the alliance line (else by a power's coercion)
+
+    def words(self) -> str:
+        if self.failure == Failure.NONE:
+            return "no failure so far"
+        name = NAMES.get(self.power, "")
+        if self.failure == Failure.DROPPED_PARTNER:
+            what = f"dropped partner: {name}" if name else "dropped partner"
+        elif self.failure == Failure.ISOLATION:
+            what = "isolation: no partner adds enough security"
+        elif self.sided:
+            what = f"bandwagoning: sided with {name}"
+        else:
+            what = f"bandwagoning: {name} treats Vietnam as its rival's camp" if name else "bandwagoning"
+        return f"{what}, from {self.date}"
+
+
+def outcome(model: BalanceModel, run: int = 0) -> Outcome:
+    """The run's first lasting failure so far, with the power it concerns, read from its recorded path."""
+    failure = Failure(int(model.verdict.mode[run]))
+    if failure == Failure.NONE:
+        return Outcome(failure, None, None)
+    step = int(model.verdict.step[run])
+    s = model.world.scalars
+    a = model.trajectories()["alignment"][step, run]
+    power, sided = None, False
+    if failure == Failure.DROPPED_PARTNER:
+        power = POWERS[int(np.argmin(a - s["comprehensive"][run]))]
+    elif failure == Failure.BANDWAGONING:
+        coercion = model.trajectories()["coercion"][step, run]
+        sided = bool(np.any(a >= s["alliance"][run]))
+        if sided:
+            power = POWERS[int(np.argmax(a))]
+        elif np.any(coercion >= s["coercion"][run]):
+            power = POWERS[int(np.argmax(coercion))]
+    return Outcome(failure, model.calendar.date(step), power, sided)
+
+
 class Student(Hedger):
     """Vietnam played by a student: each quarter's moves come from the dashboard.
 
@@ -195,7 +299,7 @@ class Student(Hedger):
     explanation; while no student plays, it is the move made.
     """
 
-    name = "student"
+    name = STUDENT
     description = "a student at the dashboard chooses Vietnam's moves"
 
     def choose(self, situation, step, feasible):
@@ -208,37 +312,69 @@ class Student(Hedger):
         return np.where(allowed, wanted, KEEP)
 
 
+@functools.cache
+def watched(name: str) -> type[Hedger]:
+    """A registered strategy that also works out the model's own choice (for the explanation and comparison).
+
+    The hedger's noise is drawn from a counter-based stream keyed by the step,
+    so working out its choice as well changes nothing in the strategy's world.
+    """
+    if name in (STUDENT, DEFAULT):
+        return Student
+    cls = STRATEGIES[name]
+
+    def choose(self, situation, step, feasible):
+        self.own = Hedger.choose(self, situation, step, feasible)
+        return cls.choose(self, situation, step, feasible)
+
+    return type(f"Watched{cls.__name__}", (cls,), {"choose": choose, "__doc__": cls.__doc__})
+
+
 class ClassroomModel(BalanceModel):
     """The one world a class watches: a lesson's scenario and dials, one run, the lesson's seed.
 
-    The dashboard rebuilds it from the lesson (Mesa's Reset does the same).
-    ``inject`` fires a catalogue event at the current date. With
-    ``lesson.student`` set, Vietnam's moves are the student's (``moves``, one
-    of -1, 0, +1 per power); the powers respond by the model's rules.
+    The dashboard rebuilds it from the lesson (Reset does the same).
+    ``inject`` fires a catalogue event at the current date; ``inject_at`` at
+    an earlier date too, by replaying the world with it. Vietnam is played by
+    the lesson's strategy; with ``lesson.student`` set its moves are the
+    student's (``moves``, one of -1, 0, +1 per power); the powers respond by
+    the model's rules.
     """
 
-    def __init__(self, lesson: Lesson | None = None):
+    def __init__(self, lesson: Lesson | None = None, live: tuple = ()):
         lesson = lesson if lesson is not None else Lesson()
         what_if = lesson.what_if()
+        built = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in live]
         super().__init__(
             runs=1,
             rng=lesson.seed,
             parameters=what_if.parameter_set,
             uncertainty=what_if.uncertainty,
             horizon=what_if.steps,
-            events=[e.build() for e in what_if.events],
-            strategy=Student,
+            events=[*(e.build() for e in what_if.events), *built],
+            strategy=watched(lesson.strategy),
         )
         self.lesson, self.what_if, self.seed = lesson, what_if, lesson.seed
         self.student, self.fan_runs = lesson.student, lesson.fan_runs
+        self.playing = lesson.strategy  # who plays Vietnam
+        # what the world is made of, for the fan's cache: the same for every student of a class on the same settings
+        # by content, not by name: two uploads of one name differ; a dial moved and back is the same world
+        self.recipe = (hashlib.sha256(pickle.dumps(what_if)).hexdigest(), lesson.seed, lesson.strategy)
         self.moves = dict.fromkeys(POWERS, 0)
-        self.live_events: list[tuple[str, Month, dict]] = []
+        self.played: list[dict[str, int]] = []  # the student's moves at each step, for a replay
+        self.live_events: list[tuple[str, Month, dict]] = list(live)
         self.decisions: list[Decision] = []
-        # the dashboard steps the model in a thread while the teacher injects events
+        # a page's play loop steps the model in a thread while the teacher injects events
         self.lock = threading.RLock()
+
+    @property
+    def scripted(self) -> int:
+        """How many of ``events`` the scenario scripted; the rest were injected live."""
+        return len(self.events) - len(self.live_events)
 
     def step(self) -> None:
         with self.lock:
+            self.played.append(dict(self.moves))
             super().step()
             h = self.hedger
             self.decisions.append(
@@ -256,19 +392,32 @@ class ClassroomModel(BalanceModel):
             self.live_events.append((kind, self.date, fields))
         return event
 
-    def _world(self, runs: int, **kwargs) -> BalanceModel:
+    def inject_at(self, step: int, kind: str, quarters: int | None = None, **fields) -> ClassroomModel:
+        """Fire an event at ``step``: now, or (if the world has moved on since) in a replay of the world with it.
+
+        The world is one seeded run, so the replay is the same world up to
+        ``step``; the student's moves are replayed as they were made. Returns
+        the model that holds the event (this one, or the replay).
+        """
+        with self.lock:
+            if step >= self.steps:
+                self.inject(kind, quarters, **fields)
+                return self
+            at = self.calendar.date(step)
+            if quarters:
+                fields["until"] = self.calendar.date(step + quarters)
+            EVENT_TYPES[kind](at, **fields)  # a bad event is refused here, before anything is rebuilt
+            replay = ClassroomModel(self.lesson, live=(*self.live_events, (kind, at, fields)))
+            replay.moves = dict(self.moves)
+            for moves in self.played:
+                replay.moves = dict(moves)
+                replay.step()
+            replay.moves = dict(self.moves)
+            return replay
+
+    def _world(self, runs: int, strategy: str = DEFAULT, **kwargs) -> BalanceModel:
         """A plain model of the same world: the lesson's scenario and dials, and the events injected so far."""
-        w = self.what_if
-        live = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in self.live_events]
-        return BalanceModel(
-            runs=runs,
-            rng=self.seed,
-            parameters=w.parameter_set,
-            uncertainty=w.uncertainty,
-            horizon=w.steps,
-            events=[*(e.build() for e in w.events), *live],
-            **kwargs,
-        )
+        return same_world(self.what_if, self.seed, self.live_events, runs, strategy, **kwargs)
 
     def own_vietnam(self) -> BalanceModel:
         """The model's own Vietnam in this world, run to the same step."""
@@ -281,12 +430,102 @@ class ClassroomModel(BalanceModel):
         twin = self.own_vietnam()
         return Comparison(self.dates, self.trajectories(), twin.trajectories(), verdict(self), verdict(twin))
 
-    def fan(self, runs: int | None = None) -> Fan:
-        """The Monte Carlo fan: this world's scenario, dials and live events over many runs, to the horizon."""
-        started = time.perf_counter()
+    def fan_recipe(self, runs: int | None = None) -> tuple[tuple, tuple]:
+        """What the fan of this world is made of: a key (the same for a class on the same settings) and
+        the arguments of ``compute_fan``, plain data that can be sent to another process."""
         runs = runs or self.fan_runs
-        agg = Aggregate(self.what_if.steps)
-        ensemble = self._world(runs, record=False, observers=[agg])
-        ensemble.run_for(self.what_if.steps)
-        agg.close_chunk(ensemble.verdict.mode, ensemble.verdict.step)
-        return Fan(agg, runs, time.perf_counter() - started)
+        live = tuple(
+            (kind, str(at), tuple(sorted((k, repr(v)) for k, v in f.items()))) for kind, at, f in self.live_events
+        )
+        strategy = DEFAULT if self.student else self.playing
+        return (self.recipe, runs, live), (self.what_if, self.seed, tuple(self.live_events), runs, strategy)
+
+    def fan(self, runs: int | None = None) -> Fan:
+        """The Monte Carlo fan: this world's scenario, dials and live events over many runs, to the horizon.
+
+        Vietnam plays the lesson's strategy (the model's own when a student
+        plays). A class on the same settings shares one fan: it is computed
+        once, by the first page that asks, and kept in a small cache.
+        """
+        key, args = self.fan_recipe(runs)
+        return FANS.get(key, lambda: compute_fan(*args))
+
+
+def same_world(what_if: Scenario, seed: int, live: tuple, runs: int, strategy: str = DEFAULT, **kwargs) -> BalanceModel:
+    """A plain model of a class's world: the scenario with its dials, the seed, and the events injected live."""
+    built = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in live]
+    return BalanceModel(
+        runs=runs,
+        rng=seed,
+        parameters=what_if.parameter_set,
+        uncertainty=what_if.uncertainty,
+        horizon=what_if.steps,
+        events=[*(e.build() for e in what_if.events), *built],
+        strategy=strategy,
+        **kwargs,
+    )
+
+
+def compute_fan(what_if: Scenario, seed: int, live: tuple, runs: int, strategy: str) -> Fan:
+    """The Monte Carlo fan of a class's world: ``runs`` runs to the horizon, streamed into alignment histograms."""
+    started = time.perf_counter()
+    agg = Aggregate(what_if.steps, series=FAN_SERIES)
+    ensemble = same_world(what_if, seed, live, runs, strategy, record=False, observers=[agg])
+    ensemble.run_for(what_if.steps)
+    agg.close_chunk(ensemble.verdict.mode, ensemble.verdict.step)
+    return Fan(agg, runs, time.perf_counter() - started)
+
+
+@dataclass(frozen=True)
+class FanSummary:
+    """What a page draws of a fan: percentiles QS of alignment per step and power, and the verdicts' shares."""
+
+    q: np.ndarray
+    runs: int
+    survival: float
+    modes: dict[str, float]
+    seconds: float
+
+    @classmethod
+    def of(cls, fan: Fan) -> FanSummary:
+        agg = fan.aggregate
+        q = agg.percentiles("alignment", QS)
+        return cls(q, fan.runs, agg.survival_probability(), agg.failure_modes(), fan.seconds)
+
+
+def fan_summary(*args) -> FanSummary:
+    """``compute_fan``'s result as a page draws it: a few kB, cheap to send back from a worker process."""
+    return FanSummary.of(compute_fan(*args))
+
+
+class Cache:
+    """The last ``size`` results by key, each computed once even when many pages ask for it at the same moment."""
+
+    def __init__(self, size: int, workers: int = 2):
+        self.size = size
+        self.working = threading.Semaphore(workers)
+        self.lock = threading.Lock()
+        self.items: OrderedDict = OrderedDict()
+        self.pending: dict = {}
+
+    def get(self, key, compute):
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+            busy = self.pending.setdefault(key, threading.Lock())
+        with busy:  # the first page computes; the others wait for its result
+            with self.lock:
+                if key in self.items:
+                    return self.items[key]
+            with self.working:  # a few at a time: more would only share the processors, and finish later
+                value = compute()
+            with self.lock:
+                self.items[key] = value
+                self.pending.pop(key, None)
+                while len(self.items) > self.size:
+                    self.items.popitem(last=False)
+            return value
+
+
+FANS = Cache(16)  # a ten-year fan keeps 2 MB of histograms; at the limits (200 steps) about 10 MB

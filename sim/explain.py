@@ -7,6 +7,13 @@ rivals' displeasure and the cost of the tie. Security is split further into
 what more (or less) supply brings and how far engagement tames a power's
 threat, by the symmetric (Shapley) split of the two, so the drivers add up
 exactly to the utility change. Keeping a tie also earns the inertia bonus.
+
+For a student the changes are told in points: a utility change divided by
+the step and the choice's temperature, the units in which the model's
+Vietnam weighs its moves (one point more multiplies a move's odds by about
+2.7). Points are the same scale for every tie, and the habit of keeping a tie
+(inertia) is in the same points. Rounded for reading, the drivers still add
+up to the net: the rounding keeps their sum (``rounded_parts``).
 """
 
 from __future__ import annotations
@@ -17,9 +24,13 @@ import numpy as np
 
 from sim.agents import KEEP, MOVES
 from sim.params import POWERS
+from sim.plots import NAMES
 from sim.security import Situation, shortfall, threat_faced
 
 MOVE_NAMES = ("loosen", "keep", "deepen")
+DONE = ("loosened", "kept", "deepened")
+DOING = ("loosening", "keeping", "deepening")
+SHOWN = 2  # drivers named in a sentence; the rest are summed as "the other drivers"
 DRIVERS = (
     "security supplied",
     "threat tamed or fed",
@@ -57,21 +68,68 @@ class Reason:
     feasible: np.ndarray  # which moves the Four No's allow
     probability: np.ndarray  # chance of each move under the model's logit choice
 
-    def sentence(self) -> str:
-        """The move and its main reasons, in words."""
-        k = self.chosen
-        head = f"{self.power}: {MOVE_NAMES[k]} (the model's odds {self.probability[k]:.0%})"
+    scale: float = 1.0  # utility per point: the step times the choice's temperature
+
+    def points(self, k: int) -> dict[str, float]:
+        """Each driver's pull on move ``k``, in points."""
+        return {d: float(c[k]) / self.scale for d, c in self.drivers.items()}
+
+    def parts(self, k: int) -> tuple[float, list[tuple[str, float]]]:
+        """The net of move ``k`` and its main drivers (the rest as one), rounded to 0.1 point so that they add up."""
+        pull = self.points(k)
+        named = sorted(pull, key=lambda d: -abs(pull[d]))[:SHOWN]
+        rest = sum(v for d, v in pull.items() if d not in named)
+        labels = [*named, "the other drivers"]
+        values = [pull[d] for d in named] + [rest]
+        net = float(self.gain[k]) / self.scale
+        return rounded_parts(net, values)[0], list(zip(labels, rounded_parts(net, values)[1], strict=True))
+
+    def sentence(self, student: bool = False) -> str:
+        """The move, what it was worth and why, and the part chance played, in words a student reads."""
+        name, k, p = NAMES[self.power], self.chosen, self.probability
+        who = "You" if student else "Vietnam"
         if k == KEEP:
             others = [j for j in (0, 2) if self.feasible[j]]
-            best = max(others, key=lambda j: self.gain[j]) if others else None
-            why = "no other move allowed" if best is None else f"{MOVE_NAMES[best]} would gain {self.gain[best]:+.4f}"
-            why = f"inertia {self.inertia:+.4f}; {why}"
+            head = f"{name}: {who} kept the tie; habit is worth {self.inertia / self.scale:.1f} points for keeping it."
+            if others:
+                best = max(others, key=lambda j: self.gain[j])
+                head += f" {DOING[best].capitalize()} instead {_worth(*self.parts(best))}."
+            else:
+                head += " No other move was allowed by the Four No's."
         else:
-            change = {d: float(c[k]) for d, c in self.drivers.items()}
-            pro, con = max(change, key=change.get), min(change, key=change.get)
-            why = f"for it {pro} {change[pro]:+.4f}, against it {con} {change[con]:+.4f}, net {self.gain[k]:+.4f}"
-        own = "" if self.own == k else f"; the model's Vietnam would {MOVE_NAMES[self.own]}"
-        return f"{head}: {why}{own}"
+            head = f"{name}: {who} {DONE[k]} the tie. {DOING[k].capitalize()} {_worth(*self.parts(k))}."
+        likeliest = int(np.argmax(p))
+        chance = f"In this situation the model's Vietnam would {MOVE_NAMES[k]} this tie {p[k]:.0%} of the time"
+        if likeliest != k:
+            chance += f" and {MOVE_NAMES[likeliest]} it {p[likeliest]:.0%}"
+            chance += ": your choice, not the likelier move." if student else ": chance picked the less likely move."
+        elif p[k] < 0.75:
+            chance += ": the likelier move, but chance could have gone the other way."
+        else:
+            chance += "."
+        own = "" if self.own == k or not student else f" The model's own Vietnam made it {MOVE_NAMES[self.own]}."
+        return f"{head} {chance}{own}"
+
+
+def _worth(net: float, parts: list[tuple[str, float]]) -> str:
+    terms = ", ".join(f"{label} {value:+.1f}" for label, value in parts)
+    return f"was worth {net:+.1f} points: {terms}"
+
+
+def rounded_parts(total: float, values: list[float], digits: int = 1) -> tuple[float, list[float]]:
+    """``values`` rounded to ``digits`` decimals so that they add up to ``total`` rounded (largest remainders).
+
+    ``total`` is the exact sum of ``values``; each value moves by less than one unit of the last digit.
+    """
+    unit = 10**digits
+    scaled = [v * unit for v in values]
+    floors = [int(np.floor(v)) for v in scaled]
+    want = round(total * unit)
+    short = want - sum(floors)  # between 0 and len(values) when the values add up to the total
+    order = sorted(range(len(values)), key=lambda i: floors[i] - scaled[i])
+    for i in order[: max(short, 0)]:
+        floors[i] += 1
+    return want / unit, [f / unit for f in floors]
 
 
 def _insecurity(situation: Situation, received: np.ndarray, threat: np.ndarray) -> np.ndarray:
@@ -125,5 +183,6 @@ def explain(decision: Decision, run: int = 0) -> dict[str, Reason]:
             inertia,
             feasible,
             probability,
+            float(step * temperature),
         )
     return reasons

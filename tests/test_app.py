@@ -1,13 +1,25 @@
 """The classroom dashboard without a browser: the lesson and world behind every widget, and the page itself."""
 
+import json
+import os
+import re
+import threading
+import time
+
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from sim.classroom import KNOBS, SCENARIOS, Lesson, catalogue, knob_default
+from sim.classroom import KNOBS, SCENARIOS, ClassroomModel, Lesson, catalogue, knob_default, outcome
 from sim.events import EVENT_TYPES
-from sim.explain import MOVE_NAMES, explain
+from sim.explain import MOVE_NAMES, explain, rounded_parts
+from sim.model import BalanceModel
+from sim.outcomes import Failure
 from sim.params import POWERS
+from sim.plots import QS
 from sim.scenario import ScenarioError
+from sim.strategies import STRATEGIES
 
 
 def run(model, steps):
@@ -240,6 +252,174 @@ def test_a_bad_upload_is_refused_and_changes_nothing():
     assert lesson.scenario.name == "Status quo"
 
 
+def test_a_strategy_that_lets_a_tie_go_is_told_which_partner_was_dropped_and_when():
+    lesson = Lesson(SCENARIOS / "caatsa_enforced.yaml")
+    lesson.strategy = "align:CN"  # lets the US tie go
+    model = lesson.model()
+    model.run_for(model.horizon)
+    result = outcome(model)
+    assert result.failure == Failure.DROPPED_PARTNER and result.power == "US"
+    a = model.trajectories()["alignment"][:, 0, 0]
+    first = model.calendar.step_of(result.date)
+    assert a[first] < model.world.scalars["comprehensive"][0] <= a[first - 1]  # the spell began that quarter
+    assert result.words() == f"dropped partner: United States, from {result.date}"
+
+
+@pytest.mark.parametrize("name", sorted(STRATEGIES))
+def test_any_registered_strategy_can_play_vietnam_in_the_class_s_world(name):
+    lesson = Lesson(SCENARIOS / "caatsa_enforced.yaml")
+    lesson.strategy = name
+    model = lesson.model()
+    model.run_for(model.horizon)
+    plain = BalanceModel(
+        runs=1, rng=lesson.seed, parameters=lesson.what_if().parameter_set, uncertainty=lesson.what_if().uncertainty,
+        horizon=model.horizon, events=[e.build() for e in lesson.what_if().events], strategy=name,
+    )  # fmt: skip
+    plain.run_for(model.horizon)
+    for key, values in plain.trajectories().items():  # working out the model's own choice changes nothing
+        assert np.array_equal(values, model.trajectories()[key]), key
+    assert outcome(model).failure == Failure(int(plain.verdict.mode[0]))
+
+
+def test_an_event_shown_at_an_earlier_date_fires_at_that_date():
+    lesson = Lesson()
+    lesson.student = True
+    model = lesson.model()
+    for moves in ({"US": 1, "CN": 0, "RU": 0}, {"US": 0, "CN": -1, "RU": 0}, {"US": 0, "CN": 0, "RU": 1}):
+        model.moves = moves
+        model.step()
+    shown = 1  # the button said the date of step 1; the world has moved on to step 3 since
+    replay = model.inject_at(shown, "tariff", magnitude=0.6)
+    assert replay is not model and replay.steps == model.steps == 3
+    assert [(kind, str(at)) for kind, at, _ in replay.live_events] == [("tariff", str(model.calendar.date(1)))]
+    assert [d.chosen.tolist() for d in replay.decisions] == [d.chosen.tolist() for d in model.decisions]
+    scheduled = Lesson()
+    scheduled.student = True
+    twin = ClassroomModel(scheduled, live=(("tariff", model.calendar.date(1), {"magnitude": 0.6}),))
+    for moves in model.played:
+        twin.moves = moves
+        twin.step()
+    for key, values in twin.trajectories().items():
+        assert np.array_equal(values, replay.trajectories()[key]), key
+    now = replay.inject_at(replay.steps, "summit", actor="RU")
+    assert now is replay and str(now.live_events[-1][1]) == str(replay.date)
+
+
+def test_the_fan_is_computed_once_for_a_class_on_the_same_settings():
+    first, second = Lesson(SCENARIOS / "us_retrenchment.yaml"), Lesson(SCENARIOS / "us_retrenchment.yaml")
+    assert first.model().fan() is second.model().fan()
+    second.set("cn_threat", 0.61)
+    assert second.model().fan() is not first.model().fan()
+    third = Lesson(SCENARIOS / "us_retrenchment.yaml")
+    third.seed += 1
+    assert third.model().fan() is not first.model().fan()
+
+
+def test_two_uploads_with_one_name_do_not_share_a_fan():
+    one, two = Lesson(), Lesson()
+    one.upload("mine.yaml", b"name: Mine\ndescription: d\nbase: status_quo.yaml\n")
+    two.upload("mine.yaml", b"name: Mine\ndescription: d\nbase: perfect_storm.yaml\n")
+    assert one.model().recipe != two.model().recipe
+
+
+@pytest.mark.parametrize("text", ["abc", "-5", "1.5", "", "٣", "99999999999999999999"])
+def test_a_bad_seed_is_refused_and_changes_nothing(text):
+    lesson = Lesson()
+    with pytest.raises(ValueError, match="seed must be"):
+        lesson.set_seed(text)
+    assert lesson.seed == lesson.scenario.seed
+    lesson.set_seed(" 42 ")
+    assert lesson.seed == 42
+
+
+@given(st.lists(st.floats(-50, 50, allow_nan=False), min_size=1, max_size=8))
+def test_rounded_parts_add_up_to_the_rounded_total(values):
+    total = sum(values)
+    net, parts = rounded_parts(total, values)
+    assert round(sum(parts) * 10) == round(net * 10) == round(total * 10)
+    assert all(abs(p - v) < 0.1 + 1e-9 for p, v in zip(parts, values, strict=True))
+
+
+SIGNED = re.compile(r"([+-]\d+\.\d)")
+
+
+@pytest.mark.parametrize("scenario", ["perfect_storm", "status_quo", "caatsa_enforced"])
+def test_each_sentence_s_drivers_add_up_to_its_net_and_chance_is_named(scenario):
+    model = Lesson(SCENARIOS / f"{scenario}.yaml").model()
+    for _ in range(16):
+        model.step()
+        for reason in explain(model.decisions[-1]).values():
+            text = reason.sentence()
+            worth = re.search(r"was worth ([+-]\d+\.\d) points: (.*?the other drivers [+-]\d+\.\d)\.", text)
+            if worth is None:
+                assert "No other move was allowed" in text
+                continue
+            net, terms = float(worth.group(1)), [float(x) for x in SIGNED.findall(worth.group(2))]
+            assert len(terms) == 3 and round(sum(terms), 1) == net, text
+            assert re.search(r"the model's Vietnam would (loosen|keep|deepen) this tie \d+% of the time", text)
+            assert not re.search(r"\d\.\d{3}", text)  # no four-decimal utilities
+            k = reason.chosen
+            if reason.probability[k] < reason.probability.max():
+                assert "chance picked the less likely move" in text
+
+
+def test_every_chart_s_text_is_at_least_14_px():
+    from sim.charts import FONT, comparison_chart, explain_chart, fan_chart, security_chart, world_chart
+
+    lesson = Lesson(SCENARIOS / "perfect_storm.yaml")
+    lesson.student = True
+    model = lesson.model()
+    model.run_for(20)
+    model.inject("tariff", magnitude=0.5)
+    q = model.fan(runs=50).aggregate.percentiles("alignment", QS)
+    c = model.compare()
+    why = explain_chart(explain(model.decisions[-1]))
+    options = [world_chart(model), fan_chart(model, q, 50), security_chart(model), why,
+               comparison_chart(model, c, outcome(model), outcome(model.own_vietnam()))]  # fmt: skip
+
+    def sizes(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from [value] if key == "fontSize" else sizes(value)
+        elif isinstance(node, list):
+            for item in node:
+                yield from sizes(item)
+
+    for option in options:
+        found = list(sizes(option))
+        assert found and min(found) >= FONT == 14
+        json.dumps(option)  # plain data: the browser draws it
+
+
+def test_event_names_and_powers_are_plain_words():
+    from sim.charts import event_label, event_marks
+
+    assert event_label("maritime_incident", "CN") == "Maritime incident (China)"
+    assert event_label("secondary_sanctions", "US", "RU") == "Secondary sanctions (United States on Russia)"
+    model = Lesson(SCENARIOS / "perfect_storm.yaml").model()
+    model.run_for(2)
+    model.inject("tariff", actor="US")
+    marks = event_marks(model)
+    assert [(at, names) for _, at, names, live in marks if live] == [(str(model.date), "Tariff (United States)")]
+    assert [n for n, *_ in marks] == list(range(1, len(marks) + 1))
+    assert all("_" not in names for _, _, names, _ in marks)
+
+
+def test_closed_sessions_are_freed_within_minutes(monkeypatch):
+    import solara.server.settings as server
+
+    import sim.app
+
+    monkeypatch.delenv("SOLARA_KERNEL_CULL_TIMEOUT", raising=False)
+    monkeypatch.setattr(server.kernel, "cull_timeout", "24h")
+    sim.app.free_closed_sessions()
+    assert server.kernel.cull_timeout == sim.app.CULL_TIMEOUT == "2m"
+    monkeypatch.setenv("SOLARA_KERNEL_CULL_TIMEOUT", "30s")  # the operator's choice wins
+    server.kernel.cull_timeout = "30s"
+    sim.app.free_closed_sessions()
+    assert server.kernel.cull_timeout == "30s"
+
+
 # -- the page, rendered without a browser ---------------------------------------------
 @pytest.fixture
 def page():
@@ -257,6 +437,14 @@ def texts(rc, widget, **match) -> list[str]:
     return [str(w.children[0]) for w in rc.find(widget, **match).widgets if w.children]
 
 
+def eventually(check, seconds: float = 10.0) -> None:
+    """Wait for ``check()`` to hold: the fan is computed in the background and the page is drawn again when it is."""
+    deadline = time.monotonic() + seconds
+    while not check():
+        assert time.monotonic() < deadline, "the page did not get there"
+        time.sleep(0.05)
+
+
 def test_the_page_steps_switches_scenario_plays_hanoi_and_resets(page):
     import ipyvuetify as v
 
@@ -264,26 +452,103 @@ def test_the_page_steps_switches_scenario_plays_hanoi_and_resets(page):
         page.find(v.Btn, children=["Step"]).widget.click()
 
     step()
-    assert "2025-10: multi-alignment holds" in texts(page, v.Alert)
+    assert any(a.startswith("No failure so far (2025-10)") for a in texts(page, v.Alert))
     page.find(v.Select, label="Scenario").widget.v_model = "Perfect storm"
     step()
-    assert any(t.startswith("Why Vietnam moved at 2025-10") for t in texts(page, v.Html, tag="span"))
-    page.find(v.Checkbox, label="Play as Hanoi").widget.v_model = True
-    desk = page.find(v.BtnToggle).widgets
+
+    def show(name):
+        (views,) = [t for t in page.find(v.BtnToggle).widgets if len(t.children) == 4]
+        views.v_model = [b.children[0] for b in views.children].index(name)
+
+    show("Why Vietnam moved")
+    assert any(t.startswith("At 2025-10.") for t in texts(page, v.Html, tag="span"))
+    assert len(page.find(v.Html, class_="bamboo-note bamboo-why").widgets) == 3
+    page.find(v.Select, label="Vietnam is played by").widget.v_model = "You play Hanoi"
+    desk = [t for t in page.find(v.BtnToggle).widgets if len(t.children) == 3]
     assert [t.v_model for t in desk] == [1, 1, 1]
     desk[0].v_model = 2  # deepen with the US
     step()
     step()
-    alerts = texts(page, v.Alert)
-    assert any(a.startswith("Your Vietnam: multi-alignment holds; the model's Vietnam: ") for a in alerts)
+    show("Compare")
+    assert page.find(v.Html, class_="bamboo-date").widget.children[0] == "2026-01"
+    assert any(a.startswith("No failure so far (2026-01)") for a in texts(page, v.Alert))
     page.find(v.Btn, children=["Reset"]).widget.click()
-    assert "2025-07: multi-alignment holds" in texts(page, v.Alert)
-    assert page.find(v.Checkbox, label="Play as Hanoi").widget.v_model is True  # Reset keeps the lesson
+    eventually(lambda: any(a.startswith("No failure so far (2025-07)") for a in texts(page, v.Alert)))
+    assert page.find(v.Select, label="Vietnam is played by").widget.v_model == "You play Hanoi"  # Reset keeps it
 
 
-def test_the_page_injects_a_live_event(page):
+def test_the_page_injects_a_live_event_whose_actor_follows_its_type(page):
     import ipyvuetify as v
 
+    from sim.app import InjectButton
+
     page.find(v.Btn, children=["Step"]).widget.click()
-    page.find(v.Btn, children=["Inject at 2025-10"]).widget.click()
-    assert "2025-10: maritime incident by CN" in texts(page, v.Html, tag="span")
+    assert page.find(v.Select, label="By").widget.v_model == "China"
+    page.find(v.Select, label="Event").widget.v_model = "Tariff"
+    assert page.find(v.Select, label="By").widget.v_model == "United States"
+    button = page.find(InjectButton).widget
+    assert (button.step, button.date) == (1, "2025-10")
+    page.find(v.Btn, children=["Step"]).widget.click()
+    button.vue_inject(1)  # clicked while the button still showed 2025-10; the world had moved on to 2026-01
+    assert any(t == "1  2025-10  Tariff (United States)  (live)" for t in texts(page, v.Html, tag="span"))
+    assert page.find(InjectButton).widget.date == "2026-01"
+
+
+def test_the_page_refuses_a_bad_seed_with_a_message(page):
+    import ipyvuetify as v
+
+    def seed():  # found again each time: a message above it makes the page anew below it
+        return page.find(v.TextField, label="Seed (the same seed gives the class the same world)").widget
+
+    for bad in ("abc", "-5"):
+        seed().v_model = bad
+        seed().fire_event("keyup.enter", None)  # the value is taken on Enter or when the box loses focus
+        errors = [a for a in texts(page, v.Alert) if a.startswith("Seed refused")]
+        assert errors and "whole number" in errors[0] and errors[0].endswith("the world keeps seed 1")
+    seed().v_model = "7"
+    seed().fire_event("keyup.enter", None)
+    assert not [a for a in texts(page, v.Alert) if a.startswith("Seed refused")]
+
+
+def test_a_closed_session_s_memory_is_handed_back_soon_after():
+    import sim.app
+
+    trimmer = sim.app.Trimmer(delay=0.01)
+    released = threading.Event()
+    trimmer.release = released.set
+    assert not released.is_set()
+    trimmer.session_closed()
+    assert released.wait(5)
+    released.clear()
+    trimmer.session_closed()  # the same thread serves every close
+    assert released.wait(5) and trimmer.thread.is_alive()
+
+
+def test_fans_computed_in_worker_processes_are_those_computed_in_the_server():
+    import sim.app
+
+    lesson = Lesson(SCENARIOS / "caatsa_enforced.yaml")
+    model = lesson.model()
+    model.run_for(3)
+    model.inject("summit", actor="RU")
+    workers = sim.app.FanWorkers()
+    workers.start(1)
+    try:
+        far = workers.view(model)
+        assert workers.view(model).summary is far.summary  # asked again: the cache answers
+    finally:
+        workers.pool.shutdown()
+    near = sim.app.FanWorkers().view(model)  # no workers: computed here
+    assert far.key == near.key == sim.app.fan_key(model)
+    assert np.array_equal(far.q, near.q) and far.survival == near.survival and far.modes == near.modes
+
+
+def test_a_bad_number_of_fan_workers_is_refused_before_the_server_starts():
+    import subprocess
+    import sys
+
+    env = {**os.environ, "BAMBOO_FAN_WORKERS": "lots"}
+    done = subprocess.run([sys.executable, "-m", "sim", "app", "--port", "9"], env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "BAMBOO_FAN_WORKERS must be a whole number from 0 to 64, got 'lots'" in done.stderr

@@ -1,0 +1,272 @@
+"""The dashboard's charts as ECharts options: plain data the browser draws.
+
+The server only sends numbers and labels (a few kB per chart); the student's
+browser lays out and draws them with ECharts, which Solara serves from its
+own assets, so nothing is fetched from the internet. Text is at least
+``FONT`` px, larger in presentation mode; the x axis is the calendar.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.agents import KEEP
+from sim.classroom import ClassroomModel, Comparison, Outcome, outcome
+from sim.explain import DOING, DONE, DRIVERS, Reason
+from sim.outcomes import TIERS, Failure
+from sim.params import DIMENSIONS, POWERS
+from sim.plots import COLOURS, DIM_COLOURS, NAMES, QS
+
+FONT = 14  # px: the smallest text on any chart, readable from the back of a classroom
+PRESENT = 18  # px: the same in presentation mode
+LIVE = "#d35400"  # events injected during the run
+SCRIPTED = "#566573"
+FAILED = "#b03a2e"
+TIER_NAMES = {
+    "none": "no partnership",
+    "comprehensive": "comprehensive",
+    "strategic": "strategic",
+    "comprehensive_strategic": "comp. strategic",
+    "alliance": "alliance (ruled out)",
+}
+
+
+def power_name(code: str) -> str:
+    return NAMES.get(code, "Vietnam" if code == "VN" else code)
+
+
+def event_label(kind: str, actor: str | None, target: str | None = None) -> str:
+    """An event in plain words: "Maritime incident (China)", "Sanctions (United States on Russia)"."""
+    if kind == "rapprochement":
+        return "Russia–China rapprochement"
+    if kind == "shock":
+        return "A shock to one parameter"
+    who = power_name(actor) if actor else ""
+    if target and target != "VN":
+        who = f"{who} on {power_name(target)}"
+    title = kind.replace("_", " ").capitalize()
+    return f"{title} ({who})" if who else title
+
+
+def _round(values) -> list:
+    return [round(float(v), 4) for v in np.asarray(values)]
+
+
+def _base(title: str, dates: list[str], font: int, ylabel: str, ylim=(0, 1)) -> dict:
+    return {
+        "animation": False,
+        "textStyle": {"fontSize": font},
+        "title": {"text": title, "left": 8, "top": 2, "textStyle": {"fontSize": font + 1, "fontWeight": "bold"}},
+        "grid": {"left": 4 * font, "right": 11 * font, "top": 3 * font, "bottom": 4.5 * font},
+        "legend": {"bottom": 0, "left": 8, "textStyle": {"fontSize": font}, "itemWidth": 22},
+        "tooltip": {"trigger": "axis", "textStyle": {"fontSize": font}},
+        "xAxis": {
+            "type": "category",
+            "data": dates,
+            "boundaryGap": False,
+            "axisLabel": {"fontSize": font, "hideOverlap": True},
+        },
+        "yAxis": {
+            "type": "value",
+            "min": ylim[0],
+            "max": ylim[1],
+            "name": ylabel,
+            "nameLocation": "middle",
+            "nameGap": 40,
+            "nameTextStyle": {"fontSize": font},
+            "axisLabel": {"fontSize": font},
+            "splitLine": {"show": False},
+        },
+        "series": [],
+    }
+
+
+def event_marks(model: ClassroomModel) -> list[tuple[int, str, str, bool]]:
+    """The events on the chart: (number, date, plain names, live?), one per date and kind of event."""
+    marks: dict[tuple[str, bool], list[str]] = {}
+    scripted = model.scripted
+    last = str(model.calendar.date(model.horizon))
+    for i, event in enumerate(model.events):
+        at = str(event.at)
+        if at > last:
+            continue
+        names = marks.setdefault((at, i >= scripted), [])
+        label = event_label(event.name, event.actor, event.target)
+        if label not in names:
+            names.append(label)
+    ordered = sorted(marks.items())
+    return [(n + 1, at, "; ".join(names), live) for n, ((at, live), names) in enumerate(ordered)]
+
+
+def _marker_series(model: ClassroomModel, font: int, failures: list[tuple[Outcome, str]] = ()) -> dict:
+    """An empty series that carries the tier bands, the numbered event lines and the failure dates."""
+    s = model.world.scalars
+    edges = [0.0] + [float(s[t][0]) for t in TIERS[1:]] + [1.0]
+    areas = [
+        [
+            {
+                "yAxis": edges[i],
+                "name": TIER_NAMES[name],
+                "itemStyle": {"color": "rgba(128,128,128,0.05)" if i % 2 else "rgba(128,128,128,0.12)"},
+            },
+            {"yAxis": edges[i + 1]},
+        ]
+        for i, name in enumerate(TIERS)
+    ]
+    lines = [
+        {
+            "xAxis": at,
+            "lineStyle": {"color": LIVE if live else SCRIPTED, "type": "solid" if live else "dashed", "width": 2},
+            "label": {"formatter": str(n), "color": LIVE if live else SCRIPTED, "fontSize": font, "fontWeight": "bold"},
+        }
+        for n, at, _, live in event_marks(model)
+    ]
+    for result, label in failures:
+        if result.failure != Failure.NONE:
+            lines.append(
+                {
+                    "xAxis": str(result.date),
+                    "lineStyle": {"color": FAILED, "type": "solid", "width": 3},
+                    "label": {"formatter": label, "color": FAILED, "fontSize": font, "position": "insideEndTop"},
+                }
+            )
+    lines.append(
+        {"yAxis": edges[-2], "lineStyle": {"color": "#333", "type": "dashed", "width": 1}, "label": {"show": False}}
+    )
+    return {
+        "type": "line",
+        "name": "marks",
+        "data": [],
+        "silent": True,
+        "markArea": {"silent": True, "label": {"position": "right", "fontSize": font, "color": "#555"}, "data": areas},
+        "markLine": {"silent": True, "symbol": "none", "data": lines},
+    }
+
+
+def _dates(model: ClassroomModel) -> list[str]:
+    return [str(model.calendar.date(t)) for t in range(model.horizon + 1)]
+
+
+def _line(name: str, values, colour: str, width: float = 3, dashed: bool = False, legend: bool = True) -> dict:
+    data: list = _round(values)
+    if data and not dashed:  # a dot on the latest quarter: the world's "now", visible from its first quarter
+        data[-1] = {"value": data[-1], "symbol": "circle", "symbolSize": 9}
+    return {
+        "type": "line",
+        "name": name,
+        "data": data,
+        "symbol": "none",
+        "lineStyle": {"color": colour, "width": width, "type": "dashed" if dashed else "solid"},
+        "itemStyle": {"color": colour},
+        **({} if legend else {"legendHoverLink": False}),
+    }
+
+
+def world_chart(model: ClassroomModel, font: int = FONT) -> dict:
+    """The class's world: Vietnam's alignment with each power so far, tier bands, events, the failure date."""
+    a = model.trajectories()["alignment"][:, 0]
+    option = _base(f"{model.what_if.name}: this class's world", _dates(model), font, "Vietnam's alignment")
+    option["series"] = [_line(NAMES[p], a[:, i], COLOURS[p]) for i, p in enumerate(POWERS)]
+    option["series"].append(_marker_series(model, font, [(outcome(model), "failure")]))
+    option["legend"]["data"] = [NAMES[p] for p in POWERS]
+    return option
+
+
+def fan_chart(model: ClassroomModel, q: np.ndarray, runs: int, font: int = FONT) -> dict:
+    """Median, 50% and 90% bands over the fan's runs (``q``: percentiles QS per step and power), the class dashed."""
+    option = _base(f"{runs} possible worlds: median and bands; dashed: this class's", _dates(model), font, "alignment")
+    series = []
+    lo, mid, hi = QS.index(5), QS.index(50), QS.index(95)
+    inner = (QS.index(25), QS.index(75))
+    for i, p in enumerate(POWERS):
+        for (a, b), alpha in (((lo, hi), 0.15), (inner, 0.3)):
+            stack = f"{p}{a}"
+            hidden = {"showSymbol": False, "lineStyle": {"opacity": 0}, "silent": True, "tooltip": {"show": False}}
+            series.append({"type": "line", "name": f"{p} low", "stack": stack, "data": _round(q[:, i, a]), **hidden})
+            band = _round(q[:, i, b] - q[:, i, a])
+            area = {"areaStyle": {"color": COLOURS[p], "opacity": alpha}}
+            series.append({"type": "line", "name": f"{p} band", "stack": stack, "data": band, **hidden, **area})
+        series.append(_line(NAMES[p], q[:, i, mid], COLOURS[p], width=2.5))
+    a = model.trajectories()["alignment"][:, 0]
+    series += [_line(f"{NAMES[p]} (this class)", a[:, i], COLOURS[p], 2, True) for i, p in enumerate(POWERS)]
+    series.append(_marker_series(model, font))
+    option["series"] = series
+    option["legend"]["data"] = [NAMES[p] for p in POWERS]
+    return option
+
+
+def security_chart(model: ClassroomModel, font: int = FONT) -> dict:
+    """Hedging index (1 = even engagement) and security satisfaction per demand, with the isolation line."""
+    t = model.trajectories()
+    option = _base("Hedging and security satisfaction", _dates(model), font, "share", (0, 1))
+    option["series"] = [_line("hedging (1 = even)", t["hedging_index"][:, 0], "#1e8449")]
+    for d, dim in enumerate(DIMENSIONS):
+        option["series"].append(_line(f"{dim} security", t["satisfaction"][:, 0, d], DIM_COLOURS[dim], 2))
+    marks = _marker_series(model, font)
+    marks["markArea"]["data"] = []
+    isolation = float(model.world.scalars["isolation"][0])
+    marks["markLine"]["data"][-1] = {
+        "yAxis": isolation,
+        "lineStyle": {"color": "#333", "type": "dotted", "width": 1.5},
+        "label": {"formatter": "isolation line", "fontSize": font, "position": "end"},
+    }
+    option["series"].append(marks)
+    return option
+
+
+def considered(reason: Reason) -> int:
+    """The move a tie's panel shows: the move made, or for a tie kept, the best move passed up."""
+    if reason.chosen != KEEP:
+        return reason.chosen
+    others = [j for j in (0, 2) if reason.feasible[j]]
+    return max(others, key=lambda j: reason.gain[j]) if others else KEEP
+
+
+def explain_chart(reasons: dict[str, Reason], font: int = FONT) -> dict:
+    """Each driver's pull, in points, on each tie's move (or the move passed up); one scale for all three ties."""
+    rows = [*DRIVERS, "habit of keeping"]
+    series = []
+    for power, r in reasons.items():
+        k = considered(r)
+        pull = r.points(k) if k != KEEP else dict.fromkeys(DRIVERS, 0.0)
+        values = [pull[d] for d in DRIVERS] + [-r.inertia / r.scale if k != KEEP else 0.0]
+        what = DONE[k] if k == r.chosen else f"kept ({DOING[k]} passed up)"
+        series.append({
+            "type": "bar", "name": f"{NAMES[power]}: {what}", "data": [round(v, 2) for v in values],
+            "itemStyle": {"color": COLOURS[power]}, "barGap": "10%",
+        })  # fmt: skip
+    return {
+        "animation": False,
+        "textStyle": {"fontSize": font},
+        "title": {
+            "text": "Why Vietnam moved: each driver's pull, in points",
+            "left": 8,
+            "top": 2,
+            "textStyle": {"fontSize": font + 1, "fontWeight": "bold"},
+        },
+        "grid": {"left": 170, "right": 24, "top": 40, "bottom": 62},
+        "legend": {"bottom": 0, "left": 8, "textStyle": {"fontSize": font}},
+        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}, "textStyle": {"fontSize": font}},
+        "xAxis": {
+            "type": "value",
+            "axisLabel": {"fontSize": font},
+            "name": "points",
+            "nameTextStyle": {"fontSize": font},
+        },
+        "yAxis": {"type": "category", "data": rows, "inverse": True, "axisLabel": {"fontSize": font}},
+        "series": series,
+    }
+
+
+def comparison_chart(model: ClassroomModel, c: Comparison, mine: Outcome, own: Outcome, font: int = FONT) -> dict:
+    """The student's (or strategy's) Vietnam, solid, beside the model's own, dashed; each failure date marked."""
+    who = "Your Vietnam" if model.student else f"Vietnam playing {model.playing}"
+    option = _base(f"{who} (solid) and the model's own (dashed)", _dates(model), font, "Vietnam's alignment")
+    series = []
+    for i, p in enumerate(POWERS):
+        series.append(_line(NAMES[p], c.student["alignment"][:, 0, i], COLOURS[p]))
+        series.append(_line(f"{NAMES[p]} (model's own)", c.model["alignment"][:, 0, i], COLOURS[p], 2, True))
+    series.append(_marker_series(model, font, [(mine, "yours fails"), (own, "model's fails")]))
+    option["series"] = series
+    option["legend"]["data"] = [NAMES[p] for p in POWERS]
+    return option
