@@ -57,6 +57,7 @@ from sim.scenario import ScenarioError
 TITLE = "Bamboo classroom"
 PLAY_SECONDS = 0.6  # between quarters while playing
 CULL_TIMEOUT = "2m"  # a closed page's session is freed this long after its last connection went
+FAN_IDLE = 120.0  # seconds without a fan asked for, after which the fan workers exit (respawned on demand)
 EVENTS = {event_label(kind, None): kind for kind in sorted(EVENT_TYPES)}  # plain name -> event type
 VIEWS = ("Possible worlds", "Why Vietnam moved", "Security", "Compare")
 
@@ -114,17 +115,36 @@ class FanWorkers:
         self.pool: ProcessPoolExecutor | None = None
         self.lock = threading.Lock()
         self.views = Cache(16, max(workers, 1))
+        self.last_used = time.monotonic()
+        self.busy = 0  # fans under way: the workers are not idle while one is computed
+        self.reaper: threading.Thread | None = None
 
     def start(self, workers: int) -> None:
         with self.lock:
             self.workers = workers
             self.views = Cache(16, max(workers, 1))
             if workers and self.pool is None:
-                spawn = multiprocessing.get_context("spawn")
-                watch = {"initializer": _leave_with, "initargs": (os.getpid(),)}
-                self.pool = ProcessPoolExecutor(workers, mp_context=spawn, **watch)
+                self._spawn()
                 for _ in range(workers):  # each worker imports the model now, not when the first student asks
                     self.pool.submit(int)
+            if workers and self.reaper is None:
+                self.reaper = threading.Thread(target=self._reap, name="bamboo-fan-idle", daemon=True)
+                self.reaper.start()
+
+    def _spawn(self) -> None:
+        spawn = multiprocessing.get_context("spawn")
+        watch = {"initializer": _leave_with, "initargs": (os.getpid(),)}
+        self.pool = ProcessPoolExecutor(self.workers, mp_context=spawn, **watch)
+
+    def _reap(self) -> None:
+        """Let the workers go once no page has asked for a fan for FAN_IDLE seconds: a class that has left
+        gives its memory back (each worker holds the model and its compiled rules); the next fan respawns them."""
+        while True:
+            time.sleep(FAN_IDLE / 8)
+            with self.lock:
+                if self.pool is not None and not self.busy and time.monotonic() - self.last_used > FAN_IDLE:
+                    self.pool.shutdown(wait=False)  # a fan under way still finishes
+                    self.pool = None
 
     def stop(self) -> None:
         with self.lock:
@@ -134,9 +154,22 @@ class FanWorkers:
 
     def view(self, model: ClassroomModel) -> FanView:
         key, args = model.fan_recipe()
-        if self.pool is None:
+        if not self.workers:
             return FanView(key, FanSummary.of(model.fan()))
-        return FanView(key, self.views.get(key, lambda: self.pool.submit(_summary_in_worker, *args).result()))
+        return FanView(key, self.views.get(key, lambda: self._compute(args)))
+
+    def _compute(self, args) -> FanSummary:
+        with self.lock:
+            self.busy += 1
+            if self.pool is None:
+                self._spawn()
+            future = self.pool.submit(_summary_in_worker, *args)
+        try:
+            return future.result()
+        finally:
+            with self.lock:
+                self.busy -= 1
+                self.last_used = time.monotonic()
 
 
 def _summary_in_worker(*args) -> FanSummary:

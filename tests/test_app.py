@@ -552,3 +552,27 @@ def test_a_bad_number_of_fan_workers_is_refused_before_the_server_starts():
                           timeout=120)  # fmt: skip
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "BAMBOO_FAN_WORKERS must be a whole number from 0 to 64, got 'lots'" in done.stderr
+
+
+def test_idle_fan_workers_leave_and_come_back_when_a_fan_is_asked_for(monkeypatch):
+    """A class that has left gives the workers' memory back; the next student's fan respawns them."""
+    import time
+
+    import sim.app
+
+    monkeypatch.setattr(sim.app, "FAN_IDLE", 0.5)
+    lesson = Lesson(SCENARIOS / "status_quo.yaml")
+    model = lesson.model()
+    workers = sim.app.FanWorkers()
+    workers.start(1)
+    try:
+        first = workers.view(model)
+        deadline = time.monotonic() + 30
+        while workers.pool is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert workers.pool is None  # idle: the workers left
+        other = Lesson(SCENARIOS / "caatsa_enforced.yaml").model()  # another world: the cache cannot answer
+        second = workers.view(other)
+        assert workers.pool is not None and second.key != first.key
+    finally:
+        workers.stop()
