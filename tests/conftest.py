@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +29,32 @@ def sources() -> Path:
             pytest.fail(f"the source documents are missing: expected them in {SOURCES}")
         pytest.skip(f"the source documents are not beside this checkout ({SOURCES})")
     return SOURCES
+
+
+def normalise(text: str) -> str:
+    """Whitespace only: runs of whitespace become one space; a line break after a hyphen goes.
+
+    How a quote is compared with its source: verbatim up to line breaks and spacing.
+    """
+    return re.sub(r"-\s+", "-", re.sub(r"\s+", " ", text).strip())
+
+
+def bamboo(*args, cwd=None) -> subprocess.CompletedProcess:
+    """The command line in a process of its own, as a user runs it."""
+    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True, cwd=cwd)
+
+
+# Philox4x32-10 known answers (Random123's kat_vectors): (counter, key, the block it must give)
+FF = 0xFFFFFFFF
+PHILOX_KNOWN_ANSWERS = {
+    "zeros": ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    "ones": ((FF, FF, FF, FF), (FF, FF), (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    "pi": (
+        (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
+        (0xA4093822, 0x299F31D0),
+        (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
+    ),
+}
 
 
 def make_world(n: int = 4, uncertainty: bool = False, **values: float) -> World:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import SCENARIOS
 
 from sim.calendar import Month
 from sim.calibration import Distance, calibrate
@@ -13,7 +14,6 @@ from sim.model import BalanceModel
 from sim.record import Record
 from sim.scenario import load_scenario
 from sim.scoring import modal
-from tests.conftest import SCENARIOS
 
 TRUTH = {"behaviour.step_size": 0.022, "behaviour.tier_patience": 3.4}  # away from the middle of the ranges
 

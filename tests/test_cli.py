@@ -1,21 +1,16 @@
 """The command line end to end, as a user runs it."""
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import bamboo
 
 from sim import EVENT_TYPES
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 FIGURES = ("alignment", "engagement_triangle", "hedging_index", "satisfaction", "survival", "strategies")
-
-
-def bamboo(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True, cwd=cwd)
 
 
 def scenario(tmp_path, text, name="s.yaml"):

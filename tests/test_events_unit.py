@@ -5,6 +5,7 @@ import re
 
 import numpy as np
 import pytest
+from conftest import normalise
 
 from sim import EVENT_TYPES, BalanceModel, Event, Month, ParameterError, Shock
 from sim.params import POWERS, World, expected_paths
@@ -138,11 +139,6 @@ def test_every_event_type_is_documented(name):
 
 _QUOTE = re.compile(r'^(\d{3}_[0-9a-f]{16}\.txt): "(.*)"$', re.S)
 _QUOTED_EVENTS = sorted(n for n, c in EVENT_TYPES.items() if _QUOTE.match(c.source))
-
-
-def normalise(text: str) -> str:
-    """Whitespace only: runs of whitespace become one space; a line break after a hyphen goes."""
-    return re.sub(r"-\s+", "-", re.sub(r"\s+", " ", text).strip())
 
 
 @pytest.mark.parametrize("name", _QUOTED_EVENTS)

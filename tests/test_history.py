@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+from conftest import SCENARIOS, bamboo
 
 from sim.calendar import Month
 from sim.cli import main
 from sim.history import FLAGS, SeriesError, default_path, load_series, prosperity_supply, reach, with_world
 from sim.params import POWERS, TIERS, load_parameters
 from sim.scenario import load_scenario
-from tests.conftest import SCENARIOS
 
 PARAMS = load_parameters()
 HISTORY = SCENARIOS / "history_1986_2025.yaml"
@@ -102,11 +100,7 @@ def test_a_bad_series_file_names_the_line_and_field(tmp_path, text, where):
 @pytest.fixture(scope="module")
 def hindcast_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("history") / "h"
-    done = subprocess.run(
-        [sys.executable, "-m", "sim", "history", "--runs", "60", "--seed", "5", "--out", str(out)],
-        capture_output=True,
-        text=True,
-    )
+    done = bamboo("history", "--runs", 60, "--seed", 5, "--out", out)
     assert done.returncode == 0, done.stderr
     return out, done
 

@@ -11,7 +11,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-from conftest import SCENARIOS
+from conftest import FF, PHILOX_KNOWN_ANSWERS, SCENARIOS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,7 +26,6 @@ from sim.strategies import STRATEGIES
 from sim.streams import Streams, channel, philox4x32
 
 NP = len(POWERS)
-FF = 0xFFFFFFFF
 SETTINGS = settings(max_examples=40, deadline=None)
 seeds = st.integers(0, 2**63 - 1)
 sizes = st.integers(1, 40)
@@ -86,17 +85,7 @@ def test_every_kernel_is_compiled():
 
 
 @pytest.mark.parametrize(
-    ("counter", "key", "expected"),
-    [
-        ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
-        ((FF, FF, FF, FF), (FF, FF), (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
-        (
-            (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
-            (0xA4093822, 0x299F31D0),
-            (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
-        ),
-    ],
-    ids=["zeros", "ones", "pi"],
+    ("counter", "key", "expected"), list(PHILOX_KNOWN_ANSWERS.values()), ids=list(PHILOX_KNOWN_ANSWERS)
 )
 def test_compiled_philox_gives_the_random123_known_answers(counter, key, expected):
     block = kernels.philox_block(np.array([counter], np.uint32), np.array(key, np.uint32))

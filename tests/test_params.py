@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import normalise
 
 from sim import BalanceModel
 from sim.params import (
@@ -105,12 +106,6 @@ def test_the_free_parameters_and_uncertain_ones():
     assert all(p.free for p in free)
     assert all(p.range is not None for p in PARAMS.ranged())
     assert {p.path for p in PARAMS.ranged()} == {p for p, e in PARAMS.entries.items() if e.range is not None}
-
-
-def normalise(text: str) -> str:
-    """Whitespace only: runs of whitespace become one space; a line break after a hyphen goes."""
-    text = re.sub(r"\s+", " ", text).strip()
-    return re.sub(r"-\s+", "-", text)
 
 
 QUOTED = [

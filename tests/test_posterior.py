@@ -71,8 +71,9 @@ def test_a_bad_posterior_names_the_line_and_field(tmp_path, text, where):
 
 
 def test_run_with_a_posterior_is_the_same_on_one_worker_or_two_and_differs_from_the_defaults(tmp_path):
+    from conftest import SCENARIOS
+
     from sim.cli import main
-    from tests.conftest import SCENARIOS
 
     path = save_posterior(posterior((0.3, 0.7, 0.0)), tmp_path / "p.csv", [])
     args = ["run", str(SCENARIOS / "status_quo.yaml"), "--runs", "400", "--chunk", "150", "--quiet"]
@@ -85,10 +86,11 @@ def test_run_with_a_posterior_is_the_same_on_one_worker_or_two_and_differs_from_
 
 
 def test_sensitivity_takes_the_posteriors_spread_as_the_ranges(tmp_path):
+    from conftest import SCENARIOS
+
     from sim.cli import _narrowed
     from sim.explore import factors
     from sim.scenario import load_scenario
-    from tests.conftest import SCENARIOS
 
     particles = np.column_stack([np.linspace(0.012, 0.02, 21), np.linspace(3.0, 4.0, 21)])
     path = save_posterior(Posterior(PATHS, particles, np.full(21, 1 / 21)), tmp_path / "p.csv", [])

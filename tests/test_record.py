@@ -6,6 +6,7 @@ import re
 
 import pytest
 import yaml
+from conftest import normalise
 
 from sim.params import POWERS, TIERS
 from sim.record import FLAGS, RecordError, default_path, load_record
@@ -26,10 +27,6 @@ def test_every_value_has_a_flag_and_a_source(field, item):
     assert item["flag"] in FLAGS, field
     source = item["source"]
     assert ("ref" in source and source["quote"].strip()) or source["external"].strip(), field
-
-
-def normalise(text: str) -> str:
-    return re.sub(r"-\s+", "-", re.sub(r"\s+", " ", text).strip())
 
 
 QUOTED = [(f, i["source"]["ref"], i["source"]["quote"]) for f, i in items() if "ref" in i["source"]]

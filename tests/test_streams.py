@@ -6,12 +6,11 @@ kat_vectors: philox4x32 with 10 rounds).
 
 import numpy as np
 import pytest
+from conftest import FF, PHILOX_KNOWN_ANSWERS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.streams import Streams, channel, philox4x32
-
-FF = 0xFFFFFFFF
 
 
 def words(block) -> list[int]:
@@ -22,17 +21,7 @@ def words(block) -> list[int]:
 
 
 @pytest.mark.parametrize(
-    ("counter", "key", "expected"),
-    [
-        ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
-        ((FF, FF, FF, FF), (FF, FF), (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
-        (
-            (0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344),
-            (0xA4093822, 0x299F31D0),
-            (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1),
-        ),
-    ],
-    ids=["zeros", "ones", "pi"],
+    ("counter", "key", "expected"), list(PHILOX_KNOWN_ANSWERS.values()), ids=list(PHILOX_KNOWN_ANSWERS)
 )
 def test_philox_known_answers(counter, key, expected):
     assert words(philox4x32(counter, key)) == list(expected)
