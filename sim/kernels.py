@@ -102,6 +102,18 @@ def _pos(x):
 
 
 @jit(inline="always")
+def _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC):
+    """The losses that hang on tie ``p`` alone at depth ``x`` (Situation.tie_losses): entrapment, displeasure,
+    broken commitment, cost; for run ``j`` of a block laid out runs last."""
+    dsp = 0.0
+    for q in range(NP):
+        e = _pos(x - TOL[q, p, j])
+        v = ST[q, j] * RIV[q, p, j] * (e * e)
+        dsp = v if q == 0 else dsp + v
+    return C[1, j] * RV[p, j] * (x * x) + C[2, j] * dsp + C[3, j] * _pos(F[p, j] - x) + TC[p, j] * x
+
+
+@jit(inline="always")
 def _clip01(x):
     """np.clip(x, 0.0, 1.0)."""
     if x < 0.0:
@@ -352,13 +364,7 @@ def gains(
             u0[j] = -(ins + C[0, j] * ov + C[1, j] * ent + C[2, j] * dis + C[3, j] * com + cst)
             s = 0.0
             for p in range(NP):
-                x = A[p, j]
-                dsp = 0.0
-                for q in range(NP):
-                    e = _pos(x - TOL[q, p, j])
-                    v = ST[q, j] * RIV[q, p, j] * (e * e)
-                    dsp = v if q == 0 else dsp + v
-                o = C[1, j] * RV[p, j] * (x * x) + C[2, j] * dsp + C[3, j] * _pos(F[p, j] - x) + TC[p, j] * x
+                o = _tie_loss(A[p, j], p, j, C, RV, ST, RIV, TOL, F, TC)
                 own[p, j] = o
                 s = o if p == 0 else s + o
             sep[j] = s
@@ -387,12 +393,7 @@ def gains(
                     s1 = t1 / tot if tot > 0 else even
                     s2 = t2 / tot if tot > 0 else even
                     ov = (s0 * s0 * (1.0 - T[0, j]) + s1 * s1 * (1.0 - T[1, j])) + s2 * s2 * (1.0 - T[2, j])
-                    dsp = 0.0
-                    for q in range(NP):
-                        e = _pos(x - TOL[q, p, j])
-                        v = ST[q, j] * RIV[q, p, j] * (e * e)
-                        dsp = v if q == 0 else dsp + v
-                    tl = C[1, j] * RV[p, j] * (x * x) + C[2, j] * dsp + C[3, j] * _pos(F[p, j] - x) + TC[p, j] * x
+                    tl = _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC)
                     res[p, k, j] = -(un + C[0, j] * ov + sep[j] - own[p, j] + tl) - u0[j]
         for j in range(m):
             for p in range(NP):
