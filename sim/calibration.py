@@ -78,6 +78,11 @@ class Fit:
     prior: dict[str, tuple[float, float]]
 
 
+def keeps_orders(values: dict[str, float], orders) -> bool:
+    """Whether the values keep every sourced order (higher, lower) between two of them; others are not judged."""
+    return all(values[hi] > values[lo] for hi, lo in orders if hi in values and lo in values)
+
+
 class Distance:
     """The in-sample distance of a scenario's run, with given parameter values, from the record."""
 
@@ -88,9 +93,8 @@ class Distance:
         self.orders = scenario.parameter_set.orders
 
     def __call__(self, values: dict[str, float]) -> float:
-        for hi, lo in self.orders:
-            if hi in values and lo in values and values[hi] <= values[lo]:
-                return WORST
+        if not keeps_orders(values, self.orders):
+            return WORST
         model = BalanceModel(
             runs=self.reps,
             rng=self.seed,
@@ -154,13 +158,11 @@ def calibrate(
             on_evaluation()
         return {"rps": d}
 
-    orders = [(hi, lo) for hi, lo in params.orders if hi in prior and lo in prior]
-
     class Ordered(pyabc.Distribution):
         """Uniform over the unit cube of the ranges, less the points that break a sourced order."""
 
         def keeps(self, x) -> bool:
-            return all(scaled(key(hi), x[key(hi)]) > scaled(key(lo), x[key(lo)]) for hi, lo in orders)
+            return keeps_orders({names[k]: scaled(k, u) for k, u in x.items()}, params.orders)
 
         def rvs(self, *args, **kwargs):
             while not self.keeps(x := super().rvs(*args, **kwargs)):

@@ -321,7 +321,8 @@ def cmd_run(args) -> int:
     _warn(scenario, args.quiet)
     identity = {"command": "run", "scenario_sha256": scenario.content_hash(), "runs": runs, "seed": seed}
     identity |= {"chunk": size, "trajectories": trajectories, "package_version": __version__}
-    identity |= {"strategies": list(compared or ()), "parameters_sha256": _sha256(args.parameters)}
+    posterior_sha256 = _sha256(args.parameters)
+    identity |= {"strategies": list(compared or ()), "parameters_sha256": posterior_sha256}
     checkpoint = _checkpoint(out, identity, args, [scenario], parts)
     with _resumable(checkpoint, out), output.staged(target) as staging:
         with _progress(runs, args.quiet, scenario.name) as bar:
@@ -338,7 +339,7 @@ def cmd_run(args) -> int:
             ).values()
         result = summary(scenario, agg, runs, seed)
         if args.parameters is not None:
-            result["parameters"] = {"posterior": str(args.parameters), "sha256": _sha256(args.parameters)}
+            result["parameters"] = {"posterior": str(args.parameters), "sha256": posterior_sha256}
         files = [write_json(staging / "summary.json", result)]
         if trajectories:
             files.append(checkpoint.join_trajectories(0, parts, staging / "trajectories.parquet"))
@@ -547,16 +548,21 @@ def _sha256(path: Path | None) -> str | None:
     return None if path is None else hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+def _posterior(scenario, path: Path):
+    """The posterior in ``path``, over the parameters the scenario does not set itself (a bad file: exit 2)."""
+    from sim.posterior import PosteriorError, load_posterior
+
+    try:
+        return load_posterior(path, scenario.parameter_set).without(scenario.parameters)
+    except PosteriorError as exc:
+        raise UsageError(str(exc)) from None
+
+
 def _with_posterior(scenario, path: Path | None):
     """The scenario whose runs draw the calibrated parameters from ``path`` (those it does not set itself)."""
     if path is None:
         return scenario
-    from sim.posterior import PosteriorError, load_posterior
-
-    try:
-        posterior = load_posterior(path, scenario.parameter_set).without(scenario.parameters)
-    except PosteriorError as exc:
-        raise UsageError(str(exc)) from None
+    posterior = _posterior(scenario, path)
     return dataclasses.replace(scenario, parameter_set=scenario.parameter_set.with_posterior(posterior))
 
 
@@ -568,12 +574,7 @@ def _narrowed(scenario, path: Path | None):
     """
     if path is None:
         return scenario
-    from sim.posterior import PosteriorError, load_posterior
-
-    try:
-        spread = load_posterior(path, scenario.parameter_set).without(scenario.parameters).spread()
-    except PosteriorError as exc:
-        raise UsageError(str(exc)) from None
+    spread = _posterior(scenario, path).spread()
     ranges = {p: [lo, hi] for p, (lo, hi) in spread.items() if scenario.parameter_set[p].range is not None}
     return dataclasses.replace(
         scenario,
