@@ -26,7 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.calendar import Month
+from sim.limits import MAX_DATA_BYTES
 from sim.params import POWERS, ParameterSet
+from sim.reach import ReachError, read_file
 from sim.record import FLAGS
 from sim.scenario import EventSpec, Scenario
 
@@ -71,8 +73,8 @@ def _packaged() -> dict[tuple[str, str], Series]:
 
 def _load(path: Path) -> dict[tuple[str, str], Series]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_file(path, MAX_DATA_BYTES, "CSV", "a series file").decode("utf-8")
+    except (ReachError, UnicodeDecodeError) as exc:
         raise SeriesError(path, 0, "file", f"cannot read it: {exc}") from None
     rows: dict[tuple[str, str], list[tuple[int, float, int]]] = {}
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]

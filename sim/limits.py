@@ -23,6 +23,7 @@ MAX_LEVELS = 1_000  # levels of one grid axis
 MAX_EVENTS = 1_000  # events of a flattened scenario
 MAX_BASE_DEPTH = 16  # files in a chain of base scenarios
 MAX_FILE_BYTES = 1 << 20  # a scenario or design file
+MAX_DATA_BYTES = 16 << 20  # a record, series or posterior file (a posterior of 10,000 particles is about 4 MiB)
 MAX_NODES = 100_000  # YAML values in a file, an alias counted as what it stands for
 MAX_DEPTH = 100  # YAML lists and mappings nested in each other
 MAX_DIGITS = 30  # digits of a whole number in YAML
@@ -70,6 +71,11 @@ def _rows() -> list[tuple[str, str, str]]:
         ("events (flattened scenario)", f"{MAX_EVENTS:,}", "each is applied at every step"),
         ("chain of `base:` files", f"{MAX_BASE_DEPTH} files", ""),
         ("scenario or design file", f"{MAX_FILE_BYTES // 2**20} MiB", "checked before parsing; pipes, devices refused"),
+        (
+            "record, series or posterior file (`--record`, `--series`, `--parameters`)",
+            f"{MAX_DATA_BYTES // 2**20} MiB",
+            "checked while reading; pipes, devices refused",
+        ),
         ("YAML values in a file", f"{MAX_NODES:,}", "an alias counts as all it stands for"),
         ("YAML nesting", f"{MAX_DEPTH} levels", "lists and mappings inside each other"),
         ("a whole number in YAML", f"{MAX_DIGITS} digits", "longer ones are refused, never converted"),

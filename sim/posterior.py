@@ -83,12 +83,14 @@ def save_posterior(posterior: Posterior, path: Path, comments: list[str]) -> Pat
 
 def load_posterior(path: str | Path, parameters) -> Posterior:
     """Read and validate a posterior file against the parameters it is for (every path known, every value in range)."""
+    from sim.limits import MAX_DATA_BYTES
     from sim.params import bounds
+    from sim.reach import ReachError, read_file
 
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_file(path, MAX_DATA_BYTES, "CSV", "a posterior file").decode("utf-8")
+    except (ReachError, UnicodeDecodeError) as exc:
         raise PosteriorError(path, 0, "file", f"cannot read it: {exc}") from None
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
     if not numbered:

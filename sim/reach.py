@@ -50,8 +50,11 @@ class Source:
     folder: Path | None = None  # where its relative names start (the command line)
 
 
-def read_file(path: Path) -> bytes:
-    """A regular file's bytes, at most MAX_FILE_BYTES; never waits on a pipe or reads a device."""
+def read_file(path: Path, limit: int = MAX_FILE_BYTES, kind: str = "YAML", role: str = "a scenario file") -> bytes:
+    """A regular file's bytes, at most ``limit``; never waits on a pipe or reads a device.
+
+    ``kind`` and ``role`` name the file a message expects: a YAML file, a scenario file's limit by default.
+    """
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
@@ -64,12 +67,12 @@ def read_file(path: Path) -> bytes:
     try:
         mode = os.fstat(fd).st_mode
         if stat.S_ISDIR(mode):
-            raise ReachError("expected a YAML file, found a folder", "folder")
+            raise ReachError(f"expected a {kind} file, found a folder", "folder")
         if not stat.S_ISREG(mode):
             found = "a named pipe" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-            raise ReachError(f"expected a YAML file, found {found}")
+            raise ReachError(f"expected a {kind} file, found {found}")
         chunks, total = [], 0
-        while total <= MAX_FILE_BYTES:
+        while total <= limit:
             chunk = os.read(fd, 1 << 16)
             if not chunk:
                 break
@@ -79,8 +82,8 @@ def read_file(path: Path) -> bytes:
         raise ReachError(f"cannot be read ({exc.strerror or 'read error'})") from None
     finally:
         os.close(fd)
-    if total > MAX_FILE_BYTES:
-        raise ReachError(f"the file is larger than {MAX_FILE_BYTES // 1024:,} KiB, the limit for a scenario file")
+    if total > limit:
+        raise ReachError(f"the file is larger than {limit // 1024:,} KiB, the limit for {role}")
     return b"".join(chunks)
 
 

@@ -14,7 +14,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from sim.limits import MAX_DATA_BYTES
 from sim.params import POWERS, TIERS
+from sim.reach import ReachError, read_file
 
 FLAGS = ("checked", "computed", "recalled")
 
@@ -64,8 +66,8 @@ def _packaged() -> Record:
 
 def _load(path: Path) -> Record:
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raw = yaml.safe_load(read_file(path, MAX_DATA_BYTES, "YAML", "a record file").decode("utf-8"))
+    except (ReachError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RecordError(path, "file", f"cannot read it: {exc}") from None
     if not isinstance(raw, dict):
         raise RecordError(path, "file", "expected a mapping at the top level")

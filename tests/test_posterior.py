@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -99,3 +100,23 @@ def test_sensitivity_takes_the_posteriors_spread_as_the_ranges(tmp_path):
     assert ranges["behaviour.step_size"] == pytest.approx((0.0124, 0.0196))
     assert ranges["behaviour.tier_patience"] == pytest.approx((3.05, 3.95))
     assert ranges["behaviour.temperature"] == PARAMS["behaviour.temperature"].range  # not calibrated here
+
+
+@pytest.mark.parametrize("name", ["/dev/zero", "folder"])
+def test_a_posterior_that_is_a_device_or_a_folder_is_refused_without_reading_it(tmp_path, name):
+    path = tmp_path / name if name == "folder" else Path(name)
+    if name == "folder":
+        path.mkdir()
+    elif not path.exists():
+        pytest.skip("no /dev/zero")
+    with pytest.raises(PosteriorError, match=r"expected a CSV file, found a (device|folder)"):
+        load_posterior(path, PARAMS)
+
+
+def test_a_posterior_larger_than_the_limit_is_refused(tmp_path, monkeypatch):
+    from sim import limits
+
+    monkeypatch.setattr(limits, "MAX_DATA_BYTES", 64)
+    path = save_posterior(posterior(), tmp_path / "p.csv", ["x" * 100])
+    with pytest.raises(PosteriorError, match="larger than 0 KiB, the limit for a posterior file"):
+        load_posterior(path, PARAMS)
