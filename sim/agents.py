@@ -146,7 +146,7 @@ class Hedger(Agent):
         self.memory = memory  # memory of abandonment (runs, powers)
         self.tier = np.rint(tier).astype(np.int64)  # partnership tier of each tie, an index into TIERS
         self.pressing = np.zeros(alignment.shape, np.int64)  # quarters in a row pressing at a tier's ceiling
-        self.lapsing = np.zeros(alignment.shape, np.int64)  # quarters in a row below a tier's floor
+        self.lapsing = np.zeros(alignment.shape, np.int64)  # quarters in a row below a tier's rupture line
         self.last_delivery: np.ndarray | None = None
         self.situation: Situation | None = None
         self.gain: np.ndarray | None = None  # utility change of each move at the last decision
@@ -161,11 +161,17 @@ class Hedger(Agent):
         make = lambda: np.stack([np.zeros(n), *(s[t] for t in TIERS[1:]), np.full(n, np.inf)], 1)  # noqa: E731
         return self.model.world.memo("levels", make)
 
-    def floor(self) -> np.ndarray:
-        """The alignment each tie's tier commits Vietnam to (the bottom of its band)."""
+    def rupture_line(self) -> np.ndarray:
+        """The alignment below which a tie breaks its tier's commitment: the floor of the tier beneath.
+
+        A tier commits the bureaucracy, not the tie's depth: engagement may sag
+        through the tier's band (Vietnam and Russia "have been drifting apart
+        for decades" under a CSP, 003), and only a fall through the band below
+        is a rupture (003). Zero for the two lowest tiers.
+        """
         if self.model.compiled:
-            return kernels.band(self.levels(), self.tier, 0)
-        return np.take_along_axis(self.levels(), self.tier, axis=1)
+            return kernels.band(self.levels(), self.tier, -1)
+        return np.take_along_axis(self.levels(), np.maximum(self.tier - 1, 0), axis=1)
 
     def tier_ceiling(self) -> np.ndarray:
         """The deepest cooperation each tie's tier permits (the top of its band)."""
@@ -195,7 +201,8 @@ class Hedger(Agent):
         threat = np.stack([p.threat() for p in powers], 1)
         coercion = np.stack([p.coercion for p in powers], 1)
         trust = self.trust(w.reliability)
-        self.situation = Situation(w, supply, threat, trust, self.floor(), coercion, compiled=self.model.compiled)
+        lines = self.rupture_line()
+        self.situation = Situation(w, supply, threat, trust, lines, coercion, compiled=self.model.compiled)
         return self.situation
 
     # -- what the Four No's allow ------------------------------------------------
@@ -270,7 +277,7 @@ class Hedger(Agent):
         A tie that would deepen past its tier's ceiling stops there and presses;
         pressing for ``tier_patience`` quarters in a row upgrades the tier (a
         summit formalises it), unless the next tier is an alliance while the
-        Four No's hold. A tie below its tier's floor for as long lapses one tier.
+        Four No's hold. A tie below its tier's rupture line for as long lapses one tier.
         """
         s = self.model.world.scalars
         if self.model.compiled:
@@ -289,8 +296,8 @@ class Hedger(Agent):
         moved = np.where(pressing, np.maximum(top, a), wanted)
         self.alignment = np.clip(moved, 0.0, self.ceiling())
         self.pressing = np.where(pressing, self.pressing + 1, 0)
-        # a tie below its floor that Vietnam is deepening is filling its tier (after an upgrade), not lapsing
-        neglected = (self.alignment < self.floor()) & (choice != DEEPEN)
+        # a tie below its rupture line that Vietnam is deepening is mending, not lapsing
+        neglected = (self.alignment < self.rupture_line()) & (choice != DEEPEN)
         self.lapsing = np.where(neglected, self.lapsing + 1, 0)
         patience = np.round(s["tier_patience"])[:, None]
         highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)[:, None]

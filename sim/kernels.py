@@ -416,12 +416,13 @@ def remember(memory, last, delivery, decay):
 
 @jit
 def band(levels, tier, offset):
-    """``Hedger.floor`` (offset 0) and ``tier_ceiling`` (1): each tie's tier level, (runs, powers)."""
+    """``Hedger.rupture_line`` (offset -1, at least level 0) and ``tier_ceiling`` (1): a level per tie."""
     n = tier.shape[0]
     out = np.empty((n, NP))
     for i in range(n):
         for p in range(NP):
-            out[i, p] = levels[i, tier[i, p] + offset]
+            k = tier[i, p] + offset
+            out[i, p] = levels[i, k if k > 0 else 0]
     return out
 
 
@@ -476,7 +477,7 @@ def logit_choice(gain, step, temperature, inertia, feasible, noise):
 
 @jit
 def carry_out(a, choice, step, tier, pressing, lapsing, levels, ceiling, patience, highest):
-    """``Hedger.carry_out``: move each tie within its tier's band; tiers change when pressure or neglect lasts.
+    """``Hedger.carry_out``: move each tie within its tier's ceiling; tiers change when pressure or a rupture lasts.
 
     Updates ``a``, ``tier``, ``pressing`` and ``lapsing`` in place.
     """
@@ -492,7 +493,8 @@ def carry_out(a, choice, step, tier, pressing, lapsing, levels, ceiling, patienc
             y = ceiling[i] if y > ceiling[i] else y
             a[i, p] = y
             pressing[i, p] = pressing[i, p] + 1 if press else 0
-            lapsing[i, p] = lapsing[i, p] + 1 if (y < levels[i, t] and c != DEEPEN) else 0
+            rupture = levels[i, t - 1] if t > 0 else 0.0  # the floor of the tier below
+            lapsing[i, p] = lapsing[i, p] + 1 if (y < rupture and c != DEEPEN) else 0
             up = pressing[i, p] >= patience[i] and t < highest[i]
             down = lapsing[i, p] >= patience[i] and t > 0
             tier[i, p] = t + up - down

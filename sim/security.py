@@ -94,8 +94,8 @@ class Situation:
 
     ``supply`` and ``threat`` are what the powers offer and pose (runs, powers,
     dims); ``trust`` is Vietnam's perceived reliability of each (runs, powers);
-    ``floor`` is the alignment each tie's partnership tier commits Vietnam to
-    (runs, powers); ``coercion`` is how hard each power coerces now (runs,
+    ``floor`` is the alignment below which each tie breaks its partnership
+    tier's commitment, its rupture line (runs, powers); ``coercion`` is how hard each power coerces now (runs,
     powers), zero if not given. ``compiled``: compute with ``sim.kernels``
     (the model's engine) rather than the numpy reference below.
     """

@@ -168,8 +168,22 @@ class TestTiers:
             h.carry_out(moves, step)
         assert np.all(h.tier[:, US] == STRATEGIC)
 
-    def test_a_tie_below_its_floor_long_enough_lapses_one_tier(self):
+    def test_a_tie_that_sags_through_its_band_keeps_its_tier(self):
+        """A CSP tie drifting down to just above the band below is not a rupture (Russia's tie, 003)."""
         m = with_values(hedger__alignment__RU=0.61)
+        h = m.hedger
+        step = m.world.scalars["step_size"][:, None]
+        loosen = np.full((8, 3), KEEP)
+        loosen[:, RU] = LOOSEN
+        while np.all(h.alignment[:, RU] - step[:, 0] >= m.world.scalars["strategic"]):
+            h.carry_out(loosen, step)
+        for _ in range(12):
+            h.carry_out(np.full((8, 3), KEEP), step)
+        assert np.all(h.alignment[:, RU] < m.world.scalars["comprehensive_strategic"])
+        assert np.all(h.tier[:, RU] == CSP)
+
+    def test_a_tie_below_its_rupture_line_long_enough_lapses_one_tier(self):
+        m = with_values(hedger__alignment__RU=0.41)
         h = m.hedger
         step = m.world.scalars["step_size"][:, None]
         loosen = np.full((8, 3), KEEP)
@@ -177,6 +191,18 @@ class TestTiers:
         for _ in range(12):
             h.carry_out(loosen, step)
         assert np.all(h.tier[:, RU] == STRATEGIC)
+
+    @pytest.mark.parametrize("compiled", [True, False])
+    def test_the_rupture_line_is_the_floor_of_the_tier_below(self, compiled):
+        m = model()
+        m.compiled = compiled
+        h = m.hedger
+        h.tier[:] = np.array([[3, 2, 1], [0, 3, 2]] * 4)
+        s = m.world.scalars
+        expected = np.array(
+            [[s["strategic"][0], s["comprehensive"][0], 0.0], [0.0, s["strategic"][0], s["comprehensive"][0]]] * 4
+        )
+        np.testing.assert_array_equal(h.rupture_line(), expected)
 
     def test_no_upgrade_to_an_alliance_while_the_four_nos_hold(self):
         m = model()

@@ -17,8 +17,7 @@ SHARE = 0.8  # the share of draws a fact must hold in
 # Facts that do not yet hold in SHARE of the draws: known, stated, and checked to stay as they are.
 # Each is an open point of the verdict issue (docs/ODD.md 10); strict, so a fix is noticed.
 SHORT = {
-    2: "the US tie outranks Russia's only where entrapment is moderate and US reliability not low",
-    6: "where the US or Russia tie sits at its tier's floor, the commitment holds it there, tariffs or not",
+    2: "in a third of the box Russia's arms and regime support are worth as much as the US tie at the margin",
 }
 
 
