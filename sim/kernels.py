@@ -19,14 +19,31 @@ compiles every kernel at once).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any, Literal, Protocol, cast, overload
 
 import numpy as np
 from numba import njit
 
 from sim.params import DIMENSIONS, POWERS
 
+
+class _Jit(Protocol):
+    """The type of ``jit``: a kernel compiled by numba is called exactly as its Python function is.
+
+    So it keeps that function's type, and callers are checked against each kernel's own signature rather
+    than numba's generic dispatcher.
+    """
+
+    @overload
+    def __call__[F: Callable[..., Any]](self, function: F, /) -> F: ...
+    @overload
+    def __call__[F: Callable[..., Any]](self, *, inline: Literal["never", "always"]) -> Callable[[F], F]: ...
+
+
 # error_model="numpy": a division by zero gives inf or nan, as in the numpy reference, rather than raising
-jit = functools.partial(njit, cache=True, nogil=True, error_model="numpy")
+jit = cast(_Jit, functools.partial(njit, cache=True, nogil=True, error_model="numpy"))
+
 
 LOOSEN, KEEP, DEEPEN = 0, 1, 2
 NP, ND = len(POWERS), len(DIMENSIONS)  # compile-time constants: the short loops over them unroll
@@ -43,7 +60,9 @@ _24 = np.uint64(24)
 
 
 @jit(inline="always")
-def philox4x32(c0, c1, c2, c3, k0, k1):
+def philox4x32(
+    c0: np.uint32, c1: np.uint32, c2: np.uint32, c3: np.uint32, k0: np.uint32, k1: np.uint32
+) -> tuple[np.uint32, np.uint32, np.uint32, np.uint32]:
     """Philox4x32-10 block function on uint32 words; the products are 32 x 32 -> 64 bits, which vectorise."""
     for _ in range(10):
         p0 = np.uint64(c0) * _M0
@@ -60,7 +79,7 @@ def philox4x32(c0, c1, c2, c3, k0, k1):
 
 
 @jit
-def philox_block(counter, key):
+def philox_block(counter: np.ndarray, key: np.ndarray) -> np.ndarray:
     """The block function on arrays: ``counter`` (n, 4) and ``key`` (2,) of uint32 words; returns (n, 4) uint32."""
     out = np.empty(counter.shape, np.uint32)
     for i in range(counter.shape[0]):
@@ -71,7 +90,9 @@ def philox_block(counter, key):
 
 
 @jit
-def uniform(key0, key1, runs, step, channel, width):
+def uniform(
+    key0: np.uint32, key1: np.uint32, runs: np.ndarray, step: int, channel: np.uint32, width: int
+) -> np.ndarray:
     """Open-interval uniforms (runs, width) from counter (run, step ^ lane << 24, channel): ``Streams.uniform``.
 
     Filled lane by lane (a transposed view is returned), one run per iteration without branches, so that
@@ -96,15 +117,28 @@ def uniform(key0, key1, runs, step, channel, width):
 
 # -- small helpers with numpy's semantics -------------------------------------------
 @jit(inline="always")
-def _pos(x):
+def _pos(x: float) -> float:
     """np.maximum(x, 0.0)."""
     return x if x >= 0.0 or x != x else 0.0
 
 
 @jit(inline="always")
-def _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC):
-    """The losses that hang on tie ``p`` alone at depth ``x`` (Situation.tie_losses): entrapment, displeasure,
-    broken commitment, cost; for run ``j`` of a block laid out runs last."""
+def _tie_loss(
+    x: float,
+    p: int,
+    j: int,
+    C: np.ndarray,
+    RV: np.ndarray,
+    ST: np.ndarray,
+    RIV: np.ndarray,
+    TOL: np.ndarray,
+    F: np.ndarray,
+    TC: np.ndarray,
+) -> float:
+    """The losses that hang on tie ``p`` alone at depth ``x`` (Situation.tie_losses).
+
+    Entrapment, displeasure, broken commitment, cost; for run ``j`` of a block laid out runs last.
+    """
     dsp = 0.0
     for q in range(NP):
         e = _pos(x - TOL[q, p, j])
@@ -114,7 +148,7 @@ def _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC):
 
 
 @jit(inline="always")
-def _clip01(x):
+def _clip01(x: float) -> float:
     """np.clip(x, 0.0, 1.0)."""
     if x < 0.0:
         return 0.0
@@ -125,7 +159,17 @@ def _clip01(x):
 
 # -- the great powers ---------------------------------------------------------------
 @jit
-def respond(p, a, previous, courtship, coercion, rivalry, tolerance, interest, scalars):
+def respond(
+    p: int,
+    a: np.ndarray,
+    previous: np.ndarray,
+    courtship: np.ndarray,
+    coercion: np.ndarray,
+    rivalry: np.ndarray,
+    tolerance: np.ndarray,
+    interest: np.ndarray,
+    scalars: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """``GreatPower.respond``: power ``p``'s new courtship and coercion, each (runs,).
 
     ``scalars`` (4, runs): courtship decay and gain, coercion decay and gain.
@@ -151,7 +195,9 @@ def respond(p, a, previous, courtship, coercion, rivalry, tolerance, interest, s
 
 
 @jit
-def offer(supply, courtship, coercion, boost, withholds, p):
+def offer(
+    supply: np.ndarray, courtship: np.ndarray, coercion: np.ndarray, boost: np.ndarray, withholds: np.ndarray, p: int
+) -> np.ndarray:
     """``GreatPower.offer``: supply (runs, dims) raised by courtship, less what coercion withholds."""
     n, n_dims = supply.shape
     out = np.empty((n, n_dims))
@@ -163,7 +209,14 @@ def offer(supply, courtship, coercion, boost, withholds, p):
 
 
 @jit
-def threat(threat, courtship, coercion, boost, coercion_threat, p):
+def threat(
+    threat: np.ndarray,
+    courtship: np.ndarray,
+    coercion: np.ndarray,
+    boost: np.ndarray,
+    coercion_threat: np.ndarray,
+    p: int,
+) -> np.ndarray:
     """``GreatPower.threat``: the standing threat eased by courtship, plus what coercion adds (runs, dims)."""
     n, n_dims = threat.shape[0], threat.shape[2]
     out = np.empty((n, n_dims))
@@ -176,7 +229,16 @@ def threat(threat, courtship, coercion, boost, coercion_threat, p):
 
 # -- Vietnam's situation (sim.security) ----------------------------------------------
 @jit
-def situation(supply, trust, coercion, reach, rivalry, withholds, coercion_threat, coercion_line):
+def situation(
+    supply: np.ndarray,
+    trust: np.ndarray,
+    coercion: np.ndarray,
+    reach: np.ndarray,
+    rivalry: np.ndarray,
+    withholds: np.ndarray,
+    coercion_threat: np.ndarray,
+    coercion_line: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """``Situation.__post_init__``: each power's reach-weighted rivalries and its stake, (runs, powers) each."""
     n, n_powers, n_dims = supply.shape
     rivalries = np.empty((n, n_powers))
@@ -198,7 +260,17 @@ def situation(supply, trust, coercion, reach, rivalry, withholds, coercion_threa
 
 
 @jit(inline="always")
-def _net(i, a, supply, threat, trust, reach, capability, enmeshment, d):
+def _net(
+    i: int,
+    a: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    d: int,
+) -> float:
     """Net security of run i on dimension d for its alignment row a (powers,): received less the threat faced."""
     prod = 1.0
     faced = 0.0
@@ -211,7 +283,16 @@ def _net(i, a, supply, threat, trust, reach, capability, enmeshment, d):
 
 
 @jit
-def satisfaction(a, supply, threat, trust, reach, capability, enmeshment, demand):
+def satisfaction(
+    a: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    demand: np.ndarray,
+) -> np.ndarray:
     """``Situation.satisfaction``: the share of the demand on each dimension that net security meets."""
     n = demand.shape[0]
     out = np.empty((n, ND))
@@ -222,7 +303,15 @@ def satisfaction(a, supply, threat, trust, reach, capability, enmeshment, demand
 
 
 @jit
-def satisfaction_alone(supply, threat, trust, reach, capability, enmeshment, demand):
+def satisfaction_alone(
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    demand: np.ndarray,
+) -> np.ndarray:
     """``BalanceModel.satisfaction_alone``: the mean share of demand met with every tie cut, (runs,)."""
     n = demand.shape[0]
     out = np.empty(n)
@@ -238,24 +327,24 @@ def satisfaction_alone(supply, threat, trust, reach, capability, enmeshment, dem
 
 @jit
 def gains(
-    a,
-    moves,
-    supply,
-    threat,
-    trust,
-    floor,
-    rivalries,
-    stake,
-    reach,
-    capability,
-    enmeshment,
-    weight,
-    demand,
-    tolerance,
-    rivalry,
-    tie_cost,
-    costs,
-):
+    a: np.ndarray,
+    moves: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    floor: np.ndarray,
+    rivalries: np.ndarray,
+    stake: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    weight: np.ndarray,
+    demand: np.ndarray,
+    tolerance: np.ndarray,
+    rivalry: np.ndarray,
+    tie_cost: np.ndarray,
+    costs: np.ndarray,
+) -> np.ndarray:
     """``Situation.gains``: utility change of moving each tie alone by each of ``moves``, (runs, powers, k).
 
     ``costs`` (4, runs): concentration, entrapment, displeasure and commitment costs. Runs go in blocks,
@@ -404,7 +493,7 @@ def gains(
 
 # -- Vietnam's perception and decision (sim.agents.Hedger) ------------------------------
 @jit
-def remember(memory, last, delivery, decay):
+def remember(memory: np.ndarray, last: np.ndarray, delivery: np.ndarray, decay: np.ndarray) -> np.ndarray:
     """``Hedger.remember``: a fall in what a power delivers is remembered, and slowly forgotten."""
     n = memory.shape[0]
     out = np.empty((n, NP))
@@ -415,7 +504,7 @@ def remember(memory, last, delivery, decay):
 
 
 @jit
-def band(levels, tier, offset):
+def band(levels: np.ndarray, tier: np.ndarray, offset: int) -> np.ndarray:
     """``Hedger.floor`` (offset 0) and ``tier_ceiling`` (1): each tie's tier level, (runs, powers)."""
     n = tier.shape[0]
     out = np.empty((n, NP))
@@ -426,7 +515,7 @@ def band(levels, tier, offset):
 
 
 @jit
-def feasible(a, step, ceiling, gap, sides):
+def feasible(a: np.ndarray, step: np.ndarray, ceiling: np.ndarray, gap: np.ndarray, sides: bool) -> np.ndarray:
     """``Hedger.feasible``: which moves the policy allows for each tie, (runs, powers, 3)."""
     n, n_powers = a.shape
     ok = np.empty((n, n_powers, 3), np.bool_)
@@ -452,7 +541,14 @@ def feasible(a, step, ceiling, gap, sides):
 
 
 @jit
-def logit_choice(gain, step, temperature, inertia, feasible, noise):
+def logit_choice(
+    gain: np.ndarray,
+    step: np.ndarray,
+    temperature: np.ndarray,
+    inertia: np.ndarray,
+    feasible: np.ndarray,
+    noise: np.ndarray,
+) -> np.ndarray:
     """``Hedger.choose``: the move (index into MOVES) with the highest noisy score per tie, (runs, powers)."""
     n, n_powers, n_moves = gain.shape
     out = np.empty((n, n_powers), np.int64)
@@ -475,7 +571,18 @@ def logit_choice(gain, step, temperature, inertia, feasible, noise):
 
 
 @jit
-def carry_out(a, choice, step, tier, pressing, lapsing, levels, ceiling, patience, highest):
+def carry_out(
+    a: np.ndarray,
+    choice: np.ndarray,
+    step: np.ndarray,
+    tier: np.ndarray,
+    pressing: np.ndarray,
+    lapsing: np.ndarray,
+    levels: np.ndarray,
+    ceiling: np.ndarray,
+    patience: np.ndarray,
+    highest: np.ndarray,
+) -> None:
     """``Hedger.carry_out``: move each tie within its tier's band; tiers change when pressure or neglect lasts.
 
     Updates ``a``, ``tier``, ``pressing`` and ``lapsing`` in place.
@@ -503,7 +610,7 @@ def carry_out(a, choice, step, tier, pressing, lapsing, levels, ceiling, patienc
 
 
 @jit
-def row_mean(x):
+def row_mean(x: np.ndarray) -> np.ndarray:
     """x.mean(axis=1) of a (runs, k) array: the sum from the left, then divided by k, as numpy does."""
     n, k = x.shape
     out = np.empty(n)
@@ -516,7 +623,7 @@ def row_mean(x):
 
 
 @jit
-def shares(a, fill):
+def shares(a: np.ndarray, fill: float) -> np.ndarray:
     """Each tie's share of Vietnam's engagement, ``fill`` where it has none (np.divide with where=)."""
     n = a.shape[0]
     out = np.empty((n, NP))
@@ -530,7 +637,7 @@ def shares(a, fill):
 
 
 @jit
-def entropy(share, logs, log_n):
+def entropy(share: np.ndarray, logs: np.ndarray, log_n: float) -> np.ndarray:
     """``hedging_index`` from the shares and their logarithms (numpy's): -sum(share * log share) / log n."""
     n = share.shape[0]
     out = np.empty(n)
@@ -544,7 +651,9 @@ def entropy(share, logs, log_n):
 
 # -- failure conditions (sim.outcomes) ----------------------------------------------
 @jit
-def conditions(a, satisfaction, alone, coercion, lines):
+def conditions(
+    a: np.ndarray, satisfaction: np.ndarray, alone: np.ndarray, coercion: np.ndarray, lines: np.ndarray
+) -> np.ndarray:
     """``outcomes.conditions``: bandwagoning, dropped partner, isolation, each (runs,), rows of a (3, runs) array.
 
     ``lines`` (4, runs): the alliance, coercion, comprehensive-partnership and isolation lines.
@@ -569,21 +678,21 @@ def conditions(a, satisfaction, alone, coercion, lines):
 
 # -- streaming into an Aggregate (sim.results) -----------------------------------------
 @jit
-def accumulate(hist, sums, x, lo, hi, scale):
+def accumulate(hist: np.ndarray, sums: np.ndarray, x: np.ndarray, lo: float, hi: float, scale: float) -> None:
     """``Aggregate.observe`` for one series and step: histogram counts (k, bins) and fixed-point sums (k,)."""
     n, k = x.shape
     bins = hist.shape[1]
     for i in range(n):
         for j in range(k):
             v = x[i, j]
-            b = np.int64((v - lo) / (hi - lo) * bins)
+            b: np.int64 | int = np.int64((v - lo) / (hi - lo) * bins)
             b = 0 if b < 0 else (bins - 1 if b > bins - 1 else b)
             hist[j, b] += 1
             sums[j] += np.int64(np.rint(v * scale))
 
 
 @jit
-def count_tiers(counts, tier):
+def count_tiers(counts: np.ndarray, tier: np.ndarray) -> None:
     """Partnership tiers per power, counted into ``counts`` (powers, tiers)."""
     for i in range(tier.shape[0]):
         for p in range(tier.shape[1]):
