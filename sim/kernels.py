@@ -325,6 +325,232 @@ def satisfaction_alone(
     return out
 
 
+@jit(inline="always")
+def _copy_ties(
+    start: int,
+    m: int,
+    a: np.ndarray,
+    reach: np.ndarray,
+    trust: np.ndarray,
+    floor: np.ndarray,
+    rivalries: np.ndarray,
+    stake: np.ndarray,
+    tie_cost: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    enmeshment: np.ndarray,
+    tolerance: np.ndarray,
+    rivalry: np.ndarray,
+    A: np.ndarray,
+    R: np.ndarray,
+    T: np.ndarray,
+    F: np.ndarray,
+    RV: np.ndarray,
+    ST: np.ndarray,
+    TC: np.ndarray,
+    S: np.ndarray,
+    H: np.ndarray,
+    E: np.ndarray,
+    TOL: np.ndarray,
+    RIV: np.ndarray,
+) -> None:
+    """``gains``: the inputs per tie of runs ``start`` to ``start + m`` copied into the block, runs last."""
+    for j in range(m):
+        i = start + j
+        for p in range(NP):
+            A[p, j] = a[i, p]
+            R[p, j] = reach[i, p]
+            T[p, j] = trust[i, p]
+            F[p, j] = floor[i, p]
+            RV[p, j] = rivalries[i, p]
+            ST[p, j] = stake[i, p]
+            TC[p, j] = tie_cost[i, p]
+            for d in range(ND):
+                S[p, d, j] = supply[i, p, d]
+                H[p, d, j] = threat[i, p, d]
+                E[p, d, j] = enmeshment[i, p, d]
+            for q in range(NP):
+                TOL[p, q, j] = tolerance[i, p, q]
+                RIV[p, q, j] = rivalry[i, p, q]
+
+
+@jit(inline="always")
+def _copy_rest(
+    start: int,
+    m: int,
+    capability: np.ndarray,
+    weight: np.ndarray,
+    demand: np.ndarray,
+    costs: np.ndarray,
+    moves: np.ndarray,
+    CAP: np.ndarray,
+    W: np.ndarray,
+    DEM: np.ndarray,
+    C: np.ndarray,
+    MV: np.ndarray,
+) -> None:
+    """``gains``: the other inputs of runs ``start`` to ``start + m`` (per dimension, cost, move), runs last."""
+    for j in range(m):
+        i = start + j
+        for d in range(ND):
+            CAP[d, j] = capability[i, d]
+            W[d, j] = weight[i, d]
+            DEM[d, j] = demand[i, d]
+        for c in range(4):
+            C[c, j] = costs[c, i]
+        for k in range(MV.shape[0]):
+            MV[k, j] = moves[i, k]
+
+
+@jit(inline="always")
+def _contributions(
+    m: int,
+    A: np.ndarray,
+    R: np.ndarray,
+    T: np.ndarray,
+    S: np.ndarray,
+    H: np.ndarray,
+    E: np.ndarray,
+    CAP: np.ndarray,
+    factor: np.ndarray,
+    posed: np.ndarray,
+    faced: np.ndarray,
+    recv: np.ndarray,
+) -> None:
+    """``gains``: what each tie contributes now, its factor in the noisy-OR and the threat its power poses."""
+    for j in range(m):
+        for p in range(NP):
+            for d in range(ND):
+                factor[p, d, j] = 1.0 - A[p, j] * R[p, j] * T[p, j] * S[p, d, j]
+                posed[p, d, j] = H[p, d, j] * _pos(1.0 - E[p, d, j] * A[p, j])
+        for d in range(ND):
+            faced[d, j] = (posed[0, d, j] + posed[1, d, j]) + posed[2, d, j]
+            recv[d, j] = 1.0 - (1.0 - CAP[d, j]) * ((factor[0, d, j] * factor[1, d, j]) * factor[2, d, j])
+
+
+@jit(inline="always")
+def _utility_now(
+    m: int,
+    A: np.ndarray,
+    T: np.ndarray,
+    F: np.ndarray,
+    RV: np.ndarray,
+    ST: np.ndarray,
+    TC: np.ndarray,
+    TOL: np.ndarray,
+    RIV: np.ndarray,
+    W: np.ndarray,
+    DEM: np.ndarray,
+    C: np.ndarray,
+    faced: np.ndarray,
+    recv: np.ndarray,
+    u0: np.ndarray,
+    own: np.ndarray,
+    sep: np.ndarray,
+) -> None:
+    """``gains``: the utility of the current alignment into ``u0``; each tie's own losses and their sum.
+
+    Term by term as in Situation.components.
+    """
+    for j in range(m):
+        ins = 0.0
+        for d in range(ND):
+            u = _pos(DEM[d, j] - (recv[d, j] - faced[d, j]))
+            v = W[d, j] * (u * u)
+            ins = v if d == 0 else ins + v
+        ent = 0.0
+        dis = 0.0
+        com = 0.0
+        cst = 0.0
+        for q in range(NP):
+            inner = 0.0
+            for p in range(NP):
+                e = _pos(A[p, j] - TOL[q, p, j])
+                v = RIV[q, p, j] * (e * e)
+                inner = v if p == 0 else inner + v
+            v = ST[q, j] * inner
+            dis = v if q == 0 else dis + v
+            v = RV[q, j] * (A[q, j] * A[q, j])
+            ent = v if q == 0 else ent + v
+            v = _pos(F[q, j] - A[q, j])
+            com = v if q == 0 else com + v
+            v = TC[q, j] * A[q, j]
+            cst = v if q == 0 else cst + v
+        tot = (A[0, j] + A[1, j]) + A[2, j]
+        ov = 0.0
+        for p in range(NP):
+            sh = A[p, j] / tot if tot > 0 else 1.0 / NP
+            v = sh * sh * (1.0 - T[p, j])
+            ov = v if p == 0 else ov + v
+        u0[j] = -(ins + C[0, j] * ov + C[1, j] * ent + C[2, j] * dis + C[3, j] * com + cst)
+        s = 0.0
+        for p in range(NP):
+            o = _tie_loss(A[p, j], p, j, C, RV, ST, RIV, TOL, F, TC)
+            own[p, j] = o
+            s = o if p == 0 else s + o
+        sep[j] = s
+
+
+@jit(inline="always")
+def _trial_moves(
+    m: int,
+    A: np.ndarray,
+    R: np.ndarray,
+    T: np.ndarray,
+    F: np.ndarray,
+    RV: np.ndarray,
+    ST: np.ndarray,
+    TC: np.ndarray,
+    S: np.ndarray,
+    H: np.ndarray,
+    E: np.ndarray,
+    TOL: np.ndarray,
+    RIV: np.ndarray,
+    CAP: np.ndarray,
+    W: np.ndarray,
+    DEM: np.ndarray,
+    C: np.ndarray,
+    MV: np.ndarray,
+    factor: np.ndarray,
+    posed: np.ndarray,
+    faced: np.ndarray,
+    own: np.ndarray,
+    u0: np.ndarray,
+    sep: np.ndarray,
+    res: np.ndarray,
+) -> None:
+    """``gains``: the utility change of each trial move into ``res`` (powers, k, runs).
+
+    The moved tie's factor and threat replace its old ones, its own losses likewise.
+    """
+    for p in range(NP):
+        q1 = 1 if p == 0 else 0  # the other two powers, in order
+        q2 = 1 if p == 2 else 2
+        for k in range(MV.shape[0]):
+            for j in range(m):
+                x = A[p, j] + MV[k, j]
+                xrt = x * R[p, j] * T[p, j]
+                un = 0.0
+                for d in range(ND):
+                    others = (1.0 - CAP[d, j]) * (factor[q1, d, j] * factor[q2, d, j])
+                    got = 1.0 - others * (1.0 - xrt * S[p, d, j])
+                    td = (faced[d, j] - posed[p, d, j]) + H[p, d, j] * _pos(1.0 - E[p, d, j] * x)
+                    u = _pos(DEM[d, j] - (got - td))
+                    v = W[d, j] * (u * u)
+                    un = v if d == 0 else un + v
+                t0 = x if p == 0 else A[0, j]
+                t1 = x if p == 1 else A[1, j]
+                t2 = x if p == 2 else A[2, j]
+                tot = (t0 + t1) + t2
+                even = 1.0 / NP
+                s0 = t0 / tot if tot > 0 else even
+                s1 = t1 / tot if tot > 0 else even
+                s2 = t2 / tot if tot > 0 else even
+                ov = (s0 * s0 * (1.0 - T[0, j]) + s1 * s1 * (1.0 - T[1, j])) + s2 * s2 * (1.0 - T[2, j])
+                tl = _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC)
+                res[p, k, j] = -(un + C[0, j] * ov + sep[j] - own[p, j] + tl) - u0[j]
+
+
 @jit
 def gains(
     a: np.ndarray,
@@ -352,6 +578,8 @@ def gains(
     compiler runs them side by side in vector registers): first what each tie contributes now (the
     noisy-OR factors, the threats posed, the utility, each tie's own losses), then each trial move,
     recomputing only what hangs on the moved tie. Three powers and three dimensions (``sim.params``).
+    The stages are helpers inlined into this kernel (``inline="always"``): the same machine code, and
+    the same speed, as one long loop.
     """
     n, K = a.shape[0], moves.shape[1]
     out = np.empty((n, NP, K))
@@ -385,105 +613,16 @@ def gains(
     res = np.empty((NP, K, BLOCK))
     for start in range(0, n, BLOCK):
         m = min(BLOCK, n - start)
-        for j in range(m):
-            i = start + j
-            for p in range(NP):
-                A[p, j] = a[i, p]
-                R[p, j] = reach[i, p]
-                T[p, j] = trust[i, p]
-                F[p, j] = floor[i, p]
-                RV[p, j] = rivalries[i, p]
-                ST[p, j] = stake[i, p]
-                TC[p, j] = tie_cost[i, p]
-                for d in range(ND):
-                    S[p, d, j] = supply[i, p, d]
-                    H[p, d, j] = threat[i, p, d]
-                    E[p, d, j] = enmeshment[i, p, d]
-                for q in range(NP):
-                    TOL[p, q, j] = tolerance[i, p, q]
-                    RIV[p, q, j] = rivalry[i, p, q]
-            for d in range(ND):
-                CAP[d, j] = capability[i, d]
-                W[d, j] = weight[i, d]
-                DEM[d, j] = demand[i, d]
-            for c in range(4):
-                C[c, j] = costs[c, i]
-            for k in range(K):
-                MV[k, j] = moves[i, k]
-        # what each tie contributes now: its factor in the noisy-OR, the threat its power poses
-        for j in range(m):
-            for p in range(NP):
-                for d in range(ND):
-                    factor[p, d, j] = 1.0 - A[p, j] * R[p, j] * T[p, j] * S[p, d, j]
-                    posed[p, d, j] = H[p, d, j] * _pos(1.0 - E[p, d, j] * A[p, j])
-            for d in range(ND):
-                faced[d, j] = (posed[0, d, j] + posed[1, d, j]) + posed[2, d, j]
-                recv[d, j] = 1.0 - (1.0 - CAP[d, j]) * ((factor[0, d, j] * factor[1, d, j]) * factor[2, d, j])
-        # the utility of the current alignment, term by term as in Situation.components; each tie's own losses
-        for j in range(m):
-            ins = 0.0
-            for d in range(ND):
-                u = _pos(DEM[d, j] - (recv[d, j] - faced[d, j]))
-                v = W[d, j] * (u * u)
-                ins = v if d == 0 else ins + v
-            ent = 0.0
-            dis = 0.0
-            com = 0.0
-            cst = 0.0
-            for q in range(NP):
-                inner = 0.0
-                for p in range(NP):
-                    e = _pos(A[p, j] - TOL[q, p, j])
-                    v = RIV[q, p, j] * (e * e)
-                    inner = v if p == 0 else inner + v
-                v = ST[q, j] * inner
-                dis = v if q == 0 else dis + v
-                v = RV[q, j] * (A[q, j] * A[q, j])
-                ent = v if q == 0 else ent + v
-                v = _pos(F[q, j] - A[q, j])
-                com = v if q == 0 else com + v
-                v = TC[q, j] * A[q, j]
-                cst = v if q == 0 else cst + v
-            tot = (A[0, j] + A[1, j]) + A[2, j]
-            ov = 0.0
-            for p in range(NP):
-                sh = A[p, j] / tot if tot > 0 else 1.0 / NP
-                v = sh * sh * (1.0 - T[p, j])
-                ov = v if p == 0 else ov + v
-            u0[j] = -(ins + C[0, j] * ov + C[1, j] * ent + C[2, j] * dis + C[3, j] * com + cst)
-            s = 0.0
-            for p in range(NP):
-                o = _tie_loss(A[p, j], p, j, C, RV, ST, RIV, TOL, F, TC)
-                own[p, j] = o
-                s = o if p == 0 else s + o
-            sep[j] = s
-        # each trial move: the moved tie's factor and threat replace its old ones, its own losses likewise
-        for p in range(NP):
-            q1 = 1 if p == 0 else 0  # the other two powers, in order
-            q2 = 1 if p == 2 else 2
-            for k in range(K):
-                for j in range(m):
-                    x = A[p, j] + MV[k, j]
-                    xrt = x * R[p, j] * T[p, j]
-                    un = 0.0
-                    for d in range(ND):
-                        others = (1.0 - CAP[d, j]) * (factor[q1, d, j] * factor[q2, d, j])
-                        got = 1.0 - others * (1.0 - xrt * S[p, d, j])
-                        td = (faced[d, j] - posed[p, d, j]) + H[p, d, j] * _pos(1.0 - E[p, d, j] * x)
-                        u = _pos(DEM[d, j] - (got - td))
-                        v = W[d, j] * (u * u)
-                        un = v if d == 0 else un + v
-                    t0 = x if p == 0 else A[0, j]
-                    t1 = x if p == 1 else A[1, j]
-                    t2 = x if p == 2 else A[2, j]
-                    tot = (t0 + t1) + t2
-                    even = 1.0 / NP
-                    s0 = t0 / tot if tot > 0 else even
-                    s1 = t1 / tot if tot > 0 else even
-                    s2 = t2 / tot if tot > 0 else even
-                    ov = (s0 * s0 * (1.0 - T[0, j]) + s1 * s1 * (1.0 - T[1, j])) + s2 * s2 * (1.0 - T[2, j])
-                    tl = _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC)
-                    res[p, k, j] = -(un + C[0, j] * ov + sep[j] - own[p, j] + tl) - u0[j]
+        _copy_ties(
+            start, m, a, reach, trust, floor, rivalries, stake, tie_cost, supply, threat, enmeshment, tolerance,
+            rivalry, A, R, T, F, RV, ST, TC, S, H, E, TOL, RIV,
+        )  # fmt: skip
+        _copy_rest(start, m, capability, weight, demand, costs, moves, CAP, W, DEM, C, MV)
+        _contributions(m, A, R, T, S, H, E, CAP, factor, posed, faced, recv)
+        _utility_now(m, A, T, F, RV, ST, TC, TOL, RIV, W, DEM, C, faced, recv, u0, own, sep)
+        _trial_moves(
+            m, A, R, T, F, RV, ST, TC, S, H, E, TOL, RIV, CAP, W, DEM, C, MV, factor, posed, faced, own, u0, sep, res
+        )
         for j in range(m):
             for p in range(NP):
                 for k in range(K):
