@@ -11,6 +11,7 @@ are subclasses of ``Hedger`` in ``sim.strategies``.
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import numpy as np
 from mesa import Agent
@@ -18,6 +19,9 @@ from mesa import Agent
 from sim import kernels
 from sim.params import DIMENSIONS, POWERS, TIERS
 from sim.security import Situation, summed
+
+if TYPE_CHECKING:  # the model imports the agents
+    from sim.model import BalanceModel
 
 # Vietnam's options for each tie each step: loosen, keep, deepen (in step sizes).
 MOVES = np.array([-1.0, 0.0, 1.0])
@@ -34,7 +38,8 @@ class GreatPower(Agent):
     tie with a rival exceeds what it tolerates (docs/ODD.md 7.1, 7.5).
     """
 
-    def __init__(self, model, name: str):
+    def __init__(self, model: BalanceModel, name: str) -> None:
+        """Power ``name`` of ``model``, neither courting nor coercing yet."""
         super().__init__(model)
         self.name = name
         self.index = POWERS.index(name)
@@ -114,10 +119,12 @@ class GreatPower(Agent):
 class Russia(GreatPower):
     """Russia: gives up territorial supply to Vietnam as it draws closer to China (000, 002)."""
 
-    def __init__(self, model, name: str = "RU"):
+    def __init__(self, model: BalanceModel, name: str = "RU") -> None:
+        """Russia in ``model``."""
         super().__init__(model, name)
 
     def supply(self) -> np.ndarray:
+        """Its supply, the territorial part ceded in proportion to its deference to China."""
         s = self.model.world.scalars
         out = super().supply().copy()
         out[:, TERRITORY] *= 1.0 - s["deference"] * s["russia_china_closeness"]
@@ -139,7 +146,8 @@ class Hedger(Agent):
     description = "the model's Vietnam: weighs each move by the utility it brings (bamboo diplomacy)"
     sides = False  # True: ignores the Four No's rule against siding with one power against another
 
-    def __init__(self, model, alignment: np.ndarray, memory: np.ndarray, tier: np.ndarray):
+    def __init__(self, model: BalanceModel, alignment: np.ndarray, memory: np.ndarray, tier: np.ndarray) -> None:
+        """Vietnam in ``model``, from its initial ties, memory of abandonment and tiers, each (runs, powers)."""
         super().__init__(model)
         self.alignment = alignment  # (runs, powers)
         self.previous = alignment.copy()  # the ties before Vietnam's last decision
@@ -321,8 +329,8 @@ class Hedger(Agent):
 
         ``runs`` (a mask) limits it to the runs whose summit falls now (a date drawn per run).
         """
-        runs = slice(None) if runs is None else runs
+        where: slice | np.ndarray = slice(None) if runs is None else runs
         highest = np.where(self.model.world.scalars["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
-        self.tier[runs, power] = np.maximum(self.tier[runs, power], np.minimum(tier, highest)[runs])
-        self.pressing[runs, power] = 0
-        self.lapsing[runs, power] = 0
+        self.tier[where, power] = np.maximum(self.tier[where, power], np.minimum(tier, highest)[where])
+        self.pressing[where, power] = 0
+        self.lapsing[where, power] = 0

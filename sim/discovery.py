@@ -18,22 +18,30 @@ from __future__ import annotations
 import contextlib
 import math
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim import explore
+
+if TYPE_CHECKING:  # imported where used: pandas comes with the EMA Workbench, the scenario module is heavy
+    import pandas as pd
+
+    from sim.scenario import Scenario
 
 POINTS = 20_000  # runs, one per point
 PEEL_ALPHA = 0.05
 MASS_MIN = 0.05
 SIGNIFICANCE = 0.05  # restrictions with a larger quasi-p-value are dropped
 MIN_COVERAGE = 0.3  # a box is chosen on its peeling trajectory as the densest with at least this coverage
-BOX_COLUMNS = ("box", "coverage", "density", "density_se", "mass", "points", "restricted", "dimension", "low", "high")
-BOX_COLUMNS += ("full_low", "full_high", "quasi_p")
+BOX_COLUMNS: tuple[str, ...] = ("box", "coverage", "density", "density_se", "mass", "points", "restricted")
+BOX_COLUMNS += ("dimension", "low", "high", "full_low", "full_high", "quasi_p")
 
 
 @contextlib.contextmanager
-def quiet():
+def quiet() -> Iterator[None]:
     """The EMA Workbench warns at import about optional back-ends, and pandas about its own future."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*ipyparallel.*")
@@ -42,7 +50,9 @@ def quiet():
         yield
 
 
-def design(scenario, factor_list, points: int = POINTS, seed: int = 1) -> explore.Design:
+def design(
+    scenario: Scenario, factor_list: list[explore.Factor], points: int = POINTS, seed: int = 1
+) -> explore.Design:
     """A Latin hypercube over the factors, one run per point, independent noise (no common random numbers)."""
     from scipy.stats import qmc
 
@@ -62,7 +72,16 @@ def collapsed(outcomes: dict[str, np.ndarray]) -> np.ndarray:
 class Box:
     """One PRIM box, counted over every point: its limits on the restricted dimensions and its statistics."""
 
-    def __init__(self, number: int, limits: dict[str, tuple[float, float]], full: dict, x, y, quasi_p: dict):
+    def __init__(
+        self,
+        number: int,
+        limits: dict[str, tuple[float, float]],
+        full: dict[str, tuple[float, float]],
+        x: pd.DataFrame,
+        y: np.ndarray,
+        quasi_p: dict[str, float],
+    ) -> None:
+        """Box ``number`` with its limits, the full ranges and quasi-p-values; counted on points ``x``, flags ``y``."""
         self.number, self.limits, self.full, self.quasi_p = number, limits, full, quasi_p
         inside = self.contains(x)
         self.points = int(inside.sum())
@@ -71,13 +90,15 @@ class Box:
         self.coverage = float(y[inside].sum() / max(y.sum(), 1))
         self.density_se = math.sqrt(self.density * (1 - self.density) / max(self.points, 1))
 
-    def contains(self, x) -> np.ndarray:
+    def contains(self, x: pd.DataFrame) -> np.ndarray:
+        """Which of the points ``x`` (one row each, a column per factor) lie inside the box."""
         inside = np.ones(len(x), bool)
         for name, (lo, hi) in self.limits.items():
             inside &= (x[name].to_numpy() >= lo) & (x[name].to_numpy() <= hi)
         return inside
 
     def rows(self) -> list[dict]:
+        """The box's rows of boxes.csv: its statistics with each restricted dimension's limits."""
         stats = {
             "box": self.number,
             "coverage": self.coverage,
@@ -101,7 +122,9 @@ class Box:
         ]
 
 
-def find_boxes(x, y: np.ndarray, boxes: int = 2, peel_alpha: float = PEEL_ALPHA, mass_min: float = MASS_MIN):
+def find_boxes(
+    x: pd.DataFrame, y: np.ndarray, boxes: int = 2, peel_alpha: float = PEEL_ALPHA, mass_min: float = MASS_MIN
+) -> tuple[list[Box], list[tuple[pd.DataFrame, int]]]:
     """PRIM's boxes, one after another (each next one on the points outside the ones before).
 
     Returns the boxes (each the densest point of its peeling trajectory with
@@ -129,7 +152,7 @@ def find_boxes(x, y: np.ndarray, boxes: int = 2, peel_alpha: float = PEEL_ALPHA,
     return found, trajectories
 
 
-def _significant(box_lim, box_init, p_values: dict) -> tuple[dict, dict, dict]:
+def _significant(box_lim: pd.DataFrame, box_init: pd.DataFrame, p_values: dict) -> tuple[dict, dict, dict]:
     """The box's restricted limits that PRIM can tell from chance, each side on its own.
 
     A limit whose quasi-p-value (Bryant and Lempert 2010) exceeds SIGNIFICANCE
@@ -153,7 +176,7 @@ def _significant(box_lim, box_init, p_values: dict) -> tuple[dict, dict, dict]:
     return limits, full, quasi_p
 
 
-def box_scenario(scenario, box: Box, factor_list, runs: int | None = None) -> dict:
+def box_scenario(scenario: Scenario, box: Box, factor_list: list[explore.Factor], runs: int | None = None) -> dict:
     """The scenario restricted to a box, as a file would say it: ready to run.
 
     A restricted parameter gets the box's range; an event its magnitude or
@@ -163,7 +186,7 @@ def box_scenario(scenario, box: Box, factor_list, runs: int | None = None) -> di
     """
     doc = scenario.as_dict()
     kinds = {f.name: f for f in factor_list}
-    every = {p.path for p in scenario.parameter_set.ranged()} <= set(kinds)
+    every = {p.path for p in explore.parameters_of(scenario).ranged()} <= set(kinds)
     parameters = dict(doc["parameters"])
     if not (scenario.uncertainty or every):  # only the factors vary: write the unrestricted ones' ranges
         parameters |= {f.name: [f.low, f.high] for f in factor_list if f.kind == "parameter"}
@@ -192,18 +215,30 @@ def box_scenario(scenario, box: Box, factor_list, runs: int | None = None) -> di
 
 
 def _tidy(x: float) -> float:
+    """A limit rounded for a scenario file: six decimals."""
     return round(float(x), 6)
 
 
 def box_file(doc: dict) -> str:
+    """A box's scenario as the text of a YAML file, keys in the order written."""
     import yaml
 
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
 
 
-def write(folder, design, outcomes: dict, boxes: list[Box], trajectories: list, meta: dict) -> list:
-    """boxes.csv/.parquet, peeling.csv/.parquet, points.parquet, a peeling figure and a scenario file per box,
-    and manifest.json."""
+def write(
+    folder: Path,
+    design: explore.Design,
+    outcomes: dict[str, np.ndarray],
+    boxes: list[Box],
+    trajectories: list[tuple[pd.DataFrame, int]],
+    meta: dict,
+) -> list[Path]:
+    """The discovery's files, listed: boxes and peeling tables, the points, figures, scenarios, a manifest.
+
+    boxes.csv/.parquet, peeling.csv/.parquet, points.parquet, a peeling figure and a scenario file per box,
+    and manifest.json.
+    """
     import hashlib
     import json
 

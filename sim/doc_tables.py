@@ -72,6 +72,7 @@ def order_table(params: ParameterSet | None = None) -> str:
 
 
 def support_counts(params: ParameterSet | None = None) -> dict[str, int]:
+    """How many parameters have each level of support in the sources."""
     params = params or load_parameters()
     return {level: sum(p.support == level for p in params.entries.values()) for level in SUPPORT}
 

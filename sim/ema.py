@@ -25,10 +25,18 @@ EMA names must be Python identifiers: ``powers.US.reach`` is
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim import explore
 from sim.discovery import quiet
+
+if TYPE_CHECKING:  # the EMA Workbench is imported when a model is made: it is slow to import
+    from ema_workbench import Model
+
+    from sim.scenario import Scenario
 
 
 def ema_name(factor: str) -> str:
@@ -42,10 +50,14 @@ class Experiment:
     A plain picklable object, so EMA's multiprocessing evaluator can ship it.
     """
 
-    def __init__(self, scenario, factors: list[explore.Factor], runs: int, strategies: tuple[str, ...]):
+    def __init__(
+        self, scenario: Scenario, factors: list[explore.Factor], runs: int, strategies: tuple[str, ...]
+    ) -> None:
+        """Points of ``scenario`` over ``factors``, each run ``runs`` times under each of ``strategies``."""
         self.scenario, self.factors, self.runs, self.strategies = scenario, factors, runs, strategies
 
-    def __call__(self, seed: int | None = None, **point) -> dict[str, float]:
+    def __call__(self, seed: int | None = None, **point: float) -> dict[str, float]:
+        """The outcomes at ``point`` (factor values by their EMA names), with the scenario's seed or ``seed``."""
         x = np.array([[float(point[ema_name(f.name)]) for f in self.factors]])
         values = {k: v for k, v in explore.realize(self.scenario, self.factors, x).items()}
         kinds = {f.name: f.kind for f in self.factors}
@@ -60,17 +72,17 @@ class Experiment:
 
 
 def model(
-    scenario,
+    scenario: str | Path | Scenario,
     runs: int = 100,
     replications: int | None = 2,
     factors: list[str] | None = None,
     compare: bool = False,
     name: str = "bamboo",
-):
+) -> Model:
     """The scenario (a path or a loaded Scenario) as an EMA ReplicatorModel (a Model with ``replications=None``)."""
-    from sim.scenario import load_scenario
+    from sim.scenario import Scenario, load_scenario
 
-    if not hasattr(scenario, "parameter_set"):
+    if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
     chosen = explore.factors(scenario, factors)
     strategies = explore.strategies_for(scenario.strategy, compare)

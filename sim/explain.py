@@ -19,6 +19,7 @@ up to the net: the rounding keeps their sum (``rounded_parts``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -167,7 +168,7 @@ def explain(decision: Decision, run: int = 0) -> dict[str, Reason]:
             trial[:, p] = a[:, p] + move * s["step_size"]
             for d, change in _terms(situation, a, trial).items():
                 drivers[d][k] = change[run]
-        gain = sum(drivers.values())
+        gain = cast(np.ndarray, sum(drivers.values()))  # a sum of arrays from 0, which numpy broadcasts
         inertia = float(situation.world.inertia[run, p] * step * temperature)
         feasible = decision.feasible[run, p]
         score = gain / (step * temperature)

@@ -24,15 +24,19 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.calendar import Month
-from sim.ensemble import Checkpoint, Chunk, InProcess
+from sim.ensemble import Checkpoint, Chunk, DaskCluster, InProcess, ProcessPool
 from sim.outcomes import Failure
-from sim.params import POWERS, keep_orders
+from sim.params import POWERS, Parameter, ParameterSet, keep_orders
 from sim.strategies import DEFAULT, STRATEGIES
 from sim.streams import Streams
+
+if TYPE_CHECKING:  # the scenario module imports this one's users
+    from sim.scenario import Scenario
 
 DEFAULT_CHUNK = 10_000  # runs simulated at once
 ORDER_KEY = 0x0DE5  # the key of the hashed redraws that keep the sources' orders
@@ -66,15 +70,16 @@ class Factor:
 
     @property
     def event(self) -> int | None:
+        """The index of the event the factor belongs to; None for a parameter."""
         return int(self.name[7 : self.name.index("]")]) if self.kind != "parameter" else None
 
 
-def factors(scenario, names: list[str] | None = None, events: bool = True) -> list[Factor]:
+def factors(scenario: Scenario, names: list[str] | None = None, events: bool = True) -> list[Factor]:
     """The scenario's open factors: every ranged parameter and, with ``events``, every event range.
 
     ``names`` chooses a subset (refused with a suggestion when a name is not open).
     """
-    found = [Factor(p.path, p.range[0], p.range[1], "parameter") for p in scenario.parameter_set.ranged()]
+    found = [Factor(p.path, *bounds_of(p), "parameter") for p in parameters_of(scenario).ranged()]
     if events:
         calendar = scenario.calendar
         for i, spec in enumerate(scenario.events):
@@ -110,7 +115,7 @@ def problem(factor_list: list[Factor]) -> dict:
     }
 
 
-def realize(scenario, factor_list: list[Factor], x: np.ndarray) -> dict[str, np.ndarray]:
+def realize(scenario: Scenario, factor_list: list[Factor], x: np.ndarray) -> dict[str, np.ndarray]:
     """Design points given in factor units (rows of ``x``) as the values each point's runs get.
 
     Dates snap to the quarter the model steps in. Parameters keep the orders
@@ -128,7 +133,7 @@ def realize(scenario, factor_list: list[Factor], x: np.ndarray) -> dict[str, np.
         u = np.clip((x[:, j] - f.low) / span, 0.0, 1.0) if span > 0 else np.zeros(len(x))
         unit[f.name] = u
         values[f.name] = date_grid(scenario, f, u) if f.kind == "date" else np.clip(x[:, j], f.low, f.high)
-    params = scenario.parameter_set
+    params = parameters_of(scenario)
     drawn = {f.name for f in factor_list if f.kind == "parameter"}
     if drawn:
         full = {path: np.full(len(x), p.value) for path, p in params.entries.items()} | {
@@ -137,7 +142,7 @@ def realize(scenario, factor_list: list[Factor], x: np.ndarray) -> dict[str, np.
 
         def redraw(path: str, attempt: int) -> np.ndarray:
             # a fresh uniform hashed from the point's own position: a function of the point, yet as a new draw
-            lo, hi = params[path].range
+            lo, hi = bounds_of(params[path])
             fresh = Streams(ORDER_KEY, np.ascontiguousarray(unit[path]).view(np.uint64))
             return lo + fresh.uniform(attempt, f"order:{path}")[:, 0] * (hi - lo)
 
@@ -146,7 +151,21 @@ def realize(scenario, factor_list: list[Factor], x: np.ndarray) -> dict[str, np.
     return values
 
 
-def date_grid(scenario, f: Factor, u: np.ndarray) -> np.ndarray:
+def parameters_of(scenario: Scenario) -> ParameterSet:
+    """The parameters a scenario was validated against (``load_scenario`` always sets them)."""
+    if scenario.parameter_set is None:
+        raise ValueError(f"{scenario.name}: a scenario not validated by load_scenario has no parameters to explore")
+    return scenario.parameter_set
+
+
+def bounds_of(p: Parameter) -> tuple[float, float]:
+    """The range of a parameter that has one (``ParameterSet.ranged``, a repair of a ranged pair)."""
+    if p.range is None:
+        raise ValueError(f"{p.path}: has no range")
+    return p.range
+
+
+def date_grid(scenario: Scenario, f: Factor, u: np.ndarray) -> np.ndarray:
     """Unit positions as the decimal years of the quarters a date range spans (each quarter equally likely)."""
     calendar = scenario.calendar
     first, last = step_of_year(scenario, f.low), step_of_year(scenario, f.high)
@@ -154,22 +173,28 @@ def date_grid(scenario, f: Factor, u: np.ndarray) -> np.ndarray:
     return np.array([calendar.date(int(s)).decimal_year for s in steps])
 
 
-def step_of_year(scenario, year: float) -> int:
+def step_of_year(scenario: Scenario, year: float) -> int:
     """The model step of a decimal year on the quarter grid."""
     return scenario.calendar.step_of(month_of(year))
 
 
 def month_of(year: float) -> Month:
+    """The month a decimal year falls in, to the nearest month: 2025.5 is 2025-07."""
     index = round(float(year) * 12)
     return Month(index // 12, index % 12 + 1)
 
 
 # -- a design and its execution -------------------------------------------------
+# what a worker gets for a chunk of points: scenario, factor kinds, the points' values, the first point,
+# replicates, seed, strategies
+type PointsTask = tuple[Scenario, dict[str, str], dict[str, np.ndarray], int, int, int, tuple[str, ...]]
+
+
 @dataclass
 class Design:
     """Points of a scenario's factor space, each simulated over ``replicates`` runs."""
 
-    scenario: object
+    scenario: Scenario
     factors: list[Factor]
     values: dict[str, np.ndarray]  # per point, realized
     replicates: int
@@ -180,10 +205,12 @@ class Design:
 
     @property
     def points(self) -> int:
+        """How many points (0 for a design without factors)."""
         return len(next(iter(self.values.values()))) if self.values else 0
 
     @property
     def runs(self) -> int:
+        """How many runs in all: each point's replicates under each strategy."""
         return self.points * self.replicates * len(self.strategies)
 
     def identity(self) -> dict:
@@ -205,13 +232,23 @@ class Design:
         per = max(1, size // self.replicates)
         return [Chunk(first, min(per, self.points - first)) for first in range(0, self.points, per)]
 
-    def task(self, chunk: Chunk) -> tuple:
+    def task(self, chunk: Chunk) -> PointsTask:
+        """The arguments of ``simulate_points`` for the points of ``chunk``."""
         part = {k: v[chunk.first_run : chunk.first_run + chunk.runs] for k, v in self.values.items()}
         kinds = {f.name: f.kind for f in self.factors}
         return (self.scenario, kinds, part, chunk.first_run, self.replicates, self.seed, self.strategies)
 
 
-def simulate_points(scenario, kinds, part, first_point, replicates, seed, strategies, common_noise=True) -> dict:
+def simulate_points(
+    scenario: Scenario,
+    kinds: dict[str, str],
+    part: dict[str, np.ndarray],
+    first_point: int,
+    replicates: int,
+    seed: int,
+    strategies: tuple[str, ...],
+    common_noise: bool = True,
+) -> dict[str, np.ndarray]:
     """Per-point outcomes of a chunk of points: the unit of work shipped to workers.
 
     Under each strategy, the same runs (common random numbers): survival;
@@ -219,7 +256,8 @@ def simulate_points(scenario, kinds, part, first_point, replicates, seed, strate
     """
     n = len(next(iter(part.values()))) if part else 1
     runs = n * replicates
-    values, events = {}, {}
+    values: dict[str, np.ndarray] = {}
+    events: dict[str, np.ndarray] = {}
     for name, column in part.items():
         if kinds[name] == "date":  # the model takes the step the event falls in
             column = np.array([step_of_year(scenario, y) for y in column], dtype=np.int64)
@@ -244,7 +282,8 @@ def simulate_points(scenario, kinds, part, first_point, replicates, seed, strate
     return out
 
 
-def _task(args: tuple, common_noise: bool) -> dict:
+def _task(args: PointsTask, common_noise: bool) -> dict[str, np.ndarray]:
+    """``simulate_points`` on one chunk's arguments (a picklable function for the workers)."""
     return simulate_points(*args, common_noise=common_noise)
 
 
@@ -252,7 +291,7 @@ def run(
     design: Design,
     chunk_size: int = DEFAULT_CHUNK,
     *,
-    run_on=None,
+    run_on: InProcess | ProcessPool | DaskCluster | None = None,
     checkpoint: Checkpoint | None = None,
     on_chunk: Callable | None = None,
 ) -> dict[str, np.ndarray]:
@@ -266,7 +305,7 @@ def run(
     from functools import partial
 
     parts = design.chunks(chunk_size)
-    results: dict[int, dict] = {}
+    results: dict[int, dict[str, np.ndarray]] = {}
     todo = []
     per_point_runs = design.replicates * len(design.strategies)
     for c in parts:

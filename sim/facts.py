@@ -39,6 +39,7 @@ class Design:
 
     @property
     def draws(self) -> int:
+        """How many points of parameter space."""
         return len(next(iter(self.values.values())))
 
     @classmethod
@@ -60,10 +61,13 @@ class Design:
         unit = qmc.LatinHypercube(d=len(ranged), rng=rng).random(draws)
         values = {path: np.full(draws, q.value) for path, q in p.entries.items()}
         for j, q in enumerate(ranged):
+            assert q.range is not None  # ranged() gives only the parameters with a range
             values[q.path] = q.range[0] + unit[:, j] * (q.range[1] - q.range[0])
 
         def redraw(path: str, attempt: int) -> np.ndarray:
-            lo, hi = p[path].range
+            bounds = p[path].range
+            assert bounds is not None  # only a ranged parameter is redrawn
+            lo, hi = bounds
             return lo + rng.random(draws) * (hi - lo)
 
         keep_orders(values, p.orders, {q.path for q in ranged}, redraw)
@@ -81,7 +85,9 @@ class Design:
         """The same draws with some powers' agent classes replaced (an ablation of a power's rule)."""
         return Design(self.values, self.reps, self.parameters, self.seed, {**self.powers, **powers})
 
-    def run(self, *events: tuple, strategy: str = "hedge", steps: int = STEPS, values=None) -> BalanceModel:
+    def run(
+        self, *events: tuple, strategy: str = "hedge", steps: int = STEPS, values: dict[str, float] | None = None
+    ) -> BalanceModel:
         """Simulate every draw over its runs, with the given events (name, fields) and strategy."""
         design = self.with_values(values) if values else self
         powers = self.powers
@@ -99,7 +105,9 @@ class Design:
         model.run_for(steps)
         return model
 
-    def with_and_without(self, *events: tuple, strategy: str = "hedge", steps: int = STEPS):
+    def with_and_without(
+        self, *events: tuple, strategy: str = "hedge", steps: int = STEPS
+    ) -> tuple[BalanceModel, BalanceModel]:
         """The same runs with the events and without them (the null): common random numbers."""
         return self.run(*events, strategy=strategy, steps=steps), self.run(strategy=strategy, steps=steps)
 
@@ -139,11 +147,13 @@ class Fact:
     ablated_powers: tuple[tuple[str, type], ...] = ()  # or agent classes without the mechanism
 
     def evaluate(self, design: Design, ablated: bool = False) -> Result:
+        """The fact over ``design``; ``ablated``: with its mechanism switched off, where it should fail."""
         if ablated:
             design = design.with_values(dict(self.ablation)).with_powers(dict(self.ablated_powers))
         return self.measure(design)
 
     def measure(self, design: Design) -> Result:
+        """The fact's effect and verdict per draw of ``design``, against its null."""
         raise NotImplementedError
 
 
@@ -151,6 +161,7 @@ FACTS: dict[int, Fact] = {}
 
 
 def register(cls: type[Fact]) -> type[Fact]:
+    """Add a fact to ``FACTS`` under its number (a class decorator)."""
     FACTS[cls.number] = cls()
     return cls
 
@@ -161,6 +172,8 @@ def _final(model: BalanceModel) -> np.ndarray:
 
 @register
 class StatusQuoSurvives(Fact):
+    """Fact 1: with no shocks, multi-alignment survives in the large majority of runs."""
+
     number = 1
     claim = "Status quo (no shocks, 10 years): multi-alignment survives in the large majority of runs."
     source = "000: Vietnam 'continues its alignment with both Washington and Moscow'; 001: 'will continue to balance'"
@@ -172,6 +185,7 @@ class StatusQuoSurvives(Fact):
     ablation = (("behaviour.displeasure_cost", 0.0), ("hedger.four_nos", 0.0))
 
     def measure(self, design: Design) -> Result:
+        """Survival per draw under the model's strategy, against a Vietnam that chooses at random."""
         hedge, random = design.run(), design.run(strategy="random")
         survival = design.per_draw(hedge.verdict.survived.astype(float))
         null = design.per_draw(random.verdict.survived.astype(float))
@@ -180,6 +194,8 @@ class StatusQuoSurvives(Fact):
 
 @register
 class RussiaShallowerYetPersists(Fact):
+    """Fact 2: the US and China ties run deeper than the Russia tie, which persists."""
+
     number = 2
     claim = "The US and China ties run deeper than the Russia tie, yet the Russia tie persists."
     source = "000: 'The alignments are not equal'; 002: Russia keeps a CSP with Vietnam"
@@ -192,6 +208,7 @@ class RussiaShallowerYetPersists(Fact):
     EVEN = 0.66  # all three ties start here, inside the CSP band
 
     def measure(self, design: Design) -> Result:
+        """From three equal ties: how far the US and China ties end above Russia's, and how often it stays a CSP."""
         even = {f"hedger.alignment.{p}": self.EVEN for p in POWERS}
         hedge, random = design.run(values=even), design.run(strategy="random", values=even)
         a, r = design.per_draw(_final(hedge)), design.per_draw(_final(random))
@@ -204,6 +221,8 @@ class RussiaShallowerYetPersists(Fact):
 
 @register
 class RussiaTieSurvivesCaatsa(Fact):
+    """Fact 3: enforced CAATSA sanctions weaken the Russia tie without ending it."""
+
     number = 3
     claim = "Enforced CAATSA sanctions weaken the Russia tie but do not end it in most runs."
     source = "003: arms reliance, bureaucratic momentum, the China factor, ideology; 000: no relinquishing Russia"
@@ -220,6 +239,7 @@ class RussiaTieSurvivesCaatsa(Fact):
     )
 
     def measure(self, design: Design) -> Result:
+        """The Russia tie with the sanctions less without, and how often it stays a CSP under them."""
         sanctioned, calm = design.with_and_without(("secondary_sanctions", {"magnitude": 1.0}))
         ru, null = design.per_draw(_final(sanctioned)[:, RU]), design.per_draw(_final(calm)[:, RU])
         kept = design.per_draw((_final(sanctioned)[:, RU] >= sanctioned.world.scalars["comprehensive"]).astype(float))
@@ -229,6 +249,8 @@ class RussiaTieSurvivesCaatsa(Fact):
 
 @register
 class MaritimeCoercionPushesTowardUS(Fact):
+    """Fact 4: Chinese maritime coercion pushes Vietnam toward the US, short of alliance."""
+
     number = 4
     claim = (
         "Chinese maritime coercion pushes Vietnam toward the US, but not into alliance, "
@@ -249,6 +271,7 @@ class MaritimeCoercionPushesTowardUS(Fact):
     DURING = slice(4, 21)  # the crisis years, in recorded steps
 
     def measure(self, design: Design) -> Result:
+        """The shift toward the US during the crisis, beyond China's and chance; no alliance, China still engaged."""
         crisis, calm = design.with_and_without(self.CRISIS)
         random, random_calm = design.with_and_without(self.CRISIS, strategy="random")
         t, b, r, rb = (m.trajectories()["alignment"][self.DURING] for m in (crisis, calm, random, random_calm))
@@ -265,6 +288,8 @@ class MaritimeCoercionPushesTowardUS(Fact):
 
 @register
 class FourNosHoldTheLine(Fact):
+    """Fact 5: with the Four No's in force, no tie crosses the alliance line."""
+
     number = 5
     claim = "With the Four No's in force, no tie ever crosses the alliance line."
     source = "002: 'no participation in military alliances'"
@@ -273,6 +298,7 @@ class FourNosHoldTheLine(Fact):
     ablation = (("hedger.four_nos", 0.0),)
 
     def measure(self, design: Design) -> Result:
+        """How far below the alliance line the highest tie stays in a long crisis, for the hedger and an aligner."""
         crisis = ("maritime_incident", {"until": "2035-07", "magnitude": 1.0})
         peaks = []
         for strategy in ("hedge", "align:US"):
@@ -285,6 +311,8 @@ class FourNosHoldTheLine(Fact):
 
 @register
 class TariffsSendVietnamElsewhere(Fact):
+    """Fact 6: US tariffs lower the US tie and raise the others, Russia's included."""
+
     number = 6
     claim = "US tariffs lower the US tie and raise Vietnam's engagement with other partners, Russia included."
     source = "000: tariffs 'forced Vietnam to seek alternative trading partnerships ..., including one with Russia'"
@@ -301,6 +329,7 @@ class TariffsSendVietnamElsewhere(Fact):
     TARIFF = ("tariff", {"magnitude": 0.46})
 
     def measure(self, design: Design) -> Result:
+        """Each tie with the tariffs less without; Russia's rise set against a Vietnam choosing at random."""
         taxed, calm = design.with_and_without(self.TARIFF)
         random, random_calm = design.with_and_without(self.TARIFF, strategy="random")
         d = design.per_draw(_final(taxed) - _final(calm))
@@ -312,6 +341,8 @@ class TariffsSendVietnamElsewhere(Fact):
 
 @register
 class RapprochementCheapensRussia(Fact):
+    """Fact 7: Russia–China rapprochement lowers Russia's territorial value to Vietnam."""
+
     number = 7
     claim = "Russia–China rapprochement lowers Russia's value to Vietnam on territorial security."
     source = "000: Beijing could leverage Moscow 'into curtailing arms sales'; 003"
@@ -320,9 +351,10 @@ class RapprochementCheapensRussia(Fact):
     ablated_powers = (("RU", GreatPower),)  # a Russia that does not defer
 
     def measure(self, design: Design) -> Result:
+        """Russia's contribution to Vietnam's territorial security with the rapprochement, as a share of it without."""
         closer, calm = design.with_and_without(("rapprochement", {"magnitude": 1.0}), steps=4)
 
-        def russia_value(model):
+        def russia_value(model: BalanceModel) -> np.ndarray:
             sit, a = model.situation, model.hedger.alignment
             without = a.copy()
             without[:, RU] = 0.0
@@ -335,6 +367,8 @@ class RapprochementCheapensRussia(Fact):
 
 @register
 class NoSupplierNoSecurity(Fact):
+    """Fact 8: if every power stops supplying, Vietnam's security collapses."""
+
     number = 8
     claim = "If every power stops supplying, Vietnam's security satisfaction collapses."
     source = "004: 'The riskiest scenario for Vietnam is one in which it cannot find any suppliers of security'"
@@ -343,6 +377,7 @@ class NoSupplierNoSecurity(Fact):
     ablation = tuple((f"hedger.capability.{d}", 0.9) for d in DIMENSIONS)
 
     def measure(self, design: Design) -> Result:
+        """Security satisfaction with every supply cut against the null, and how often Vietnam ends isolated."""
         cut = [
             ("shock", {"path": f"powers.{p}.supply.{d}", "value": 0.0, "mode": "set"})
             for p in POWERS
@@ -356,6 +391,8 @@ class NoSupplierNoSecurity(Fact):
 
 @register
 class RivalsCourtADrifter(Fact):
+    """Fact 9: when Vietnam drifts toward one power, its rivals court it more."""
+
     number = 9
     claim = "When Vietnam drifts toward one power, its rivals raise their courtship."
     source = "004: 'major powers are themselves competing to show Vietnam that they can supply it with security'"
@@ -366,6 +403,7 @@ class RivalsCourtADrifter(Fact):
     ablation = (("behaviour.courtship_gain", 0.0),)
 
     def measure(self, design: Design) -> Result:
+        """China's and Russia's courtship after a drift toward the US, less without the drift."""
         drift, calm = design.with_and_without(("shock", {"path": "alignment.US", "value": 0.1}), steps=8)
         c, b = drift.trajectories()["courtship"][2:], calm.trajectories()["courtship"][2:]
         cn = design.per_draw(c[:, :, CN].mean(axis=0) - b[:, :, CN].mean(axis=0))
@@ -376,6 +414,8 @@ class RivalsCourtADrifter(Fact):
 
 @register
 class PutinVisitLeavesUSTrajectory(Fact):
+    """Fact 10: a Russian state visit does not reverse the US tie's upward trajectory."""
+
     number = 10
     claim = (
         "A Russian state visit does not reverse the upward US–Vietnam trajectory while the US values "
@@ -389,6 +429,7 @@ class PutinVisitLeavesUSTrajectory(Fact):
     VISIT = ("summit", {"actor": "RU", "magnitude": 1.0})
 
     def measure(self, design: Design) -> Result:
+        """The US tie's start and end with the visit, the worst it lags the null, and how often the US coerces."""
         visit, calm = design.with_and_without(self.VISIT)
         t, b = visit.trajectories(), calm.trajectories()
         us, null = t["alignment"][:, :, US], b["alignment"][:, :, US]

@@ -19,14 +19,31 @@ compiles every kernel at once).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import Any, Literal, Protocol, cast, overload
 
 import numpy as np
 from numba import njit
 
 from sim.params import DIMENSIONS, POWERS
 
+
+class _Jit(Protocol):
+    """The type of ``jit``: a kernel compiled by numba is called exactly as its Python function is.
+
+    So it keeps that function's type, and callers are checked against each kernel's own signature rather
+    than numba's generic dispatcher.
+    """
+
+    @overload
+    def __call__[F: Callable[..., Any]](self, function: F, /) -> F: ...
+    @overload
+    def __call__[F: Callable[..., Any]](self, *, inline: Literal["never", "always"]) -> Callable[[F], F]: ...
+
+
 # error_model="numpy": a division by zero gives inf or nan, as in the numpy reference, rather than raising
-jit = functools.partial(njit, cache=True, nogil=True, error_model="numpy")
+jit = cast(_Jit, functools.partial(njit, cache=True, nogil=True, error_model="numpy"))
+
 
 LOOSEN, KEEP, DEEPEN = 0, 1, 2
 NP, ND = len(POWERS), len(DIMENSIONS)  # compile-time constants: the short loops over them unroll
@@ -43,7 +60,9 @@ _24 = np.uint64(24)
 
 
 @jit(inline="always")
-def philox4x32(c0, c1, c2, c3, k0, k1):
+def philox4x32(
+    c0: np.uint32, c1: np.uint32, c2: np.uint32, c3: np.uint32, k0: np.uint32, k1: np.uint32
+) -> tuple[np.uint32, np.uint32, np.uint32, np.uint32]:
     """Philox4x32-10 block function on uint32 words; the products are 32 x 32 -> 64 bits, which vectorise."""
     for _ in range(10):
         p0 = np.uint64(c0) * _M0
@@ -60,7 +79,7 @@ def philox4x32(c0, c1, c2, c3, k0, k1):
 
 
 @jit
-def philox_block(counter, key):
+def philox_block(counter: np.ndarray, key: np.ndarray) -> np.ndarray:
     """The block function on arrays: ``counter`` (n, 4) and ``key`` (2,) of uint32 words; returns (n, 4) uint32."""
     out = np.empty(counter.shape, np.uint32)
     for i in range(counter.shape[0]):
@@ -71,7 +90,9 @@ def philox_block(counter, key):
 
 
 @jit
-def uniform(key0, key1, runs, step, channel, width):
+def uniform(
+    key0: np.uint32, key1: np.uint32, runs: np.ndarray, step: int, channel: np.uint32, width: int
+) -> np.ndarray:
     """Open-interval uniforms (runs, width) from counter (run, step ^ lane << 24, channel): ``Streams.uniform``.
 
     Filled lane by lane (a transposed view is returned), one run per iteration without branches, so that
@@ -96,15 +117,28 @@ def uniform(key0, key1, runs, step, channel, width):
 
 # -- small helpers with numpy's semantics -------------------------------------------
 @jit(inline="always")
-def _pos(x):
+def _pos(x: float) -> float:
     """np.maximum(x, 0.0)."""
     return x if x >= 0.0 or x != x else 0.0
 
 
 @jit(inline="always")
-def _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC):
-    """The losses that hang on tie ``p`` alone at depth ``x`` (Situation.tie_losses): entrapment, displeasure,
-    broken commitment, cost; for run ``j`` of a block laid out runs last."""
+def _tie_loss(
+    x: float,
+    p: int,
+    j: int,
+    C: np.ndarray,
+    RV: np.ndarray,
+    ST: np.ndarray,
+    RIV: np.ndarray,
+    TOL: np.ndarray,
+    F: np.ndarray,
+    TC: np.ndarray,
+) -> float:
+    """The losses that hang on tie ``p`` alone at depth ``x`` (Situation.tie_losses).
+
+    Entrapment, displeasure, broken commitment, cost; for run ``j`` of a block laid out runs last.
+    """
     dsp = 0.0
     for q in range(NP):
         e = _pos(x - TOL[q, p, j])
@@ -114,7 +148,7 @@ def _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC):
 
 
 @jit(inline="always")
-def _clip01(x):
+def _clip01(x: float) -> float:
     """np.clip(x, 0.0, 1.0)."""
     if x < 0.0:
         return 0.0
@@ -125,7 +159,17 @@ def _clip01(x):
 
 # -- the great powers ---------------------------------------------------------------
 @jit
-def respond(p, a, previous, courtship, coercion, rivalry, tolerance, interest, scalars):
+def respond(
+    p: int,
+    a: np.ndarray,
+    previous: np.ndarray,
+    courtship: np.ndarray,
+    coercion: np.ndarray,
+    rivalry: np.ndarray,
+    tolerance: np.ndarray,
+    interest: np.ndarray,
+    scalars: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """``GreatPower.respond``: power ``p``'s new courtship and coercion, each (runs,).
 
     ``scalars`` (4, runs): courtship decay and gain, coercion decay and gain.
@@ -151,7 +195,9 @@ def respond(p, a, previous, courtship, coercion, rivalry, tolerance, interest, s
 
 
 @jit
-def offer(supply, courtship, coercion, boost, withholds, p):
+def offer(
+    supply: np.ndarray, courtship: np.ndarray, coercion: np.ndarray, boost: np.ndarray, withholds: np.ndarray, p: int
+) -> np.ndarray:
     """``GreatPower.offer``: supply (runs, dims) raised by courtship, less what coercion withholds."""
     n, n_dims = supply.shape
     out = np.empty((n, n_dims))
@@ -163,7 +209,14 @@ def offer(supply, courtship, coercion, boost, withholds, p):
 
 
 @jit
-def threat(threat, courtship, coercion, boost, coercion_threat, p):
+def threat(
+    threat: np.ndarray,
+    courtship: np.ndarray,
+    coercion: np.ndarray,
+    boost: np.ndarray,
+    coercion_threat: np.ndarray,
+    p: int,
+) -> np.ndarray:
     """``GreatPower.threat``: the standing threat eased by courtship, plus what coercion adds (runs, dims)."""
     n, n_dims = threat.shape[0], threat.shape[2]
     out = np.empty((n, n_dims))
@@ -176,7 +229,16 @@ def threat(threat, courtship, coercion, boost, coercion_threat, p):
 
 # -- Vietnam's situation (sim.security) ----------------------------------------------
 @jit
-def situation(supply, trust, coercion, reach, rivalry, withholds, coercion_threat, coercion_line):
+def situation(
+    supply: np.ndarray,
+    trust: np.ndarray,
+    coercion: np.ndarray,
+    reach: np.ndarray,
+    rivalry: np.ndarray,
+    withholds: np.ndarray,
+    coercion_threat: np.ndarray,
+    coercion_line: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """``Situation.__post_init__``: each power's reach-weighted rivalries and its stake, (runs, powers) each."""
     n, n_powers, n_dims = supply.shape
     rivalries = np.empty((n, n_powers))
@@ -198,7 +260,17 @@ def situation(supply, trust, coercion, reach, rivalry, withholds, coercion_threa
 
 
 @jit(inline="always")
-def _net(i, a, supply, threat, trust, reach, capability, enmeshment, d):
+def _net(
+    i: int,
+    a: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    d: int,
+) -> float:
     """Net security of run i on dimension d for its alignment row a (powers,): received less the threat faced."""
     prod = 1.0
     faced = 0.0
@@ -211,7 +283,16 @@ def _net(i, a, supply, threat, trust, reach, capability, enmeshment, d):
 
 
 @jit
-def satisfaction(a, supply, threat, trust, reach, capability, enmeshment, demand):
+def satisfaction(
+    a: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    demand: np.ndarray,
+) -> np.ndarray:
     """``Situation.satisfaction``: the share of the demand on each dimension that net security meets."""
     n = demand.shape[0]
     out = np.empty((n, ND))
@@ -222,7 +303,15 @@ def satisfaction(a, supply, threat, trust, reach, capability, enmeshment, demand
 
 
 @jit
-def satisfaction_alone(supply, threat, trust, reach, capability, enmeshment, demand):
+def satisfaction_alone(
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    demand: np.ndarray,
+) -> np.ndarray:
     """``BalanceModel.satisfaction_alone``: the mean share of demand met with every tie cut, (runs,)."""
     n = demand.shape[0]
     out = np.empty(n)
@@ -236,26 +325,252 @@ def satisfaction_alone(supply, threat, trust, reach, capability, enmeshment, dem
     return out
 
 
+@jit(inline="always")
+def _copy_ties(
+    start: int,
+    m: int,
+    a: np.ndarray,
+    reach: np.ndarray,
+    trust: np.ndarray,
+    floor: np.ndarray,
+    rivalries: np.ndarray,
+    stake: np.ndarray,
+    tie_cost: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    enmeshment: np.ndarray,
+    tolerance: np.ndarray,
+    rivalry: np.ndarray,
+    A: np.ndarray,
+    R: np.ndarray,
+    T: np.ndarray,
+    F: np.ndarray,
+    RV: np.ndarray,
+    ST: np.ndarray,
+    TC: np.ndarray,
+    S: np.ndarray,
+    H: np.ndarray,
+    E: np.ndarray,
+    TOL: np.ndarray,
+    RIV: np.ndarray,
+) -> None:
+    """``gains``: the inputs per tie of runs ``start`` to ``start + m`` copied into the block, runs last."""
+    for j in range(m):
+        i = start + j
+        for p in range(NP):
+            A[p, j] = a[i, p]
+            R[p, j] = reach[i, p]
+            T[p, j] = trust[i, p]
+            F[p, j] = floor[i, p]
+            RV[p, j] = rivalries[i, p]
+            ST[p, j] = stake[i, p]
+            TC[p, j] = tie_cost[i, p]
+            for d in range(ND):
+                S[p, d, j] = supply[i, p, d]
+                H[p, d, j] = threat[i, p, d]
+                E[p, d, j] = enmeshment[i, p, d]
+            for q in range(NP):
+                TOL[p, q, j] = tolerance[i, p, q]
+                RIV[p, q, j] = rivalry[i, p, q]
+
+
+@jit(inline="always")
+def _copy_rest(
+    start: int,
+    m: int,
+    capability: np.ndarray,
+    weight: np.ndarray,
+    demand: np.ndarray,
+    costs: np.ndarray,
+    moves: np.ndarray,
+    CAP: np.ndarray,
+    W: np.ndarray,
+    DEM: np.ndarray,
+    C: np.ndarray,
+    MV: np.ndarray,
+) -> None:
+    """``gains``: the other inputs of runs ``start`` to ``start + m`` (per dimension, cost, move), runs last."""
+    for j in range(m):
+        i = start + j
+        for d in range(ND):
+            CAP[d, j] = capability[i, d]
+            W[d, j] = weight[i, d]
+            DEM[d, j] = demand[i, d]
+        for c in range(4):
+            C[c, j] = costs[c, i]
+        for k in range(MV.shape[0]):
+            MV[k, j] = moves[i, k]
+
+
+@jit(inline="always")
+def _contributions(
+    m: int,
+    A: np.ndarray,
+    R: np.ndarray,
+    T: np.ndarray,
+    S: np.ndarray,
+    H: np.ndarray,
+    E: np.ndarray,
+    CAP: np.ndarray,
+    factor: np.ndarray,
+    posed: np.ndarray,
+    faced: np.ndarray,
+    recv: np.ndarray,
+) -> None:
+    """``gains``: what each tie contributes now, its factor in the noisy-OR and the threat its power poses."""
+    for j in range(m):
+        for p in range(NP):
+            for d in range(ND):
+                factor[p, d, j] = 1.0 - A[p, j] * R[p, j] * T[p, j] * S[p, d, j]
+                posed[p, d, j] = H[p, d, j] * _pos(1.0 - E[p, d, j] * A[p, j])
+        for d in range(ND):
+            faced[d, j] = (posed[0, d, j] + posed[1, d, j]) + posed[2, d, j]
+            recv[d, j] = 1.0 - (1.0 - CAP[d, j]) * ((factor[0, d, j] * factor[1, d, j]) * factor[2, d, j])
+
+
+@jit(inline="always")
+def _utility_now(
+    m: int,
+    A: np.ndarray,
+    T: np.ndarray,
+    F: np.ndarray,
+    RV: np.ndarray,
+    ST: np.ndarray,
+    TC: np.ndarray,
+    TOL: np.ndarray,
+    RIV: np.ndarray,
+    W: np.ndarray,
+    DEM: np.ndarray,
+    C: np.ndarray,
+    faced: np.ndarray,
+    recv: np.ndarray,
+    u0: np.ndarray,
+    own: np.ndarray,
+    sep: np.ndarray,
+) -> None:
+    """``gains``: the utility of the current alignment into ``u0``; each tie's own losses and their sum.
+
+    Term by term as in Situation.components.
+    """
+    for j in range(m):
+        ins = 0.0
+        for d in range(ND):
+            u = _pos(DEM[d, j] - (recv[d, j] - faced[d, j]))
+            v = W[d, j] * (u * u)
+            ins = v if d == 0 else ins + v
+        ent = 0.0
+        dis = 0.0
+        com = 0.0
+        cst = 0.0
+        for q in range(NP):
+            inner = 0.0
+            for p in range(NP):
+                e = _pos(A[p, j] - TOL[q, p, j])
+                v = RIV[q, p, j] * (e * e)
+                inner = v if p == 0 else inner + v
+            v = ST[q, j] * inner
+            dis = v if q == 0 else dis + v
+            v = RV[q, j] * (A[q, j] * A[q, j])
+            ent = v if q == 0 else ent + v
+            v = _pos(F[q, j] - A[q, j])
+            com = v if q == 0 else com + v
+            v = TC[q, j] * A[q, j]
+            cst = v if q == 0 else cst + v
+        tot = (A[0, j] + A[1, j]) + A[2, j]
+        ov = 0.0
+        for p in range(NP):
+            sh = A[p, j] / tot if tot > 0 else 1.0 / NP
+            v = sh * sh * (1.0 - T[p, j])
+            ov = v if p == 0 else ov + v
+        u0[j] = -(ins + C[0, j] * ov + C[1, j] * ent + C[2, j] * dis + C[3, j] * com + cst)
+        s = 0.0
+        for p in range(NP):
+            o = _tie_loss(A[p, j], p, j, C, RV, ST, RIV, TOL, F, TC)
+            own[p, j] = o
+            s = o if p == 0 else s + o
+        sep[j] = s
+
+
+@jit(inline="always")
+def _trial_moves(
+    m: int,
+    A: np.ndarray,
+    R: np.ndarray,
+    T: np.ndarray,
+    F: np.ndarray,
+    RV: np.ndarray,
+    ST: np.ndarray,
+    TC: np.ndarray,
+    S: np.ndarray,
+    H: np.ndarray,
+    E: np.ndarray,
+    TOL: np.ndarray,
+    RIV: np.ndarray,
+    CAP: np.ndarray,
+    W: np.ndarray,
+    DEM: np.ndarray,
+    C: np.ndarray,
+    MV: np.ndarray,
+    factor: np.ndarray,
+    posed: np.ndarray,
+    faced: np.ndarray,
+    own: np.ndarray,
+    u0: np.ndarray,
+    sep: np.ndarray,
+    res: np.ndarray,
+) -> None:
+    """``gains``: the utility change of each trial move into ``res`` (powers, k, runs).
+
+    The moved tie's factor and threat replace its old ones, its own losses likewise.
+    """
+    for p in range(NP):
+        q1 = 1 if p == 0 else 0  # the other two powers, in order
+        q2 = 1 if p == 2 else 2
+        for k in range(MV.shape[0]):
+            for j in range(m):
+                x = A[p, j] + MV[k, j]
+                xrt = x * R[p, j] * T[p, j]
+                un = 0.0
+                for d in range(ND):
+                    others = (1.0 - CAP[d, j]) * (factor[q1, d, j] * factor[q2, d, j])
+                    got = 1.0 - others * (1.0 - xrt * S[p, d, j])
+                    td = (faced[d, j] - posed[p, d, j]) + H[p, d, j] * _pos(1.0 - E[p, d, j] * x)
+                    u = _pos(DEM[d, j] - (got - td))
+                    v = W[d, j] * (u * u)
+                    un = v if d == 0 else un + v
+                t0 = x if p == 0 else A[0, j]
+                t1 = x if p == 1 else A[1, j]
+                t2 = x if p == 2 else A[2, j]
+                tot = (t0 + t1) + t2
+                even = 1.0 / NP
+                s0 = t0 / tot if tot > 0 else even
+                s1 = t1 / tot if tot > 0 else even
+                s2 = t2 / tot if tot > 0 else even
+                ov = (s0 * s0 * (1.0 - T[0, j]) + s1 * s1 * (1.0 - T[1, j])) + s2 * s2 * (1.0 - T[2, j])
+                tl = _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC)
+                res[p, k, j] = -(un + C[0, j] * ov + sep[j] - own[p, j] + tl) - u0[j]
+
+
 @jit
 def gains(
-    a,
-    moves,
-    supply,
-    threat,
-    trust,
-    floor,
-    rivalries,
-    stake,
-    reach,
-    capability,
-    enmeshment,
-    weight,
-    demand,
-    tolerance,
-    rivalry,
-    tie_cost,
-    costs,
-):
+    a: np.ndarray,
+    moves: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    floor: np.ndarray,
+    rivalries: np.ndarray,
+    stake: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    weight: np.ndarray,
+    demand: np.ndarray,
+    tolerance: np.ndarray,
+    rivalry: np.ndarray,
+    tie_cost: np.ndarray,
+    costs: np.ndarray,
+) -> np.ndarray:
     """``Situation.gains``: utility change of moving each tie alone by each of ``moves``, (runs, powers, k).
 
     ``costs`` (4, runs): concentration, entrapment, displeasure and commitment costs. Runs go in blocks,
@@ -263,6 +578,8 @@ def gains(
     compiler runs them side by side in vector registers): first what each tie contributes now (the
     noisy-OR factors, the threats posed, the utility, each tie's own losses), then each trial move,
     recomputing only what hangs on the moved tie. Three powers and three dimensions (``sim.params``).
+    The stages are helpers inlined into this kernel (``inline="always"``): the same machine code, and
+    the same speed, as one long loop.
     """
     n, K = a.shape[0], moves.shape[1]
     out = np.empty((n, NP, K))
@@ -296,105 +613,16 @@ def gains(
     res = np.empty((NP, K, BLOCK))
     for start in range(0, n, BLOCK):
         m = min(BLOCK, n - start)
-        for j in range(m):
-            i = start + j
-            for p in range(NP):
-                A[p, j] = a[i, p]
-                R[p, j] = reach[i, p]
-                T[p, j] = trust[i, p]
-                F[p, j] = floor[i, p]
-                RV[p, j] = rivalries[i, p]
-                ST[p, j] = stake[i, p]
-                TC[p, j] = tie_cost[i, p]
-                for d in range(ND):
-                    S[p, d, j] = supply[i, p, d]
-                    H[p, d, j] = threat[i, p, d]
-                    E[p, d, j] = enmeshment[i, p, d]
-                for q in range(NP):
-                    TOL[p, q, j] = tolerance[i, p, q]
-                    RIV[p, q, j] = rivalry[i, p, q]
-            for d in range(ND):
-                CAP[d, j] = capability[i, d]
-                W[d, j] = weight[i, d]
-                DEM[d, j] = demand[i, d]
-            for c in range(4):
-                C[c, j] = costs[c, i]
-            for k in range(K):
-                MV[k, j] = moves[i, k]
-        # what each tie contributes now: its factor in the noisy-OR, the threat its power poses
-        for j in range(m):
-            for p in range(NP):
-                for d in range(ND):
-                    factor[p, d, j] = 1.0 - A[p, j] * R[p, j] * T[p, j] * S[p, d, j]
-                    posed[p, d, j] = H[p, d, j] * _pos(1.0 - E[p, d, j] * A[p, j])
-            for d in range(ND):
-                faced[d, j] = (posed[0, d, j] + posed[1, d, j]) + posed[2, d, j]
-                recv[d, j] = 1.0 - (1.0 - CAP[d, j]) * ((factor[0, d, j] * factor[1, d, j]) * factor[2, d, j])
-        # the utility of the current alignment, term by term as in Situation.components; each tie's own losses
-        for j in range(m):
-            ins = 0.0
-            for d in range(ND):
-                u = _pos(DEM[d, j] - (recv[d, j] - faced[d, j]))
-                v = W[d, j] * (u * u)
-                ins = v if d == 0 else ins + v
-            ent = 0.0
-            dis = 0.0
-            com = 0.0
-            cst = 0.0
-            for q in range(NP):
-                inner = 0.0
-                for p in range(NP):
-                    e = _pos(A[p, j] - TOL[q, p, j])
-                    v = RIV[q, p, j] * (e * e)
-                    inner = v if p == 0 else inner + v
-                v = ST[q, j] * inner
-                dis = v if q == 0 else dis + v
-                v = RV[q, j] * (A[q, j] * A[q, j])
-                ent = v if q == 0 else ent + v
-                v = _pos(F[q, j] - A[q, j])
-                com = v if q == 0 else com + v
-                v = TC[q, j] * A[q, j]
-                cst = v if q == 0 else cst + v
-            tot = (A[0, j] + A[1, j]) + A[2, j]
-            ov = 0.0
-            for p in range(NP):
-                sh = A[p, j] / tot if tot > 0 else 1.0 / NP
-                v = sh * sh * (1.0 - T[p, j])
-                ov = v if p == 0 else ov + v
-            u0[j] = -(ins + C[0, j] * ov + C[1, j] * ent + C[2, j] * dis + C[3, j] * com + cst)
-            s = 0.0
-            for p in range(NP):
-                o = _tie_loss(A[p, j], p, j, C, RV, ST, RIV, TOL, F, TC)
-                own[p, j] = o
-                s = o if p == 0 else s + o
-            sep[j] = s
-        # each trial move: the moved tie's factor and threat replace its old ones, its own losses likewise
-        for p in range(NP):
-            q1 = 1 if p == 0 else 0  # the other two powers, in order
-            q2 = 1 if p == 2 else 2
-            for k in range(K):
-                for j in range(m):
-                    x = A[p, j] + MV[k, j]
-                    xrt = x * R[p, j] * T[p, j]
-                    un = 0.0
-                    for d in range(ND):
-                        others = (1.0 - CAP[d, j]) * (factor[q1, d, j] * factor[q2, d, j])
-                        got = 1.0 - others * (1.0 - xrt * S[p, d, j])
-                        td = (faced[d, j] - posed[p, d, j]) + H[p, d, j] * _pos(1.0 - E[p, d, j] * x)
-                        u = _pos(DEM[d, j] - (got - td))
-                        v = W[d, j] * (u * u)
-                        un = v if d == 0 else un + v
-                    t0 = x if p == 0 else A[0, j]
-                    t1 = x if p == 1 else A[1, j]
-                    t2 = x if p == 2 else A[2, j]
-                    tot = (t0 + t1) + t2
-                    even = 1.0 / NP
-                    s0 = t0 / tot if tot > 0 else even
-                    s1 = t1 / tot if tot > 0 else even
-                    s2 = t2 / tot if tot > 0 else even
-                    ov = (s0 * s0 * (1.0 - T[0, j]) + s1 * s1 * (1.0 - T[1, j])) + s2 * s2 * (1.0 - T[2, j])
-                    tl = _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC)
-                    res[p, k, j] = -(un + C[0, j] * ov + sep[j] - own[p, j] + tl) - u0[j]
+        _copy_ties(
+            start, m, a, reach, trust, floor, rivalries, stake, tie_cost, supply, threat, enmeshment, tolerance,
+            rivalry, A, R, T, F, RV, ST, TC, S, H, E, TOL, RIV,
+        )  # fmt: skip
+        _copy_rest(start, m, capability, weight, demand, costs, moves, CAP, W, DEM, C, MV)
+        _contributions(m, A, R, T, S, H, E, CAP, factor, posed, faced, recv)
+        _utility_now(m, A, T, F, RV, ST, TC, TOL, RIV, W, DEM, C, faced, recv, u0, own, sep)
+        _trial_moves(
+            m, A, R, T, F, RV, ST, TC, S, H, E, TOL, RIV, CAP, W, DEM, C, MV, factor, posed, faced, own, u0, sep, res
+        )
         for j in range(m):
             for p in range(NP):
                 for k in range(K):
@@ -404,7 +632,7 @@ def gains(
 
 # -- Vietnam's perception and decision (sim.agents.Hedger) ------------------------------
 @jit
-def remember(memory, last, delivery, decay):
+def remember(memory: np.ndarray, last: np.ndarray, delivery: np.ndarray, decay: np.ndarray) -> np.ndarray:
     """``Hedger.remember``: a fall in what a power delivers is remembered, and slowly forgotten."""
     n = memory.shape[0]
     out = np.empty((n, NP))
@@ -415,7 +643,7 @@ def remember(memory, last, delivery, decay):
 
 
 @jit
-def band(levels, tier, offset):
+def band(levels: np.ndarray, tier: np.ndarray, offset: int) -> np.ndarray:
     """``Hedger.rupture_line`` (offset -1, at least level 0) and ``tier_ceiling`` (1): a level per tie."""
     n = tier.shape[0]
     out = np.empty((n, NP))
@@ -427,7 +655,7 @@ def band(levels, tier, offset):
 
 
 @jit
-def feasible(a, step, ceiling, gap, sides):
+def feasible(a: np.ndarray, step: np.ndarray, ceiling: np.ndarray, gap: np.ndarray, sides: bool) -> np.ndarray:
     """``Hedger.feasible``: which moves the policy allows for each tie, (runs, powers, 3)."""
     n, n_powers = a.shape
     ok = np.empty((n, n_powers, 3), np.bool_)
@@ -453,7 +681,14 @@ def feasible(a, step, ceiling, gap, sides):
 
 
 @jit
-def logit_choice(gain, step, temperature, inertia, feasible, noise):
+def logit_choice(
+    gain: np.ndarray,
+    step: np.ndarray,
+    temperature: np.ndarray,
+    inertia: np.ndarray,
+    feasible: np.ndarray,
+    noise: np.ndarray,
+) -> np.ndarray:
     """``Hedger.choose``: the move (index into MOVES) with the highest noisy score per tie, (runs, powers)."""
     n, n_powers, n_moves = gain.shape
     out = np.empty((n, n_powers), np.int64)
@@ -476,7 +711,18 @@ def logit_choice(gain, step, temperature, inertia, feasible, noise):
 
 
 @jit
-def carry_out(a, choice, step, tier, pressing, lapsing, levels, ceiling, patience, highest):
+def carry_out(
+    a: np.ndarray,
+    choice: np.ndarray,
+    step: np.ndarray,
+    tier: np.ndarray,
+    pressing: np.ndarray,
+    lapsing: np.ndarray,
+    levels: np.ndarray,
+    ceiling: np.ndarray,
+    patience: np.ndarray,
+    highest: np.ndarray,
+) -> None:
     """``Hedger.carry_out``: move each tie within its tier's ceiling; tiers change when pressure or a rupture lasts.
 
     Updates ``a``, ``tier``, ``pressing`` and ``lapsing`` in place.
@@ -505,7 +751,7 @@ def carry_out(a, choice, step, tier, pressing, lapsing, levels, ceiling, patienc
 
 
 @jit
-def row_mean(x):
+def row_mean(x: np.ndarray) -> np.ndarray:
     """x.mean(axis=1) of a (runs, k) array: the sum from the left, then divided by k, as numpy does."""
     n, k = x.shape
     out = np.empty(n)
@@ -518,7 +764,7 @@ def row_mean(x):
 
 
 @jit
-def shares(a, fill):
+def shares(a: np.ndarray, fill: float) -> np.ndarray:
     """Each tie's share of Vietnam's engagement, ``fill`` where it has none (np.divide with where=)."""
     n = a.shape[0]
     out = np.empty((n, NP))
@@ -532,7 +778,7 @@ def shares(a, fill):
 
 
 @jit
-def entropy(share, logs, log_n):
+def entropy(share: np.ndarray, logs: np.ndarray, log_n: float) -> np.ndarray:
     """``hedging_index`` from the shares and their logarithms (numpy's): -sum(share * log share) / log n."""
     n = share.shape[0]
     out = np.empty(n)
@@ -546,7 +792,9 @@ def entropy(share, logs, log_n):
 
 # -- failure conditions (sim.outcomes) ----------------------------------------------
 @jit
-def conditions(a, satisfaction, alone, coercion, lines):
+def conditions(
+    a: np.ndarray, satisfaction: np.ndarray, alone: np.ndarray, coercion: np.ndarray, lines: np.ndarray
+) -> np.ndarray:
     """``outcomes.conditions``: bandwagoning, dropped partner, isolation, each (runs,), rows of a (3, runs) array.
 
     ``lines`` (4, runs): the alliance, coercion, comprehensive-partnership and isolation lines.
@@ -571,21 +819,21 @@ def conditions(a, satisfaction, alone, coercion, lines):
 
 # -- streaming into an Aggregate (sim.results) -----------------------------------------
 @jit
-def accumulate(hist, sums, x, lo, hi, scale):
+def accumulate(hist: np.ndarray, sums: np.ndarray, x: np.ndarray, lo: float, hi: float, scale: float) -> None:
     """``Aggregate.observe`` for one series and step: histogram counts (k, bins) and fixed-point sums (k,)."""
     n, k = x.shape
     bins = hist.shape[1]
     for i in range(n):
         for j in range(k):
             v = x[i, j]
-            b = np.int64((v - lo) / (hi - lo) * bins)
+            b: np.int64 | int = np.int64((v - lo) / (hi - lo) * bins)
             b = 0 if b < 0 else (bins - 1 if b > bins - 1 else b)
             hist[j, b] += 1
             sums[j] += np.int64(np.rint(v * scale))
 
 
 @jit
-def count_tiers(counts, tier):
+def count_tiers(counts: np.ndarray, tier: np.ndarray) -> None:
     """Partnership tiers per power, counted into ``counts`` (powers, tiers)."""
     for i in range(tier.shape[0]):
         for p in range(tier.shape[1]):

@@ -21,6 +21,7 @@ import os
 import shutil
 import stat
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,11 +59,7 @@ def prepare(text: str, force: bool) -> Output:
         raise OutputError(f"{_short(text)}: the folder name is too long; expected at most {MAX_OUT_NAME} bytes")
     if path.is_symlink():
         raise OutputError(f"{text}: is a symbolic link; expected a folder, named as itself")
-    for parent in path.parents:
-        if parent.exists() or parent.is_symlink():
-            if not parent.is_dir():
-                raise OutputError(f"{text}: {parent} is not a folder, so the results cannot go inside it")
-            break
+    _check_nearest_parent(text, path)
     if path.exists() and not path.is_dir():
         raise OutputError(f"{text}: is a file, not a folder; choose another --out (nothing was changed)")
     # the folder it goes in, resolved now: a parent named through the output itself (out/../out) would
@@ -74,6 +71,15 @@ def prepare(text: str, force: bool) -> Output:
         raise OutputError(f"{text}: output folder exists; choose another --out or add --force to replace it")
     own_files(path)
     return Output(path, True)
+
+
+def _check_nearest_parent(text: str, path: Path) -> None:
+    """OutputError if the nearest existing parent of ``path`` is not a folder (the results cannot go inside it)."""
+    for parent in path.parents:
+        if parent.exists() or parent.is_symlink():
+            if not parent.is_dir():
+                raise OutputError(f"{text}: {parent} is not a folder, so the results cannot go inside it")
+            break
 
 
 def _short(text: str) -> str:
@@ -128,7 +134,7 @@ def remove_own(folder: Path) -> None:
 
 
 @contextlib.contextmanager
-def staged(out: Output):
+def staged(out: Output) -> Iterator[Path]:
     """A staging folder beside the output that takes its place only when everything in it is written."""
     made = _make_parents(out.path.parent)
     staging = None
@@ -183,7 +189,7 @@ def is_staging(folder: Path) -> bool:
 
 def clean_stale(out: Path) -> list[Path]:
     """Remove the staging folders of ``out`` whose writer is no longer running; return them."""
-    removed = []
+    removed: list[Path] = []
     prefix = f".{out.name}."
     try:
         siblings = os.listdir(out.parent)

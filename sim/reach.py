@@ -35,7 +35,8 @@ class ReachError(ValueError):
     ``kind`` is "missing", "folder" or "other".
     """
 
-    def __init__(self, message: str, kind: str = "other"):
+    def __init__(self, message: str, kind: str = "other") -> None:
+        """A refusal saying ``message``, of the ``kind`` the caller may word in its own terms."""
         super().__init__(message)
         self.kind = kind
 
@@ -99,11 +100,13 @@ class Files:
     """The command line: files on disk, a base relative to the file naming it."""
 
     def open(self, path: str | Path) -> Source:
+        """The file at ``path``, read within the limits of ``read_file``."""
         path = Path(path)
         data = read_file(path)
         return Source(str(path), os.path.realpath(path), data, path.parent)
 
     def base(self, naming: Source, name: str, role: str = "base") -> Source:
+        """The file ``name`` that ``naming`` builds on, found beside it; a ReachError in the ``role``'s words."""
         check_name(name, role)
         path = (naming.folder or Path()) / name
         try:
@@ -119,15 +122,18 @@ class Files:
 class Library:
     """The dashboard: the shipped scenarios and a session's uploads, by file name, and nothing else."""
 
-    def __init__(self, files: dict[str, bytes]):
+    def __init__(self, files: dict[str, bytes]) -> None:
+        """The files by name: the shipped scenarios and the session's uploads."""
         self.files = dict(files)
 
     def open(self, name: str) -> Source:
+        """The file called ``name``, if it is one of the library's."""
         if name not in self.files:
             raise ReachError(f"{name}: not a shipped scenario or an upload of this session")
         return Source(name, name, self.files[name])
 
     def base(self, naming: Source, name: str) -> Source:
+        """The file ``name`` that ``naming`` builds on, if it is one of the library's (not a path)."""
         check_name(name)
         if name not in self.files:
             known = ", ".join(sorted(self.files))

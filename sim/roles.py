@@ -10,6 +10,7 @@ probably meant), never with a parameter path the author did not write.
 from __future__ import annotations
 
 import functools
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from sim.events import EVENT_TYPES, STATE_PATHS
@@ -20,6 +21,8 @@ VN = "VN"
 
 @dataclass(frozen=True)
 class Roles:
+    """What an event type's actor and target stand for, in words for the forms and messages."""
+
     actor: str  # who the actor is, in words
     target: str  # who the target is, in words
     hint: str = ""  # how a common wish is written
@@ -66,7 +69,8 @@ ROLES = {
 FIXED_PAIRS = {"rapprochement": {("RU", "CN"), ("CN", "RU")}}
 
 
-def _exists(path: str, known) -> bool:
+def _exists(path: str, known: Collection[str]) -> bool:
+    """Whether ``path`` names a parameter in ``known`` or a power's state."""
     head, _, rest = path.partition(".")
     return rest in POWERS if head in STATE_PATHS else path in known
 

@@ -7,6 +7,7 @@ Pure functions over arrays with runs first (``a`` is alignment, shape
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -14,9 +15,12 @@ from sim import kernels
 from sim.params import World
 
 
-def _over_powers(x: np.ndarray, op) -> np.ndarray:
-    """Reduce axis 1 (the powers) in order: with three powers, a few array operations are
-    several times faster than a numpy reduction over so short an axis, and give the same result."""
+def _over_powers(x: np.ndarray, op: np.ufunc) -> np.ndarray:
+    """Reduce axis 1 (the powers) in order with ``op``.
+
+    With three powers, a few array operations are several times faster than a numpy reduction over so
+    short an axis, and give the same result.
+    """
     out = x[:, 0]
     for i in range(1, x.shape[1]):
         out = op(out, x[:, i])
@@ -108,7 +112,10 @@ class Situation:
     coercion: np.ndarray | None = None
     compiled: bool = False
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
+        """Each power's reach-weighted rivalries and its stake in Vietnam, (runs, powers) each."""
+        self.rivalries: np.ndarray
+        self.stake: np.ndarray
         w = self.world
         if self.compiled:
             coercion = np.zeros_like(self.trust) if self.coercion is None else self.coercion
@@ -130,6 +137,7 @@ class Situation:
             self.stake = self.stake * (1.0 + self.coercion / w.scalars["coercion"][:, None])
 
     def received(self, a: np.ndarray) -> np.ndarray:
+        """Security received R_d per run and dimension for alignment ``a``."""
         w = self.world
         return security_received(a, self.supply, w.reach, self.trust, w.capability)
 
@@ -138,6 +146,7 @@ class Situation:
         return self.received(a) - threat_faced(a, self.threat, self.world.enmeshment)
 
     def satisfaction(self, a: np.ndarray) -> np.ndarray:
+        """The share of the demand on each dimension that net security meets for alignment ``a``."""
         w = self.world
         if self.compiled:
             return kernels.satisfaction(
@@ -178,7 +187,8 @@ class Situation:
 
     def utility(self, a: np.ndarray) -> np.ndarray:
         """Vietnam's utility: minus the sum of its losses."""
-        return -sum(self.components(a).values())
+        # sum starts from 0, which numpy broadcasts: the result is an array
+        return -cast(np.ndarray, sum(self.components(a).values()))
 
     def gains(self, a: np.ndarray, moves: np.ndarray) -> np.ndarray:
         """Utility change of moving each tie alone by each of ``moves`` (runs, k), as (runs, powers, k).

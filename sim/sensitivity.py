@@ -17,10 +17,15 @@ replicates leave unexplained.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # explore is imported by the command that runs an analysis
+    from sim.explore import Design
 
 METHODS = ("morris", "sobol")
 SOBOL_SAMPLES = 512  # base samples N (a power of two): N * (factors + 2) points
@@ -47,7 +52,7 @@ class Plan:
 
 def designs(
     problem: dict,
-    methods=METHODS,
+    methods: Sequence[str] = METHODS,
     samples: int = SOBOL_SAMPLES,
     trajectories: int = MORRIS_TRAJECTORIES,
     levels: int = MORRIS_LEVELS,
@@ -139,10 +144,19 @@ def indices(plan: Plan, outcomes: dict[str, np.ndarray], resamples: int = RESAMP
     return rows
 
 
-def analyse(problem: dict, evaluate: Callable[[np.ndarray], dict[str, np.ndarray]], **design) -> list[dict]:
+def analyse(
+    problem: dict,
+    evaluate: Callable[[np.ndarray], dict[str, np.ndarray]],
+    *,
+    methods: Sequence[str] = METHODS,
+    samples: int = SOBOL_SAMPLES,
+    trajectories: int = MORRIS_TRAJECTORIES,
+    levels: int = MORRIS_LEVELS,
+    seed: int = 1,
+    resamples: int = RESAMPLES,
+) -> list[dict]:
     """Sample, evaluate every point (``evaluate(x) -> {outcome: values}``) and compute the indices."""
-    resamples = design.pop("resamples", RESAMPLES)
-    plan = designs(problem, **design)
+    plan = designs(problem, methods, samples, trajectories, levels, seed)
     return indices(plan, evaluate(plan.x), resamples)
 
 
@@ -158,8 +172,11 @@ def spread(plan: Plan, outcomes: dict[str, np.ndarray]) -> dict:
 
 
 def noise_share(mean: np.ndarray, replicates: int) -> float | None:
-    """For a share (e.g. survival) averaged over ``replicates`` runs per point: the part of its variance
-    across points that is replicate noise, p(1-p)/(R-1) on average over its total variance (0: none)."""
+    """The part of a share's variance across points that is replicate noise (0: none).
+
+    For a share (e.g. survival) averaged over ``replicates`` runs per point: p(1-p)/(R-1) on average over
+    its total variance; None with fewer than two replicates or no variance at all.
+    """
     mean = np.asarray(mean, float)
     total = float(mean.var())
     if replicates < 2 or total == 0:
@@ -174,7 +191,7 @@ def top(rows: list[dict], method: str, outcome: str, index: str, n: int = 10) ->
 
 
 # -- a scenario's analysis, written ----------------------------------------------------
-def write_table(rows: list[dict], columns, folder, stem: str) -> list:
+def write_table(rows: list[dict], columns: Sequence[str], folder: Path, stem: str) -> list[Path]:
     """``stem``.csv and ``stem``.parquet of the same rows."""
     import csv
 
@@ -189,7 +206,7 @@ def write_table(rows: list[dict], columns, folder, stem: str) -> list:
     return [folder / f"{stem}.csv", folder / f"{stem}.parquet"]
 
 
-def write_points(design, outcomes: dict[str, np.ndarray], folder, stem: str = "points") -> list:
+def write_points(design: Design, outcomes: dict[str, np.ndarray], folder: Path, stem: str = "points") -> list[Path]:
     """Every design point: its factor values and outcomes (Parquet only: it can be large)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -199,7 +216,9 @@ def write_points(design, outcomes: dict[str, np.ndarray], folder, stem: str = "p
     return [folder / f"{stem}.parquet"]
 
 
-def write(folder, design, plan: Plan, outcomes: dict[str, np.ndarray], rows: list[dict], meta: dict) -> list:
+def write(
+    folder: Path, design: Design, plan: Plan, outcomes: dict[str, np.ndarray], rows: list[dict], meta: dict
+) -> list[Path]:
     """sensitivity.csv/.parquet, points.parquet, one figure per method (PNG, SVG) and manifest.json."""
     import hashlib
     import json

@@ -24,6 +24,7 @@ DEFAULT = "hedge"
 
 
 def register(cls: type[Hedger]) -> type[Hedger]:
+    """Add a strategy to ``STRATEGIES`` under its name (a class decorator)."""
     STRATEGIES[cls.name] = cls
     return cls
 
@@ -39,6 +40,7 @@ class Frozen(Hedger):
     description = "keeps its ties as they are, whatever happens"
 
     def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """Keep every tie."""
         return np.full(self.alignment.shape, KEEP)
 
 
@@ -54,6 +56,7 @@ class Random(Hedger):
     description = "moves each tie at random among the moves the Four No's allow"
 
     def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """An allowed move per tie, each equally likely."""
         return np.argmax(np.where(feasible, self.noise(), -np.inf), axis=2)
 
 
@@ -68,6 +71,7 @@ class Aligner(Hedger):
     sides = True
 
     def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """Deepen the target's tie and loosen the others where allowed; keep a tie where its move is not."""
         wanted = np.full(self.alignment.shape, LOOSEN)
         wanted[:, POWERS.index(self.target)] = DEEPEN
         return np.where(np.take_along_axis(feasible, wanted[:, :, None], axis=2)[:, :, 0], wanted, KEEP)

@@ -23,7 +23,7 @@ _LO = np.uint64(0xFFFFFFFF)
 _ROUNDS = 10
 
 
-def philox4x32(counter: tuple, key: tuple) -> tuple:
+def philox4x32(counter: tuple[np.ndarray, ...], key: tuple[np.ndarray | np.uint32, ...]) -> tuple[np.ndarray, ...]:
     """Philox4x32-10 block function on uint32 arrays (four counter words, two key words)."""
     c0, c1, c2, c3 = (np.asarray(c, dtype=np.uint32) for c in counter)
     k0, k1 = (np.asarray(k, dtype=np.uint32) for k in key)
@@ -51,7 +51,8 @@ class Streams:
     same bits as the numpy reference here.
     """
 
-    def __init__(self, key: int, runs: np.ndarray, compiled: bool = True):
+    def __init__(self, key: int, runs: np.ndarray, compiled: bool = True) -> None:
+        """The streams of ensemble ``key`` (64 bits) for the runs with global indices ``runs``."""
         self.key = (np.uint32(key & 0xFFFFFFFF), np.uint32((key >> 32) & 0xFFFFFFFF))
         self.runs = np.asarray(runs, dtype=np.uint64)
         self.compiled = compiled

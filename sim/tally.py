@@ -27,24 +27,30 @@ Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 class RunMeans:
     """An observer: each run's mean security satisfaction over the steps it observes."""
 
-    def __init__(self):
+    def __init__(self) -> None:
+        """No step observed yet."""
         self.total: np.ndarray | None = None
         self.steps = 0
 
-    def observe(self, step: int, values: dict[str, np.ndarray], scalars=None) -> None:
+    def observe(self, step: int, values: dict[str, np.ndarray], scalars: object = None) -> None:
+        """Add this step's security satisfaction (the first column of ``values["security"]``) to each run's total."""
         security = values["security"][:, 0]
         self.total = security.copy() if self.total is None else self.total + security
         self.steps += 1
 
     @property
     def mean(self) -> np.ndarray:
+        """Each run's mean satisfaction; an error before any step is observed."""
+        if self.total is None:
+            raise ValueError("no step observed")
         return self.total / max(self.steps, 1)
 
 
 class StrategyTally:
     """Exact, mergeable counts of the same runs under several strategies."""
 
-    def __init__(self, names: tuple[str, ...]):
+    def __init__(self, names: tuple[str, ...]) -> None:
+        """An empty tally of the strategies ``names``, which must include the model's own."""
         if DEFAULT not in names:
             raise ValueError(f"a comparison of strategies needs the model's own, {DEFAULT!r}")
         self.names = tuple(names)
@@ -56,7 +62,9 @@ class StrategyTally:
         self.gap = np.zeros(n, np.int64)  # sum of the paired difference from the model's own strategy
         self.gap_sq = np.zeros(n, np.int64)  # and of its square
 
-    def add(self, survived: dict[str, np.ndarray], modes: dict[str, np.ndarray], security: dict[str, np.ndarray]):
+    def add(
+        self, survived: dict[str, np.ndarray], modes: dict[str, np.ndarray], security: dict[str, np.ndarray]
+    ) -> None:
         """One chunk: per strategy, each run's survival, failure mode and mean satisfaction (same runs)."""
         code = sum(survived[name].astype(np.int64) << s for s, name in enumerate(self.names))
         self.patterns += np.bincount(code, minlength=self.patterns.size)
@@ -70,6 +78,7 @@ class StrategyTally:
         self.runs += len(own)
 
     def merge(self, other: StrategyTally) -> StrategyTally:
+        """Add the counts of ``other`` (a tally of other runs under the same strategies) to this one."""
         if other.names != self.names:
             raise ValueError(f"cannot merge tallies of {other.names} into {self.names}")
         for key in ("patterns", "modes", "security", "gap", "gap_sq"):
@@ -79,9 +88,11 @@ class StrategyTally:
 
     # -- reading -------------------------------------------------------------
     def _survived(self, s: int) -> np.ndarray:
+        """Which survival patterns have strategy ``s`` surviving (a mask over ``patterns``)."""
         return (np.arange(self.patterns.size) >> s) & 1 == 1
 
     def survival(self, name: str) -> float:
+        """The share of runs that survived under strategy ``name``."""
         return float(self.patterns[self._survived(self.names.index(name))].sum()) / max(self.runs, 1)
 
     def paired_survival(self, a: str, b: str) -> tuple[float, float, float]:
@@ -95,6 +106,7 @@ class StrategyTally:
         return diff, max(diff - half, -1.0), min(diff + half, 1.0)
 
     def security_mean(self, name: str) -> float:
+        """The mean over runs of each run's mean security satisfaction under ``name``."""
         return float(self.security[self.names.index(name)]) / SCALE / max(self.runs, 1)
 
     def security_gap(self, name: str) -> tuple[float, float, float]:
@@ -106,7 +118,7 @@ class StrategyTally:
         return mean, mean - half, mean + half
 
 
-def comparison(tally: StrategyTally, descriptions: dict[str, str]) -> dict:
+def comparison(tally: StrategyTally, descriptions: dict[str, str]) -> dict[str, object]:
     """The ``strategies`` block of summary.json."""
     n = max(tally.runs, 1)
     per = {}
@@ -120,7 +132,12 @@ def comparison(tally: StrategyTally, descriptions: dict[str, str]) -> dict:
             "satisfaction_gap_of_hedging": {"mean": rounded(gap[0]), "ci95": [rounded(gap[1]), rounded(gap[2])]},
         }
     others = [name for name in tally.names if name != DEFAULT]
-    block = {"runs": tally.runs, "common_random_numbers": True, "model_strategy": DEFAULT, "by_strategy": per}
+    block: dict[str, object] = {
+        "runs": tally.runs,
+        "common_random_numbers": True,
+        "model_strategy": DEFAULT,
+        "by_strategy": per,
+    }
     if others:
         best = max(others, key=tally.survival)
         worst = min(others, key=tally.survival)

@@ -21,6 +21,7 @@ offending token, shortened (``show``); never more of the file.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import yaml
 from yaml.nodes import MappingNode, ScalarNode, SequenceNode
@@ -34,7 +35,8 @@ PLAIN_TAGS = {TAG + t for t in ("str", "int", "float", "bool", "null", "seq", "m
 class YamlFault(ValueError):
     """A file that is not the YAML expected: the line (or None) and what is wrong."""
 
-    def __init__(self, line: int | None, message: str, where: str = ""):
+    def __init__(self, line: int | None, message: str, where: str = "") -> None:
+        """A fault at ``line`` (None if not known) of the file named ``where``, saying ``message``."""
         self.line, self.message, self.where = line, message, where
         super().__init__(message)
 
@@ -52,7 +54,7 @@ class Sequence(list):
     lines: list
 
 
-def show(value, width: int = 40) -> str:
+def show(value: object, width: int = 40) -> str:
     """A value for a message, in YAML's words and never longer than about ``width`` characters."""
     if value is None:
         return "null"
@@ -78,7 +80,7 @@ def token(text: str, width: int = 40) -> str:
     return text if len(text) <= width else text[:width] + "…"
 
 
-def kind(value) -> str:
+def kind(value: object) -> str:
     """What a value is, in YAML's words."""
     if value is None:
         return "nothing (null, or only comments)"
@@ -111,7 +113,8 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _line(node) -> int:
+def _line(node: yaml.Node) -> int:
+    """The line of ``node``, counted from 1."""
     return node.start_mark.line + 1
 
 
@@ -142,10 +145,12 @@ def _sequence(loader: _Loader, node: SequenceNode) -> Sequence:
 class Huge:
     """A whole number of more than MAX_DIGITS digits: kept as its length, so no field accepts it."""
 
-    def __init__(self, digits: int):
+    def __init__(self, digits: int) -> None:
+        """A number written with ``digits`` digits."""
         self.digits = digits
 
     def __repr__(self) -> str:
+        """What it is, for a message: never the number itself."""
         return f"a whole number of {self.digits} digits"
 
 
@@ -161,7 +166,7 @@ def _text(loader: _Loader, node: ScalarNode) -> str:
     return value
 
 
-def _refused(loader: _Loader, node) -> None:
+def _refused(loader: _Loader, node: yaml.Node) -> None:
     raise YamlFault(
         _line(node), f"the tag {node.tag.replace(TAG, '!!')} is not used here; expected text, numbers, lists, mappings"
     )
@@ -176,7 +181,7 @@ for _tag in ("timestamp", "binary", "set", "omap", "pairs"):
 _Loader.add_constructor(None, _refused)
 
 
-def _check_size(root) -> None:
+def _check_size(root: yaml.Node) -> None:
     """Refuse a document of more than MAX_NODES values (aliases expanded) or nested deeper than MAX_DEPTH."""
     sizes: dict[int, int] = {}
     stack = [(root, 0, False)]
@@ -201,8 +206,11 @@ def _check_size(root) -> None:
         stack.extend((c, depth + 1, False) for c in children if id(c) not in sizes)
 
 
-def parse(text: str):
-    """The document in ``text`` as plain values (Mapping and Sequence remember lines), or a YamlFault."""
+def parse(text: str) -> Any:
+    """The document in ``text`` as plain values (Mapping and Sequence remember lines), or a YamlFault.
+
+    Any: the document may hold values of any shape; the caller checks them field by field.
+    """
     loader = None
     try:
         loader = _Loader(text)  # the reader checks the characters here already
