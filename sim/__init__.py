@@ -2,10 +2,11 @@
 
 from sim.agents import GreatPower, Hedger
 from sim.calendar import Month
+from sim.domain import DIMENSIONS, POWERS, TIERS
 from sim.events import EVENT_TYPES, Event, Shock
 from sim.model import BalanceModel
-from sim.outcomes import TIERS, Failure
-from sim.params import DIMENSIONS, POWERS, ParameterError, ParameterSet, load_parameters
+from sim.outcomes import Failure
+from sim.params import ParameterError, ParameterSet, load_parameters
 
 __version__ = "0.1.0"
 

@@ -16,7 +16,7 @@ import numpy as np
 from mesa import Agent
 
 from sim import kernels
-from sim.params import DIMENSIONS, POWERS, TIERS
+from sim.domain import DIMENSIONS, POWERS, TIERS
 from sim.security import Situation, summed
 
 # Vietnam's options for each tie each step: loosen, keep, deepen (in step sizes).

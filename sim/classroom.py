@@ -27,12 +27,12 @@ import numpy as np
 
 from sim.agents import KEEP, Hedger
 from sim.calendar import Month
+from sim.domain import POWERS
 from sim.events import EVENT_TYPES, Event
 from sim.explain import Decision
 from sim.limits import MAX_FILE_BYTES, MAX_UPLOADS
 from sim.model import BalanceModel
 from sim.outcomes import Failure
-from sim.params import POWERS
 from sim.plots import NAMES, QS
 from sim.reach import Library, show_name
 from sim.results import SERIES, Aggregate

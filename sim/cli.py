@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from sim import __version__, limits, output
+from sim.domain import POWERS
 from sim.limits import LimitError
 from sim.output import OutputError
-from sim.params import POWERS, ParameterError
+from sim.params import ParameterError
 
 HISTORY_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "history_1986_2025.yaml"
 

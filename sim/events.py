@@ -18,9 +18,8 @@ import numpy as np
 import yaml
 
 from sim.calendar import Month
-from sim.params import POWERS, TIERS
-
-STATE_PATHS = ("alignment", "courtship", "coercion")
+from sim.checks import is_number, suggest
+from sim.domain import POWERS, STATE_PATHS, TIERS
 
 
 @dataclass
@@ -226,10 +225,7 @@ def _check_path(path) -> None:
         raise ValueError(f"{path} is an initial value and cannot be shocked during a run")
     known = load_parameters().entries
     if path not in known:
-        import difflib
-
-        close = difflib.get_close_matches(path, list(known), n=1)
-        raise ValueError(f"unknown parameter {path!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise ValueError(f"unknown parameter {path!r}{suggest(path, known)}")
 
 
 def _plus1(step: int | None) -> int | None:
@@ -364,11 +360,9 @@ class ParameterShock(Event):
         super().__init__(at, **kw)
         if mode not in ("shift", "set"):
             raise ValueError(f"mode must be 'shift' or 'set', got {mode!r}")
-        from sim.params import _is_number
-
-        if not _is_number(value):
+        if not is_number(value):
             raise ValueError(f"value must be a number (finite), got {value!r}")
-        if not _is_number(half_life) or half_life < 0:
+        if not is_number(half_life) or half_life < 0:
             raise ValueError(f"half_life must be a number of steps >= 0 (finite), got {half_life!r}")
         _check_path(path)
         self.path, self.value, self.mode, self.shock_half_life = path, float(value), mode, float(half_life)

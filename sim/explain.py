@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.agents import KEEP, MOVES
-from sim.params import POWERS
+from sim.domain import POWERS
 from sim.plots import NAMES
 from sim.security import Situation, shortfall, threat_faced
 

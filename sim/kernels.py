@@ -23,7 +23,7 @@ import functools
 import numpy as np
 from numba import njit
 
-from sim.params import DIMENSIONS, POWERS
+from sim.domain import DIMENSIONS, POWERS
 
 # error_model="numpy": a division by zero gives inf or nan, as in the numpy reference, rather than raising
 jit = functools.partial(njit, cache=True, nogil=True, error_model="numpy")

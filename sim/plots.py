@@ -16,8 +16,7 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim.outcomes import TIERS
-from sim.params import DIMENSIONS, POWERS
+from sim.domain import DIMENSIONS, POWERS, TIERS
 
 matplotlib.rcParams.update({"svg.hashsalt": "bamboo", "text.parse_math": False})  # same bytes; names as text
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from sim import kernels
+from sim.domain import DIMENSIONS, POWERS, TIERS
 from sim.outcomes import Failure
-from sim.params import DIMENSIONS, POWERS, TIERS
 
 BINS = 2000
 SCALE = 10**9  # fixed point for exact sums: 1e-9 resolution, 9.2e9 run-values before overflow

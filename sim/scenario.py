@@ -10,7 +10,6 @@ expected.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import itertools
 import json
@@ -19,9 +18,11 @@ from pathlib import Path
 
 from sim import roles, yamlfile
 from sim.calendar import Calendar, Month
-from sim.events import EVENT_TYPES, STATE_PATHS, Event
+from sim.checks import is_number, suggest
+from sim.domain import POWERS, STATE_PATHS, THRESHOLD_TIERS
+from sim.events import EVENT_TYPES, Event
 from sim.limits import MAX_BASE_DEPTH, MAX_EVENTS, MAX_RUNS, MAX_SEED, MAX_STEPS, aggregate_bytes, size
-from sim.params import POWERS, ParameterError, ParameterSet, _is_number, load_parameters
+from sim.params import ParameterError, ParameterSet, load_parameters
 from sim.reach import Files, ReachError, Source
 from sim.strategies import DEFAULT as DEFAULT_STRATEGY
 from sim.strategies import STRATEGIES
@@ -42,7 +43,6 @@ TOP_KEYS = (
     "events",
 )
 EVENT_KEYS = ("type", "at", "until", "actor", "target", "magnitude")
-TIERS = ("comprehensive", "strategic", "comprehensive_strategic", "alliance")
 __all__ = ["MAX_RUNS", "EventSpec", "Scenario", "ScenarioError", "load_scenario", "read_yaml"]
 
 
@@ -54,13 +54,6 @@ class ScenarioError(ValueError):
         at = f":{line}" if line else ""
         field_text = f" {where}:" if where else ""
         super().__init__(f"{path}{at}:{field_text} {expected}")
-
-
-def _suggest(name: str, choices) -> str:
-    if len(str(name)) > 100:
-        return ""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def parse(source: Source) -> Mapping:
@@ -223,7 +216,7 @@ def _chain(top: Source, reach) -> list[tuple[Source, Mapping]]:
                     source.name,
                     doc.lines[key],
                     token(key),
-                    f"unknown key{_suggest(key, TOP_KEYS)}; expected one of {', '.join(TOP_KEYS)}",
+                    f"unknown key{suggest(key, TOP_KEYS)}; expected one of {', '.join(TOP_KEYS)}",
                 )
         chain.append((source, doc))
         if "base" not in doc:
@@ -306,8 +299,8 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
             f"({MAX_STEPS * months // 12} years), as each result histogram grows with the steps "
             f"(this horizon: about {size(aggregate_bytes(steps))} each)",
         )
-    runs = _whole(raw, "runs", 1000, 1, MAX_RUNS, fail)
-    seed = _whole(raw, "seed", 1, 0, MAX_SEED, fail)
+    runs = whole_number(raw, "runs", 1000, 1, MAX_RUNS, fail)
+    seed = whole_number(raw, "seed", 1, 0, MAX_SEED, fail)
     uncertainty = raw.get("uncertainty", False)
     if not isinstance(uncertainty, bool):
         fail("uncertainty", f"expected true or false, got {show(uncertainty)}")
@@ -315,7 +308,7 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
         fail(
             "strategy",
-            f"unknown strategy {show(strategy)}{_suggest(str(strategy), STRATEGIES)}; "
+            f"unknown strategy {show(strategy)}{suggest(str(strategy), STRATEGIES)}; "
             f"expected one of {', '.join(STRATEGIES)}",
         )
 
@@ -331,9 +324,9 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
     params = defaults
     for name, value in overrides.items():
         if name not in defaults.entries:
-            raise blame(name, f"unknown parameter{_suggest(name, defaults.entries)}")
-        pair = isinstance(value, list) and len(value) == 2 and all(_is_number(x) for x in value)
-        if not (_is_number(value) or pair):
+            raise blame(name, f"unknown parameter{suggest(name, defaults.entries)}")
+        pair = isinstance(value, list) and len(value) == 2 and all(is_number(x) for x in value)
+        if not (is_number(value) or pair):
             raise blame(name, f"expected a number or a range [low, high], got {show(value)}")
         try:
             params = params.with_overrides({name: value})
@@ -393,7 +386,7 @@ def _month(value) -> Month | None:
         return None
 
 
-def _whole(raw: dict, key: str, default: int, low: int, high: int, fail) -> int:
+def whole_number(raw: dict, key: str, default: int, low: int, high: int, fail) -> int:
     """A whole number in [low, high]; ``1e3`` is one, 2.5 is not."""
     value = raw.get(key, default)
     if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
@@ -411,11 +404,11 @@ def _span(params: ParameterSet, path: str, uncertainty: bool) -> tuple[float, fl
 
 def _draws_in_order(params: ParameterSet, uncertainty: bool) -> tuple[list[str], str] | None:
     """What every run must draw (``sim.params.check_drawn``), checked on the ranges: (culprits, why) or None."""
-    spans = [(f"thresholds.{t}", _span(params, f"thresholds.{t}", uncertainty)) for t in TIERS]
+    spans = [(f"thresholds.{t}", _span(params, f"thresholds.{t}", uncertainty)) for t in THRESHOLD_TIERS]
     for (a, (_, a_top)), (b, (b_low, _)) in itertools.pairwise(spans):
         if a_top >= b_low:
             return [a, b], (
-                f"tiers must rise strictly in every run ({' < '.join(TIERS)}), but {a} can be drawn up to "
+                f"tiers must rise strictly in every run ({' < '.join(THRESHOLD_TIERS)}), but {a} can be drawn up to "
                 f"{a_top:g} and {b} down to {b_low:g}; expected ranges that do not overlap"
             )
     if _span(params, "hedger.four_nos", uncertainty)[1] < 0.5:
@@ -448,14 +441,14 @@ def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_lin
     if not isinstance(kind, str) or kind not in EVENT_TYPES:
         fail(
             "type",
-            f"unknown event type {show(kind)}{_suggest(kind, EVENT_TYPES)}; "
+            f"unknown event type {show(kind)}{suggest(kind, EVENT_TYPES)}; "
             f"expected one of {', '.join(sorted(EVENT_TYPES))}",
         )
     cls = EVENT_TYPES[kind]
     allowed = EVENT_KEYS + cls.extra_fields
     for key in ev:
         if key not in allowed:
-            fail(key, f"unknown field for a {kind} event{_suggest(key, allowed)}; expected one of {', '.join(allowed)}")
+            fail(key, f"unknown field for a {kind} event{suggest(key, allowed)}; expected one of {', '.join(allowed)}")
     if "at" not in ev:
         fail("", f"missing 'at' (the date of the {kind} event, YYYY-MM)")
     fields: dict = {}
@@ -485,8 +478,8 @@ def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_lin
         fail(*misfit)
     if "magnitude" in ev:
         m = ev["magnitude"]
-        ok = (_is_number(m) and 0 <= m <= 1) or (
-            isinstance(m, list) and len(m) == 2 and all(_is_number(x) and 0 <= x <= 1 for x in m) and m[0] <= m[1]
+        ok = (is_number(m) and 0 <= m <= 1) or (
+            isinstance(m, list) and len(m) == 2 and all(is_number(x) and 0 <= x <= 1 for x in m) and m[0] <= m[1]
         )
         if not ok:
             fail("magnitude", f"expected a number from 0 to 1 or a range [low, high] inside it, got {show(m)}")
@@ -516,10 +509,10 @@ def _check_shock(ev: dict, defaults: ParameterSet, fail) -> None:
     if head in STATE_PATHS and power not in POWERS:
         fail("path", f"state path {show(target)}: expected {head}.<power>, a power being one of {', '.join(POWERS)}")
     if head not in STATE_PATHS and target not in defaults.entries:
-        fail("path", f"unknown parameter{_suggest(target, defaults.entries)}")
-    if not _is_number(ev["value"]):
+        fail("path", f"unknown parameter{suggest(target, defaults.entries)}")
+    if not is_number(ev["value"]):
         fail("value", f"value must be a number (finite), got {show(ev['value'])}")
-    if "half_life" in ev and not (_is_number(ev["half_life"]) and ev["half_life"] >= 0):
+    if "half_life" in ev and not (is_number(ev["half_life"]) and ev["half_life"] >= 0):
         fail("half_life", f"half_life must be a number of steps >= 0 (finite), got {show(ev['half_life'])}")
     if "mode" in ev and ev["mode"] not in ("shift", "set"):
         fail("mode", f"mode must be 'shift' or 'set', got {show(ev['mode'])}")
