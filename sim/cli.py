@@ -28,7 +28,6 @@ from sim import __version__, limits, output
 from sim.domain import POWERS
 from sim.limits import LimitError
 from sim.output import OutputError
-from sim.params import ParameterError
 
 HISTORY_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "history_1986_2025.yaml"
 
@@ -942,10 +941,11 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)  # before the model's imports: --version and usage load nothing heavy
     from sim.ensemble import ExecutionError, SetupError
+    from sim.params import ParameterError
     from sim.scenario import ScenarioError
 
-    args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except (UsageError, ParameterError, ScenarioError, SetupError, LimitError, OutputError) as exc:
