@@ -201,13 +201,12 @@ def box_file(doc: dict) -> str:
     return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=110)
 
 
-def write(folder, design, outcomes: dict, boxes: list[Box], trajectories: list, meta: dict) -> list:
-    """boxes.csv/.parquet, peeling.csv/.parquet, points.parquet, a peeling figure and a scenario file per box,
-    and manifest.json."""
+def write(folder, design, outcomes: dict, boxes: list[Box], trajectories: list, meta: dict, figures: dict) -> list:
+    """boxes.csv/.parquet, peeling.csv/.parquet, points.parquet, a scenario file per box beside its peeling figure
+    (``figures``: box number -> the files already drawn), and manifest.json."""
     import hashlib
     import json
 
-    from sim import plots
     from sim.results import manifest
     from sim.sensitivity import write_points, write_table
 
@@ -224,10 +223,8 @@ def write(folder, design, outcomes: dict, boxes: list[Box], trajectories: list, 
     columns = ("box", "step", "chosen", "coverage", "density", "mass", "restricted")
     files += write_table(peel, columns, folder, "peeling")
     files += write_points(design, outcomes | {"collapsed": collapsed(outcomes)}, folder)
-    for box, (trajectory, chosen) in zip(boxes, trajectories, strict=True):
-        title = f"{design.scenario.name}: PRIM box {box.number}" + (" (on the points outside box 1)" * (box.number > 1))
-        figure = plots.peeling_trajectory(trajectory, title, [chosen], (box.coverage, box.density))
-        files += plots.save(figure, folder / f"peeling_{box.number}")
+    for box in boxes:
+        files += figures[box.number]
         path = folder / f"box_{box.number}.yaml"
         path.write_text(box_file(box_scenario(design.scenario, box, design.factors)), encoding="utf-8")
         files.append(path)

@@ -89,6 +89,10 @@ class ParameterSet:
     def value(self, path: str) -> float:
         return self[path].value
 
+    def thresholds(self) -> dict[str, float]:
+        """The threshold parameters by name (``alliance``, ``isolation`` ...): the lines the figures draw."""
+        return {k.split(".", 1)[1]: self.value(k) for k in self.entries if k.startswith("thresholds.")}
+
     def check(self) -> None:
         """Refuse worlds that contradict themselves, with the parameter to blame."""
         tiers = THRESHOLD_TIERS

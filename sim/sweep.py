@@ -280,13 +280,14 @@ def columns(design: Design) -> list[str]:
     return ["point", *(a.path for a in design.axes), "runs", "survival_probability", *modes, *aligned]
 
 
-def write(design: Design, rows: list[dict], folder: Path) -> list[Path]:
-    """sweep.parquet, sweep.csv, survival.png/.svg and manifest.json; returns all but the manifest."""
+def write(design: Design, rows: list[dict], folder: Path, figures: list[Path]) -> list[Path]:
+    """sweep.parquet, sweep.csv and manifest.json, beside the ``figures`` already drawn there; returns all but the
+    manifest."""
     import mesa
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from sim import __version__, plots
+    from sim import __version__
 
     names = columns(design)
     pq.write_table(pa.table({c: [r[c] for r in rows] for c in names}), folder / "sweep.parquet", compression="zstd")
@@ -295,7 +296,7 @@ def write(design: Design, rows: list[dict], folder: Path) -> list[Path]:
         table.writerow(names)
         table.writerows([r[c] for c in names] for r in rows)
     files = [folder / "sweep.parquet", folder / "sweep.csv"]
-    files += plots.save(survival_figure(design, rows), folder / "survival")
+    files += figures
     meta = {
         "package_version": __version__,
         "design": {"file": design.path, "content_sha256": design.content_hash(), **design.as_dict()},
@@ -305,30 +306,3 @@ def write(design: Design, rows: list[dict], folder: Path) -> list[Path]:
     }
     (folder / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     return files
-
-
-def survival_figure(design: Design, rows: list[dict]):
-    """Survival probability against each swept parameter; on a grid, the mean over the other parameters."""
-    import matplotlib.pyplot as plt
-
-    n = len(design.axes)
-    cols = n if n <= 3 else math.ceil(math.sqrt(n))
-    rows_ = -(-n // cols)
-    fig, axs = plt.subplots(rows_, cols, figsize=(4.2 * cols, 3.6 * rows_), dpi=120, squeeze=False)
-    survival = np.array([r["survival_probability"] for r in rows])
-    for ax, axis in zip(axs.flat, design.axes, strict=False):
-        x = np.array([r[axis.path] for r in rows])
-        ax.scatter(x, survival, s=14, color="#1e8449", alpha=0.6, lw=0)
-        if axis.levels:
-            means = [survival[x == v].mean() for v in axis.levels]
-            ax.plot(axis.levels, means, color="#1e8449", lw=2, label="mean over the other parameters")
-        margin = 0.03 * (axis.high - axis.low)
-        ax.set(xlabel=axis.path, ylim=(-0.02, 1.02), xlim=(axis.low - margin, axis.high + margin))
-        ax.grid(alpha=0.3)
-    for ax in axs.flat[n:]:
-        ax.set_visible(False)
-    for ax in axs[:, 0]:
-        ax.set_ylabel("survival probability")
-    fig.suptitle(f"{design.name}: {len(rows)} points x {design.runs:,} runs ({design.method.replace('_', ' ')})")
-    fig.tight_layout()
-    return fig
