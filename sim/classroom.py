@@ -36,10 +36,10 @@ from sim.outcomes import Failure
 from sim.plots import NAMES, QS
 from sim.reach import Library, show_name
 from sim.results import SERIES, Aggregate
-from sim.scenario import EventSpec, Scenario, ScenarioError, load_scenario
+from sim.scenario import SHIPPED, EventSpec, Scenario, ScenarioError, load_scenario
 from sim.strategies import DEFAULT, STRATEGIES
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = SHIPPED
 DEFAULT_SCENARIO = SCENARIOS / "status_quo.yaml"
 
 

@@ -29,7 +29,7 @@ from sim.domain import POWERS
 from sim.limits import LimitError
 from sim.output import OutputError
 
-HISTORY_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "history_1986_2025.yaml"
+HISTORY_SCENARIO = "history_1986_2025.yaml"  # shipped with the package (sim.scenario.SHIPPED)
 
 
 class UsageError(Exception):
@@ -497,12 +497,13 @@ def _past(args):
     """The history scenario with its world from data, and the record, checked against each other and the cut-off."""
     from sim.history import SeriesError, with_world
     from sim.record import RecordError, load_record
+    from sim.scenario import SHIPPED
 
-    path = args.scenario or HISTORY_SCENARIO
+    path = args.scenario or SHIPPED / HISTORY_SCENARIO
     try:
         record = load_record(args.record)
         scenario = with_world(_load(path), args.series)
-        path = args.scenario or Path("scenarios") / HISTORY_SCENARIO.name  # as a reader of the reports knows it
+        path = args.scenario or Path("scenarios") / HISTORY_SCENARIO  # as a reader of the reports knows it
     except (RecordError, SeriesError) as exc:
         raise UsageError(str(exc)) from None
     if not scenario.start.year <= record.years[0] or scenario.horizon.year <= record.years[-1]:

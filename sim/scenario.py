@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import json
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from sim import roles, yamlfile
@@ -43,7 +44,9 @@ TOP_KEYS = (
     "events",
 )
 EVENT_KEYS = ("type", "at", "until", "actor", "target", "magnitude")
-__all__ = ["MAX_RUNS", "EventSpec", "Scenario", "ScenarioError", "load_scenario", "read_yaml"]
+# The scenarios the package carries: the repository's scenarios/ folder, installed as package data.
+SHIPPED = Path(str(resources.files("sim") / "scenarios"))
+__all__ = ["MAX_RUNS", "SHIPPED", "EventSpec", "Scenario", "ScenarioError", "load_scenario", "read_yaml"]
 
 
 class ScenarioError(ValueError):
