@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import inspect
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -20,8 +21,8 @@ from pathlib import Path
 from sim import roles, yamlfile
 from sim.calendar import Calendar, Month
 from sim.checks import is_number, suggest
-from sim.domain import POWERS, STATE_PATHS, THRESHOLD_TIERS
-from sim.events import EVENT_TYPES, Event
+from sim.domain import POWERS, THRESHOLD_TIERS
+from sim.events import EVENT_TYPES, Event, EventFieldError
 from sim.limits import MAX_BASE_DEPTH, MAX_EVENTS, MAX_RUNS, MAX_SEED, MAX_STEPS, aggregate_bytes, size
 from sim.params import ParameterError, ParameterSet, load_parameters
 from sim.reach import Files, ReachError, Source
@@ -429,6 +430,7 @@ def _draws_in_order(params: ParameterSet, uncertainty: bool) -> tuple[list[str],
 
 
 def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_line=None) -> EventSpec:
+    """One event of the file: its type and dates read here, every other rule the event class's own."""
     label = f"events[{i}]"
     if not isinstance(ev, dict):
         raise ScenarioError(file, item_line, label, "expected a mapping with type, at, actor, magnitude ...")
@@ -438,6 +440,29 @@ def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_lin
     def fail(key, expected):
         raise ScenarioError(file, lines.get(key, line), f"{label}.{token(key)}" if key else label, expected)
 
+    kind = _event_type(ev, fail)
+    fields = _event_dates(ev, kind, start, fail)
+    cls = EVENT_TYPES[kind]
+    fields |= {key: ev[key] for key in ("actor", "target", *cls.extra_fields) if key in ev}
+    if "magnitude" in ev:
+        fields["magnitude"] = list(ev["magnitude"]) if isinstance(ev["magnitude"], list) else ev["magnitude"]
+    spec = EventSpec(kind, fields, file, line or 0)
+    try:
+        spec.build()
+    except EventFieldError as exc:
+        parties_known = exc.field not in ("actor", "target")
+        misfit = parties_known and roles.check(kind, fields.get("actor"), fields.get("target"))  # the plainer story
+        fail(*(misfit or (exc.field, exc.expected)))
+    except (ValueError, TypeError) as exc:
+        fail("", str(exc))
+    misfit = roles.check(kind, fields.get("actor"), fields.get("target"))
+    if misfit is not None:
+        fail(*misfit)
+    return spec
+
+
+def _event_type(ev: dict, fail) -> str:
+    """The event's registered type, and no field that type does not have."""
     kind = ev.get("type")
     if kind is None:
         fail("", "missing 'type'")
@@ -447,11 +472,18 @@ def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_lin
             f"unknown event type {show(kind)}{suggest(kind, EVENT_TYPES)}; "
             f"expected one of {', '.join(sorted(EVENT_TYPES))}",
         )
-    cls = EVENT_TYPES[kind]
-    allowed = EVENT_KEYS + cls.extra_fields
+    allowed = EVENT_KEYS + EVENT_TYPES[kind].extra_fields
     for key in ev:
         if key not in allowed:
             fail(key, f"unknown field for a {kind} event{suggest(key, allowed)}; expected one of {', '.join(allowed)}")
+    for key, p in inspect.signature(EVENT_TYPES[kind]).parameters.items():  # the fields its class requires
+        if p.kind is p.KEYWORD_ONLY and p.default is p.empty and key not in ev:
+            fail("", f"a {kind} needs '{key}'")
+    return kind
+
+
+def _event_dates(ev: dict, kind: str, start: Month, fail) -> dict:
+    """``at`` (a date or a range [first, last]) and ``until`` as months, the first date not before ``start``."""
     if "at" not in ev:
         fail("", f"missing 'at' (the date of the {kind} event, YYYY-MM)")
     fields: dict = {}
@@ -468,54 +500,4 @@ def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_lin
     first = fields["at"][0] if isinstance(fields["at"], list) else fields["at"]
     if first < start:
         fail("at", f"the event date {first} is before the scenario start {start}")
-    if "until" in fields and fields["until"] <= first:
-        fail("until", f"expected a date after at {first}, got {fields['until']}")
-    for key in ("actor", "target"):
-        if key in ev:
-            choices = cls.actors if key == "actor" else cls.targets
-            if not isinstance(ev[key], str) or ev[key] not in choices:
-                fail(key, f"unknown power {show(ev[key])}; expected one of {', '.join(choices)}")
-            fields[key] = ev[key]
-    misfit = roles.check(kind, fields.get("actor"), fields.get("target"))
-    if misfit is not None:
-        fail(*misfit)
-    if "magnitude" in ev:
-        m = ev["magnitude"]
-        ok = (is_number(m) and 0 <= m <= 1) or (
-            isinstance(m, list) and len(m) == 2 and all(is_number(x) and 0 <= x <= 1 for x in m) and m[0] <= m[1]
-        )
-        if not ok:
-            fail("magnitude", f"expected a number from 0 to 1 or a range [low, high] inside it, got {show(m)}")
-        fields["magnitude"] = list(m) if isinstance(m, list) else m
-    for key in cls.extra_fields:
-        if key in ev:
-            fields[key] = ev[key]
-    if kind == "shock":
-        _check_shock(ev, defaults, fail)
-    try:
-        spec = EventSpec(kind, fields, file, line or 0)
-        spec.build()
-    except (ValueError, TypeError) as exc:
-        fail("", str(exc))
-    return spec
-
-
-def _check_shock(ev: dict, defaults: ParameterSet, fail) -> None:
-    """A shock's own fields, before the event is built (so no message repeats a long value)."""
-    for key in ("path", "value"):
-        if key not in ev:
-            fail("", f"a shock needs '{key}'")
-    target = ev["path"]
-    if not isinstance(target, str):
-        fail("path", "expected a dotted parameter path")
-    head, _, power = target.partition(".")
-    if head in STATE_PATHS and power not in POWERS:
-        fail("path", f"state path {show(target)}: expected {head}.<power>, a power being one of {', '.join(POWERS)}")
-    if head not in STATE_PATHS and target not in defaults.entries:
-        fail("path", f"unknown parameter{suggest(target, defaults.entries)}")
-    if not is_number(ev["value"]):
-        fail("value", f"value must be a number (finite), got {show(ev['value'])}")
-    if "half_life" in ev and not (is_number(ev["half_life"]) and ev["half_life"] >= 0):
-        fail("half_life", f"half_life must be a number of steps >= 0 (finite), got {show(ev['half_life'])}")
-    if "mode" in ev and ev["mode"] not in ("shift", "set"):
-        fail("mode", f"mode must be 'shift' or 'set', got {show(ev['mode'])}")
+    return fields
