@@ -1,13 +1,39 @@
-"""Bamboo: an agent-based model of Vietnam's multi-alignment among great powers."""
+"""Bamboo: an agent-based model of Vietnam's multi-alignment among great powers.
 
-from sim.agents import GreatPower, Hedger
-from sim.calendar import Month
-from sim.events import EVENT_TYPES, Event, Shock
-from sim.model import BalanceModel
-from sim.outcomes import TIERS, Failure
-from sim.params import DIMENSIONS, POWERS, ParameterError, ParameterSet, load_parameters
+The names below load on first use, so that ``bamboo --version`` or a command's
+usage message does not start Mesa, Numba and SciPy.
+"""
 
-__version__ = "0.1.0"
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+
+from sim.domain import DIMENSIONS, POWERS, TIERS
+
+try:
+    __version__ = version("bamboo-sim")  # the distribution's name in pyproject.toml
+except PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
+
+_LAZY = {
+    "GreatPower": "sim.agents",
+    "Hedger": "sim.agents",
+    "Month": "sim.calendar",
+    "EVENT_TYPES": "sim.events",
+    "Event": "sim.events",
+    "Shock": "sim.events",
+    "BalanceModel": "sim.model",
+    "Failure": "sim.outcomes",
+    "ParameterError": "sim.params",
+    "ParameterSet": "sim.params",
+    "load_parameters": "sim.params",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")
+
 
 __all__ = [
     "DIMENSIONS",

@@ -17,7 +17,7 @@ import numpy as np
 from mesa import Agent
 
 from sim import kernels
-from sim.params import DIMENSIONS, POWERS, TIERS
+from sim.domain import DIMENSIONS, POWERS, TIERS
 from sim.security import Situation, summed
 
 if TYPE_CHECKING:  # the model imports the agents

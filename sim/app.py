@@ -46,11 +46,12 @@ from sim.charts import (
     world_chart,
 )
 from sim.classroom import KNOBS, Cache, ClassroomModel, FanSummary, Lesson, fan_summary, outcome, strategies
+from sim.domain import POWERS
 from sim.events import EVENT_TYPES
 from sim.explain import MOVE_NAMES, explain
 from sim.limits import MAX_FILE_BYTES
 from sim.outcomes import Failure
-from sim.params import POWERS, load_parameters
+from sim.params import load_parameters
 from sim.reach import show_name
 from sim.scenario import ScenarioError
 

@@ -16,16 +16,13 @@ import dataclasses
 import os
 import resource
 import time
-from pathlib import Path
-
-STATUS_QUO = Path(__file__).resolve().parent.parent / "scenarios" / "status_quo.yaml"
 
 
 def status_quo(steps: int):
     """The status-quo scenario, cut or extended to ``steps`` quarterly steps."""
-    from sim.scenario import load_scenario
+    from sim.scenario import SHIPPED, load_scenario
 
-    scenario = load_scenario(STATUS_QUO)
+    scenario = load_scenario(SHIPPED / "status_quo.yaml")
     return dataclasses.replace(scenario, horizon=scenario.calendar.date(steps))
 
 

@@ -12,9 +12,9 @@ import numpy as np
 
 from sim.agents import KEEP
 from sim.classroom import ClassroomModel, Comparison, Outcome, outcome
+from sim.domain import DIMENSIONS, POWERS, TIERS
 from sim.explain import DOING, DONE, DRIVERS, Reason
-from sim.outcomes import TIERS, Failure
-from sim.params import DIMENSIONS, POWERS
+from sim.outcomes import Failure
 from sim.plots import COLOURS, DIM_COLOURS, NAMES, QS
 
 FONT = 14  # px: the smallest text on any chart, readable from the back of a classroom

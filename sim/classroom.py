@@ -27,19 +27,19 @@ import numpy as np
 
 from sim.agents import KEEP, Hedger
 from sim.calendar import Month
+from sim.domain import POWERS
 from sim.events import EVENT_TYPES, Event
 from sim.explain import Decision
 from sim.limits import MAX_FILE_BYTES, MAX_UPLOADS
 from sim.model import BalanceModel
 from sim.outcomes import Failure
-from sim.params import POWERS
 from sim.plots import NAMES, QS
 from sim.reach import Library, show_name
 from sim.results import SERIES, Aggregate
-from sim.scenario import EventSpec, Scenario, ScenarioError, load_scenario
+from sim.scenario import SHIPPED, EventSpec, Scenario, ScenarioError, load_scenario
 from sim.strategies import DEFAULT, STRATEGIES
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = SHIPPED
 DEFAULT_SCENARIO = SCENARIOS / "status_quo.yaml"
 
 

@@ -25,11 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from sim import __version__, limits, output
+from sim.domain import POWERS
 from sim.limits import LimitError
 from sim.output import OutputError
-from sim.params import POWERS, ParameterError
 
-HISTORY_SCENARIO = Path(__file__).resolve().parent.parent / "scenarios" / "history_1986_2025.yaml"
+HISTORY_SCENARIO = "history_1986_2025.yaml"  # shipped with the package (sim.scenario.SHIPPED)
 
 
 class UsageError(Exception):
@@ -237,11 +237,6 @@ def _progress(total: int | None, quiet: bool, desc: str, unit: str = "run"):
     return tqdm(total=total, unit=unit, desc=desc, disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
-def _thresholds(scenario) -> dict:
-    p = scenario.parameter_set
-    return {k.split(".", 1)[1]: p.value(k) for k in p.entries if k.startswith("thresholds.")}
-
-
 def _checkpoint(out: Path, identity: dict, args, scenarios: list, parts: list):
     """The folder of finished chunks beside ``out``; says how many a resumed run skips."""
     from sim.ensemble import Checkpoint
@@ -343,7 +338,7 @@ def cmd_run(args) -> int:
         files = [write_json(staging / "summary.json", result)]
         if trajectories:
             files.append(checkpoint.join_trajectories(0, parts, staging / "trajectories.parquet"))
-        files += plots.save_all(agg, scenario, _thresholds(scenario), staging)
+        files += plots.save_all(agg, scenario, scenario.parameter_set.thresholds(), staging)
         write_json(staging / "manifest.json", manifest(scenario, runs, seed, files))
     checkpoint.discard()
     if not args.quiet:
@@ -396,9 +391,10 @@ def _print_strategies(tally) -> None:
 
 def cmd_compare(args) -> int:
     from sim import plots
-    from sim.ensemble import DEFAULT_CHUNK, chunks
+    from sim.comparison import compare
+    from sim.ensemble import DEFAULT_CHUNK
     from sim.outcomes import Failure
-    from sim.results import Aggregate, manifest, write_json
+    from sim.results import manifest, write_json
 
     a, b = (_with_posterior(_load(x), args.parameters) for x in (args.a, args.b))
     if (a.start, a.horizon) != (b.start, b.horizon):
@@ -414,27 +410,12 @@ def cmd_compare(args) -> int:
     out = target.path
     _warn(a, args.quiet)
     _warn(b, args.quiet)
-    series = {"alignment": (POWERS, -1.0, 1.0)}
-    diff = Aggregate(a.steps, series)
-    survived = np.zeros((2, 2), np.int64)  # [A survived, B survived]
-    final = {k: np.zeros(len(POWERS)) for k in ("a", "b")}
     with output.staged(target) as staging:
         with _progress(runs, args.quiet, f"{a.name} vs {b.name}") as bar:
-            for c in chunks(runs, size):
-                ma = a.model(runs=c.runs, seed=seed, first_run=c.first_run)
-                mb = b.model(runs=c.runs, seed=seed, first_run=c.first_run)
-                ma.run_for(a.steps)
-                mb.run_for(b.steps)
-                ta, tb = ma.trajectories()["alignment"], mb.trajectories()["alignment"]
-                for t in range(a.steps + 1):
-                    diff.observe(t, {"alignment": tb[t] - ta[t]})
-                diff.close_chunk(np.zeros(c.runs, np.int8), np.full(c.runs, -1))
-                sa, sb = ma.verdict.survived, mb.verdict.survived
-                np.add.at(survived, (sa.astype(int), sb.astype(int)), 1)
-                final["a"] += ta[-1].sum(axis=0)
-                final["b"] += tb[-1].sum(axis=0)
-                bar.update(c.runs)
-        pa, pb = survived[1].sum() / runs, survived[:, 1].sum() / runs
+            paired = compare(a, b, runs, seed, size, on_chunk=bar.update)
+        pa, pb = paired.survival
+        survived = paired.survived
+        _, lo, hi = paired.survival_difference()
         result = {
             "a": {"scenario": a.name, "file": str(args.a), "survival_probability": round(float(pa), 6)},
             "b": {"scenario": b.name, "file": str(args.b), "survival_probability": round(float(pb), 6)},
@@ -443,26 +424,27 @@ def cmd_compare(args) -> int:
             "common_random_numbers": True,
             "parameters": str(args.parameters) if args.parameters else None,
             "survival_difference": round(float(pb - pa), 6),
+            "survival_difference_95ci": [round(lo, 6), round(hi, 6)],
             "paired_survival": {
                 "both_survive": int(survived[1, 1]),
                 "only_a_survives": int(survived[1, 0]),
                 "only_b_survives": int(survived[0, 1]),
                 "neither_survives": int(survived[0, 0]),
             },
-            "final_alignment_difference": {p: diff.stats("alignment", i) for i, p in enumerate(POWERS)},
-            "final_alignment_mean": {
-                "a": {p: round(float(final["a"][i] / runs), 6) for i, p in enumerate(POWERS)},
-                "b": {p: round(float(final["b"][i] / runs), 6) for i, p in enumerate(POWERS)},
-            },
+            "final_alignment_difference": paired.final_alignment_difference(),
+            "final_alignment_mean": {"a": paired.final_alignment_mean("a"), "b": paired.final_alignment_mean("b")},
             "failure_mode_labels": [f.label for f in Failure],
         }
         files = [write_json(staging / "compare.json", result)]
-        files += plots.save(plots.paired_difference(diff, a, b), staging / "difference")
+        files += plots.save(plots.paired_difference(paired.difference, a, b), staging / "difference")
         meta = {"a": manifest(a, runs, seed, []), "b": manifest(b, runs, seed, [])}
         meta["files"] = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
         write_json(staging / "manifest.json", meta)
     if not args.quiet:
-        print(f"survival: {a.name} {pa:.1%}, {b.name} {pb:.1%} (difference {pb - pa:+.1%}, {runs:,} paired runs)")
+        print(
+            f"survival: {a.name} {pa:.1%}, {b.name} {pb:.1%} "
+            f"(difference {pb - pa:+.1%}, 95% CI {lo:+.1%} to {hi:+.1%}, {runs:,} paired runs)"
+        )
         for p in POWERS:
             s = result["final_alignment_difference"][p]
             print(f"final alignment with {p}: {s['mean']:+.3f} (90% of runs within {s['p05']:+.3f} to {s['p95']:+.3f})")
@@ -515,12 +497,13 @@ def _past(args):
     """The history scenario with its world from data, and the record, checked against each other and the cut-off."""
     from sim.history import SeriesError, with_world
     from sim.record import RecordError, load_record
+    from sim.scenario import SHIPPED
 
-    path = args.scenario or HISTORY_SCENARIO
+    path = args.scenario or SHIPPED / HISTORY_SCENARIO
     try:
         record = load_record(args.record)
         scenario = with_world(_load(path), args.series)
-        path = args.scenario or Path("scenarios") / HISTORY_SCENARIO.name  # as a reader of the reports knows it
+        path = args.scenario or Path("scenarios") / HISTORY_SCENARIO  # as a reader of the reports knows it
     except (RecordError, SeriesError) as exc:
         raise UsageError(str(exc)) from None
     if not scenario.start.year <= record.years[0] or scenario.horizon.year <= record.years[-1]:
@@ -706,7 +689,7 @@ def cmd_events(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from sim import sweep
+    from sim import plots, sweep
     from sim.results import SERIES
 
     design = sweep.load_design(args.design)
@@ -733,7 +716,7 @@ def cmd_sweep(args) -> int:
                 checkpoint=checkpoint,
                 on_chunk=lambda point, chunk, resumed: bar.update(chunk.runs),
             )
-        files = sweep.write(design, rows, staging)
+        files = sweep.write(design, rows, staging, plots.save(plots.sweep_survival(design, rows), staging / "survival"))
     checkpoint.discard()
     if not args.quiet:
         survival = [r["survival_probability"] for r in rows]
@@ -800,7 +783,7 @@ def _explore(args, design, out_name: str, label: str):
 
 
 def cmd_sensitivity(args) -> int:
-    from sim import explore, sensitivity
+    from sim import explore, plots, sensitivity
 
     scenario = _narrowed(_load(args.scenario), args.parameters)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -850,7 +833,13 @@ def cmd_sensitivity(args) -> int:
                 "workers": args.workers,
             }
         }
-        files = sensitivity.write(staging, design, plan, outcomes, rows, meta)
+        figures = []
+        for method in plan.rows:
+            what = "Sobol' indices" if method == "sobol" else "Morris screening"
+            points = plan.rows[method].stop - plan.rows[method].start
+            title = f"{design.scenario.name}: {what}, {points:,} points x {design.replicates} runs"
+            figures += plots.save(plots.sensitivity_indices(rows, method, title), staging / method)
+        files = sensitivity.write(staging, design, outcomes, rows, meta, figures)
     if not args.quiet:
         print(
             f"{scenario.name}: {design.points:,} points x {replicates} runs x {len(design.strategies)} strategies "
@@ -868,7 +857,7 @@ def cmd_sensitivity(args) -> int:
 def cmd_discover(args) -> int:
     import pandas as pd
 
-    from sim import discovery
+    from sim import discovery, plots
 
     scenario = _load(args.scenario)
     found = _factors(scenario, args.factors, events=True)
@@ -896,7 +885,13 @@ def cmd_discover(args) -> int:
                 "seconds": round(seconds, 1),
             }
         }
-        files = discovery.write(staging, design, outcomes, boxes, trajectories, meta)
+        figures = {}
+        for box, (trajectory, chosen) in zip(boxes, trajectories, strict=True):
+            outside = " (on the points outside box 1)" * (box.number > 1)
+            title = f"{design.scenario.name}: PRIM box {box.number}{outside}"
+            figure = plots.peeling_trajectory(trajectory, title, [chosen], (box.coverage, box.density))
+            figures[box.number] = plots.save(figure, staging / f"peeling_{box.number}")
+        files = discovery.write(staging, design, outcomes, boxes, trajectories, meta, figures)
     if not args.quiet:
         print(f"{scenario.name}: multi-alignment collapsed in {y.mean():.1%} of {design.points:,} runs")
         for box in boxes:
@@ -941,10 +936,11 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)  # before the model's imports: --version and usage load nothing heavy
     from sim.ensemble import ExecutionError, SetupError
+    from sim.params import ParameterError
     from sim.scenario import ScenarioError
 
-    args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
     except (UsageError, ParameterError, ScenarioError, SetupError, LimitError, OutputError) as exc:

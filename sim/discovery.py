@@ -233,16 +233,16 @@ def write(
     boxes: list[Box],
     trajectories: list[tuple[pd.DataFrame, int]],
     meta: dict,
+    figures: dict[int, list[Path]],
 ) -> list[Path]:
-    """The discovery's files, listed: boxes and peeling tables, the points, figures, scenarios, a manifest.
+    """The discovery's files, listed: boxes and peeling tables, the points, scenarios, a manifest.
 
-    boxes.csv/.parquet, peeling.csv/.parquet, points.parquet, a peeling figure and a scenario file per box,
-    and manifest.json.
+    boxes.csv/.parquet, peeling.csv/.parquet, points.parquet, a scenario file per box beside its peeling
+    figure (``figures``: box number -> the files already drawn), and manifest.json.
     """
     import hashlib
     import json
 
-    from sim import plots
     from sim.results import manifest
     from sim.sensitivity import write_points, write_table
 
@@ -259,10 +259,8 @@ def write(
     columns = ("box", "step", "chosen", "coverage", "density", "mass", "restricted")
     files += write_table(peel, columns, folder, "peeling")
     files += write_points(design, outcomes | {"collapsed": collapsed(outcomes)}, folder)
-    for box, (trajectory, chosen) in zip(boxes, trajectories, strict=True):
-        title = f"{design.scenario.name}: PRIM box {box.number}" + (" (on the points outside box 1)" * (box.number > 1))
-        figure = plots.peeling_trajectory(trajectory, title, [chosen], (box.coverage, box.density))
-        files += plots.save(figure, folder / f"peeling_{box.number}")
+    for box in boxes:
+        files += figures[box.number]
         path = folder / f"box_{box.number}.yaml"
         path.write_text(box_file(box_scenario(design.scenario, box, design.factors)), encoding="utf-8")
         files.append(path)

@@ -18,9 +18,9 @@ import numpy as np
 import yaml
 
 from sim.calendar import Month
-from sim.params import POWERS, TIERS
-
-STATE_PATHS = ("alignment", "courtship", "coercion")
+from sim.checks import is_number, suggest
+from sim.domain import POWERS, STATE_PATHS, TIERS
+from sim.yamlfile import show
 
 
 @dataclass
@@ -62,6 +62,17 @@ class Shock:
 
 
 EVENT_TYPES: dict[str, type[Event]] = {}
+
+
+class EventFieldError(ValueError):
+    """An event's field is out of its rules: ``field`` ("" for the event as a whole) and what was expected.
+
+    The one statement of an event's rules; a scenario file reports it at the field's line.
+    """
+
+    def __init__(self, field: str, expected: str):
+        self.field, self.expected = field, expected
+        super().__init__(f"{field}: {expected}" if field else expected)
 
 
 @functools.cache
@@ -121,14 +132,13 @@ class Event:
         self.target = target or self.default_target
         self.magnitude = magnitude
         if self.until is not None and self.until <= self.at:
-            raise ValueError(f"until {self.until} must come after at {self.at}")
-        if self.actor not in self.actors:
-            raise ValueError(f"actor must be one of {', '.join(self.actors)}, got {self.actor!r}")
-        if self.target not in self.targets:
-            raise ValueError(f"target must be one of {', '.join(self.targets)}, got {self.target!r}")
+            raise EventFieldError("until", f"expected a date after at {self.at}, got {self.until}")
+        for key, value, choices in (("actor", self.actor, self.actors), ("target", self.target, self.targets)):
+            if not isinstance(value, str) or value not in choices:
+                raise EventFieldError(key, f"unknown power {show(value)}; expected one of {', '.join(choices)}")
         _check_magnitude(magnitude)
         for template, _ in (*self.shifts, *self.kicks):
-            _check_path(self._path(template))  # e.g. sanctions on target VN: there is no powers.VN.reach
+            _check_path(self._path(template), "")  # e.g. sanctions on target VN: there is no powers.VN.reach
 
     # -- what it does ------------------------------------------------------
     def _path(self, template: str) -> str:
@@ -206,30 +216,30 @@ class Event:
         return f"{self.name} by {self.actor} {when}"
 
 
-def _check_path(path) -> None:
+def _check_path(path, field: str = "path") -> None:
     """A shock's path: a parameter, or a state path such as alignment.US (an impulse)."""
     from sim.params import load_parameters
 
     if not isinstance(path, str):
-        raise ValueError(f"path must be a dotted parameter path, got {path!r}")
+        raise EventFieldError(field, "expected a dotted parameter path")
     head, _, power = path.partition(".")
     if head in STATE_PATHS:
         if power not in POWERS:
-            raise ValueError(f"state path {path!r}: expected {head}.<power>, a power being one of {', '.join(POWERS)}")
+            raise EventFieldError(
+                field, f"state path {show(path)}: expected {head}.<power>, a power being one of {', '.join(POWERS)}"
+            )
         return
     if path.startswith("hedger.alignment."):
-        raise ValueError(
+        raise EventFieldError(
+            field,
             f"{path} is an initial value; to move a tie during a run use the state path "
-            f"alignment.{path.rsplit('.', 1)[-1]}"
+            f"alignment.{path.rsplit('.', 1)[-1]}",
         )
     if path.startswith(("hedger.memory.", "hedger.tier.")):
-        raise ValueError(f"{path} is an initial value and cannot be shocked during a run")
+        raise EventFieldError(field, f"{path} is an initial value and cannot be shocked during a run")
     known = load_parameters().entries
     if path not in known:
-        import difflib
-
-        close = difflib.get_close_matches(path, list(known), n=1)
-        raise ValueError(f"unknown parameter {path!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise EventFieldError(field, f"unknown parameter {show(path)}{suggest(path, known)}")
 
 
 def _plus1(step: int | None) -> int | None:
@@ -237,12 +247,14 @@ def _plus1(step: int | None) -> int | None:
 
 
 def _check_magnitude(magnitude) -> None:
-    values = magnitude if isinstance(magnitude, (list, tuple)) else [magnitude]
-    ok = len(values) in (1, 2) and all(
-        isinstance(v, (int, float)) and not isinstance(v, bool) and 0.0 <= v <= 1.0 for v in values
-    )
-    if not ok or (len(values) == 2 and values[0] > values[1]):
-        raise ValueError(f"magnitude must be a number in [0, 1] or a range [low, high] inside it, got {magnitude!r}")
+    def unit(x) -> bool:
+        return is_number(x) and 0.0 <= x <= 1.0
+
+    pair = isinstance(magnitude, (list, tuple)) and len(magnitude) == 2 and all(unit(x) for x in magnitude)
+    if not (unit(magnitude) or (pair and magnitude[0] <= magnitude[1])):
+        raise EventFieldError(
+            "magnitude", f"expected a number from 0 to 1 or a range [low, high] inside it, got {show(magnitude)}"
+        )
 
 
 @register
@@ -304,7 +316,7 @@ class Summit(Event):
     def __init__(self, at, *, tier=None, **kw):
         super().__init__(at, **kw)
         if tier is not None and tier not in TIERS[1:-1]:
-            raise ValueError(f"tier must be one of {', '.join(TIERS[1:-1])}, got {tier!r}")
+            raise EventFieldError("tier", f"tier must be one of {', '.join(TIERS[1:-1])}, got {show(tier)}")
         self.tier = tier
 
     def fire(self) -> None:
@@ -328,7 +340,7 @@ class TreatyEnds(Event):
     def __init__(self, at, *, tier="none", **kw):
         super().__init__(at, **kw)
         if tier not in TIERS[:-1]:
-            raise ValueError(f"tier must be one of {', '.join(TIERS[:-1])}, got {tier!r}")
+            raise EventFieldError("tier", f"tier must be one of {', '.join(TIERS[:-1])}, got {show(tier)}")
         self.tier = tier
 
     def fire(self) -> None:
@@ -360,17 +372,17 @@ class ParameterShock(Event):
     extra_fields = ("path", "value", "mode", "half_life")
 
     def __init__(self, at, *, path, value, mode="shift", half_life=0.0, **kw):
+        _check_path(path)
+        if not is_number(value):
+            raise EventFieldError("value", f"value must be a number (finite), got {show(value)}")
+        if not is_number(half_life) or half_life < 0:
+            raise EventFieldError(
+                "half_life", f"half_life must be a number of steps >= 0 (finite), got {show(half_life)}"
+            )
+        if mode not in ("shift", "set"):
+            raise EventFieldError("mode", f"mode must be 'shift' or 'set', got {show(mode)}")
         kw.setdefault("magnitude", 1.0)
         super().__init__(at, **kw)
-        if mode not in ("shift", "set"):
-            raise ValueError(f"mode must be 'shift' or 'set', got {mode!r}")
-        from sim.params import _is_number
-
-        if not _is_number(value):
-            raise ValueError(f"value must be a number (finite), got {value!r}")
-        if not _is_number(half_life) or half_life < 0:
-            raise ValueError(f"half_life must be a number of steps >= 0 (finite), got {half_life!r}")
-        _check_path(path)
         self.path, self.value, self.mode, self.shock_half_life = path, float(value), mode, float(half_life)
 
     def fire(self) -> None:

@@ -24,7 +24,7 @@ from typing import cast
 import numpy as np
 
 from sim.agents import KEEP, MOVES
-from sim.params import POWERS
+from sim.domain import POWERS
 from sim.plots import NAMES
 from sim.security import Situation, shortfall, threat_faced
 

@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.calendar import Month
+from sim.checks import suggest
+from sim.domain import POWERS
 from sim.ensemble import Checkpoint, Chunk, DaskCluster, InProcess, ProcessPool
 from sim.outcomes import Failure
-from sim.params import POWERS, Parameter, ParameterSet, keep_orders
+from sim.params import Parameter, ParameterSet, keep_orders
 from sim.strategies import DEFAULT, STRATEGIES
 from sim.streams import Streams
 
@@ -97,10 +99,7 @@ def factors(scenario: Scenario, names: list[str] | None = None, events: bool = T
     chosen = []
     for name in names:
         if name not in by_name:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(by_name), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = suggest(name, by_name)
             raise FactorError(f"{name}: not an open factor of this scenario{hint}; expected a parameter with a range")
         chosen.append(by_name[name])
     return chosen

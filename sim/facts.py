@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.agents import GreatPower
+from sim.domain import DIMENSIONS, POWERS
 from sim.events import EVENT_TYPES
 from sim.model import BalanceModel
 from sim.outcomes import Failure
-from sim.params import DIMENSIONS, POWERS, ParameterSet, keep_orders, load_parameters
+from sim.params import ParameterSet, keep_orders, load_parameters
 
 US, CN, RU = (POWERS.index(p) for p in POWERS)
 TERRITORY = DIMENSIONS.index("territory")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from sim.calendar import Calendar
+from sim.domain import POWERS, TIERS
 from sim.measurement import arms_share, median_by_year, period_means, tier_distribution
-from sim.params import POWERS, TIERS
 from sim.record import Record
 from sim.scoring import period_error, persistence, score, trend
 

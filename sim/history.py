@@ -26,8 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from sim.calendar import Month
+from sim.domain import POWERS
 from sim.limits import MAX_DATA_BYTES
-from sim.params import POWERS, ParameterSet
+from sim.params import ParameterSet
 from sim.reach import ReachError, read_file
 from sim.record import FLAGS
 from sim.scenario import EventSpec, Scenario

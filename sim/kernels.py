@@ -25,7 +25,7 @@ from typing import Any, Literal, Protocol, cast, overload
 import numpy as np
 from numba import njit
 
-from sim.params import DIMENSIONS, POWERS
+from sim.domain import DIMENSIONS, POWERS
 
 
 class _Jit(Protocol):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.calendar import Calendar, Month
-from sim.params import TIERS
+from sim.domain import TIERS
 
 
 def year_end_steps(calendar: Calendar, years: np.ndarray, recorded: int) -> np.ndarray:
@@ -56,7 +56,7 @@ def arms_share(model, power: str) -> np.ndarray:
     what a partner delivers on territory is, in the model, its arms and what goes with them. NaN where nothing is
     delivered.
     """
-    from sim.params import DIMENSIONS, POWERS
+    from sim.domain import DIMENSIONS, POWERS
 
     sit, a = model.situation, model.hedger.alignment
     delivered = a * model.world.reach * sit.trust * sit.supply[:, :, DIMENSIONS.index("territory")]

@@ -10,10 +10,11 @@ from mesa import DataCollector, Model
 from sim import kernels
 from sim.agents import GreatPower, Hedger, Russia
 from sim.calendar import Calendar, Month
-from sim.events import STATE_PATHS, Event, Shock
+from sim.domain import DIMENSIONS, POWERS, STATE_PATHS
+from sim.events import Event, Shock
+from sim.observations import observations
 from sim.outcomes import Failure, Verdict, conditions
-from sim.params import DIMENSIONS, POWERS, ParameterSet, World, bounds, check_drawn, load_parameters
-from sim.results import observations
+from sim.params import ParameterSet, World, bounds, check_drawn, load_parameters
 from sim.security import hedging_index
 from sim.strategies import DEFAULT
 from sim.strategies import strategy as strategy_named

@@ -13,7 +13,7 @@ from enum import IntEnum
 import numpy as np
 
 from sim import kernels
-from sim.params import TIERS
+from sim.domain import TIERS
 
 
 class Failure(IntEnum):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -18,13 +17,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from sim.checks import is_number, suggest
+from sim.domain import DIMENSIONS, POWERS, THRESHOLD_TIERS, TIERS
 from sim.streams import Streams
 
-POWERS = ("US", "CN", "RU")
-DIMENSIONS = ("regime", "territory", "prosperity")
-# Vietnam's partnership tiers, lowest first (002); "alliance" lies above the top tier and is
-# ruled out while the Four No's are in force. Each name but "none" is also a threshold parameter.
-TIERS = ("none", "comprehensive", "strategic", "comprehensive_strategic", "alliance")
 # How far a parameter's value rests on evidence (docs/ODD.md, section 8).
 SUPPORT = ("measured", "sourced-direction", "assumption")
 
@@ -52,7 +48,7 @@ _HEDGER_FIELDS = {
     "memory": POWERS,
     "four_nos": None,
 }
-THRESHOLDS = (*TIERS[1:], "isolation", "persistence", "siding", "coercion")
+THRESHOLDS = (*THRESHOLD_TIERS, "isolation", "persistence", "siding", "coercion")
 
 
 class ParameterError(ValueError):
@@ -88,14 +84,18 @@ class ParameterSet:
         try:
             return self.entries[path]
         except KeyError:
-            raise ParameterError(f"unknown parameter {path!r}{_suggest(path, self.entries)}") from None
+            raise ParameterError(f"unknown parameter {path!r}{suggest(path, self.entries)}") from None
 
     def value(self, path: str) -> float:
         return self[path].value
 
+    def thresholds(self) -> dict[str, float]:
+        """The threshold parameters by name (``alliance``, ``isolation`` ...): the lines the figures draw."""
+        return {k.split(".", 1)[1]: self.value(k) for k in self.entries if k.startswith("thresholds.")}
+
     def check(self) -> None:
         """Refuse worlds that contradict themselves, with the parameter to blame."""
-        tiers = TIERS[1:]
+        tiers = THRESHOLD_TIERS
         values = [self.value(f"thresholds.{t}") for t in tiers]
         if values != sorted(values) or len(set(values)) < len(values):
             raise ParameterError(f"thresholds: tiers must rise strictly ({', '.join(tiers)}), got {values}")
@@ -134,11 +134,11 @@ class ParameterSet:
         for path, new in overrides.items():
             old = self[path]
             if isinstance(new, (list, tuple)):
-                if len(new) != 2 or not all(_is_number(x) for x in new) or new[0] > new[1]:
+                if len(new) != 2 or not all(is_number(x) for x in new) or new[0] > new[1]:
                     raise ParameterError(f"{path}: expected a number or a range [low, high], got {new!r}")
                 lo, hi = float(new[0]), float(new[1])
                 entries[path] = dataclasses.replace(old, value=(lo + hi) / 2, range=(lo, hi), uncertain=True)
-            elif _is_number(new):
+            elif is_number(new):
                 entries[path] = dataclasses.replace(old, value=float(new), range=None, uncertain=False)
             else:
                 raise ParameterError(f"{path}: expected a number or a range [low, high], got {new!r}")
@@ -253,7 +253,7 @@ def keep_orders(values: dict[str, np.ndarray], orders, drawn: set[str], redraw) 
 
 def check_drawn(values: dict[str, np.ndarray]) -> None:
     """Refuse per-run draws that contradict themselves (as ParameterSet.check does for defaults)."""
-    tiers = TIERS[1:]
+    tiers = THRESHOLD_TIERS
     levels = np.stack([values[f"thresholds.{t}"] for t in tiers], 1)
     bad = np.any(np.diff(levels, axis=1) <= 0, axis=1)
     if bad.any():
@@ -292,23 +292,6 @@ def bounds(path: str) -> tuple[float, float]:
     return 0.0, 1.0
 
 
-def _is_number(x) -> bool:
-    """A finite real number (not a bool, not too large for a float)."""
-    if isinstance(x, bool) or not isinstance(x, (int, float)):
-        return False
-    try:
-        return math.isfinite(float(x))
-    except OverflowError:
-        return False
-
-
-def _suggest(name: str, known) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
 def default_path() -> Path:
     return Path(str(resources.files("sim") / "data" / "parameters.yaml"))
 
@@ -345,7 +328,7 @@ def _load(path: Path) -> ParameterSet:
             raise ParameterError(f"{path}: missing parameter {expected!r}")
     for name in entries:
         if name not in _EXPECTED:
-            raise ParameterError(f"{path}: unknown parameter {name!r}{_suggest(name, _EXPECTED)}")
+            raise ParameterError(f"{path}: unknown parameter {name!r}{suggest(name, _EXPECTED)}")
     time = raw.get("time") or {}
     for key in ("start", "months_per_step", "horizon"):
         if key not in time:
@@ -378,11 +361,11 @@ def _parameter(node: dict, name: str, sources: dict, path: Path) -> Parameter:
     if unknown:
         raise ParameterError(f"{path}: {name}: unknown field(s) {sorted(unknown)}")
     value = node["value"]
-    if not _is_number(value):
+    if not is_number(value):
         raise ParameterError(f"{path}: {name}.value: expected a number, got {value!r}")
     rng = node.get("range")
     if rng is not None:
-        if not (isinstance(rng, list) and len(rng) == 2 and all(_is_number(x) for x in rng)):
+        if not (isinstance(rng, list) and len(rng) == 2 and all(is_number(x) for x in rng)):
             raise ParameterError(f"{path}: {name}.range: expected [low, high]")
         if not rng[0] <= value <= rng[1]:
             raise ParameterError(f"{path}: {name}: value {value} outside its range {rng}")

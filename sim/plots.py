@@ -8,6 +8,7 @@ written: a scenario's name is text, never mathtext, whatever ``$`` it holds.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
@@ -16,8 +17,7 @@ matplotlib.use("Agg")  # files only; no display needed
 import matplotlib.pyplot as plt
 import numpy as np
 
-from sim.outcomes import TIERS
-from sim.params import DIMENSIONS, POWERS
+from sim.domain import DIMENSIONS, POWERS, TIERS
 
 matplotlib.rcParams.update({"svg.hashsalt": "bamboo", "text.parse_math": False})  # same bytes; names as text
 
@@ -269,6 +269,31 @@ FIGURES = {
 def figures(agg) -> list[str]:
     """The figures a result has: the strategies' only where they were compared."""
     return [name for name in FIGURES if name != "strategies" or agg.tally is not None]
+
+
+def sweep_survival(design, rows: list[dict]):
+    """Survival probability against each swept parameter; on a grid, the mean over the other parameters."""
+    n = len(design.axes)
+    cols = n if n <= 3 else math.ceil(math.sqrt(n))
+    rows_ = -(-n // cols)
+    fig, axs = plt.subplots(rows_, cols, figsize=(4.2 * cols, 3.6 * rows_), dpi=120, squeeze=False)
+    survival = np.array([r["survival_probability"] for r in rows])
+    for ax, axis in zip(axs.flat, design.axes, strict=False):
+        x = np.array([r[axis.path] for r in rows])
+        ax.scatter(x, survival, s=14, color="#1e8449", alpha=0.6, lw=0)
+        if axis.levels:
+            means = [survival[x == v].mean() for v in axis.levels]
+            ax.plot(axis.levels, means, color="#1e8449", lw=2, label="mean over the other parameters")
+        margin = 0.03 * (axis.high - axis.low)
+        ax.set(xlabel=axis.path, ylim=(-0.02, 1.02), xlim=(axis.low - margin, axis.high + margin))
+        ax.grid(alpha=0.3)
+    for ax in axs.flat[n:]:
+        ax.set_visible(False)
+    for ax in axs[:, 0]:
+        ax.set_ylabel("survival probability")
+    fig.suptitle(f"{design.name}: {len(rows)} points x {design.runs:,} runs ({design.method.replace('_', ' ')})")
+    fig.tight_layout()
+    return fig
 
 
 def save(fig, stem: Path) -> list[Path]:

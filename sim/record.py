@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from sim.domain import POWERS, TIERS
 from sim.limits import MAX_DATA_BYTES
-from sim.params import POWERS, TIERS
 from sim.reach import ReachError, read_file
 
 FLAGS = ("checked", "computed", "recalled")

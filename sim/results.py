@@ -18,36 +18,12 @@ from pathlib import Path
 import numpy as np
 
 from sim import kernels
+from sim.domain import DIMENSIONS, POWERS, TIERS
+from sim.observations import SERIES
 from sim.outcomes import Failure
-from sim.params import DIMENSIONS, POWERS, TIERS
 
 BINS = 2000
 SCALE = 10**9  # fixed point for exact sums: 1e-9 resolution, 9.2e9 run-values before overflow
-# series: (columns, lower edge, upper edge)
-SERIES = {
-    "alignment": (POWERS, 0.0, 1.0),
-    "share": (POWERS, 0.0, 1.0),
-    "satisfaction": (DIMENSIONS, 0.0, 1.0),
-    "security": (("mean",), 0.0, 1.0),
-    "hedging_index": (("index",), 0.0, 1.0),
-    "courtship": (POWERS, 0.0, 1.0),
-    "coercion": (POWERS, 0.0, 1.0),
-}
-
-
-def observations(snapshot: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The aggregated series of one step, each (runs, columns), from a model snapshot."""
-    a = snapshot["alignment"]
-    return {
-        "alignment": a,
-        "share": kernels.shares(a, 1.0 / a.shape[1]),  # as np.divide(a, a.sum(axis=1), where=...), even if no tie
-        "satisfaction": snapshot["satisfaction"],
-        "security": kernels.row_mean(snapshot["satisfaction"])[:, None],  # the mean, as numpy's
-        "hedging_index": snapshot["hedging_index"][:, None],
-        "courtship": snapshot["courtship"],
-        "coercion": snapshot["coercion"],
-        "tier": snapshot["tier"],
-    }
 
 
 class Aggregate:

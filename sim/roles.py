@@ -13,8 +13,9 @@ import functools
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from sim.events import EVENT_TYPES, STATE_PATHS
-from sim.params import POWERS, load_parameters
+from sim.domain import POWERS, STATE_PATHS
+from sim.events import EVENT_TYPES
+from sim.params import load_parameters
 
 VN = "VN"
 

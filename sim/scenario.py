@@ -10,18 +10,21 @@ expected.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
+import inspect
 import itertools
 import json
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 from sim import roles, yamlfile
 from sim.calendar import Calendar, Month
-from sim.events import EVENT_TYPES, STATE_PATHS, Event
+from sim.checks import is_number, suggest
+from sim.domain import POWERS, THRESHOLD_TIERS
+from sim.events import EVENT_TYPES, Event, EventFieldError
 from sim.limits import MAX_BASE_DEPTH, MAX_EVENTS, MAX_RUNS, MAX_SEED, MAX_STEPS, aggregate_bytes, size
-from sim.params import POWERS, ParameterError, ParameterSet, _is_number, load_parameters
+from sim.params import ParameterError, ParameterSet, load_parameters
 from sim.reach import Files, ReachError, Source
 from sim.strategies import DEFAULT as DEFAULT_STRATEGY
 from sim.strategies import STRATEGIES
@@ -42,8 +45,9 @@ TOP_KEYS = (
     "events",
 )
 EVENT_KEYS = ("type", "at", "until", "actor", "target", "magnitude")
-TIERS = ("comprehensive", "strategic", "comprehensive_strategic", "alliance")
-__all__ = ["MAX_RUNS", "EventSpec", "Scenario", "ScenarioError", "load_scenario", "read_yaml"]
+# The scenarios the package carries: the repository's scenarios/ folder, installed as package data.
+SHIPPED = Path(str(resources.files("sim") / "scenarios"))
+__all__ = ["MAX_RUNS", "SHIPPED", "EventSpec", "Scenario", "ScenarioError", "load_scenario", "read_yaml"]
 
 
 class ScenarioError(ValueError):
@@ -54,13 +58,6 @@ class ScenarioError(ValueError):
         at = f":{line}" if line else ""
         field_text = f" {where}:" if where else ""
         super().__init__(f"{path}{at}:{field_text} {expected}")
-
-
-def _suggest(name: str, choices) -> str:
-    if len(str(name)) > 100:
-        return ""
-    close = difflib.get_close_matches(str(name), list(choices), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def parse(source: Source) -> Mapping:
@@ -223,7 +220,7 @@ def _chain(top: Source, reach) -> list[tuple[Source, Mapping]]:
                     source.name,
                     doc.lines[key],
                     token(key),
-                    f"unknown key{_suggest(key, TOP_KEYS)}; expected one of {', '.join(TOP_KEYS)}",
+                    f"unknown key{suggest(key, TOP_KEYS)}; expected one of {', '.join(TOP_KEYS)}",
                 )
         chain.append((source, doc))
         if "base" not in doc:
@@ -306,8 +303,8 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
             f"({MAX_STEPS * months // 12} years), as each result histogram grows with the steps "
             f"(this horizon: about {size(aggregate_bytes(steps))} each)",
         )
-    runs = _whole(raw, "runs", 1000, 1, MAX_RUNS, fail)
-    seed = _whole(raw, "seed", 1, 0, MAX_SEED, fail)
+    runs = whole_number(raw, "runs", 1000, 1, MAX_RUNS, fail)
+    seed = whole_number(raw, "seed", 1, 0, MAX_SEED, fail)
     uncertainty = raw.get("uncertainty", False)
     if not isinstance(uncertainty, bool):
         fail("uncertainty", f"expected true or false, got {show(uncertainty)}")
@@ -315,7 +312,7 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
     if not isinstance(strategy, str) or strategy not in STRATEGIES:
         fail(
             "strategy",
-            f"unknown strategy {show(strategy)}{_suggest(str(strategy), STRATEGIES)}; "
+            f"unknown strategy {show(strategy)}{suggest(str(strategy), STRATEGIES)}; "
             f"expected one of {', '.join(STRATEGIES)}",
         )
 
@@ -331,9 +328,9 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
     params = defaults
     for name, value in overrides.items():
         if name not in defaults.entries:
-            raise blame(name, f"unknown parameter{_suggest(name, defaults.entries)}")
-        pair = isinstance(value, list) and len(value) == 2 and all(_is_number(x) for x in value)
-        if not (_is_number(value) or pair):
+            raise blame(name, f"unknown parameter{suggest(name, defaults.entries)}")
+        pair = isinstance(value, list) and len(value) == 2 and all(is_number(x) for x in value)
+        if not (is_number(value) or pair):
             raise blame(name, f"expected a number or a range [low, high], got {show(value)}")
         try:
             params = params.with_overrides({name: value})
@@ -393,7 +390,7 @@ def _month(value) -> Month | None:
         return None
 
 
-def _whole(raw: dict, key: str, default: int, low: int, high: int, fail) -> int:
+def whole_number(raw: dict, key: str, default: int, low: int, high: int, fail) -> int:
     """A whole number in [low, high]; ``1e3`` is one, 2.5 is not."""
     value = raw.get(key, default)
     if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
@@ -411,11 +408,11 @@ def _span(params: ParameterSet, path: str, uncertainty: bool) -> tuple[float, fl
 
 def _draws_in_order(params: ParameterSet, uncertainty: bool) -> tuple[list[str], str] | None:
     """What every run must draw (``sim.params.check_drawn``), checked on the ranges: (culprits, why) or None."""
-    spans = [(f"thresholds.{t}", _span(params, f"thresholds.{t}", uncertainty)) for t in TIERS]
+    spans = [(f"thresholds.{t}", _span(params, f"thresholds.{t}", uncertainty)) for t in THRESHOLD_TIERS]
     for (a, (_, a_top)), (b, (b_low, _)) in itertools.pairwise(spans):
         if a_top >= b_low:
             return [a, b], (
-                f"tiers must rise strictly in every run ({' < '.join(TIERS)}), but {a} can be drawn up to "
+                f"tiers must rise strictly in every run ({' < '.join(THRESHOLD_TIERS)}), but {a} can be drawn up to "
                 f"{a_top:g} and {b} down to {b_low:g}; expected ranges that do not overlap"
             )
     if _span(params, "hedger.four_nos", uncertainty)[1] < 0.5:
@@ -433,6 +430,7 @@ def _draws_in_order(params: ParameterSet, uncertainty: bool) -> tuple[list[str],
 
 
 def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_line=None) -> EventSpec:
+    """One event of the file: its type and dates read here, every other rule the event class's own."""
     label = f"events[{i}]"
     if not isinstance(ev, dict):
         raise ScenarioError(file, item_line, label, "expected a mapping with type, at, actor, magnitude ...")
@@ -442,20 +440,50 @@ def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_lin
     def fail(key, expected):
         raise ScenarioError(file, lines.get(key, line), f"{label}.{token(key)}" if key else label, expected)
 
+    kind = _event_type(ev, fail)
+    fields = _event_dates(ev, kind, start, fail)
+    cls = EVENT_TYPES[kind]
+    fields |= {key: ev[key] for key in ("actor", "target", *cls.extra_fields) if key in ev}
+    if "magnitude" in ev:
+        fields["magnitude"] = list(ev["magnitude"]) if isinstance(ev["magnitude"], list) else ev["magnitude"]
+    spec = EventSpec(kind, fields, file, line or 0)
+    try:
+        spec.build()
+    except EventFieldError as exc:
+        parties_known = exc.field not in ("actor", "target")
+        misfit = parties_known and roles.check(kind, fields.get("actor"), fields.get("target"))  # the plainer story
+        fail(*(misfit or (exc.field, exc.expected)))
+    except (ValueError, TypeError) as exc:
+        fail("", str(exc))
+    misfit = roles.check(kind, fields.get("actor"), fields.get("target"))
+    if misfit is not None:
+        fail(*misfit)
+    return spec
+
+
+def _event_type(ev: dict, fail) -> str:
+    """The event's registered type, and no field that type does not have."""
     kind = ev.get("type")
     if kind is None:
         fail("", "missing 'type'")
     if not isinstance(kind, str) or kind not in EVENT_TYPES:
         fail(
             "type",
-            f"unknown event type {show(kind)}{_suggest(kind, EVENT_TYPES)}; "
+            f"unknown event type {show(kind)}{suggest(kind, EVENT_TYPES)}; "
             f"expected one of {', '.join(sorted(EVENT_TYPES))}",
         )
-    cls = EVENT_TYPES[kind]
-    allowed = EVENT_KEYS + cls.extra_fields
+    allowed = EVENT_KEYS + EVENT_TYPES[kind].extra_fields
     for key in ev:
         if key not in allowed:
-            fail(key, f"unknown field for a {kind} event{_suggest(key, allowed)}; expected one of {', '.join(allowed)}")
+            fail(key, f"unknown field for a {kind} event{suggest(key, allowed)}; expected one of {', '.join(allowed)}")
+    for key, p in inspect.signature(EVENT_TYPES[kind]).parameters.items():  # the fields its class requires
+        if p.kind is p.KEYWORD_ONLY and p.default is p.empty and key not in ev:
+            fail("", f"a {kind} needs '{key}'")
+    return kind
+
+
+def _event_dates(ev: dict, kind: str, start: Month, fail) -> dict:
+    """``at`` (a date or a range [first, last]) and ``until`` as months, the first date not before ``start``."""
     if "at" not in ev:
         fail("", f"missing 'at' (the date of the {kind} event, YYYY-MM)")
     fields: dict = {}
@@ -472,54 +500,4 @@ def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_lin
     first = fields["at"][0] if isinstance(fields["at"], list) else fields["at"]
     if first < start:
         fail("at", f"the event date {first} is before the scenario start {start}")
-    if "until" in fields and fields["until"] <= first:
-        fail("until", f"expected a date after at {first}, got {fields['until']}")
-    for key in ("actor", "target"):
-        if key in ev:
-            choices = cls.actors if key == "actor" else cls.targets
-            if not isinstance(ev[key], str) or ev[key] not in choices:
-                fail(key, f"unknown power {show(ev[key])}; expected one of {', '.join(choices)}")
-            fields[key] = ev[key]
-    misfit = roles.check(kind, fields.get("actor"), fields.get("target"))
-    if misfit is not None:
-        fail(*misfit)
-    if "magnitude" in ev:
-        m = ev["magnitude"]
-        ok = (_is_number(m) and 0 <= m <= 1) or (
-            isinstance(m, list) and len(m) == 2 and all(_is_number(x) and 0 <= x <= 1 for x in m) and m[0] <= m[1]
-        )
-        if not ok:
-            fail("magnitude", f"expected a number from 0 to 1 or a range [low, high] inside it, got {show(m)}")
-        fields["magnitude"] = list(m) if isinstance(m, list) else m
-    for key in cls.extra_fields:
-        if key in ev:
-            fields[key] = ev[key]
-    if kind == "shock":
-        _check_shock(ev, defaults, fail)
-    try:
-        spec = EventSpec(kind, fields, file, line or 0)
-        spec.build()
-    except (ValueError, TypeError) as exc:
-        fail("", str(exc))
-    return spec
-
-
-def _check_shock(ev: dict, defaults: ParameterSet, fail) -> None:
-    """A shock's own fields, before the event is built (so no message repeats a long value)."""
-    for key in ("path", "value"):
-        if key not in ev:
-            fail("", f"a shock needs '{key}'")
-    target = ev["path"]
-    if not isinstance(target, str):
-        fail("path", "expected a dotted parameter path")
-    head, _, power = target.partition(".")
-    if head in STATE_PATHS and power not in POWERS:
-        fail("path", f"state path {show(target)}: expected {head}.<power>, a power being one of {', '.join(POWERS)}")
-    if head not in STATE_PATHS and target not in defaults.entries:
-        fail("path", f"unknown parameter{_suggest(target, defaults.entries)}")
-    if not _is_number(ev["value"]):
-        fail("value", f"value must be a number (finite), got {show(ev['value'])}")
-    if "half_life" in ev and not (_is_number(ev["half_life"]) and ev["half_life"] >= 0):
-        fail("half_life", f"half_life must be a number of steps >= 0 (finite), got {show(ev['half_life'])}")
-    if "mode" in ev and ev["mode"] not in ("shift", "set"):
-        fail("mode", f"mode must be 'shift' or 'set', got {show(ev['mode'])}")
+    return fields

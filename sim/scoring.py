@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.params import POWERS, TIERS
+from sim.domain import POWERS, TIERS
 
 K = len(TIERS)
 

@@ -217,23 +217,22 @@ def write_points(design: Design, outcomes: dict[str, np.ndarray], folder: Path, 
 
 
 def write(
-    folder: Path, design: Design, plan: Plan, outcomes: dict[str, np.ndarray], rows: list[dict], meta: dict
+    folder: Path,
+    design: Design,
+    outcomes: dict[str, np.ndarray],
+    rows: list[dict],
+    meta: dict,
+    figures: list[Path],
 ) -> list[Path]:
-    """sensitivity.csv/.parquet, points.parquet, one figure per method (PNG, SVG) and manifest.json."""
+    """sensitivity.csv/.parquet, points.parquet and manifest.json, beside the ``figures`` already drawn there."""
     import hashlib
     import json
 
-    from sim import plots
     from sim.results import manifest
 
     files = write_table(rows, COLUMNS, folder, "sensitivity")
     files += write_points(design, outcomes, folder)
-    name = design.scenario.name
-    for method in plan.rows:
-        what = "Sobol' indices" if method == "sobol" else "Morris screening"
-        points = plan.rows[method].stop - plan.rows[method].start
-        title = f"{name}: {what}, {points:,} points x {design.replicates} runs"
-        files += plots.save(plots.sensitivity_indices(rows, method, title), folder / method)
+    files += figures
     meta = manifest(design.scenario, design.replicates, design.seed, files) | meta
     meta["files"] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     (folder / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.agents import DEEPEN, KEEP, LOOSEN, Hedger
-from sim.params import POWERS
+from sim.domain import POWERS
 from sim.security import Situation
 
 STRATEGIES: dict[str, type[Hedger]] = {}

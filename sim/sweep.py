@@ -31,13 +31,15 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.checks import is_number, suggest
+from sim.domain import POWERS
 from sim.ensemble import DEFAULT_CHUNK, chunks, execute, executor
 from sim.limits import MAX_LEVELS, MAX_POINTS, MAX_RUNS, MAX_SEED
 from sim.outcomes import Failure
-from sim.params import POWERS, ParameterError, _is_number, bounds
+from sim.params import ParameterError, bounds
 from sim.reach import Files, ReachError
 from sim.results import rounded
-from sim.scenario import ScenarioError, _suggest, _whole, load_scenario, open_source, parse
+from sim.scenario import ScenarioError, load_scenario, open_source, parse, whole_number
 from sim.yamlfile import show, token
 
 __all__ = ["DEFAULT_CHUNK", "Design", "chunks", "executor", "load_design", "run", "write"]
@@ -118,7 +120,7 @@ def load_design(path: str | Path) -> Design:
 
     for key in doc:
         if key not in DESIGN_KEYS:
-            fail(key, f"unknown key{_suggest(key, DESIGN_KEYS)}; expected one of {', '.join(DESIGN_KEYS)}")
+            fail(key, f"unknown key{suggest(key, DESIGN_KEYS)}; expected one of {', '.join(DESIGN_KEYS)}")
     for key in ("name", "scenario", "parameters"):
         if key not in doc:
             fail(key, f"missing required key {key!r}", line=1)
@@ -139,11 +141,11 @@ def load_design(path: str | Path) -> Design:
     if method not in METHODS:
         fail(
             "method",
-            f"unknown method {show(method)}{_suggest(str(method), METHODS)}; expected one of {', '.join(METHODS)}",
+            f"unknown method {show(method)}{suggest(str(method), METHODS)}; expected one of {', '.join(METHODS)}",
         )
 
     def whole(key, default, low, high):
-        return _whole(doc, key, default, low, high, fail)
+        return whole_number(doc, key, default, low, high, fail)
 
     runs = whole("runs", scenario.runs, 1, MAX_RUNS)
     seed = whole("seed", scenario.seed, 0, MAX_SEED)
@@ -191,14 +193,14 @@ def _axis(name, spec, method: str, scenario, path: Path, line: int) -> Axis:
 
     params = scenario.parameter_set
     if name not in params.entries:
-        fail(f"unknown parameter{_suggest(str(name), params.entries)}")
+        fail(f"unknown parameter{suggest(str(name), params.entries)}")
     if spec is None:
         spec = {}
     if not isinstance(spec, dict):
         fail("expected a mapping with range: [low, high] and, on a grid, levels: N or values: [...]")
     for key in spec:
         if key not in AXIS_KEYS:
-            fail(f"unknown field {show(key)}{_suggest(str(key), AXIS_KEYS)}; expected one of {', '.join(AXIS_KEYS)}")
+            fail(f"unknown field {show(key)}{suggest(str(key), AXIS_KEYS)}; expected one of {', '.join(AXIS_KEYS)}")
     if method != "grid" and ("levels" in spec or "values" in spec):
         fail("levels and values belong to a grid; a latin_hypercube draws from range only")
     lo, hi = bounds(name)
@@ -206,13 +208,13 @@ def _axis(name, spec, method: str, scenario, path: Path, line: int) -> Axis:
         values = spec["values"]
         if "range" in spec or "levels" in spec:
             fail("give either values, or range and levels, not both")
-        ok = isinstance(values, list) and values and all(_is_number(v) and lo <= v <= hi for v in values)
+        ok = isinstance(values, list) and values and all(is_number(v) and lo <= v <= hi for v in values)
         if not ok or len(set(values)) < len(values):
             fail(f"expected a list of distinct numbers in [{lo:g}, {hi:g}], got {show(values)}")
         return Axis(name, float(min(values)), float(max(values)), tuple(float(v) for v in values))
     if "range" in spec:
         r = spec["range"]
-        if not (isinstance(r, list) and len(r) == 2 and all(_is_number(x) for x in r) and r[0] < r[1]):
+        if not (isinstance(r, list) and len(r) == 2 and all(is_number(x) for x in r) and r[0] < r[1]):
             fail(f"expected range: [low, high] with low < high, got {show(r)}")
         if not (lo <= r[0] and r[1] <= hi):
             fail(f"expected a range inside [{lo:g}, {hi:g}], got {show(r)}")
@@ -278,13 +280,14 @@ def columns(design: Design) -> list[str]:
     return ["point", *(a.path for a in design.axes), "runs", "survival_probability", *modes, *aligned]
 
 
-def write(design: Design, rows: list[dict], folder: Path) -> list[Path]:
-    """sweep.parquet, sweep.csv, survival.png/.svg and manifest.json; returns all but the manifest."""
+def write(design: Design, rows: list[dict], folder: Path, figures: list[Path]) -> list[Path]:
+    """sweep.parquet, sweep.csv and manifest.json, beside the ``figures`` already drawn there; returns all but the
+    manifest."""
     import mesa
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from sim import __version__, plots
+    from sim import __version__
 
     names = columns(design)
     pq.write_table(pa.table({c: [r[c] for r in rows] for c in names}), folder / "sweep.parquet", compression="zstd")
@@ -293,7 +296,7 @@ def write(design: Design, rows: list[dict], folder: Path) -> list[Path]:
         table.writerow(names)
         table.writerows([r[c] for c in names] for r in rows)
     files = [folder / "sweep.parquet", folder / "sweep.csv"]
-    files += plots.save(survival_figure(design, rows), folder / "survival")
+    files += figures
     meta = {
         "package_version": __version__,
         "design": {"file": design.path, "content_sha256": design.content_hash(), **design.as_dict()},
@@ -303,30 +306,3 @@ def write(design: Design, rows: list[dict], folder: Path) -> list[Path]:
     }
     (folder / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     return files
-
-
-def survival_figure(design: Design, rows: list[dict]):
-    """Survival probability against each swept parameter; on a grid, the mean over the other parameters."""
-    import matplotlib.pyplot as plt
-
-    n = len(design.axes)
-    cols = n if n <= 3 else math.ceil(math.sqrt(n))
-    rows_ = -(-n // cols)
-    fig, axs = plt.subplots(rows_, cols, figsize=(4.2 * cols, 3.6 * rows_), dpi=120, squeeze=False)
-    survival = np.array([r["survival_probability"] for r in rows])
-    for ax, axis in zip(axs.flat, design.axes, strict=False):
-        x = np.array([r[axis.path] for r in rows])
-        ax.scatter(x, survival, s=14, color="#1e8449", alpha=0.6, lw=0)
-        if axis.levels:
-            means = [survival[x == v].mean() for v in axis.levels]
-            ax.plot(axis.levels, means, color="#1e8449", lw=2, label="mean over the other parameters")
-        margin = 0.03 * (axis.high - axis.low)
-        ax.set(xlabel=axis.path, ylim=(-0.02, 1.02), xlim=(axis.low - margin, axis.high + margin))
-        ax.grid(alpha=0.3)
-    for ax in axs.flat[n:]:
-        ax.set_visible(False)
-    for ax in axs[:, 0]:
-        ax.set_ylabel("survival probability")
-    fig.suptitle(f"{design.name}: {len(rows)} points x {design.runs:,} runs ({design.method.replace('_', ' ')})")
-    fig.tight_layout()
-    return fig
