@@ -31,7 +31,7 @@ import solara
 import traitlets
 from solara.components.file_drop import FileDropZone
 
-from sim import roles
+from sim import classroom, roles
 from sim.charts import (
     FONT,
     LIVE,
@@ -665,8 +665,8 @@ def fan_workers() -> int:
     return int(text)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765) -> int:
-    """Run the dashboard until Ctrl+C."""
+def serve(host: str = "127.0.0.1", port: int = 8765, posterior=None) -> int:
+    """Run the dashboard until Ctrl+C; with ``posterior``, every lesson's runs draw their parameters from it."""
     try:
         workers = fan_workers()
     except ValueError as exc:
@@ -674,6 +674,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765) -> int:
         return 2
     offline()
     free_closed_sessions()
+    classroom.SERVED_POSTERIOR = posterior
     FANS.start(workers)
     # a classroom serves plain http on its own network; Solara warns of that on each new address
     warnings.filterwarnings("ignore", "Cookies with samesite=none require https", UserWarning)

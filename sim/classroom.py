@@ -41,6 +41,7 @@ from sim.strategies import DEFAULT, STRATEGIES
 
 SCENARIOS = SHIPPED
 DEFAULT_SCENARIO = SCENARIOS / "status_quo.yaml"
+SERVED_POSTERIOR = None  # the calibrated posterior of ``bamboo app --parameters``: every new lesson draws from it
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,12 @@ def strategies() -> dict[str, str]:
 class Lesson:
     """What the teacher has set: a scenario and its dials, a seed, the fan chart's runs, who plays Hanoi."""
 
-    def __init__(self, scenario: str | Path = DEFAULT_SCENARIO, *, seed: int | None = None, fan_runs: int = 300):
+    def __init__(
+        self, scenario: str | Path = DEFAULT_SCENARIO, *, seed: int | None = None, fan_runs: int = 300, posterior=None
+    ):
         self.fan_runs = fan_runs
+        # a sim.posterior.Posterior each run draws its calibrated parameters from, as `bamboo run --parameters`
+        self.posterior = posterior if posterior is not None else SERVED_POSTERIOR
         self.strategy = DEFAULT  # who plays Vietnam: a registered strategy, or STUDENT
         self.uploads: dict[str, Scenario] = {}  # by scenario name
         self.files: dict[str, bytes] = {}  # the uploaded files, by file name (for base: in later uploads)
@@ -209,7 +214,10 @@ class Lesson:
             fields = {"at": s.start, "actor": "US"} if i is None else dict(events[i].fields)
             tariff = EventSpec("tariff", {**fields, "magnitude": moved["us_tariff"]}, "<dial>", 0)
             events = [*events, tariff] if i is None else [*events[:i], tariff, *events[i + 1 :]]
-        return dataclasses.replace(s, parameter_set=s.parameter_set.with_overrides(params), events=events)
+        parameters = s.parameter_set.with_overrides(params)
+        if self.posterior is not None:  # calibrated, but for what the scenario or a dial sets itself
+            parameters = parameters.with_posterior(self.posterior.without([*s.parameters, *params]))
+        return dataclasses.replace(s, parameter_set=parameters, events=events)
 
     def model(self) -> ClassroomModel:
         return ClassroomModel(self)

@@ -208,6 +208,7 @@ def parser() -> argparse.ArgumentParser:
     app = sub.add_parser("app", help="the classroom dashboard in the browser (works offline)")
     app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     app.add_argument("--port", type=_whole(0), default=8765, help="port (default 8765; 0: any free port)")
+    app.add_argument("--parameters", type=Path, default=None, help="a posterior each run draws from (bamboo calibrate)")
     return top
 
 
@@ -915,8 +916,16 @@ def cmd_bench(args) -> int:
 
 def cmd_app(args) -> int:
     from sim.app import serve
+    from sim.params import load_parameters
+    from sim.posterior import PosteriorError, load_posterior
 
-    return serve(args.host, args.port)
+    posterior = None
+    if args.parameters is not None:  # read before the server starts: a bad file is exit 2, no page served
+        try:
+            posterior = load_posterior(args.parameters, load_parameters())
+        except PosteriorError as exc:
+            raise UsageError(str(exc)) from None
+    return serve(args.host, args.port, posterior)
 
 
 COMMANDS = {

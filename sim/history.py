@@ -35,6 +35,7 @@ from sim.scenario import EventSpec, Scenario
 
 PARTNERS = (*POWERS, "ALL")
 COLUMNS = ("series", "power", "year", "value", "flag", "source")
+REACH_FOLLOWS_MILEX = ("RU", "US")  # China's tried and dropped: docs/validation.md
 SUPPLY_STEP = 0.01  # a new yearly value is applied only when it moves the supply by at least this much
 
 
@@ -128,15 +129,21 @@ def prosperity_supply(
     return out
 
 
-def reach(parameters: ParameterSet, series: dict[tuple[str, str], Series], years: np.ndarray) -> dict[str, np.ndarray]:
-    """The reach of each power with a military-expenditure series, by year from the series' first year."""
+def reach(
+    parameters: ParameterSet, series: dict[tuple[str, str], Series], years: np.ndarray, own=()
+) -> dict[str, np.ndarray]:
+    """The reach of each power in REACH_FOLLOWS_MILEX, by year: its value scaled by its military expenditure.
+
+    Before the series' first year, the series' first value; or nothing (NaN) where the scenario sets the
+    power's reach itself (``own``: the paths it sets), as it sets the Soviet Union's.
+    """
     out = {}
-    for p in POWERS:
+    for p in REACH_FOLLOWS_MILEX:
         if ("milex", p) in series:
             s = series[("milex", p)]
             ratio = s.at(years) / s.values[-1]
             value = np.clip(parameters.value(f"powers.{p}.reach") * ratio, 0.0, 1.0)
-            out[p] = np.where(years >= s.years[0], value, np.nan)  # before the series: the scenario's own
+            out[p] = np.where((years >= s.years[0]) | (f"powers.{p}.reach" not in own), value, np.nan)
     return out
 
 
@@ -152,7 +159,7 @@ def world_events(scenario: Scenario, path: str | Path | None = None) -> list[Eve
         ),
         *(
             (f"powers.{p}.reach", v, series[("milex", p)])
-            for p, v in reach(scenario.parameter_set, series, years).items()
+            for p, v in reach(scenario.parameter_set, series, years, scenario.parameters).items()
         ),
     ]
     events = []

@@ -8,6 +8,7 @@ file is a RecordError naming the file, the field and what was expected.
 from __future__ import annotations
 
 import functools
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from sim.limits import MAX_DATA_BYTES
 from sim.reach import ReachError, read_file
 
 FLAGS = ("checked", "computed", "recalled")
+SUPPLIERS = (*POWERS, "IL", "KR", "BY", "UA", "IN", "others")  # of Vietnam's arms imports (record.yaml)
+SCORED_SUPPLIER = "RU"  # the one whose share the model measures (sim.measurement.arms_share)
 
 
 class RecordError(ValueError):
@@ -38,12 +41,31 @@ class Period:
 
 
 @dataclass(frozen=True)
+class ArmsPeriod:
+    """Vietnam's arms imports over ``first`` to ``last``: each supplier's share; ``scored`` if on the scored grid."""
+
+    first: int
+    last: int
+    shares: dict[str, float]
+    scored: bool = True
+
+
+@dataclass(frozen=True)
 class Record:
     """The actual tier index (into TIERS) per power and year, and the observables beside it."""
 
     years: np.ndarray  # (years,)
     tiers: np.ndarray  # (powers, years), int
-    russian_arms_share: tuple[Period, ...] = ()
+    arms_imports: tuple[ArmsPeriod, ...] = ()
+
+    @property
+    def russian_arms_share(self) -> tuple[Period, ...]:
+        """Russia's share of the arms imports over the scored periods: the observable beside the tiers."""
+        return tuple(
+            Period(p.first, p.last, p.shares[SCORED_SUPPLIER])
+            for p in self.arms_imports
+            if p.scored and SCORED_SUPPLIER in p.shares
+        )
 
     def window(self, first: int, last: int) -> np.ndarray:
         """Boolean mask over ``years`` for first..last inclusive."""
@@ -81,11 +103,15 @@ def _load(path: Path) -> Record:
     if not isinstance(spells, dict) or set(spells) != set(POWERS):
         raise RecordError(path, "tiers", f"expected a list of spells for each of {', '.join(POWERS)}")
     tiers = np.stack([_tiers(path, p, spells[p], span, raw.get("sources") or {}) for p in POWERS])
-    share = tuple(
-        _period(path, f"russian_arms_share[{i}]", item, raw.get("sources") or {})
-        for i, item in enumerate(raw.get("russian_arms_share") or [])
+    arms = tuple(
+        _arms(path, f"arms_imports[{i}]", item, raw.get("sources") or {})
+        for i, item in enumerate(raw.get("arms_imports") or [])
     )
-    return Record(span, tiers, share)
+    scored = [(p.first, p.last) for p in arms if p.scored]
+    for (a, b), (c, d) in itertools.pairwise(scored):
+        if c <= b:
+            raise RecordError(path, "arms_imports", f"expected scored periods in order, apart: {a}-{b} and {c}-{d}")
+    return Record(span, tiers, arms)
 
 
 def _tiers(path: Path, power: str, spells, span: np.ndarray, sources: dict) -> np.ndarray:
@@ -112,16 +138,32 @@ def _tiers(path: Path, power: str, spells, span: np.ndarray, sources: dict) -> n
     return out
 
 
-def _period(path: Path, field: str, item, sources: dict) -> Period:
+def _arms(path: Path, field: str, item, sources: dict) -> ArmsPeriod:
     if not isinstance(item, dict):
-        raise RecordError(path, field, "expected a mapping with from, to, value, flag, source")
-    _sourced(path, field, item, sources)
-    first, last, value = item.get("from"), item.get("to"), item.get("value")
+        raise RecordError(path, field, "expected a mapping with from, to, shares")
+    first, last, scored = item.get("from"), item.get("to"), item.get("scored", True)
     if not (isinstance(first, int) and isinstance(last, int) and first <= last):
         raise RecordError(path, field, f"expected whole years from <= to, got from {first!r}, to {last!r}")
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
-        raise RecordError(path, f"{field}.value", f"expected a share between 0 and 1, got {value!r}")
-    return Period(first, last, float(value))
+    if not isinstance(scored, bool):
+        raise RecordError(path, f"{field}.scored", f"expected true or false, got {scored!r}")
+    shares = item.get("shares")
+    if not isinstance(shares, dict) or not shares:
+        raise RecordError(path, f"{field}.shares", f"expected a share for some of {', '.join(SUPPLIERS)}")
+    out = {}
+    for supplier, entry in shares.items():
+        where = f"{field}.shares.{supplier}"
+        if supplier not in SUPPLIERS:
+            raise RecordError(path, where, f"expected a supplier among {', '.join(SUPPLIERS)}")
+        if not isinstance(entry, dict):
+            raise RecordError(path, where, "expected a mapping with value, flag, source")
+        _sourced(path, where, entry, sources)
+        value = entry.get("value")
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
+            raise RecordError(path, f"{where}.value", f"expected a share between 0 and 1, got {value!r}")
+        out[supplier] = float(value)
+    if sum(out.values()) > 1.0 + 1e-9:
+        raise RecordError(path, f"{field}.shares", f"expected shares adding up to at most 1, got {sum(out.values()):g}")
+    return ArmsPeriod(first, last, out, scored)
 
 
 def _sourced(path: Path, field: str, item: dict, sources: dict) -> None:

@@ -42,10 +42,22 @@ def test_supply_follows_the_trade_share_back_from_the_parameter_value():
 
 
 def test_russian_reach_follows_its_military_expenditure_from_1992():
-    r = reach(PARAMS, load_series(), np.array([1990, 1998, 2020]))
-    assert set(r) == {"RU"}  # the US and China keep the parameter file's reach
+    r = reach(PARAMS, load_series(), np.array([1990, 1998, 2020]), own={"powers.RU.reach"})
     assert np.isnan(r["RU"][0])  # before the series, the scenario's own (the Soviet reach)
     assert r["RU"][1] < r["RU"][2] == pytest.approx(PARAMS.value("powers.RU.reach"))
+
+
+def test_the_us_reach_follows_its_military_expenditure_and_chinas_stays_the_parameter_files():
+    series = load_series()
+    r = reach(PARAMS, series, np.array([1986, 1998, 2010, 2023]))
+    assert set(r) == {"RU", "US"}  # China's was tried and dropped (docs/validation.md): its data is kept
+    assert ("milex", "CN") in series and ("gdp", "CN") in series
+    us = r["US"]
+    assert us[1] < us[0] < us[3] == pytest.approx(PARAMS.value("powers.US.reach"))  # the 1990s' trough
+    assert us[2] <= 1.0
+    ru = series[("milex", "RU")].values
+    first = PARAMS.value("powers.RU.reach") * ru[0] / ru[-1]
+    assert r["RU"][0] == pytest.approx(first)  # before the series, and no scenario sets the reach: the first value
 
 
 def test_the_history_scenario_sets_no_tier_upgrade():

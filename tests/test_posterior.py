@@ -120,3 +120,52 @@ def test_a_posterior_larger_than_the_limit_is_refused(tmp_path, monkeypatch):
     path = save_posterior(posterior(), tmp_path / "p.csv", ["x" * 100])
     with pytest.raises(PosteriorError, match="larger than 0 KiB, the limit for a posterior file"):
         load_posterior(path, PARAMS)
+
+
+def test_the_dashboard_draws_each_run_from_a_posterior_as_bamboo_run_does(tmp_path):
+    from conftest import SCENARIOS
+
+    from sim.classroom import FanSummary, Lesson, compute_fan, same_world
+    from sim.cli import _with_posterior
+    from sim.scenario import load_scenario
+    from sim.strategies import DEFAULT
+
+    path = save_posterior(posterior((0.3, 0.7, 0.0)), tmp_path / "p.csv", [])
+    scenario = SCENARIOS / "status_quo.yaml"
+    calibrated = Lesson(scenario, seed=7, posterior=load_posterior(path, PARAMS))
+    ran = _with_posterior(load_scenario(scenario), path).model(runs=60, seed=7)
+    shown = same_world(calibrated.what_if(), 7, (), 60, DEFAULT)
+    for m in (ran, shown):
+        m.run_for(16)
+    assert np.array_equal(ran.trajectories()["alignment"], shown.trajectories()["alignment"])
+    assert set(calibrated.model().base["behaviour.step_size"]) <= {0.012, 0.02}  # the class's world: a particle
+    fans = [FanSummary.of(compute_fan(lesson.what_if(), 7, (), 60, DEFAULT)) for lesson in (calibrated, Lesson(seed=7))]
+    assert not np.array_equal(fans[0].q, fans[1].q)
+
+
+def test_a_dial_keeps_its_value_and_the_posterior_the_rest():
+    from sim.classroom import Lesson
+
+    lesson = Lesson(posterior=posterior())
+    lesson.set("cn_threat", 0.9)
+    parameters = lesson.what_if().parameter_set
+    assert parameters.posterior.paths == PATHS  # the dial is not a calibrated parameter: the posterior stays whole
+    model = lesson.model()
+    assert model.base["powers.CN.threat.territory"][0] == 0.9
+    assert model.base["behaviour.step_size"][0] in (0.012, 0.02)
+
+
+def test_bamboo_app_takes_a_posterior_and_refuses_a_bad_one_before_serving(tmp_path, monkeypatch, capsys):
+    import sim.app
+    from sim.cli import main
+
+    served = []
+    monkeypatch.setattr(sim.app, "serve", lambda host, port, posterior=None: served.append(posterior) or 0)
+    good = save_posterior(posterior(), tmp_path / "p.csv", [])
+    assert main(["app", "--parameters", str(good)]) == 0
+    assert served[0].paths == PATHS
+    bad = tmp_path / "bad.csv"
+    bad.write_text("weight,hedger.four_nos\n1,7\n")
+    assert main(["app", "--parameters", str(bad)]) == 2
+    assert "bad.csv:2: hedger.four_nos: expected a number in [0, 1]" in capsys.readouterr().err
+    assert len(served) == 1  # no server for a bad file

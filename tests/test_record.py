@@ -18,8 +18,9 @@ def items():
     for p in POWERS:
         for i, spell in enumerate(RAW["tiers"][p]):
             yield f"tiers.{p}[{i}]", spell
-    for i, item in enumerate(RAW.get("russian_arms_share", [])):
-        yield f"russian_arms_share[{i}]", item
+    for i, period in enumerate(RAW["arms_imports"]):
+        for supplier, item in period["shares"].items():
+            yield f"arms_imports[{i}].shares.{supplier}", item
 
 
 @pytest.mark.parametrize(("field", "item"), list(items()), ids=[f for f, _ in items()])
@@ -47,6 +48,17 @@ def test_the_record_reads_as_history():
     assert (tier["RU"][2011], tier["RU"][2012]) == (TIERS.index("strategic"), csp)
     assert (tier["US"][2012], tier["US"][2013], tier["US"][2022], tier["US"][2023]) == (0, 1, 1, csp)
     assert [p.value for p in r.russian_arms_share][-1] == 0.39
+    assert len(r.russian_arms_share) == 5  # SIPRI's own 2017-21 period is data, not scored
+
+
+def test_vietnams_arms_imports_name_the_main_suppliers_and_no_period_adds_up_to_more_than_all():
+    r = load_record()
+    for p in r.arms_imports:
+        assert sum(p.shares.values()) <= 1.0 + 1e-9, (p.first, p.last)
+    by = {(p.first, p.last): p.shares for p in r.arms_imports}
+    assert by[(2017, 2021)] == pytest.approx({"RU": 0.56, "IL": 0.19, "KR": 0.066, "others": 0.184})
+    assert all(by[k]["US"] == 0.0 for k in ((2000, 2004), (2005, 2009), (2010, 2014)))  # the US embargo
+    assert by[(2020, 2023)]["US"] > by[(2015, 2019)]["US"] > 0
 
 
 @pytest.mark.parametrize(
@@ -56,7 +68,11 @@ def test_the_record_reads_as_history():
         (lambda raw: raw["tiers"]["CN"][1].update(tier="ally"), "tiers.CN[1].tier"),
         (lambda raw: raw["tiers"]["RU"][2].update({"from": 1990}), "tiers.RU[2].from"),
         (lambda raw: raw["tiers"]["RU"][0].update(source={"ref": "nobody", "quote": "x"}), "tiers.RU[0].source.ref"),
-        (lambda raw: raw["russian_arms_share"][0].update(value=92), "russian_arms_share[0].value"),
+        (lambda raw: raw["arms_imports"][0]["shares"]["RU"].update(value=92), "arms_imports[0].shares.RU.value"),
+        (lambda raw: raw["arms_imports"][0]["shares"]["US"].update(value=0.5), "arms_imports[0].shares"),
+        (lambda raw: raw["arms_imports"][1]["shares"].update(XX={}), "arms_imports[1].shares.XX"),
+        (lambda raw: raw["arms_imports"][2]["shares"]["RU"].pop("source"), "arms_imports[2].shares.RU.source"),
+        (lambda raw: raw["arms_imports"][4].update(scored=True), "arms_imports"),
         (lambda raw: raw.pop("years"), "years"),
     ],
 )
