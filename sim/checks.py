@@ -2,9 +2,11 @@
 
 import difflib
 import math
+from collections.abc import Iterable
+from typing import Any
 
 
-def is_number(x) -> bool:
+def is_number(x: Any) -> bool:
     """A finite real number (not a bool, not too large for a float)."""
     if isinstance(x, bool) or not isinstance(x, (int, float)):
         return False
@@ -14,7 +16,7 @@ def is_number(x) -> bool:
         return False
 
 
-def suggest(name, choices) -> str:
+def suggest(name: object, choices: Iterable[object]) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``choices``, or ``""`` (also for a very long name)."""
     if len(str(name)) > 100:
         return ""

@@ -9,7 +9,9 @@ interval; the difference in alignment is aggregated step by step.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -17,6 +19,9 @@ from sim.domain import POWERS
 from sim.ensemble import DEFAULT_CHUNK, chunks
 from sim.results import Aggregate
 from sim.tally import Z95
+
+if TYPE_CHECKING:
+    from sim.scenario import Scenario
 
 DIFFERENCE_SERIES = {"alignment": (POWERS, -1.0, 1.0)}  # B minus A, per power
 
@@ -46,13 +51,22 @@ class Comparison:
         return diff, max(diff - half, -1.0), min(diff + half, 1.0)
 
     def final_alignment_mean(self, which: str) -> dict[str, float]:
+        """Mean final tie per power under scenario ``which`` ("a" or "b")."""
         return {p: round(float(self.final[which][i] / self.runs), 6) for i, p in enumerate(POWERS)}
 
     def final_alignment_difference(self) -> dict[str, dict]:
+        """Per power, the paired difference of the tie (B minus A) over time."""
         return {p: self.difference.stats("alignment", i) for i, p in enumerate(POWERS)}
 
 
-def compare(a, b, runs: int | None = None, seed: int | None = None, chunk: int = DEFAULT_CHUNK, on_chunk=None):
+def compare(
+    a: Scenario,
+    b: Scenario,
+    runs: int | None = None,
+    seed: int | None = None,
+    chunk: int = DEFAULT_CHUNK,
+    on_chunk: Callable[[int], None] | None = None,
+) -> Comparison:
     """B against A over the same ``runs`` (default: A's) from ``seed`` (default: A's), chunk by chunk.
 
     ``on_chunk(runs)`` is told as each chunk finishes. The scenarios must share their start and horizon.
