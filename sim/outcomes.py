@@ -26,6 +26,7 @@ class Failure(IntEnum):
 
     @property
     def label(self) -> str:
+        """The mode's name as the outputs spell it, in lower case."""
         return self.name.lower()
 
 
@@ -83,13 +84,18 @@ class Verdict:
     ``recovered`` says whether a failed run is free of every condition now.
     """
 
-    def __init__(self, runs: int):
+    def __init__(self, runs: int) -> None:
+        """``runs`` runs, all surviving and free of every condition so far."""
         self.mode = np.zeros(runs, dtype=np.int8)
         self.step = np.full(runs, -1, dtype=np.int64)
         self.spell = {f: np.zeros(runs, dtype=np.int64) for f in _PRIORITY}
         self.clear = np.ones(runs, dtype=bool)  # no condition holds at the last step observed
 
     def update(self, step: int, now: dict[Failure, np.ndarray], persistence: np.ndarray) -> None:
+        """Extend or break each condition's spell with ``now`` at ``step``; date the failures reached.
+
+        ``persistence`` is each run's number of quarters a spell must last (at least one).
+        """
         need = np.maximum(np.round(persistence), 1).astype(np.int64)
         alive = self.mode == Failure.NONE
         for mode in _PRIORITY:  # later modes overwrite: the worse names a failure found at once
@@ -101,6 +107,7 @@ class Verdict:
 
     @property
     def survived(self) -> np.ndarray:
+        """Runs with no lasting failure so far."""
         return self.mode == Failure.NONE
 
     @property
