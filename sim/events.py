@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from importlib import resources
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import yaml
@@ -21,6 +21,12 @@ from sim.calendar import Month
 from sim.checks import is_number, suggest
 from sim.domain import POWERS, STATE_PATHS, TIERS
 from sim.yamlfile import show
+
+if TYPE_CHECKING:  # the model imports the events
+    from sim.model import BalanceModel
+
+# How a scenario writes a date: a month, its text (YYYY-MM), or a range [first, last] of either.
+When = Month | str | list[Month | str] | tuple[Month | str, Month | str]
 
 
 @dataclass
@@ -41,6 +47,7 @@ class Shock:
     scale: np.ndarray | float = 1.0  # for "set": how far toward the value (the event's magnitude)
 
     def weight(self, step: int) -> float:
+        """How much of the shock holds at ``step``: 0 before it starts, 1 while it lasts, then fading."""
         if step < self.start:
             return 0.0
         if self.end is None or step < self.end:
@@ -50,6 +57,7 @@ class Shock:
         return 0.5 ** ((step - self.end + 1) / self.half_life)
 
     def apply(self, value: np.ndarray, step: int) -> np.ndarray:
+        """``value`` (per run) with the shock as it holds at ``step``: shifted by, or moved toward, ``amount``."""
         w = self.weight(step)
         if w == 0.0:
             return value
@@ -58,6 +66,7 @@ class Shock:
         return value + self.amount * w
 
     def expired(self, step: int) -> bool:
+        """Whether the shock has ended and faded to nothing by ``step``, so it can be dropped."""
         return self.end is not None and self.weight(step) < 1e-6 and step >= self.end
 
 
@@ -70,7 +79,8 @@ class EventFieldError(ValueError):
     The one statement of an event's rules; a scenario file reports it at the field's line.
     """
 
-    def __init__(self, field: str, expected: str):
+    def __init__(self, field: str, expected: str) -> None:
+        """The error for ``field``, saying what was ``expected``."""
         self.field, self.expected = field, expected
         super().__init__(f"{field}: {expected}" if field else expected)
 
@@ -120,7 +130,28 @@ class Event:
     extra_fields: ClassVar[tuple[str, ...]] = ()
     targets: ClassVar[tuple[str, ...]] = ("VN", *POWERS)
 
-    def __init__(self, at, *, until=None, actor=None, target=None, magnitude=0.5):
+    index: int
+    model_ref: BalanceModel
+    runs: np.ndarray | None
+    firings: list[functools.partial[None]]
+    start: int
+    end: int | None
+
+    def __init__(
+        self,
+        at: When,
+        *,
+        until: Month | str | None = None,
+        actor: str | None = None,
+        target: str | None = None,
+        magnitude: float | list[float] | tuple[float, float] = 0.5,
+    ) -> None:
+        """The event at ``at`` (a month, or a range drawn per run), checked against its rules.
+
+        ``until`` ends its effect (default: after ``duration``); ``actor`` and ``target`` default to the
+        type's; ``magnitude`` is from 0 to 1, or a range [low, high] drawn per run.
+        Raises EventFieldError for a field out of its rules.
+        """
         # a date range [first, last]: each run draws the quarter the event falls in; `until` moves with it
         first, last = at if isinstance(at, (list, tuple)) else (at, at)
         self.at = first if isinstance(first, Month) else Month.parse(first)
@@ -158,7 +189,7 @@ class Event:
         """Whether the date is a range, drawn per run."""
         return self.latest != self.at
 
-    def schedule(self, model, index: int) -> None:
+    def schedule(self, model: BalanceModel, index: int) -> None:
         """Register with the model; fires at the first step at or after ``at`` (per run, for a date range)."""
         self.index = index
         self.model_ref = model
@@ -174,7 +205,7 @@ class Event:
             self.firings.append(functools.partial(self._fire, int(step), end, runs))
             model.schedule_event(self.firings[-1], at=max(int(step), 0))
 
-    def steps(self, model) -> np.ndarray:
+    def steps(self, model: BalanceModel) -> np.ndarray:
         """The step each run's event falls in: given per run by a design, drawn over a date range, or fixed."""
         given = model.event_values.get(f"events[{self.index}].at")
         if given is not None:
@@ -190,6 +221,7 @@ class Event:
         self.fire()
 
     def fire(self) -> None:
+        """Add the event's shocks and impulses to the model, for the runs it falls in now."""
         model = self.model_ref
         m = self.draw_magnitude(model)
         for path, shift in self.effects(m):
@@ -198,7 +230,7 @@ class Event:
             model.add_impulse(path, change)
         model.fired.append(self)
 
-    def draw_magnitude(self, model) -> np.ndarray:
+    def draw_magnitude(self, model: BalanceModel) -> np.ndarray:
         """Per run: given by a design, drawn over a range, or fixed; zero for runs whose date is not now."""
         given = model.event_values.get(f"events[{self.index}].magnitude")
         if given is not None:
@@ -212,11 +244,12 @@ class Event:
         return m if self.runs is None else np.where(self.runs, m, 0.0)
 
     def describe(self) -> str:
+        """One line for a reader: the event, its actor and its date."""
         when = f"between {self.at} and {self.latest}" if self.dated else f"at {self.at}"
         return f"{self.name} by {self.actor} {when}"
 
 
-def _check_path(path, field: str = "path") -> None:
+def _check_path(path: object, field: str = "path") -> None:
     """A shock's path: a parameter, or a state path such as alignment.US (an impulse)."""
     from sim.params import load_parameters
 
@@ -246,8 +279,8 @@ def _plus1(step: int | None) -> int | None:
     return None if step is None else step + 1
 
 
-def _check_magnitude(magnitude) -> None:
-    def unit(x) -> bool:
+def _check_magnitude(magnitude: Any) -> None:  # as the scenario file wrote it: any value
+    def unit(x: Any) -> bool:
         return is_number(x) and 0.0 <= x <= 1.0
 
     pair = isinstance(magnitude, (list, tuple)) and len(magnitude) == 2 and all(unit(x) for x in magnitude)
@@ -313,13 +346,15 @@ class Summit(Event):
     name = "summit"
     extra_fields = ("tier",)
 
-    def __init__(self, at, *, tier=None, **kw):
+    def __init__(self, at: When, *, tier: str | None = None, **kw: Any) -> None:
+        """A summit at ``at``; ``tier``, if given, the partnership it upgrades to; ``kw`` as for Event."""
         super().__init__(at, **kw)
         if tier is not None and tier not in TIERS[1:-1]:
             raise EventFieldError("tier", f"tier must be one of {', '.join(TIERS[1:-1])}, got {show(tier)}")
         self.tier = tier
 
     def fire(self) -> None:
+        """The visit's effects, then the upgrade if there is one."""
         super().fire()
         if self.tier is not None:
             model = self.model_ref
@@ -337,13 +372,15 @@ class TreatyEnds(Event):
     name = "treaty_ends"
     extra_fields = ("tier",)
 
-    def __init__(self, at, *, tier="none", **kw):
+    def __init__(self, at: When, *, tier: str = "none", **kw: Any) -> None:
+        """The treaty's end at ``at``, the tier falling to ``tier`` at most; ``kw`` as for Event."""
         super().__init__(at, **kw)
         if tier not in TIERS[:-1]:
             raise EventFieldError("tier", f"tier must be one of {', '.join(TIERS[:-1])}, got {show(tier)}")
         self.tier = tier
 
     def fire(self) -> None:
+        """The end's effects, then the downgrade in the runs whose magnitude is not zero."""
         super().fire()
         model = self.model_ref
         ends = self.draw_magnitude(model) > 0
@@ -371,7 +408,13 @@ class ParameterShock(Event):
     name = "shock"
     extra_fields = ("path", "value", "mode", "half_life")
 
-    def __init__(self, at, *, path, value, mode="shift", half_life=0.0, **kw):
+    def __init__(
+        self, at: When, *, path: str, value: float, mode: str = "shift", half_life: float = 0.0, **kw: Any
+    ) -> None:
+        """Shift (or set, by ``mode``) ``path`` by ``value`` from ``at``, fading with ``half_life`` after it ends.
+
+        ``kw`` as for Event; the magnitude defaults to 1 and scales ``value``.
+        """
         _check_path(path)
         if not is_number(value):
             raise EventFieldError("value", f"value must be a number (finite), got {show(value)}")
@@ -386,6 +429,7 @@ class ParameterShock(Event):
         self.path, self.value, self.mode, self.shock_half_life = path, float(value), mode, float(half_life)
 
     def fire(self) -> None:
+        """Impulse the state path, or add the parameter's shock, for the runs the event falls in now."""
         model = self.model_ref
         m = self.draw_magnitude(model)
         if self.path.split(".")[0] in STATE_PATHS:
