@@ -10,9 +10,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import yaml
@@ -50,6 +52,21 @@ _HEDGER_FIELDS = {
 }
 THRESHOLDS = (*THRESHOLD_TIERS, "isolation", "persistence", "siding", "coercion")
 
+_T = TypeVar("_T")
+
+
+class Drawer(Protocol):
+    """What a parameter set asks of a calibrated posterior (``sim.posterior.Posterior``, a layer above)."""
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """The parameters the posterior gives."""
+        ...
+
+    def draw(self, streams: Streams) -> dict[str, np.ndarray]:
+        """Each run's values of ``paths``, drawn from ``streams``."""
+        ...
+
 
 class ParameterError(ValueError):
     """A parameter file or override is malformed; the message says where and what."""
@@ -78,15 +95,17 @@ class ParameterSet:
     sources: dict[str, str]
     origin: str = "<memory>"
     orders: tuple[tuple[str, str], ...] = ()  # (higher, lower) pairs the sources fix; every draw keeps them
-    posterior: object = None  # a calibrated sim.posterior.Posterior each run draws its values from, or None
+    posterior: Drawer | None = None  # a calibrated sim.posterior.Posterior each run draws its values from, or None
 
     def __getitem__(self, path: str) -> Parameter:
+        """The parameter at ``path``; a ParameterError that suggests a near name otherwise."""
         try:
             return self.entries[path]
         except KeyError:
             raise ParameterError(f"unknown parameter {path!r}{suggest(path, self.entries)}") from None
 
     def value(self, path: str) -> float:
+        """The default value of the parameter at ``path``."""
         return self[path].value
 
     def thresholds(self) -> dict[str, float]:
@@ -128,7 +147,7 @@ class ParameterSet:
         """Every parameter with a range (drawn per run when uncertainty is asked for)."""
         return [p for p in self.entries.values() if p.range is not None]
 
-    def with_overrides(self, overrides: dict[str, object]) -> ParameterSet:
+    def with_overrides(self, overrides: dict[str, Any]) -> ParameterSet:
         """A copy with values (a number) or ranges (a pair [low, high]) replaced."""
         entries = dict(self.entries)
         for path, new in overrides.items():
@@ -152,10 +171,7 @@ class ParameterSet:
         narrowed = {
             path
             for path, new in overrides.items()
-            if isinstance(new, (list, tuple))
-            and self[path].range is not None
-            and self[path].range[0] <= entries[path].range[0]
-            and entries[path].range[1] <= self[path].range[1]
+            if isinstance(new, (list, tuple)) and _inside(entries[path].range, self[path].range)
         }
 
         def kept(hi: str, lo: str) -> bool:
@@ -167,7 +183,7 @@ class ParameterSet:
         orders = tuple((hi, lo) for hi, lo in self.orders if kept(hi, lo))
         return ParameterSet(entries, copy.deepcopy(self.time), self.sources, self.origin, orders)
 
-    def with_posterior(self, posterior) -> ParameterSet:
+    def with_posterior(self, posterior: Drawer | None) -> ParameterSet:
         """A copy whose runs draw the posterior's parameters from it (``sim.posterior``)."""
         return dataclasses.replace(self, posterior=posterior)
 
@@ -196,7 +212,9 @@ class ParameterSet:
         if drawn:
 
             def redraw(path: str, attempt: int) -> np.ndarray:
-                lo, hi = self.entries[path].range
+                rng = self.entries[path].range
+                assert rng is not None and streams is not None  # only a parameter with a range is drawn, from streams
+                lo, hi = rng
                 return lo + streams.uniform(0, f"parameter:{path}:again:{attempt}")[:, 0] * (hi - lo)
 
             keep_orders(values, self.orders, drawn, redraw)
@@ -224,7 +242,17 @@ class ParameterSet:
 ORDER_ATTEMPTS = 64
 
 
-def keep_orders(values: dict[str, np.ndarray], orders, drawn: set[str], redraw) -> None:
+def _inside(inner: tuple[float, float] | None, outer: tuple[float, float] | None) -> bool:
+    """Whether range ``inner`` lies within range ``outer`` (neither missing)."""
+    return inner is not None and outer is not None and outer[0] <= inner[0] and inner[1] <= outer[1]
+
+
+def keep_orders(
+    values: dict[str, np.ndarray],
+    orders: Iterable[tuple[str, str]],
+    drawn: set[str],
+    redraw: Callable[[str, int], np.ndarray],
+) -> None:
     """Redraw, run by run, the drawn parameters of any pair that breaks an order, until none does.
 
     ``redraw(path, attempt)`` gives fresh values for every run; a run keeps
@@ -234,7 +262,7 @@ def keep_orders(values: dict[str, np.ndarray], orders, drawn: set[str], redraw) 
     """
     orders = [(hi, lo) for hi, lo in orders if hi in drawn or lo in drawn]
     for attempt in range(ORDER_ATTEMPTS + 1):
-        broken = {}
+        broken: dict[str, np.ndarray] = {}
         for hi, lo in orders:
             bad = values[hi] <= values[lo]
             for path in (hi, lo):
@@ -293,6 +321,7 @@ def bounds(path: str) -> tuple[float, float]:
 
 
 def default_path() -> Path:
+    """The packaged parameter file."""
     return Path(str(resources.files("sim") / "data" / "parameters.yaml"))
 
 
@@ -307,17 +336,37 @@ def load_parameters(path: str | Path | None = None) -> ParameterSet:
 
 @functools.cache
 def _packaged() -> ParameterSet:
+    """The packaged defaults, read once per process."""
     return _load(default_path())
 
 
 def _load(path: Path) -> ParameterSet:
+    """Read the parameter file at ``path`` and check it whole: every section, parameter, time field and order."""
+    raw = _read(path)
+    sources = raw.get("sources") or {}
+    entries = _entries(raw, sources, path)
+    time = raw.get("time") or {}
+    for key in ("start", "months_per_step", "horizon"):
+        if key not in time:
+            raise ParameterError(f"{path}: time.{key} is missing")
+    params = ParameterSet(entries, time, sources, str(path), _orders(raw, entries, path))
+    params.check_orders()
+    return params
+
+
+def _read(path: Path) -> dict:
+    """The parameter file's top-level mapping; a ParameterError if it cannot be read or is not one."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise ParameterError(f"{path}: cannot read parameter file: {exc}") from None
     if not isinstance(raw, dict):
         raise ParameterError(f"{path}: expected a mapping at the top level")
-    sources = raw.get("sources") or {}
+    return raw
+
+
+def _entries(raw: dict, sources: dict, path: Path) -> dict[str, Parameter]:
+    """Every parameter of the file's sections by path, each one the model reads and no other."""
     entries: dict[str, Parameter] = {}
     for section in ("thresholds", "hedger", "powers", "world", "behaviour"):
         if section not in raw:
@@ -329,10 +378,11 @@ def _load(path: Path) -> ParameterSet:
     for name in entries:
         if name not in _EXPECTED:
             raise ParameterError(f"{path}: unknown parameter {name!r}{suggest(name, _EXPECTED)}")
-    time = raw.get("time") or {}
-    for key in ("start", "months_per_step", "horizon"):
-        if key not in time:
-            raise ParameterError(f"{path}: time.{key} is missing")
+    return entries
+
+
+def _orders(raw: dict, entries: dict[str, Parameter], path: Path) -> tuple[tuple[str, str], ...]:
+    """The file's (higher, lower) orders, each naming two known parameters and a source."""
     orders = []
     for i, item in enumerate(raw.get("orders") or []):
         if not (isinstance(item, dict) and {"higher", "lower", "source"} <= set(item)):
@@ -341,12 +391,11 @@ def _load(path: Path) -> ParameterSet:
             if item[key] not in entries:
                 raise ParameterError(f"{path}: orders[{i}].{key}: unknown parameter {item[key]!r}")
         orders.append((item["higher"], item["lower"]))
-    params = ParameterSet(entries, time, sources, str(path), tuple(orders))
-    params.check_orders()
-    return params
+    return tuple(orders)
 
 
-def _collect(node, prefix: str, out: dict, sources: dict, path: Path) -> None:
+def _collect(node: object, prefix: str, out: dict[str, Parameter], sources: dict, path: Path) -> None:
+    """Add to ``out`` every parameter under ``node``, the file's mapping at ``prefix``."""
     if not isinstance(node, dict):
         raise ParameterError(f"{path}: {prefix}: expected a mapping")
     if "value" in node:
@@ -357,19 +406,14 @@ def _collect(node, prefix: str, out: dict, sources: dict, path: Path) -> None:
 
 
 def _parameter(node: dict, name: str, sources: dict, path: Path) -> Parameter:
+    """The parameter ``name`` the file's ``node`` describes, every field checked."""
     unknown = set(node) - {"value", "range", "source", "free", "support", "why"}
     if unknown:
         raise ParameterError(f"{path}: {name}: unknown field(s) {sorted(unknown)}")
     value = node["value"]
     if not is_number(value):
         raise ParameterError(f"{path}: {name}.value: expected a number, got {value!r}")
-    rng = node.get("range")
-    if rng is not None:
-        if not (isinstance(rng, list) and len(rng) == 2 and all(is_number(x) for x in rng)):
-            raise ParameterError(f"{path}: {name}.range: expected [low, high]")
-        if not rng[0] <= value <= rng[1]:
-            raise ParameterError(f"{path}: {name}: value {value} outside its range {rng}")
-        rng = (float(rng[0]), float(rng[1]))
+    rng = _range(node.get("range"), value, name, path)
     support = node.get("support")
     if support not in SUPPORT:
         raise ParameterError(f"{path}: {name}.support: expected one of {', '.join(SUPPORT)}, got {support!r}")
@@ -386,18 +430,29 @@ def _parameter(node: dict, name: str, sources: dict, path: Path) -> Parameter:
     return Parameter(name, float(value), rng, source, bool(node.get("free", False)), False, support, why.strip())
 
 
+def _range(rng: object, value: float, name: str, path: Path) -> tuple[float, float] | None:
+    """Parameter ``name``'s range as the file gives it (``rng``, or None), holding its ``value``."""
+    if rng is None:
+        return None
+    if not (isinstance(rng, list) and len(rng) == 2 and all(is_number(x) for x in rng)):
+        raise ParameterError(f"{path}: {name}.range: expected [low, high]")
+    if not rng[0] <= value <= rng[1]:
+        raise ParameterError(f"{path}: {name}: value {value} outside its range {rng}")
+    return (float(rng[0]), float(rng[1]))
+
+
 def expected_paths() -> list[str]:
     """Every parameter path the model reads, in a fixed order."""
     paths = [f"thresholds.{t}" for t in THRESHOLDS]
     for name, keys in _HEDGER_FIELDS.items():
         paths += [f"hedger.{name}"] if keys is None else [f"hedger.{name}.{k}" for k in keys]
     for p in POWERS:
-        for name, keys in _POWER_FIELDS.items():
-            if keys is None:
+        for name, kind in _POWER_FIELDS.items():
+            if kind is None:
                 paths.append(f"powers.{p}.{name}")
             else:
-                keys = [q for q in POWERS if q != p] if keys == "rivals" else keys
-                paths += [f"powers.{p}.{name}.{k}" for k in keys]
+                subkeys = [q for q in POWERS if q != p] if kind == "rivals" else kind
+                paths += [f"powers.{p}.{name}.{k}" for k in subkeys]
     paths += ["world.russia_china_closeness", "world.deference"]
     paths += [f"behaviour.{b}" for b in BEHAVIOUR]
     return paths
@@ -450,7 +505,7 @@ class World:
     inertia: np.ndarray
     scalars: dict[str, np.ndarray]
 
-    def memo(self, key, make):
+    def memo(self, key: Hashable, make: Callable[[], _T]) -> _T:
         """A value derived from this World, made once: a World does not change once assembled (shocks assemble anew)."""
         cache = self.__dict__.setdefault("_memo", {})
         if key not in cache:
@@ -463,13 +518,15 @@ class World:
 
     @classmethod
     def assemble(cls, v: dict[str, np.ndarray]) -> World:
-        def per_power_dim(name):
+        """The World of per-run values ``v``, by parameter path."""
+
+        def per_power_dim(name: str) -> np.ndarray:
             return np.stack([np.stack([v[f"powers.{p}.{name}.{d}"] for d in DIMENSIONS], -1) for p in POWERS], 1)
 
-        def per_power(name):
+        def per_power(name: str) -> np.ndarray:
             return np.stack([v[f"powers.{p}.{name}"] for p in POWERS], 1)
 
-        def pairwise(name):
+        def pairwise(name: str) -> np.ndarray:
             zero = np.zeros_like(v["powers.US.reach"])
             return np.stack(
                 [np.stack([zero if p == q else v[f"powers.{p}.{name}.{q}"] for q in POWERS], -1) for p in POWERS], 1
