@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import Protocol
 
 import numpy as np
 from mesa import DataCollector, Model
@@ -15,13 +16,21 @@ from sim.events import Event, Shock
 from sim.observations import observations
 from sim.outcomes import Failure, Verdict, conditions
 from sim.params import ParameterSet, World, bounds, check_drawn, load_parameters
-from sim.security import hedging_index
+from sim.security import Situation, hedging_index
 from sim.strategies import DEFAULT
 from sim.strategies import strategy as strategy_named
 from sim.streams import Streams
 
 # Each power's agent class: Russia defers to China, the US and China follow the general rules.
 POWER_CLASSES: dict[str, type[GreatPower]] = {"US": GreatPower, "CN": GreatPower, "RU": Russia}
+
+
+class Observer(Protocol):
+    """What the model tells each step's outcomes to (e.g. ``sim.results.Aggregate``)."""
+
+    def observe(self, step: int, values: dict[str, np.ndarray], scalars: dict[str, np.ndarray]) -> None:
+        """Take step ``step``'s aggregated ``values`` (``sim.observations``) and the world's ``scalars``."""
+        ...
 
 
 class BalanceModel(Model):
@@ -60,21 +69,22 @@ class BalanceModel(Model):
         self,
         *,
         runs: int = 1,
-        rng=None,
+        rng: int | np.random.Generator | None = None,
         parameters: ParameterSet | None = None,
         uncertainty: bool = False,
         first_run: int = 0,
         horizon: int | None = None,
         events: Iterable[Event] = (),
         record: bool = True,
-        observers: Iterable = (),
+        observers: Iterable[Observer] = (),
         strategy: str | type[Hedger] = DEFAULT,
         values: dict[str, np.ndarray] | None = None,
         powers: dict[str, type[GreatPower]] | None = None,
         event_values: dict[str, np.ndarray] | None = None,
         run_index: np.ndarray | None = None,
         compiled: bool = True,
-    ):
+    ) -> None:
+        """The model's runs drawn and checked, its agents made, its events scheduled and its first state observed."""
         super().__init__(rng=rng)
         self.compiled = compiled
         if int(runs) < 1:
@@ -146,9 +156,11 @@ class BalanceModel(Model):
         return np.stack([p.coercion for p in self.great_powers], 1)
 
     @property
-    def situation(self):
+    def situation(self) -> Situation:
         """What Vietnam faced at its last decision (``sim.security.Situation``)."""
-        return self.hedger.situation
+        situation = self.hedger.situation
+        assert situation is not None  # Vietnam perceives its situation as the model is made
+        return situation
 
     def _observe(self) -> None:
         a = self.hedger.alignment
@@ -183,6 +195,7 @@ class BalanceModel(Model):
 
     # -- perturbations -------------------------------------------------------
     def add_shock(self, shock: Shock) -> None:
+        """Apply ``shock`` to its parameter from now on (an unknown path is refused)."""
         self.parameters[shock.path]  # validates the path
         self.shocks.append(shock)
 
@@ -220,6 +233,7 @@ class BalanceModel(Model):
 
     @property
     def dates(self) -> list[Month]:
+        """The calendar month of each recorded step."""
         return [self.calendar.date(t) for t in range(len(self.history["alignment"]))]
 
     def trajectories(self) -> dict[str, np.ndarray]:
@@ -242,25 +256,29 @@ class BalanceModel(Model):
         return sit.satisfaction(np.zeros_like(self.hedger.alignment)).mean(axis=1)
 
     def survival_probability(self) -> float:
+        """Share of runs with no lasting failure so far."""
         return float(self.verdict.survived.mean())
 
     def failure_modes(self) -> dict[str, float]:
+        """Share of runs per outcome: survived and each failure mode."""
         return self.verdict.shares()
 
 
 _RECORDED = ("alignment", "tier", "satisfaction", "hedging_index", "courtship", "coercion", "memory")
 
 
-def _mean_alignment(p: int):
+def _mean_alignment(p: int) -> Callable[[BalanceModel], float]:
     return lambda m: float(m.hedger.alignment[:, p].mean())
 
 
-def _mean_satisfaction(d: int):
+def _mean_satisfaction(d: int) -> Callable[[BalanceModel], float]:
     return lambda m: float(m.satisfaction[:, d].mean())
 
 
-def _reporters() -> dict:
-    reporters = {f"alignment_{p}": _mean_alignment(i) for i, p in enumerate(POWERS)}
+def _reporters() -> dict[str, Callable[[BalanceModel], object]]:
+    reporters: dict[str, Callable[[BalanceModel], object]] = {
+        f"alignment_{p}": _mean_alignment(i) for i, p in enumerate(POWERS)
+    }
     reporters |= {f"satisfaction_{d}": _mean_satisfaction(i) for i, d in enumerate(DIMENSIONS)}
     reporters["hedging_index"] = lambda m: float(hedging_index(m.hedger.alignment).mean())
     reporters["survival"] = lambda m: m.survival_probability()
