@@ -19,9 +19,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
-DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+DOCS_IMG = REPO / "docs" / "img"
 ARGS = [
     "--headless",
     "--no-sandbox",

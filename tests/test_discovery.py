@@ -1,20 +1,16 @@
 """Scenario discovery: PRIM finds a planted box; a discovered box, run as a scenario, collapses at its density."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SCENARIOS, bamboo
 
 from sim import discovery
 from sim.cli import main
 from sim.ensemble import simulate
 from sim.scenario import load_scenario
-
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def test_prim_finds_a_planted_box():
@@ -44,7 +40,7 @@ def found(tmp_path_factory):
     """In its own process, as a user runs it (PRIM's memory stays out of the test process)."""
     out = tmp_path_factory.mktemp("discovery") / "caatsa"
     args = ["discover", SCENARIOS / "caatsa_enforced.yaml", "--points", 8000, "--out", out, "--quiet"]
-    done = subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True)
+    done = bamboo(*args)
     assert done.returncode == 0, done.stderr
     return out
 

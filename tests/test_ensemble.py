@@ -1,37 +1,25 @@
 """Ensemble execution: the same bytes whatever the executor, a lost worker or an interruption."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SCENARIOS, bamboo, run_cli
 
 from sim.ensemble import FAULTS_ENV, Checkpoint, Chunk, chunks, execute, run_chunk
 from sim.scenario import load_scenario
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 STORM = SCENARIOS / "perfect_storm.yaml"  # events, and runs that fail
 RUNS, SEED = 320, 5
 RUN = ("run", STORM, "--runs", RUNS, "--seed", SEED)
-
-
-def bamboo(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """Chunks of 64 runs, one after another in the test's own process tree."""
     out = tmp_path_factory.mktemp("ref") / "out"
-    done = bamboo(*RUN, "--chunk", 64, "--out", out, "--quiet")
+    done = run_cli(*RUN, "--chunk", 64, "--out", out, "--quiet")
     assert done.returncode == 0, done.stderr
     return out
 
@@ -107,12 +95,12 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, reference):
     assert killed.returncode == 75 and not out.exists()
     assert sorted(p.name for p in partial.glob("*.npz")) == ["p00000-r000000000000.npz", "p00000-r000000000064.npz"]
 
-    again = bamboo(*RUN, "--chunk", 64, "--out", out)
+    again = run_cli(*RUN, "--chunk", 64, "--out", out)
     assert again.returncode == 2 and "--resume" in again.stderr and "Traceback" not in again.stderr
-    other = bamboo(*RUN[:-1], SEED + 1, "--chunk", 64, "--out", out, "--resume")
+    other = run_cli(*RUN[:-1], SEED + 1, "--chunk", 64, "--out", out, "--resume")
     assert other.returncode == 2 and "seed: 5 there, 6 now" in other.stderr and "Traceback" not in other.stderr
 
-    resumed = bamboo(*RUN, "--chunk", 64, "--out", out, "--resume")
+    resumed = run_cli(*RUN, "--chunk", 64, "--out", out, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming: 2 of 5 chunk(s) already finished" in resumed.stderr
     same_results(out, reference)
@@ -128,7 +116,7 @@ def test_an_unreachable_scheduler_is_refused_cleanly(tmp_path):
 
 
 def test_workers_and_scheduler_exclude_each_other(tmp_path):
-    done = bamboo(*RUN, "--workers", 2, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "out")
+    done = run_cli(*RUN, "--workers", 2, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "out")
     assert done.returncode == 2 and "not allowed with" in done.stderr
 
 

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SCENARIOS, bamboo
+from conftest import SCENARIOS, run_cli
 
 from sim.calendar import Month
 from sim.cli import main
@@ -100,7 +100,7 @@ def test_a_bad_series_file_names_the_line_and_field(tmp_path, text, where):
 @pytest.fixture(scope="module")
 def hindcast_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("history") / "h"
-    done = bamboo("history", "--runs", 60, "--seed", 5, "--out", out)
+    done = run_cli("history", "--runs", 60, "--seed", 5, "--out", out)
     assert done.returncode == 0, done.stderr
     return out, done
 

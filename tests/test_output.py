@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SCENARIOS, run_cli
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -23,11 +24,7 @@ from sim import output
 from sim.cli import main
 
 TINY = "name: Tiny\ndescription: Two steps, for output tests.\nhorizon: 2026-01\nruns: 2\n"
-STORM = Path(__file__).resolve().parent.parent / "scenarios" / "perfect_storm.yaml"
-
-
-def bamboo(*args, cwd=None, **kw):
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True, cwd=cwd, **kw)
+STORM = SCENARIOS / "perfect_storm.yaml"
 
 
 @pytest.fixture
@@ -197,7 +194,7 @@ def test_a_killed_run_s_staging_folder_goes_with_the_next_run(tmp_path):
     foreign = tmp_path / ".out.user1234"  # same pattern, not Bamboo's: no marker
     foreign.mkdir()
     (foreign / "mine.txt").write_text("mine")
-    done = bamboo("run", STORM, "--runs", 40, "--chunk", 20, "--out", tmp_path / "out", "--quiet")
+    done = run_cli("run", STORM, "--runs", 40, "--chunk", 20, "--out", tmp_path / "out", "--quiet")
     assert done.returncode == 0, done.stderr
     assert not stale.exists() and alive.exists() and (foreign / "mine.txt").read_text() == "mine"
 
@@ -244,7 +241,7 @@ def test_a_checkpoint_folder_with_a_user_file_is_not_emptied_by_force(tmp_path):
     partial.mkdir()
     (partial / "p00000-r000000000000.npz").write_bytes(b"old chunk")
     (partial / "mine.txt").write_text("mine")
-    done = bamboo("run", STORM, "--runs", 10, "--out", tmp_path / "out", "--force", "--quiet")
+    done = run_cli("run", STORM, "--runs", 10, "--out", tmp_path / "out", "--force", "--quiet")
     assert done.returncode == 2 and "did not write" in done.stderr, done.stderr
     assert (partial / "mine.txt").read_text() == "mine"
 

@@ -1,20 +1,16 @@
 """Sensitivity analysis: indices right on functions with known indices, and `bamboo sensitivity` end to end."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from conftest import SCENARIOS, run_cli
 
 from sim import explore, sensitivity
 from sim.cli import main
 from sim.ensemble import Checkpoint
 from sim.scenario import load_scenario
-
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def by(rows, method, index, outcome="y"):
@@ -87,16 +83,12 @@ def test_noise_share_says_how_much_of_the_spread_is_replicate_noise():
 FACTORS = "powers.US.tolerance.RU,behaviour.coercion_gain,events[0].magnitude"
 
 
-def bamboo(*args):
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True)
-
-
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     out = tmp_path_factory.mktemp("sensitivity") / "caatsa"
     args = ["sensitivity", SCENARIOS / "caatsa_enforced.yaml", "--factors", FACTORS, "--samples", 16]
     args += ["--trajectories", 6, "--replicates", 8, "--chunk", 200, "--out", out]
-    done = bamboo(*args)
+    done = run_cli(*args)
     assert done.returncode == 0, done.stderr
     return out, done
 
