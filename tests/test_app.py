@@ -531,6 +531,7 @@ def test_a_closed_session_s_memory_is_handed_back_soon_after():
     assert released.wait(5) and trimmer.thread.is_alive()
 
 
+@pytest.mark.slow
 def test_fans_computed_in_worker_processes_are_those_computed_in_the_server():
     import sim.app
 
@@ -550,6 +551,7 @@ def test_fans_computed_in_worker_processes_are_those_computed_in_the_server():
     assert np.array_equal(far.q, near.q) and far.survival == near.survival and far.modes == near.modes
 
 
+@pytest.mark.slow
 def test_a_bad_number_of_fan_workers_is_refused_before_the_server_starts():
     done = bamboo("app", "--port", 9, env={"BAMBOO_FAN_WORKERS": "lots"}, timeout=120)  # a process: were it
     # not refused, the server would start
@@ -557,6 +559,7 @@ def test_a_bad_number_of_fan_workers_is_refused_before_the_server_starts():
     assert "BAMBOO_FAN_WORKERS must be a whole number from 0 to 64, got 'lots'" in done.stderr
 
 
+@pytest.mark.slow
 def test_idle_fan_workers_leave_and_come_back_when_a_fan_is_asked_for(monkeypatch):
     """A class that has left gives the workers' memory back; the next student's fan respawns them."""
     import time

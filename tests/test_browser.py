@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
+pytestmark = pytest.mark.slow  # a real Chromium and a dashboard server
+
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS_IMG = REPO / "docs" / "img"
 ARGS = [

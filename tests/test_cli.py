@@ -33,6 +33,7 @@ def crisis_run(tmp_path_factory):
     return out, done
 
 
+@pytest.mark.slow
 def test_run_writes_summary_trajectories_plots_and_manifest(crisis_run):
     out, done = crisis_run
     assert "survives in" in done.stdout
@@ -77,6 +78,7 @@ def test_run_writes_summary_trajectories_plots_and_manifest(crisis_run):
     assert set(manifest["files"]) >= {"summary.json", "trajectories.parquet", "alignment.png"}
 
 
+@pytest.mark.slow
 def test_same_seed_same_summary_bytes_whatever_the_chunking(tmp_path, crisis_run):
     out, _ = crisis_run
     again = tmp_path / "again"
@@ -98,6 +100,7 @@ def test_same_seed_same_summary_bytes_whatever_the_chunking(tmp_path, crisis_run
     assert (again / "summary.json").read_bytes() == (out / "summary.json").read_bytes()
 
 
+@pytest.mark.slow
 def test_existing_output_is_never_overwritten_without_force(tmp_path):
     out = tmp_path / "sq"
     first = run_cli("run", SCENARIOS / "status_quo.yaml", "--runs", 5, "--out", out, "--quiet")
@@ -129,6 +132,7 @@ def test_bad_options_are_refused_cleanly(tmp_path, args, message):
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_run_under_another_strategy_still_compares_with_the_models_own(tmp_path):
     out = tmp_path / "frozen"
     done = run_cli(
@@ -182,6 +186,7 @@ def test_a_scenario_names_its_strategy(tmp_path):
     assert done.returncode == 2 and "bad.yaml:3: strategy: unknown strategy" in done.stderr
 
 
+@pytest.mark.slow
 def test_facts_prints_each_fact_with_its_counts():
     done = run_cli("facts", "--draws", 4, "--reps", 3)
     assert done.returncode == 0, done.stderr

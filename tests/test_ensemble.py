@@ -49,11 +49,13 @@ def same_results(out: Path, reference: Path) -> None:
         assert (out / path.name).read_bytes() == path.read_bytes(), path.name
 
 
+@pytest.mark.slow
 def test_the_reference_has_failures_to_count(reference):
     summary = json.loads((reference / "summary.json").read_text())
     assert summary["runs"] == RUNS and 0 < sum(summary["failure_modes"].values()) <= 1
 
 
+@pytest.mark.slow
 def test_two_local_workers_give_the_same_bytes(tmp_path, reference):
     done = bamboo(*RUN, "--chunk", 100, "--workers", 2, "--out", tmp_path / "out", "--quiet")
     assert done.returncode == 0, done.stderr
@@ -61,12 +63,14 @@ def test_two_local_workers_give_the_same_bytes(tmp_path, reference):
     assert not (tmp_path / ".out.partial").exists()  # finished chunks are dropped once the result is in place
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_gives_the_same_bytes(tmp_path, reference, cluster):
     done = bamboo(*RUN, "--chunk", 50, "--scheduler", cluster.scheduler_address, "--out", tmp_path / "out", "--quiet")
     assert done.returncode == 0, done.stderr
     same_results(tmp_path / "out", reference)
 
 
+@pytest.mark.slow
 def test_a_dead_pool_worker_costs_only_a_rerun(tmp_path, reference):
     faults = tmp_path / "faults"
     faults.mkdir()
@@ -78,6 +82,7 @@ def test_a_dead_pool_worker_costs_only_a_rerun(tmp_path, reference):
     same_results(tmp_path / "out", reference)
 
 
+@pytest.mark.slow
 def test_a_dead_dask_worker_costs_only_a_rerun(tmp_path, reference, cluster, faults):
     (faults / "exit-0-150").touch()
     address = cluster.scheduler_address
@@ -87,6 +92,7 @@ def test_a_dead_dask_worker_costs_only_a_rerun(tmp_path, reference, cluster, fau
     same_results(tmp_path / "out", reference)
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, reference):
     out, partial, faults = tmp_path / "out", tmp_path / ".out.partial", tmp_path / "faults"
     faults.mkdir()
@@ -107,6 +113,7 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, reference):
     assert not partial.exists()
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_refused_cleanly(tmp_path):
     env = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
     done = bamboo(*RUN, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "out", env=env)
@@ -145,6 +152,7 @@ def test_chunks_merge_in_any_order_to_the_whole(tmp_path):
     assert np.array_equal(merged.failures, whole.failures)
 
 
+@pytest.mark.slow
 def test_bench_reports_both_paths_as_json():
     done = bamboo("bench", "--mesa-runs", 2, "--ensemble-runs", 200, "--pool-runs", 400, "--steps", 4)
     assert done.returncode == 0, done.stderr
@@ -156,6 +164,7 @@ def test_bench_reports_both_paths_as_json():
     assert len(result["load_average"]) == 2
 
 
+@pytest.mark.slow
 def test_an_aggregate_shipped_between_processes_keeps_its_counts():
     """Pickled with narrow counts (a worker sends its chunk's Aggregate), read back as int64, the same numbers."""
     import pickle

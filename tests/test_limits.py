@@ -167,6 +167,7 @@ def test_a_job_beyond_this_machine_s_memory_is_refused_before_work(tmp_path, mon
     assert limits.estimate(40, suggested, per_step=limits.TRAJECTORIES) <= 800 * 2**20  # the advice fits
 
 
+@pytest.mark.slow
 def test_the_memory_estimate_covers_what_a_run_takes(tmp_path):
     """Peak memory of a real run (Linux) stays under the estimate that guards it."""
     status = Path("/proc/self/status")
@@ -252,6 +253,7 @@ def test_a_large_file_is_refused_unread(tmp_path):
     refused(path, "larger than 1,024 KiB")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
 def test_a_pipe_as_scenario_file_is_refused_at_once(tmp_path):
     fifo = tmp_path / "pipe.yaml"
@@ -262,6 +264,7 @@ def test_a_pipe_as_scenario_file_is_refused_at_once(tmp_path):
     refused(tmp_path / "child.yaml", "named pipe")
 
 
+@pytest.mark.slow
 def test_a_device_as_scenario_file_is_refused(tmp_path):
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero")

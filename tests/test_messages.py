@@ -159,6 +159,7 @@ def test_whatever_validate_accepts_every_run_can_draw(tmp_path, values, uncertai
 MATHTEXT = "Tariff $\\\\alpha_{x$ storm"
 
 
+@pytest.mark.slow
 def test_a_name_with_dollars_runs_compares_and_sweeps(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "s.yaml", f'name: "{MATHTEXT}"\ndescription: d\nhorizon: 2026-07\nruns: 20\n')

@@ -5,6 +5,8 @@ import pytest
 from conftest import REPO
 from nbclient import NotebookClient
 
+pytestmark = pytest.mark.slow  # every notebook executed in a kernel of its own
+
 NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 

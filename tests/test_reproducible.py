@@ -5,6 +5,8 @@ from pathlib import Path
 import pytest
 from conftest import SCENARIOS, bamboo, run_cli
 
+pytestmark = pytest.mark.slow  # whole 300-run ensembles, written again and compared byte for byte
+
 STORM = SCENARIOS / "perfect_storm.yaml"
 
 
@@ -33,11 +35,7 @@ def test_every_file_of_a_run_is_the_same_bytes_again(reference, tmp_path):
     assert contents(again) == ref
 
 
-@pytest.mark.parametrize(
-    "execution",
-    [["--chunk", "7"], pytest.param(["--chunk", "64", "--workers", "2"], marks=pytest.mark.slow)],
-    ids=["chunk", "workers"],
-)
+@pytest.mark.parametrize("execution", [["--chunk", "7"], ["--chunk", "64", "--workers", "2"]], ids=["chunk", "workers"])
 def test_chunking_and_workers_change_no_byte(reference, tmp_path, execution):
     other = written("run", STORM, "--runs", 300, "--seed", 4, *execution, "--out", tmp_path / "other")
     assert contents(other) == contents(reference)

@@ -93,6 +93,7 @@ def small(tmp_path_factory):
     return out, done
 
 
+@pytest.mark.slow
 def test_bamboo_sensitivity_writes_indices_figures_and_manifest(small):
     out, done = small
     names = {p.name for p in out.iterdir()}
@@ -111,6 +112,7 @@ def test_bamboo_sensitivity_writes_indices_figures_and_manifest(small):
     assert "sobol ST of survival" in done.stdout
 
 
+@pytest.mark.slow
 def test_the_indices_see_what_drives_survival_under_caatsa(small):
     """US tolerance of the Russia tie is what CAATSA moves: it must matter more than a factor of no consequence."""
     out, _ = small
@@ -154,6 +156,7 @@ def test_a_design_resumes_from_its_finished_chunks_to_the_same_result(tmp_path):
         Checkpoint.open(tmp_path / "kept", {**design.identity(), "seed": 3}, resume=True, force=False)
 
 
+@pytest.mark.slow
 def test_two_workers_give_the_same_indices_as_one(small, tmp_path):
     out, _ = small
     args = ["sensitivity", SCENARIOS / "caatsa_enforced.yaml", "--factors", FACTORS, "--samples", 16]
@@ -188,6 +191,7 @@ def test_bad_requests_are_refused_with_what_was_expected(args, expected, tmp_pat
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_an_interrupted_analysis_resumes_to_the_same_indices(small, tmp_path, monkeypatch, capsys):
     out, _ = small
     args = ["sensitivity", str(SCENARIOS / "caatsa_enforced.yaml"), "--factors", FACTORS, "--samples", "16"]

@@ -47,6 +47,7 @@ def one_worker(grid, tmp_path_factory):
     return out, done
 
 
+@pytest.mark.slow
 def test_sweep_writes_one_row_per_point_and_the_plot(one_worker):
     out, done = one_worker
     assert "6 design points" in done.stdout
@@ -79,6 +80,7 @@ def test_sweep_writes_one_row_per_point_and_the_plot(one_worker):
     )
 
 
+@pytest.mark.slow
 def test_sweep_is_the_same_on_two_workers_and_after_a_resume(grid, one_worker, tmp_path):
     out, _ = one_worker
     two = bamboo("sweep", grid, "--chunk", 100, "--workers", 2, "--out", tmp_path / "two", "--quiet")
