@@ -57,36 +57,18 @@ def bamboo(*args, cwd=None, env=None, timeout=None) -> subprocess.CompletedProce
     )
 
 
-@contextlib.contextmanager
-def _environment(changes: dict[str, str]):
-    saved = {k: os.environ.get(k) for k in changes}
-    os.environ.update(changes)
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-
-
-def run_cli(*args, cwd=None, env=None) -> subprocess.CompletedProcess:
+def run_cli(*args) -> subprocess.CompletedProcess:
     """The command line's ``main(argv)`` in this process: its exit status, stdout and stderr, as ``bamboo`` gives them.
 
     argparse's exits (``--help``, a bad option) are caught as the process would end: their code, 0 for None.
     An uncaught exception is not turned into a status; it fails the test with its traceback, as it should.
+    Working folder and environment: ``monkeypatch.chdir`` and ``monkeypatch.setenv``.
     """
     from sim.cli import main
 
     argv = [str(a) for a in args]
     out, err = io.StringIO(), io.StringIO()
-    with (
-        contextlib.chdir(cwd or os.getcwd()),
-        _environment(env or {}),
-        contextlib.redirect_stdout(out),
-        contextlib.redirect_stderr(err),
-    ):
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         try:
             code = main(argv)
         except SystemExit as exc:

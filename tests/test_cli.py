@@ -266,6 +266,15 @@ def test_events_lists_the_catalogue_with_sources():
     assert done.stdout.count("source:") == len(EVENT_TYPES)
 
 
+@pytest.mark.parametrize("args", [["--help"], ["run", "--runs", "0"], ["validate", "no-such-file.yaml"]], ids=str)
+def test_in_process_the_command_line_says_and_returns_what_a_process_does(args, tmp_path, monkeypatch):
+    """run_cli, which most of these tests use, stands for the process a user starts: same status, same words."""
+    monkeypatch.chdir(tmp_path)
+    inside, outside = run_cli(*args), bamboo(*args, cwd=tmp_path)
+    assert (inside.returncode, inside.stdout, inside.stderr) == (outside.returncode, outside.stdout, outside.stderr)
+    assert inside.stdout or inside.stderr
+
+
 # -- the entry script ----------------------------------------------------------------------------
 def test_the_entry_script_runs_the_command_line_from_its_environment():
     with (REPO / "pyproject.toml").open("rb") as project:  # the script's own test of a current environment
