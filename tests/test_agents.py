@@ -3,10 +3,13 @@ perception, partnership tiers and the Four No's (docs/ODD.md 7.1, 7.5-7.7)."""
 
 import numpy as np
 import pytest
+from mesa import Agent
 
 from sim import EVENT_TYPES, BalanceModel, load_parameters
 from sim.agents import DEEPEN, KEEP, LOOSEN, MOVES, GreatPower, Hedger, Russia
+from sim.model import POWER_CLASSES
 from sim.params import DIMENSIONS, POWERS, TIERS
+from sim.strategies import STRATEGIES
 
 US, CN, RU = (POWERS.index(p) for p in POWERS)
 TERRITORY = DIMENSIONS.index("territory")
@@ -265,3 +268,59 @@ class TestFourNos:
 def test_moves_are_loosen_keep_deepen():
     assert MOVES.tolist() == [-1.0, 0.0, 1.0]
     assert issubclass(Russia, GreatPower) and Hedger.name == "hedge"
+
+
+# -- every agent class -----------------------------------------------------------------------
+# The model's agent classes: each power's (sim.model.POWER_CLASSES) and each of Vietnam's strategies
+# (sim.strategies.STRATEGIES). A class added to either registry runs the tests below with no more code.
+AGENT_CLASSES = sorted({*POWER_CLASSES.values(), *STRATEGIES.values()}, key=lambda c: c.__qualname__)
+BOUNDED = {GreatPower: ("courtship", "coercion"), Hedger: ("alignment", "memory")}  # shares, in [0, 1]
+
+
+def placed(cls, runs=30, rng=9, **kw) -> tuple[BalanceModel, list]:
+    """A model in which ``cls`` plays its part (Vietnam's strategy, or the powers it is the class of); its agents."""
+    if issubclass(cls, Hedger):
+        m = BalanceModel(runs=runs, rng=rng, uncertainty=True, strategy=cls, **kw)
+        return m, [m.hedger]
+    powers = [p for p, c in POWER_CLASSES.items() if c is cls]
+    m = BalanceModel(runs=runs, rng=rng, uncertainty=True, **kw)
+    return m, [m.great_powers[POWERS.index(p)] for p in powers]
+
+
+def state(agents) -> dict[str, np.ndarray]:
+    return {f"{a.unique_id}.{k}": np.copy(getattr(a, k)) for a in agents for b, ks in BOUNDED.items() for k in ks
+            if isinstance(a, b)}  # fmt: skip
+
+
+@pytest.mark.parametrize("cls", AGENT_CLASSES, ids=lambda c: c.__qualname__)
+class TestEveryAgentClass:
+    def test_plays_a_part_in_the_model(self, cls):
+        _, agents = placed(cls)
+        assert agents and all(type(a) is cls for a in agents)
+        assert any(issubclass(cls, b) for b in BOUNDED), f"{cls.__qualname__}: which state is bounded?"
+
+    def test_is_a_mesa_agent_registered_with_its_model(self, cls):
+        m, agents = placed(cls)
+        for a in agents:
+            assert isinstance(a, Agent) and a.model is m and a in m.agents and a in m.agents_by_type[cls]
+        assert len({a.unique_id for a in m.agents}) == len(m.agents) == 4
+
+    def test_its_state_stays_a_share_through_a_crisis(self, cls):
+        crisis = EVENT_TYPES["maritime_incident"]("2025-07", until="2030-07", magnitude=1.0)
+        m, agents = placed(cls, events=[crisis])
+        for _ in range(24):
+            m.step()
+            for key, value in state(agents).items():
+                assert value.shape[0] == m.runs and np.isfinite(value).all(), key
+                assert value.min() >= 0.0 and value.max() <= 1.0, (key, m.steps)
+
+    def test_same_seed_same_state_and_run_i_alone_as_in_the_ensemble(self, cls):
+        (a, a_agents), (b, b_agents) = placed(cls), placed(cls)
+        alone, alone_agents = placed(cls, runs=1, first_run=11)
+        for m in (a, b, alone):
+            m.run_for(12)
+        first, again, one = state(a_agents), state(b_agents), state(alone_agents)
+        for key, value in first.items():
+            np.testing.assert_array_equal(again[key], value, err_msg=key)
+        for (key, value), single in zip(first.items(), one.values(), strict=True):
+            np.testing.assert_array_equal(single[0], value[11], err_msg=key)

@@ -1,13 +1,13 @@
 """The classroom dashboard without a browser: the lesson and world behind every widget, and the page itself."""
 
 import json
-import os
 import re
 import threading
 import time
 
 import numpy as np
 import pytest
+from conftest import bamboo
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -446,32 +446,39 @@ def eventually(check, seconds: float = 10.0) -> None:
 
 
 def test_the_page_steps_switches_scenario_plays_hanoi_and_resets(page):
+    """Each action is waited for: with Solara's server loaded (as in `bamboo app`) the page is drawn again later."""
     import ipyvuetify as v
 
-    def step():
-        page.find(v.Btn, children=["Step"]).widget.click()
+    def shows(date):
+        eventually(lambda: page.find(v.Html, class_="bamboo-date").widget.children[0] == date)
 
-    step()
-    assert any(a.startswith("No failure so far (2025-10)") for a in texts(page, v.Alert))
+    def step(date):
+        page.find(v.Btn, children=["Step"]).widget.click()
+        shows(date)
+
+    step("2025-10")
+    eventually(lambda: any(a.startswith("No failure so far (2025-10)") for a in texts(page, v.Alert)))
     page.find(v.Select, label="Scenario").widget.v_model = "Perfect storm"
-    step()
+    shows("2025-07")
+    step("2025-10")
 
     def show(name):
         (views,) = [t for t in page.find(v.BtnToggle).widgets if len(t.children) == 4]
         views.v_model = [b.children[0] for b in views.children].index(name)
 
     show("Why Vietnam moved")
-    assert any(t.startswith("At 2025-10.") for t in texts(page, v.Html, tag="span"))
+    eventually(lambda: any(t.startswith("At 2025-10.") for t in texts(page, v.Html, tag="span")))
     assert len(page.find(v.Html, class_="bamboo-note bamboo-why").widgets) == 3
     page.find(v.Select, label="Vietnam is played by").widget.v_model = "You play Hanoi"
+    eventually(lambda: len([t for t in page.find(v.BtnToggle).widgets if len(t.children) == 3]) == 3)
     desk = [t for t in page.find(v.BtnToggle).widgets if len(t.children) == 3]
     assert [t.v_model for t in desk] == [1, 1, 1]
     desk[0].v_model = 2  # deepen with the US
-    step()
-    step()
+    page.find(v.Btn, children=["Step"]).widget.click()  # the player's choice began the world again: two steps
+    page.find(v.Btn, children=["Step"]).widget.click()
     show("Compare")
-    assert page.find(v.Html, class_="bamboo-date").widget.children[0] == "2026-01"
-    assert any(a.startswith("No failure so far (2026-01)") for a in texts(page, v.Alert))
+    shows("2026-01")
+    eventually(lambda: any(a.startswith("No failure so far (2026-01)") for a in texts(page, v.Alert)))
     page.find(v.Btn, children=["Reset"]).widget.click()
     eventually(lambda: any(a.startswith("No failure so far (2025-07)") for a in texts(page, v.Alert)))
     assert page.find(v.Select, label="Vietnam is played by").widget.v_model == "You play Hanoi"  # Reset keeps it
@@ -524,6 +531,7 @@ def test_a_closed_session_s_memory_is_handed_back_soon_after():
     assert released.wait(5) and trimmer.thread.is_alive()
 
 
+@pytest.mark.slow
 def test_fans_computed_in_worker_processes_are_those_computed_in_the_server():
     import sim.app
 
@@ -543,17 +551,15 @@ def test_fans_computed_in_worker_processes_are_those_computed_in_the_server():
     assert np.array_equal(far.q, near.q) and far.survival == near.survival and far.modes == near.modes
 
 
+@pytest.mark.slow
 def test_a_bad_number_of_fan_workers_is_refused_before_the_server_starts():
-    import subprocess
-    import sys
-
-    env = {**os.environ, "BAMBOO_FAN_WORKERS": "lots"}
-    done = subprocess.run([sys.executable, "-m", "sim", "app", "--port", "9"], env=env, capture_output=True, text=True,
-                          timeout=120)  # fmt: skip
+    done = bamboo("app", "--port", 9, env={"BAMBOO_FAN_WORKERS": "lots"}, timeout=120)  # a process: were it
+    # not refused, the server would start
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "BAMBOO_FAN_WORKERS must be a whole number from 0 to 64, got 'lots'" in done.stderr
 
 
+@pytest.mark.slow
 def test_idle_fan_workers_leave_and_come_back_when_a_fan_is_asked_for(monkeypatch):
     """A class that has left gives the workers' memory back; the next student's fan respawns them."""
     import time

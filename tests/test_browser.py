@@ -19,9 +19,12 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import REPO
+
+pytestmark = pytest.mark.slow  # a real Chromium and a dashboard server
 
 CHROMIUM = Path("/usr/bin/chromium")
-DOCS_IMG = Path(__file__).resolve().parents[1] / "docs" / "img"
+DOCS_IMG = REPO / "docs" / "img"
 ARGS = [
     "--headless",
     "--no-sandbox",

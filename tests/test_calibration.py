@@ -51,6 +51,7 @@ def test_a_particle_that_breaks_a_sourced_order_is_as_far_as_can_be(twin):
     assert distance({"hedger.inertia.US": 0.9, "hedger.inertia.CN": 0.3}) == 1.0
 
 
+@pytest.mark.slow
 def test_calibration_recovers_known_parameters_from_a_twin_record(twin):
     scenario, record = twin
     fit = calibrate(scenario, record, 2011, list(TRUTH), population=30, generations=3, reps=10, seed=3)
@@ -62,6 +63,7 @@ def test_calibration_recovers_known_parameters_from_a_twin_record(twin):
     assert fit.epsilons == sorted(fit.epsilons, reverse=True)
 
 
+@pytest.mark.slow
 def test_calibrate_writes_a_posterior_that_history_takes(tmp_path):
     import json
 

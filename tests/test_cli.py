@@ -1,15 +1,21 @@
-"""The command line end to end, as a user runs it."""
+"""The command line end to end, as a user runs it.
+
+Most cases call ``main(argv)`` in this process (``run_cli``); one run and one refusal go through a process of
+their own (``bamboo``), for what only a process shows: its output streams and exit status as a shell sees them.
+"""
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
-from conftest import bamboo
+from conftest import REPO, SCENARIOS, bamboo, run_cli
 
-from sim import EVENT_TYPES
+from sim import EVENT_TYPES, __version__
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 FIGURES = ("alignment", "engagement_triangle", "hedging_index", "satisfaction", "survival", "strategies")
 
 
@@ -27,6 +33,7 @@ def crisis_run(tmp_path_factory):
     return out, done
 
 
+@pytest.mark.slow
 def test_run_writes_summary_trajectories_plots_and_manifest(crisis_run):
     out, done = crisis_run
     assert "survives in" in done.stdout
@@ -71,10 +78,11 @@ def test_run_writes_summary_trajectories_plots_and_manifest(crisis_run):
     assert set(manifest["files"]) >= {"summary.json", "trajectories.parquet", "alignment.png"}
 
 
+@pytest.mark.slow
 def test_same_seed_same_summary_bytes_whatever_the_chunking(tmp_path, crisis_run):
     out, _ = crisis_run
     again = tmp_path / "again"
-    done = bamboo(
+    done = run_cli(
         "run",
         SCENARIOS / "south_china_sea_crisis.yaml",
         "--runs",
@@ -92,16 +100,17 @@ def test_same_seed_same_summary_bytes_whatever_the_chunking(tmp_path, crisis_run
     assert (again / "summary.json").read_bytes() == (out / "summary.json").read_bytes()
 
 
+@pytest.mark.slow
 def test_existing_output_is_never_overwritten_without_force(tmp_path):
     out = tmp_path / "sq"
-    first = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 5, "--out", out, "--quiet")
+    first = run_cli("run", SCENARIOS / "status_quo.yaml", "--runs", 5, "--out", out, "--quiet")
     assert first.returncode == 0, first.stderr
     written = (out / "summary.json").read_bytes()
-    done = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 6, "--out", out)
+    done = run_cli("run", SCENARIOS / "status_quo.yaml", "--runs", 6, "--out", out)
     assert done.returncode == 2
     assert "exists" in done.stderr and "--force" in done.stderr and "Traceback" not in done.stderr
     assert (out / "summary.json").read_bytes() == written
-    forced = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 6, "--out", out, "--force", "--quiet")
+    forced = run_cli("run", SCENARIOS / "status_quo.yaml", "--runs", 6, "--out", out, "--force", "--quiet")
     assert forced.returncode == 0, forced.stderr
     assert json.loads((out / "summary.json").read_text())["runs"] == 6  # a folder Bamboo wrote is replaced
 
@@ -117,15 +126,16 @@ def test_existing_output_is_never_overwritten_without_force(tmp_path):
 )
 def test_bad_options_are_refused_cleanly(tmp_path, args, message):
     out = tmp_path / "never"
-    done = bamboo("run", SCENARIOS / "status_quo.yaml", *args, "--out", out)
+    done = run_cli("run", SCENARIOS / "status_quo.yaml", *args, "--out", out)
     assert done.returncode == 2
     assert message in done.stderr and "Traceback" not in done.stderr
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_run_under_another_strategy_still_compares_with_the_models_own(tmp_path):
     out = tmp_path / "frozen"
-    done = bamboo(
+    done = run_cli(
         "run",
         SCENARIOS / "caatsa_enforced.yaml",
         "--runs",
@@ -148,7 +158,7 @@ def test_a_run_under_another_strategy_still_compares_with_the_models_own(tmp_pat
 def test_no_comparison_when_asked_for_none(tmp_path):
     out = tmp_path / "plain"
     assert (
-        bamboo(
+        run_cli(
             "run", SCENARIOS / "status_quo.yaml", "--runs", 10, "--strategies", "none", "--out", out, "--quiet"
         ).returncode
         == 0
@@ -159,7 +169,7 @@ def test_no_comparison_when_asked_for_none(tmp_path):
 
 @pytest.mark.parametrize("flag", ["--strategy", "--strategies"])
 def test_an_unknown_strategy_is_refused_with_the_choices(tmp_path, flag):
-    done = bamboo("run", SCENARIOS / "status_quo.yaml", flag, "bandwagon", "--out", tmp_path / "never")
+    done = run_cli("run", SCENARIOS / "status_quo.yaml", flag, "bandwagon", "--out", tmp_path / "never")
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "unknown strategy 'bandwagon'" in done.stderr and "align:CN" in done.stderr
     assert not (tmp_path / "never").exists()
@@ -171,13 +181,14 @@ def test_a_scenario_names_its_strategy(tmp_path):
         "name: Aligned\ndescription: d\nbase: {}\nstrategy: align:US\nruns: 5\n".format(SCENARIOS / "status_quo.yaml"),
     )
     bad = scenario(tmp_path, "name: B\ndescription: d\nstrategy: bandwagon\n", "bad.yaml")
-    assert bamboo("validate", path).returncode == 0
-    done = bamboo("validate", bad)
+    assert run_cli("validate", path).returncode == 0
+    done = run_cli("validate", bad)
     assert done.returncode == 2 and "bad.yaml:3: strategy: unknown strategy" in done.stderr
 
 
+@pytest.mark.slow
 def test_facts_prints_each_fact_with_its_counts():
-    done = bamboo("facts", "--draws", 4, "--reps", 3)
+    done = run_cli("facts", "--draws", 4, "--reps", 3)
     assert done.returncode == 0, done.stderr
     rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and line[2].isdigit()]
     assert len(rows) == 10 and all(" of 4 " in row for row in rows)
@@ -196,14 +207,14 @@ def test_event_after_horizon_warns(tmp_path):
     late = scenario(
         tmp_path, "name: late\ndescription: d\nhorizon: 2027-07\nevents:\n  - {type: summit, at: 2030-01, actor: US}\n"
     )
-    done = bamboo("run", late, "--runs", 10, "--out", tmp_path / "o")
+    done = run_cli("run", late, "--runs", 10, "--out", tmp_path / "o")
     assert done.returncode == 0
     assert "warning" in done.stderr and "after" in done.stderr and "horizon" in done.stderr
 
 
 def test_compare_uses_common_random_numbers(tmp_path):
     out = tmp_path / "cmp"
-    done = bamboo(
+    done = run_cli(
         "compare", SCENARIOS / "status_quo.yaml", SCENARIOS / "caatsa_enforced.yaml", "--runs", 200, "--out", out
     )
     assert done.returncode == 0, done.stderr
@@ -215,7 +226,7 @@ def test_compare_uses_common_random_numbers(tmp_path):
     assert sum(paired.values()) == 200
     assert (out / "difference.png").exists() and (out / "difference.svg").exists()
     # a scenario compared with itself differs by exactly nothing in every run
-    same = bamboo(
+    same = run_cli(
         "compare",
         SCENARIOS / "status_quo.yaml",
         SCENARIOS / "status_quo.yaml",
@@ -232,7 +243,7 @@ def test_compare_uses_common_random_numbers(tmp_path):
 
 
 def test_compare_refuses_mismatched_calendars(tmp_path):
-    done = bamboo(
+    done = run_cli(
         "compare", SCENARIOS / "status_quo.yaml", SCENARIOS / "putin_visit_2024.yaml", "--out", tmp_path / "x"
     )
     assert done.returncode == 2 and "start and horizon" in done.stderr and "Traceback" not in done.stderr
@@ -240,16 +251,53 @@ def test_compare_refuses_mismatched_calendars(tmp_path):
 
 def test_validate_reports_each_file(tmp_path):
     bad = scenario(tmp_path, "name: x\ndescription: y\nruns: -3\n")
-    done = bamboo("validate", *sorted(SCENARIOS.glob("*.yaml")), bad)
+    done = run_cli("validate", *sorted(SCENARIOS.glob("*.yaml")), bad)
     assert done.returncode == 2
     assert done.stdout.count("ok:") == len(list(SCENARIOS.glob("*.yaml")))
     assert f"{bad}:3:" in done.stderr and "runs" in done.stderr and "Traceback" not in done.stderr
-    assert bamboo("validate", SCENARIOS / "status_quo.yaml").returncode == 0
+    assert run_cli("validate", SCENARIOS / "status_quo.yaml").returncode == 0
 
 
 def test_events_lists_the_catalogue_with_sources():
-    done = bamboo("events")
+    done = run_cli("events")
     assert done.returncode == 0
     for name, cls in EVENT_TYPES.items():
         assert name in done.stdout and cls.effect[:40] in done.stdout
     assert done.stdout.count("source:") == len(EVENT_TYPES)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["run", "--runs", "0"], ["validate", "no-such-file.yaml"]], ids=str)
+def test_in_process_the_command_line_says_and_returns_what_a_process_does(args, tmp_path, monkeypatch):
+    """run_cli, which most of these tests use, stands for the process a user starts: same status, same words."""
+    monkeypatch.chdir(tmp_path)
+    inside, outside = run_cli(*args), bamboo(*args, cwd=tmp_path)
+    assert (inside.returncode, inside.stdout, inside.stderr) == (outside.returncode, outside.stdout, outside.stderr)
+    assert inside.stdout or inside.stderr
+
+
+# -- the entry script ----------------------------------------------------------------------------
+def test_the_entry_script_runs_the_command_line_from_its_environment():
+    with (REPO / "pyproject.toml").open("rb") as project:  # the script's own test of a current environment
+        stamp = subprocess.run(["cksum"], stdin=project, capture_output=True, text=True).stdout
+    built = REPO / ".venv" / ".stamp"
+    if not built.is_file() or built.read_text().strip() != stamp.strip():
+        pytest.skip("the environment is older than pyproject.toml: ./bamboo would build it again")
+    done = subprocess.run([REPO / "bamboo", "--version"], capture_output=True, text=True, cwd=REPO.parent)
+    assert done.returncode == 0 and done.stdout == f"bamboo {__version__}\n" and done.stderr == ""
+
+
+def test_the_entry_script_says_what_to_do_when_no_python_will_do(tmp_path):
+    """No Python 3.12 or newer on PATH, none from pyenv or uv: exit status 2, the remedy, no environment made."""
+    for name in ("bamboo", "pyproject.toml"):
+        shutil.copy2(REPO / name, tmp_path / name)
+    old = tmp_path / "old-pythons"
+    old.mkdir()
+    for name in ("python3.14", "python3.13", "python3.12", "python3", "python"):  # every name it looks for
+        (old / name).write_text("#!/bin/sh\nexit 1\n")  # fails the version check, as Python 3.11 would
+        (old / name).chmod(0o755)
+    tools = {str(Path(shutil.which(t)).parent) for t in ("cat", "cksum", "dirname", "ls", "sort")}
+    env = {"PATH": os.pathsep.join([str(old), *sorted(tools)]), "HOME": str(tmp_path / "home")}
+    done = subprocess.run(["bash", tmp_path / "bamboo", "--version"], capture_output=True, text=True, env=env)
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Python 3.12 or newer is needed" in done.stderr and "BAMBOO_PYTHON" in done.stderr
+    assert not (tmp_path / ".venv").exists()

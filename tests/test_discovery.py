@@ -1,22 +1,19 @@
 """Scenario discovery: PRIM finds a planted box; a discovered box, run as a scenario, collapses at its density."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SCENARIOS, bamboo
 
 from sim import discovery
 from sim.cli import main
 from sim.ensemble import simulate
 from sim.scenario import load_scenario
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
-
+@pytest.mark.slow
 def test_prim_finds_a_planted_box():
     rng = np.random.default_rng(4)
     x = pd.DataFrame(rng.random((4000, 5)), columns=[f"x{i}" for i in range(5)])
@@ -31,6 +28,7 @@ def test_prim_finds_a_planted_box():
     assert box.coverage == pytest.approx(y[box.contains(x)].sum() / y.sum())
 
 
+@pytest.mark.slow
 def test_prim_on_noise_restricts_nothing_it_cannot_tell_from_chance():
     rng = np.random.default_rng(5)
     x = pd.DataFrame(rng.random((3000, 4)), columns=list("abcd"))
@@ -44,11 +42,12 @@ def found(tmp_path_factory):
     """In its own process, as a user runs it (PRIM's memory stays out of the test process)."""
     out = tmp_path_factory.mktemp("discovery") / "caatsa"
     args = ["discover", SCENARIOS / "caatsa_enforced.yaml", "--points", 8000, "--out", out, "--quiet"]
-    done = subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True)
+    done = bamboo(*args)
     assert done.returncode == 0, done.stderr
     return out
 
 
+@pytest.mark.slow
 def test_bamboo_discover_writes_boxes_trajectories_and_scenarios(found):
     names = {p.name for p in found.iterdir()}
     assert {"boxes.csv", "boxes.parquet", "peeling.csv", "peeling.parquet", "points.parquet"} <= names
@@ -60,6 +59,7 @@ def test_bamboo_discover_writes_boxes_trajectories_and_scenarios(found):
     assert meta["discovery"]["points"] == 8000 and set(meta["files"]) == names - {"manifest.json"}
 
 
+@pytest.mark.slow
 def test_a_discovered_box_run_as_a_scenario_collapses_at_its_density(found):
     boxes = pd.read_csv(found / "boxes.csv").drop_duplicates("box").set_index("box")
     scenario = load_scenario(found / "box_1.yaml")
@@ -71,6 +71,7 @@ def test_a_discovered_box_run_as_a_scenario_collapses_at_its_density(found):
     assert abs(rate - density) <= 3 * np.hypot(se, np.sqrt(rate * (1 - rate) / runs)), (rate, density, se)
 
 
+@pytest.mark.slow
 def test_a_box_file_restricts_what_the_box_restricts(found):
     boxes = pd.read_csv(found / "boxes.csv")
     scenario = load_scenario(found / "box_1.yaml")

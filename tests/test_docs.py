@@ -2,9 +2,9 @@
 and docs/safety.md's limits table."""
 
 import re
-from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from sim import limits
 from sim.doc_tables import assumption_table, free_parameter_table, order_table, parameter_counts, parameter_table
@@ -12,7 +12,7 @@ from sim.events import EVENT_TYPES
 from sim.params import load_parameters
 from sim.strategies import STRATEGIES
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = REPO / "docs"
 ODD = (DOCS / "ODD.md").read_text(encoding="utf-8")
 SAFETY = (DOCS / "safety.md").read_text(encoding="utf-8")
 

@@ -1,15 +1,13 @@
 """The EMA Workbench adapter: Bamboo driven by EMA's own evaluator, with EMA's names and outcomes."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from conftest import SCENARIOS
 
 from sim import ema, explore
 from sim.discovery import quiet
 from sim.scenario import load_scenario
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 FACTORS = ["powers.US.tolerance.RU", "events[0].magnitude"]
 
 

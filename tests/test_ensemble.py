@@ -1,37 +1,25 @@
 """Ensemble execution: the same bytes whatever the executor, a lost worker or an interruption."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import SCENARIOS, bamboo, run_cli
 
 from sim.ensemble import FAULTS_ENV, Checkpoint, Chunk, chunks, execute, run_chunk
 from sim.scenario import load_scenario
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 STORM = SCENARIOS / "perfect_storm.yaml"  # events, and runs that fail
 RUNS, SEED = 320, 5
 RUN = ("run", STORM, "--runs", RUNS, "--seed", SEED)
-
-
-def bamboo(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     """Chunks of 64 runs, one after another in the test's own process tree."""
     out = tmp_path_factory.mktemp("ref") / "out"
-    done = bamboo(*RUN, "--chunk", 64, "--out", out, "--quiet")
+    done = run_cli(*RUN, "--chunk", 64, "--out", out, "--quiet")
     assert done.returncode == 0, done.stderr
     return out
 
@@ -61,11 +49,13 @@ def same_results(out: Path, reference: Path) -> None:
         assert (out / path.name).read_bytes() == path.read_bytes(), path.name
 
 
+@pytest.mark.slow
 def test_the_reference_has_failures_to_count(reference):
     summary = json.loads((reference / "summary.json").read_text())
     assert summary["runs"] == RUNS and 0 < sum(summary["failure_modes"].values()) <= 1
 
 
+@pytest.mark.slow
 def test_two_local_workers_give_the_same_bytes(tmp_path, reference):
     done = bamboo(*RUN, "--chunk", 100, "--workers", 2, "--out", tmp_path / "out", "--quiet")
     assert done.returncode == 0, done.stderr
@@ -73,12 +63,14 @@ def test_two_local_workers_give_the_same_bytes(tmp_path, reference):
     assert not (tmp_path / ".out.partial").exists()  # finished chunks are dropped once the result is in place
 
 
+@pytest.mark.slow
 def test_a_dask_cluster_gives_the_same_bytes(tmp_path, reference, cluster):
     done = bamboo(*RUN, "--chunk", 50, "--scheduler", cluster.scheduler_address, "--out", tmp_path / "out", "--quiet")
     assert done.returncode == 0, done.stderr
     same_results(tmp_path / "out", reference)
 
 
+@pytest.mark.slow
 def test_a_dead_pool_worker_costs_only_a_rerun(tmp_path, reference):
     faults = tmp_path / "faults"
     faults.mkdir()
@@ -90,6 +82,7 @@ def test_a_dead_pool_worker_costs_only_a_rerun(tmp_path, reference):
     same_results(tmp_path / "out", reference)
 
 
+@pytest.mark.slow
 def test_a_dead_dask_worker_costs_only_a_rerun(tmp_path, reference, cluster, faults):
     (faults / "exit-0-150").touch()
     address = cluster.scheduler_address
@@ -99,6 +92,7 @@ def test_a_dead_dask_worker_costs_only_a_rerun(tmp_path, reference, cluster, fau
     same_results(tmp_path / "out", reference)
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, reference):
     out, partial, faults = tmp_path / "out", tmp_path / ".out.partial", tmp_path / "faults"
     faults.mkdir()
@@ -107,18 +101,19 @@ def test_an_interrupted_run_resumes_to_the_same_bytes(tmp_path, reference):
     assert killed.returncode == 75 and not out.exists()
     assert sorted(p.name for p in partial.glob("*.npz")) == ["p00000-r000000000000.npz", "p00000-r000000000064.npz"]
 
-    again = bamboo(*RUN, "--chunk", 64, "--out", out)
+    again = run_cli(*RUN, "--chunk", 64, "--out", out)
     assert again.returncode == 2 and "--resume" in again.stderr and "Traceback" not in again.stderr
-    other = bamboo(*RUN[:-1], SEED + 1, "--chunk", 64, "--out", out, "--resume")
+    other = run_cli(*RUN[:-1], SEED + 1, "--chunk", 64, "--out", out, "--resume")
     assert other.returncode == 2 and "seed: 5 there, 6 now" in other.stderr and "Traceback" not in other.stderr
 
-    resumed = bamboo(*RUN, "--chunk", 64, "--out", out, "--resume")
+    resumed = run_cli(*RUN, "--chunk", 64, "--out", out, "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "resuming: 2 of 5 chunk(s) already finished" in resumed.stderr
     same_results(out, reference)
     assert not partial.exists()
 
 
+@pytest.mark.slow
 def test_an_unreachable_scheduler_is_refused_cleanly(tmp_path):
     env = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
     done = bamboo(*RUN, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "out", env=env)
@@ -128,7 +123,7 @@ def test_an_unreachable_scheduler_is_refused_cleanly(tmp_path):
 
 
 def test_workers_and_scheduler_exclude_each_other(tmp_path):
-    done = bamboo(*RUN, "--workers", 2, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "out")
+    done = run_cli(*RUN, "--workers", 2, "--scheduler", "tcp://127.0.0.1:9", "--out", tmp_path / "out")
     assert done.returncode == 2 and "not allowed with" in done.stderr
 
 
@@ -157,6 +152,7 @@ def test_chunks_merge_in_any_order_to_the_whole(tmp_path):
     assert np.array_equal(merged.failures, whole.failures)
 
 
+@pytest.mark.slow
 def test_bench_reports_both_paths_as_json():
     done = bamboo("bench", "--mesa-runs", 2, "--ensemble-runs", 200, "--pool-runs", 400, "--steps", 4)
     assert done.returncode == 0, done.stderr
@@ -168,6 +164,7 @@ def test_bench_reports_both_paths_as_json():
     assert len(result["load_average"]) == 2
 
 
+@pytest.mark.slow
 def test_an_aggregate_shipped_between_processes_keeps_its_counts():
     """Pickled with narrow counts (a worker sends its chunk's Aggregate), read back as int64, the same numbers."""
     import pickle

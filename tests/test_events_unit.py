@@ -123,20 +123,6 @@ def test_the_catalogue_covers_the_brief():
     assert expected <= set(EVENT_TYPES)
 
 
-@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
-def test_every_event_type_is_documented(name):
-    cls = EVENT_TYPES[name]
-    assert issubclass(cls, Event)
-    assert cls.name == name
-    for attribute in ("name", "effect", "source"):
-        value = getattr(cls, attribute)
-        assert isinstance(value, str), attribute
-        assert value.strip(), attribute
-    assert cls.default_actor in POWERS
-    assert cls.duration is None or cls.duration > 0
-    assert cls.half_life >= 0
-
-
 _QUOTE = re.compile(r'^(\d{3}_[0-9a-f]{16}\.txt): "(.*)"$', re.S)
 _QUOTED_EVENTS = sorted(n for n, c in EVENT_TYPES.items() if _QUOTE.match(c.source))
 
@@ -156,37 +142,10 @@ def test_most_event_types_cite_a_source_file():
 BAD_MAGNITUDES = [1.5, -0.1, [0.8, 0.2], "x", True, None, float("nan"), [0.1, 0.2, 0.3], [0.2, 1.2], ["a", 0.5]]
 
 
-@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
-@pytest.mark.parametrize("magnitude", BAD_MAGNITUDES, ids=repr)
-def test_bad_magnitude_raises(name, magnitude):
-    with pytest.raises(ValueError, match="magnitude"):
-        make(name, magnitude=magnitude)
-
-
 @pytest.mark.parametrize("magnitude", [0, 0.0, 0.5, 1, 1.0, [0.2, 0.8], (0.0, 1.0), [0.4, 0.4]], ids=repr)
 def test_good_magnitudes_are_accepted(magnitude):
     for name in EVENT_TYPES:
         assert make(name, magnitude=magnitude).magnitude == magnitude
-
-
-@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
-def test_until_must_come_after_at(name):
-    with pytest.raises(ValueError, match="until"):
-        make(name, at="2026-01", until="2025-10")
-    with pytest.raises(ValueError, match="until"):
-        make(name, at="2026-01", until="2026-01")
-    assert make(name, at="2026-01", until="2026-02").until == Month(2026, 2)
-
-
-@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
-@pytest.mark.parametrize("actor", ["XX", "VN", "us", ""])
-def test_unknown_actor_raises(name, actor):
-    if actor == "":
-        # an empty actor falls back to the default one
-        assert make(name, actor=actor).actor == EVENT_TYPES[name].default_actor
-        return
-    with pytest.raises(ValueError, match="actor"):
-        make(name, actor=actor)
 
 
 @pytest.mark.parametrize("at", ["2025-13", "2025-7", "July 2025", "", "2025/07"])
@@ -238,20 +197,6 @@ def test_shock_with_an_unknown_state_path_fails():
         model.run_for(1)
 
 
-@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
-def test_a_misspelt_keyword_is_rejected(name):
-    with pytest.raises(TypeError):
-        make(name, magnitud=1.0)
-    with pytest.raises(TypeError):
-        make(name, untill="2026-01")
-
-
-@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
-def test_unknown_target_raises(name):
-    with pytest.raises(ValueError, match="target"):
-        make(name, target="XX")
-
-
 # -- every event in a model -----------------------------------------------------------
 
 
@@ -263,37 +208,6 @@ def check_bounds(model: BalanceModel) -> None:
     for key in ("satisfaction", "courtship", "coercion", "memory", "hedging_index"):
         assert np.all(np.isfinite(t[key])), key
         assert np.all((t[key] >= 0.0) & (t[key] <= 1.0)), key
-
-
-@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
-def test_every_event_keeps_the_invariants_and_has_an_effect(name, baseline):
-    model = simulate([make(name, magnitude=1.0)])
-    assert [e.name for e in model.fired] == [name]
-    check_bounds(model)
-    t = model.trajectories()
-    assert t["alignment"].shape == baseline["alignment"].shape
-    np.testing.assert_array_equal(t["alignment"][0], baseline["alignment"][0])
-    assert not np.array_equal(t["alignment"], baseline["alignment"]), f"{name} changed no alignment"
-
-
-@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
-def test_an_event_of_magnitude_zero_changes_nothing(name, baseline):
-    model = simulate([make(name, magnitude=0.0)])
-    assert len(model.fired) == 1
-    for key in ("alignment", "satisfaction", "courtship", "coercion", "memory"):
-        np.testing.assert_array_equal(model.trajectories()[key], baseline[key], err_msg=key)
-
-
-@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
-def test_nothing_happens_before_an_event(name):
-    at = Month.parse(START).plus(12)  # four quarters in
-    base = simulate(steps=10).trajectories()["alignment"]
-    model = simulate([make(name, at=str(at), magnitude=1.0)], steps=10)
-    start = model.calendar.step_of(at)
-    assert start == 4
-    a = model.trajectories()["alignment"]
-    np.testing.assert_array_equal(a[: start + 1], base[: start + 1])
-    assert not np.array_equal(a[start + 1 :], base[start + 1 :])
 
 
 @pytest.mark.parametrize("name", ["tariff", "summit", "maritime_incident", "shock"])
@@ -374,3 +288,77 @@ def test_every_actor_target_pair_resolves_to_real_paths_or_is_refused(name):
                 continue
             model = BalanceModel(runs=2, rng=1, events=[event])
             model.run_for(2)  # fires without error
+
+
+# -- every event type -------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
+class TestEveryEventType:
+    """What every registered event type must do: a type added to sim.events.EVENT_TYPES runs these too."""
+
+    def test_is_documented(self, name):
+        cls = EVENT_TYPES[name]
+        assert issubclass(cls, Event)
+        assert cls.name == name
+        for attribute in ("name", "effect", "source"):
+            value = getattr(cls, attribute)
+            assert isinstance(value, str), attribute
+            assert value.strip(), attribute
+        assert cls.default_actor in POWERS
+        assert cls.duration is None or cls.duration > 0
+        assert cls.half_life >= 0
+
+    @pytest.mark.parametrize("magnitude", BAD_MAGNITUDES, ids=repr)
+    def test_bad_magnitude_raises(self, name, magnitude):
+        with pytest.raises(ValueError, match="magnitude"):
+            make(name, magnitude=magnitude)
+
+    def test_until_must_come_after_at(self, name):
+        with pytest.raises(ValueError, match="until"):
+            make(name, at="2026-01", until="2025-10")
+        with pytest.raises(ValueError, match="until"):
+            make(name, at="2026-01", until="2026-01")
+        assert make(name, at="2026-01", until="2026-02").until == Month(2026, 2)
+
+    @pytest.mark.parametrize("actor", ["XX", "VN", "us", ""])
+    def test_unknown_actor_raises(self, name, actor):
+        if actor == "":
+            # an empty actor falls back to the default one
+            assert make(name, actor=actor).actor == EVENT_TYPES[name].default_actor
+            return
+        with pytest.raises(ValueError, match="actor"):
+            make(name, actor=actor)
+
+    def test_a_misspelt_keyword_is_rejected(self, name):
+        with pytest.raises(TypeError):
+            make(name, magnitud=1.0)
+        with pytest.raises(TypeError):
+            make(name, untill="2026-01")
+
+    def test_unknown_target_raises(self, name):
+        with pytest.raises(ValueError, match="target"):
+            make(name, target="XX")
+
+    def test_keeps_the_invariants_and_has_an_effect(self, name, baseline):
+        model = simulate([make(name, magnitude=1.0)])
+        assert [e.name for e in model.fired] == [name]
+        check_bounds(model)
+        t = model.trajectories()
+        assert t["alignment"].shape == baseline["alignment"].shape
+        np.testing.assert_array_equal(t["alignment"][0], baseline["alignment"][0])
+        assert not np.array_equal(t["alignment"], baseline["alignment"]), f"{name} changed no alignment"
+
+    def test_an_event_of_magnitude_zero_changes_nothing(self, name, baseline):
+        model = simulate([make(name, magnitude=0.0)])
+        assert len(model.fired) == 1
+        for key in ("alignment", "satisfaction", "courtship", "coercion", "memory"):
+            np.testing.assert_array_equal(model.trajectories()[key], baseline[key], err_msg=key)
+
+    def test_nothing_happens_before_an_event(self, name):
+        at = Month.parse(START).plus(12)  # four quarters in
+        base = simulate(steps=10).trajectories()["alignment"]
+        model = simulate([make(name, at=str(at), magnitude=1.0)], steps=10)
+        start = model.calendar.step_of(at)
+        assert start == 4
+        a = model.trajectories()["alignment"]
+        np.testing.assert_array_equal(a[: start + 1], base[: start + 1])
+        assert not np.array_equal(a[start + 1 :], base[start + 1 :])

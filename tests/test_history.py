@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SCENARIOS, bamboo
+from conftest import SCENARIOS, run_cli
 
 from sim.calendar import Month
 from sim.cli import main
@@ -112,11 +112,12 @@ def test_a_bad_series_file_names_the_line_and_field(tmp_path, text, where):
 @pytest.fixture(scope="module")
 def hindcast_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("history") / "h"
-    done = bamboo("history", "--runs", 60, "--seed", 5, "--out", out)
+    done = run_cli("history", "--runs", 60, "--seed", 5, "--out", out)
     assert done.returncode == 0, done.stderr
     return out, done
 
 
+@pytest.mark.slow
 def test_history_writes_the_hindcast_scored_beside_the_baselines(hindcast_run):
     out, done = hindcast_run
     assert "out of sample (tier match / RPS)" in done.stdout
@@ -136,6 +137,7 @@ def test_history_writes_the_hindcast_scored_beside_the_baselines(hindcast_run):
     assert report["russian_arms_share"]["periods"][0] == "2000-2004"
 
 
+@pytest.mark.slow
 def test_history_is_the_same_for_the_same_seed(hindcast_run, tmp_path):
     out, _ = hindcast_run
     assert main(["history", "--runs", "60", "--seed", "5", "--out", str(tmp_path / "again"), "--quiet"]) == 0
@@ -159,6 +161,7 @@ def test_history_refuses_bad_input_with_exit_2_and_writes_nothing(tmp_path, caps
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_history_draws_each_run_from_a_posterior(tmp_path, capsys):
     (tmp_path / "p.csv").write_text("weight,behaviour.tier_patience\n1,6\n", encoding="utf-8")
     args = ["history", "--runs", "40", "--seed", "5", "--quiet"]

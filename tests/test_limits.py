@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SCENARIOS, bamboo, run_cli
 
 from sim import limits
 from sim.cli import main
@@ -20,7 +21,6 @@ from sim.params import bounds, load_parameters
 from sim.scenario import ScenarioError, load_scenario
 from sim.sweep import load_design
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 HEAD = "name: Test\ndescription: A test scenario.\n"
 BOMB = (
     "["
@@ -30,10 +30,6 @@ BOMB = (
     )
     + "]"
 )
-
-
-def bamboo(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True, **kw)
 
 
 def write(path: Path, text: str) -> Path:
@@ -118,7 +114,7 @@ def test_the_horizon_has_a_limit_that_states_the_memory(tmp_path):
 def test_validate_refuses_the_horizon_before_any_work(tmp_path):
     path = write(tmp_path / "h.yaml", HEAD + "horizon: 9999-12\n")
     for command in (["validate", path], ["run", path, "--out", tmp_path / "out"]):
-        done = bamboo(*command)
+        done = run_cli(*command)
         assert done.returncode == 2 and "at most 200 steps" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "out").exists()
 
@@ -141,7 +137,7 @@ def test_flags_respect_the_limits_of_the_file(tmp_path, flag, value, message):
     if flag == "--workers" and limits.processors() >= 64:
         pytest.skip("a machine with 64 processors may use them")
     started = time.process_time()
-    done = bamboo("run", SCENARIOS / "status_quo.yaml", flag, value, "--out", tmp_path / "out")
+    done = run_cli("run", SCENARIOS / "status_quo.yaml", flag, value, "--out", tmp_path / "out")
     assert time.process_time() - started < 30
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr) < 2000 and not (tmp_path / "out").exists()
@@ -149,7 +145,7 @@ def test_flags_respect_the_limits_of_the_file(tmp_path, flag, value, message):
 
 def test_a_job_of_too_many_chunks_is_refused_before_they_are_counted_out(tmp_path):
     started = time.process_time()
-    done = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", 100_000_000, "--chunk", 1, "--out", tmp_path / "o")
+    done = run_cli("run", SCENARIOS / "status_quo.yaml", "--runs", 100_000_000, "--chunk", 1, "--out", tmp_path / "o")
     assert time.process_time() - started < 30
     assert done.returncode == 2 and "100,000,000 chunks of 1 runs; expected at most 10,000" in done.stderr
     assert list(tmp_path.iterdir()) == []
@@ -171,6 +167,7 @@ def test_a_job_beyond_this_machine_s_memory_is_refused_before_work(tmp_path, mon
     assert limits.estimate(40, suggested, per_step=limits.TRAJECTORIES) <= 800 * 2**20  # the advice fits
 
 
+@pytest.mark.slow
 def test_the_memory_estimate_covers_what_a_run_takes(tmp_path):
     """Peak memory of a real run (Linux) stays under the estimate that guards it."""
     status = Path("/proc/self/status")
@@ -184,7 +181,7 @@ def test_the_memory_estimate_covers_what_a_run_takes(tmp_path):
         "print(next(int(line.split()[1]) for line in open('/proc/self/status') if line.startswith('VmHWM')))"
     )
     args = [SCENARIOS / "perfect_storm.yaml", "--runs", "4000", "--chunk", "4000", "--trajectories", "--quiet"]
-    warm = bamboo("run", SCENARIOS / "status_quo.yaml", "--runs", "10", "--quiet", "--out", tmp_path / "warm")
+    warm = run_cli("run", SCENARIOS / "status_quo.yaml", "--runs", "10", "--quiet", "--out", tmp_path / "warm")
     assert warm.returncode == 0, warm.stderr
     done = subprocess.run(
         [sys.executable, "-c", code, "run", *map(str, args), "--out", str(tmp_path / "out")],
@@ -197,7 +194,7 @@ def test_the_memory_estimate_covers_what_a_run_takes(tmp_path):
 
 
 def test_trajectories_have_a_limit(tmp_path):
-    done = bamboo(
+    done = run_cli(
         "run", SCENARIOS / "status_quo.yaml", "--runs", limits.MAX_TRAJECTORY_RUNS + 1, "--trajectories",
         "--out", tmp_path / "out",
     )  # fmt: skip
@@ -205,7 +202,7 @@ def test_trajectories_have_a_limit(tmp_path):
 
 
 def test_bench_flags_are_bounded():
-    done = bamboo("bench", "--steps", "100000")
+    done = run_cli("bench", "--steps", "100000")
     assert done.returncode == 2 and "at most 200" in done.stderr and "Traceback" not in done.stderr
 
 
@@ -256,6 +253,7 @@ def test_a_large_file_is_refused_unread(tmp_path):
     refused(path, "larger than 1,024 KiB")
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes")
 def test_a_pipe_as_scenario_file_is_refused_at_once(tmp_path):
     fifo = tmp_path / "pipe.yaml"
@@ -266,6 +264,7 @@ def test_a_pipe_as_scenario_file_is_refused_at_once(tmp_path):
     refused(tmp_path / "child.yaml", "named pipe")
 
 
+@pytest.mark.slow
 def test_a_device_as_scenario_file_is_refused(tmp_path):
     if not Path("/dev/zero").exists():
         pytest.skip("no /dev/zero")

@@ -2,11 +2,10 @@
 nothing of a file beyond the offending token; and ``validate`` refuses exactly what ``run`` refuses.
 """
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -15,7 +14,6 @@ from sim.params import ParameterError
 from sim.scenario import ScenarioError, load_scenario
 from sim.sweep import load_design
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 HEAD = "name: Test\ndescription: A test scenario.\n"
 INTERNALS = (
     "NoneType",
@@ -124,9 +122,8 @@ def test_long_values_are_shortened_in_messages(tmp_path):
 # -- validate refuses what run refuses ---------------------------------------------------------------
 def test_thresholds_that_runs_would_draw_out_of_order_are_refused_by_validate(tmp_path):
     path = write(tmp_path / "t.yaml", HEAD + "parameters: {thresholds.comprehensive: [0.05, 0.45]}\n")
-    runs = [sys.executable, "-m", "sim"]
-    validate = subprocess.run([*runs, "validate", str(path)], capture_output=True, text=True)
-    run = subprocess.run([*runs, "run", str(path), "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    validate = run_cli("validate", path)
+    run = run_cli("run", path, "--out", tmp_path / "o")
     for done in (validate, run):
         assert done.returncode == 2
         assert f"{path}:3: parameters.thresholds.comprehensive: tiers must rise strictly" in done.stderr
@@ -162,6 +159,7 @@ def test_whatever_validate_accepts_every_run_can_draw(tmp_path, values, uncertai
 MATHTEXT = "Tariff $\\\\alpha_{x$ storm"
 
 
+@pytest.mark.slow
 def test_a_name_with_dollars_runs_compares_and_sweeps(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     write(tmp_path / "s.yaml", f'name: "{MATHTEXT}"\ndescription: d\nhorizon: 2026-07\nruns: 20\n')
@@ -178,8 +176,7 @@ def test_a_lone_surrogate_is_refused_by_validate_with_its_line(tmp_path):
     path = write(tmp_path / "s.yaml", 'description: d\nname: "Tariff \\ud800"\n')
     err = refusal(path)
     assert err.line == 2 and "surrogate" in str(err)
-    done = subprocess.run([sys.executable, "-m", "sim", "run", str(path), "--out", str(tmp_path / "o")],
-                          capture_output=True, text=True)  # fmt: skip
+    done = run_cli("run", path, "--out", tmp_path / "o")
     assert done.returncode == 2 and sorted(p.name for p in tmp_path.iterdir()) == ["s.yaml"]
 
 

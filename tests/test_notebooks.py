@@ -1,12 +1,13 @@
 """Every notebook runs from top to bottom in a fresh kernel, inside a temporary folder."""
 
-from pathlib import Path
-
 import nbformat
 import pytest
+from conftest import REPO
 from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+pytestmark = pytest.mark.slow  # every notebook executed in a kernel of its own
+
+NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 
 def test_the_notebooks_are_there():

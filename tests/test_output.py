@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import SCENARIOS, run_cli
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -23,11 +24,7 @@ from sim import output
 from sim.cli import main
 
 TINY = "name: Tiny\ndescription: Two steps, for output tests.\nhorizon: 2026-01\nruns: 2\n"
-STORM = Path(__file__).resolve().parent.parent / "scenarios" / "perfect_storm.yaml"
-
-
-def bamboo(*args, cwd=None, **kw):
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True, cwd=cwd, **kw)
+STORM = SCENARIOS / "perfect_storm.yaml"
 
 
 @pytest.fixture
@@ -102,6 +99,7 @@ def test_force_refuses_a_folder_bamboo_did_not_write(sandbox, capsys):
     assert "replaces only a folder Bamboo wrote" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_force_replaces_a_folder_bamboo_wrote_but_not_one_a_user_changed(sandbox, capsys):
     assert run("out", force=False) == 0
     assert run("out") == 0  # Bamboo's own, unchanged: replaced
@@ -175,6 +173,7 @@ def test_a_failure_to_write_keeps_only_the_finished_chunks_and_says_so(sandbox, 
     assert sorted(p.name for p in (sandbox / "new" / "deeper").iterdir()) == ["out"]
 
 
+@pytest.mark.slow
 def test_a_refused_output_creates_no_parent_folders(sandbox):
     assert run("new/deeper/thesis.txt/x") == 0  # a new path: made
     before = sorted(p for p in sandbox.rglob("*"))
@@ -183,6 +182,7 @@ def test_a_refused_output_creates_no_parent_folders(sandbox):
 
 
 # -- leftovers ----------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_killed_run_s_staging_folder_goes_with_the_next_run(tmp_path):
     """kill -9 leaves .out.XXXXXXXX behind; the resumed run removes it (and never one whose writer lives)."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -197,11 +197,12 @@ def test_a_killed_run_s_staging_folder_goes_with_the_next_run(tmp_path):
     foreign = tmp_path / ".out.user1234"  # same pattern, not Bamboo's: no marker
     foreign.mkdir()
     (foreign / "mine.txt").write_text("mine")
-    done = bamboo("run", STORM, "--runs", 40, "--chunk", 20, "--out", tmp_path / "out", "--quiet")
+    done = run_cli("run", STORM, "--runs", 40, "--chunk", 20, "--out", tmp_path / "out", "--quiet")
     assert done.returncode == 0, done.stderr
     assert not stale.exists() and alive.exists() and (foreign / "mine.txt").read_text() == "mine"
 
 
+@pytest.mark.slow
 def test_kill_9_then_resume_leaves_no_staging_folder(tmp_path):
     out = tmp_path / "out"
     args = [sys.executable, "-m", "sim", "run", str(STORM), "--runs", "20000", "--chunk", "1000", "--out", str(out)]
@@ -218,6 +219,7 @@ def test_kill_9_then_resume_leaves_no_staging_folder(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
+@pytest.mark.slow
 def test_an_interrupt_says_once_what_was_kept(tmp_path):
     """Ctrl+C after some chunks: the finished chunks are kept, and the message says so (and only that)."""
     out = tmp_path / "out"
@@ -244,7 +246,7 @@ def test_a_checkpoint_folder_with_a_user_file_is_not_emptied_by_force(tmp_path):
     partial.mkdir()
     (partial / "p00000-r000000000000.npz").write_bytes(b"old chunk")
     (partial / "mine.txt").write_text("mine")
-    done = bamboo("run", STORM, "--runs", 10, "--out", tmp_path / "out", "--force", "--quiet")
+    done = run_cli("run", STORM, "--runs", 10, "--out", tmp_path / "out", "--force", "--quiet")
     assert done.returncode == 2 and "did not write" in done.stderr, done.stderr
     assert (partial / "mine.txt").read_text() == "mine"
 
@@ -269,6 +271,7 @@ OUTS = st.one_of(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(out=OUTS)
 @example(out="../userdir")

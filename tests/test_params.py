@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import normalise
+from conftest import REPO, normalise
 
 from sim import BalanceModel
 from sim.params import (
@@ -129,7 +129,7 @@ def source_text(file: Path) -> str:
 def test_support_levels_are_counted_in_the_readme():
     """The README states plainly how many numbers are assumptions."""
     counts = {level: sum(p.support == level for p in PARAMS.entries.values()) for level in SUPPORT}
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
     stated = (
         f"{len(PARAMS.entries)} parameters: {counts['measured']} measured, "
         f"{counts['sourced-direction']} with a sourced direction, {counts['assumption']} assumptions"

@@ -71,6 +71,7 @@ def test_a_bad_posterior_names_the_line_and_field(tmp_path, text, where):
         load_posterior(bad, PARAMS)
 
 
+@pytest.mark.slow
 def test_run_with_a_posterior_is_the_same_on_one_worker_or_two_and_differs_from_the_defaults(tmp_path):
     from conftest import SCENARIOS
 

@@ -1,19 +1,20 @@
 """The same seed gives the same bytes, in every file written, whatever the chunking or the workers."""
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from conftest import SCENARIOS, bamboo, run_cli
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+pytestmark = pytest.mark.slow  # whole 300-run ensembles, written again and compared byte for byte
+
 STORM = SCENARIOS / "perfect_storm.yaml"
 
 
-def bamboo(*args):
-    done = subprocess.run([sys.executable, "-m", "sim", *map(str, args), "--quiet"], capture_output=True, text=True)
+def written(*args, process=False):
+    """The folder a successful command wrote: in this process, or (``process``) in one of its own."""
+    done = (bamboo if process else run_cli)(*args, "--quiet")
     assert done.returncode == 0, done.stderr
-    return args[args.index("--out") + 1]
+    return Path(args[args.index("--out") + 1])
 
 
 def contents(folder: Path) -> dict[str, bytes]:
@@ -23,11 +24,12 @@ def contents(folder: Path) -> dict[str, bytes]:
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("ref") / "out"
-    return bamboo("run", STORM, "--runs", 300, "--seed", 4, "--out", out)
+    return written("run", STORM, "--runs", 300, "--seed", 4, "--out", out)
 
 
 def test_every_file_of_a_run_is_the_same_bytes_again(reference, tmp_path):
-    again = bamboo("run", STORM, "--runs", 300, "--seed", 4, "--out", tmp_path / "again")
+    """Again, in a process of its own: nothing of the bytes depends on the process that wrote them."""
+    again = written("run", STORM, "--runs", 300, "--seed", 4, "--out", tmp_path / "again", process=True)
     ref = contents(reference)
     assert {"trajectories.parquet", "alignment.svg", "manifest.json"} <= set(ref)
     assert contents(again) == ref
@@ -35,7 +37,7 @@ def test_every_file_of_a_run_is_the_same_bytes_again(reference, tmp_path):
 
 @pytest.mark.parametrize("execution", [["--chunk", "7"], ["--chunk", "64", "--workers", "2"]], ids=["chunk", "workers"])
 def test_chunking_and_workers_change_no_byte(reference, tmp_path, execution):
-    other = bamboo("run", STORM, "--runs", 300, "--seed", 4, *execution, "--out", tmp_path / "other")
+    other = written("run", STORM, "--runs", 300, "--seed", 4, *execution, "--out", tmp_path / "other")
     assert contents(other) == contents(reference)
 
 
@@ -46,6 +48,6 @@ def test_a_comparison_and_a_sweep_are_the_same_bytes_again(tmp_path):
         ("compare", ("compare", SCENARIOS / "status_quo.yaml", SCENARIOS / "caatsa_enforced.yaml", "--runs", 60)),
         ("sweep", ("sweep", design)),
     ):
-        first = bamboo(*args, "--out", tmp_path / f"{kind}1")
-        second = bamboo(*args, "--chunk", 16, "--out", tmp_path / f"{kind}2")
+        first = written(*args, "--out", tmp_path / f"{kind}1")
+        second = written(*args, "--chunk", 16, "--out", tmp_path / f"{kind}2")
         assert contents(first) == contents(second), kind

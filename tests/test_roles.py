@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 
 from sim import roles
 from sim.events import EVENT_TYPES
@@ -80,10 +81,7 @@ def test_a_tariff_on_china_is_not_silently_read_as_one_on_vietnam(tmp_path):
 
 
 def test_the_events_command_lists_the_roles():
-    import subprocess
-    import sys
-
-    done = subprocess.run([sys.executable, "-m", "sim", "events"], capture_output=True, text=True)
+    done = run_cli("events")
     assert done.returncode == 0
     for kind in EVENT_TYPES:
         assert f"  actor: {roles.ROLES[kind].actor}\n  target: {roles.ROLES[kind].target}\n" in done.stdout

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
+from conftest import SCENARIOS, bamboo, run_cli
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -24,7 +23,6 @@ from sim.events import EVENT_TYPES
 from sim.params import POWERS, expected_paths
 from sim.scenario import EVENT_KEYS, TOP_KEYS, Scenario, ScenarioError, load_scenario
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 SCENARIO_FILES = sorted(SCENARIOS.glob("*.yaml"))
 HEAD = "name: Test\ndescription: A test scenario.\n"
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -1048,12 +1046,7 @@ def test_validate_command_reports_each_file_without_traceback(tmp_path):
     bad_type = write(tmp_path / "bad_type.yaml", TARIFF_AT.replace("tariff", "tarif"))
     empty = write(tmp_path / "empty.yaml", "")
     late = write(tmp_path / "late.yaml", LATE_BASE + "  - {type: tariff, at: 2031-01}\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "sim", "validate", str(good), str(bad_runs), str(bad_type), str(empty), str(late)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = bamboo("validate", good, bad_runs, bad_type, empty, late, timeout=120)  # a process: what a shell sees
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stdout + done.stderr
     assert f"ok: {good}: 'Status quo'" in done.stdout
@@ -1070,12 +1063,7 @@ def test_validate_command_reports_each_file_without_traceback(tmp_path):
 
 
 def test_validate_command_all_good_exits_zero():
-    done = subprocess.run(
-        [sys.executable, "-m", "sim", "validate", *map(str, SCENARIO_FILES)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli("validate", *SCENARIO_FILES)
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("ok: ") == len(SCENARIO_FILES)
     assert done.stderr == ""
@@ -1083,8 +1071,6 @@ def test_validate_command_all_good_exits_zero():
 
 def test_validate_command_control_character_gives_no_traceback(tmp_path):
     bad_file = write(tmp_path / "esc.yaml", "name: x\x1b\ndescription: y\n")
-    done = subprocess.run(
-        [sys.executable, "-m", "sim", "validate", str(bad_file)], capture_output=True, text=True, timeout=120
-    )
+    done = run_cli("validate", bad_file)
     assert "Traceback" not in done.stderr
     assert done.returncode == 2 and f"bamboo: error: {bad_file}" in done.stderr

@@ -1,20 +1,16 @@
 """Sensitivity analysis: indices right on functions with known indices, and `bamboo sensitivity` end to end."""
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from conftest import SCENARIOS, run_cli
 
 from sim import explore, sensitivity
 from sim.cli import main
 from sim.ensemble import Checkpoint
 from sim.scenario import load_scenario
-
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 
 def by(rows, method, index, outcome="y"):
@@ -87,20 +83,17 @@ def test_noise_share_says_how_much_of_the_spread_is_replicate_noise():
 FACTORS = "powers.US.tolerance.RU,behaviour.coercion_gain,events[0].magnitude"
 
 
-def bamboo(*args):
-    return subprocess.run([sys.executable, "-m", "sim", *map(str, args)], capture_output=True, text=True)
-
-
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     out = tmp_path_factory.mktemp("sensitivity") / "caatsa"
     args = ["sensitivity", SCENARIOS / "caatsa_enforced.yaml", "--factors", FACTORS, "--samples", 16]
     args += ["--trajectories", 6, "--replicates", 8, "--chunk", 200, "--out", out]
-    done = bamboo(*args)
+    done = run_cli(*args)
     assert done.returncode == 0, done.stderr
     return out, done
 
 
+@pytest.mark.slow
 def test_bamboo_sensitivity_writes_indices_figures_and_manifest(small):
     out, done = small
     names = {p.name for p in out.iterdir()}
@@ -119,6 +112,7 @@ def test_bamboo_sensitivity_writes_indices_figures_and_manifest(small):
     assert "sobol ST of survival" in done.stdout
 
 
+@pytest.mark.slow
 def test_the_indices_see_what_drives_survival_under_caatsa(small):
     """US tolerance of the Russia tie is what CAATSA moves: it must matter more than a factor of no consequence."""
     out, _ = small
@@ -162,6 +156,7 @@ def test_a_design_resumes_from_its_finished_chunks_to_the_same_result(tmp_path):
         Checkpoint.open(tmp_path / "kept", {**design.identity(), "seed": 3}, resume=True, force=False)
 
 
+@pytest.mark.slow
 def test_two_workers_give_the_same_indices_as_one(small, tmp_path):
     out, _ = small
     args = ["sensitivity", SCENARIOS / "caatsa_enforced.yaml", "--factors", FACTORS, "--samples", 16]
@@ -196,6 +191,7 @@ def test_bad_requests_are_refused_with_what_was_expected(args, expected, tmp_pat
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.slow
 def test_an_interrupted_analysis_resumes_to_the_same_indices(small, tmp_path, monkeypatch, capsys):
     out, _ = small
     args = ["sensitivity", str(SCENARIOS / "caatsa_enforced.yaml"), "--factors", FACTORS, "--samples", "16"]

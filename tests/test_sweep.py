@@ -1,31 +1,19 @@
 """Sweeps: the design file, the table, determinism across workers, resume, and clear errors."""
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
+from conftest import SCENARIOS, bamboo, run_cli
 
 from sim.cli import main
 from sim.ensemble import FAULTS_ENV
 from sim.params import load_parameters
 from sim.sweep import load_design
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 COLUMNS = 1 + 2 + 1 + 1 + 3 + 3 * 4  # point, 2 parameters, runs, survival, 3 failure modes, 3 powers x 4 stats
-
-
-def bamboo(*args, env=None):
-    return subprocess.run(
-        [sys.executable, "-m", "sim", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
 
 
 def write(folder: Path, text: str, name: str = "design.yaml") -> Path:
@@ -54,11 +42,12 @@ def grid(tmp_path_factory):
 @pytest.fixture(scope="module")
 def one_worker(grid, tmp_path_factory):
     out = tmp_path_factory.mktemp("sweeps") / "one"
-    done = bamboo("sweep", grid, "--chunk", 64, "--out", out)
+    done = run_cli("sweep", grid, "--chunk", 64, "--out", out)
     assert done.returncode == 0, done.stderr
     return out, done
 
 
+@pytest.mark.slow
 def test_sweep_writes_one_row_per_point_and_the_plot(one_worker):
     out, done = one_worker
     assert "6 design points" in done.stdout
@@ -91,6 +80,7 @@ def test_sweep_writes_one_row_per_point_and_the_plot(one_worker):
     )
 
 
+@pytest.mark.slow
 def test_sweep_is_the_same_on_two_workers_and_after_a_resume(grid, one_worker, tmp_path):
     out, _ = one_worker
     two = bamboo("sweep", grid, "--chunk", 100, "--workers", 2, "--out", tmp_path / "two", "--quiet")
@@ -103,7 +93,7 @@ def test_sweep_is_the_same_on_two_workers_and_after_a_resume(grid, one_worker, t
     (faults / "exit-3-64").touch()  # the sweep dies in point 3, second chunk
     killed = bamboo("sweep", grid, "--chunk", 64, "--out", tmp_path / "again", env={FAULTS_ENV: str(faults)})
     assert killed.returncode == 75 and len(list((tmp_path / ".again.partial").glob("*.npz"))) == 10
-    resumed = bamboo("sweep", grid, "--chunk", 64, "--out", tmp_path / "again", "--resume", "--quiet")
+    resumed = run_cli("sweep", grid, "--chunk", 64, "--out", tmp_path / "again", "--resume", "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     assert (tmp_path / "again" / "sweep.csv").read_bytes() == (out / "sweep.csv").read_bytes()
 
