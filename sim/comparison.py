@@ -8,7 +8,6 @@ interval; the difference in alignment is aggregated step by step.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -18,7 +17,7 @@ import numpy as np
 from sim.domain import POWERS
 from sim.ensemble import DEFAULT_CHUNK, chunks
 from sim.results import Aggregate
-from sim.tally import Z95
+from sim.tally import paired_difference
 
 if TYPE_CHECKING:
     from sim.scenario import Scenario
@@ -46,9 +45,7 @@ class Comparison:
     def survival_difference(self) -> tuple[float, float, float]:
         """Survival of B minus that of A, with its 95% interval (normal approximation, paired)."""
         only_a, only_b = self.survived[1, 0] / self.runs, self.survived[0, 1] / self.runs
-        diff = float(only_b - only_a)
-        half = Z95 * math.sqrt(max(only_a + only_b - diff * diff, 0.0) / self.runs)
-        return diff, max(diff - half, -1.0), min(diff + half, 1.0)
+        return paired_difference(only_b, only_a, self.runs)
 
     def final_alignment_mean(self, which: str) -> dict[str, float]:
         """Mean final tie per power under scenario ``which`` ("a" or "b")."""

@@ -24,6 +24,22 @@ from sim.strategies import DEFAULT
 Z95 = 1.959963984540054  # the normal quantile of a two-sided 95% interval
 
 
+def paired_difference(only_first: float, only_second: float, runs: int) -> tuple[float, float, float]:
+    """A paired difference of two survival shares, with its 95% interval (normal approximation).
+
+    Args:
+        only_first: the share of runs in which only the first survived.
+        only_second: the share of runs in which only the second survived.
+        runs: the number of paired runs.
+
+    Returns:
+        The first's survival minus the second's, and the interval's ends, within [-1, 1].
+    """
+    diff = float(only_first - only_second)
+    half = Z95 * math.sqrt(max(only_first + only_second - diff * diff, 0.0) / runs)
+    return diff, max(diff - half, -1.0), min(diff + half, 1.0)
+
+
 class RunMeans:
     """An observer: each run's mean security satisfaction over the steps it observes."""
 
@@ -101,9 +117,7 @@ class StrategyTally:
         n = max(self.runs, 1)
         only_a = float(self.patterns[sa & ~sb].sum()) / n
         only_b = float(self.patterns[~sa & sb].sum()) / n
-        diff = only_a - only_b
-        half = Z95 * math.sqrt(max(only_a + only_b - diff * diff, 0.0) / n)
-        return diff, max(diff - half, -1.0), min(diff + half, 1.0)
+        return paired_difference(only_a, only_b, n)
 
     def security_mean(self, name: str) -> float:
         """The mean over runs of each run's mean security satisfaction under ``name``."""
