@@ -551,20 +551,10 @@ def _with_posterior(scenario, path: Path | None):
 
 
 def _narrowed(scenario, path: Path | None):
-    """The scenario with each calibrated parameter's range narrowed to the posterior's spread (5-95%).
+    """The scenario with each calibrated parameter's range narrowed to the posterior in ``path`` (if given)."""
+    from sim.posterior import narrowed
 
-    A parameter the scenario sets itself keeps the scenario's value; the narrowed ranges keep the sourced
-    orders (a range inside a parameter's own).
-    """
-    if path is None:
-        return scenario
-    spread = _posterior(scenario, path).spread()
-    ranges = {p: [lo, hi] for p, (lo, hi) in spread.items() if scenario.parameter_set[p].range is not None}
-    return dataclasses.replace(
-        scenario,
-        parameter_set=scenario.parameter_set.with_overrides(ranges),
-        parameters={**scenario.parameters, **ranges},
-    )
+    return scenario if path is None else narrowed(scenario, _posterior(scenario, path))
 
 
 def cmd_history(args) -> int:

@@ -123,3 +123,20 @@ def load_posterior(path: str | Path, parameters) -> Posterior:
     if weights.sum() <= 0:
         raise PosteriorError(path, first, "weight", "expected weights that add up to more than zero")
     return Posterior(tuple(header[1:]), values[:, 1:], weights / weights.sum(), str(path))
+
+
+def narrowed(scenario, posterior: Posterior):
+    """The scenario with each calibrated parameter's range narrowed to the posterior's spread (5-95%).
+
+    A parameter the scenario sets itself keeps the scenario's value (pass a posterior without it); the
+    narrowed ranges keep the sourced orders (a range inside a parameter's own).
+    """
+    import dataclasses
+
+    spread = posterior.spread()
+    ranges = {p: [lo, hi] for p, (lo, hi) in spread.items() if scenario.parameter_set[p].range is not None}
+    return dataclasses.replace(
+        scenario,
+        parameter_set=scenario.parameter_set.with_overrides(ranges),
+        parameters={**scenario.parameters, **ranges},
+    )

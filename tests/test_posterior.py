@@ -10,7 +10,7 @@ import pytest
 
 from sim.model import BalanceModel
 from sim.params import load_parameters
-from sim.posterior import Posterior, PosteriorError, load_posterior, save_posterior
+from sim.posterior import Posterior, PosteriorError, load_posterior, narrowed, save_posterior
 from sim.streams import Streams
 
 PARAMS = load_parameters()
@@ -90,13 +90,13 @@ def test_run_with_a_posterior_is_the_same_on_one_worker_or_two_and_differs_from_
 def test_sensitivity_takes_the_posteriors_spread_as_the_ranges(tmp_path):
     from conftest import SCENARIOS
 
-    from sim.cli import _narrowed
     from sim.explore import factors
     from sim.scenario import load_scenario
 
     particles = np.column_stack([np.linspace(0.012, 0.02, 21), np.linspace(3.0, 4.0, 21)])
     path = save_posterior(Posterior(PATHS, particles, np.full(21, 1 / 21)), tmp_path / "p.csv", [])
-    scenario = _narrowed(load_scenario(SCENARIOS / "caatsa_enforced.yaml"), path)
+    scenario = load_scenario(SCENARIOS / "caatsa_enforced.yaml")
+    scenario = narrowed(scenario, load_posterior(path, scenario.parameter_set).without(scenario.parameters))
     ranges = {f.name: (f.low, f.high) for f in factors(scenario)}
     assert ranges["behaviour.step_size"] == pytest.approx((0.0124, 0.0196))
     assert ranges["behaviour.tier_patience"] == pytest.approx((3.05, 3.95))
