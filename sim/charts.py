@@ -8,6 +8,9 @@ own assets, so nothing is fetched from the internet. Text is at least
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from sim.agents import KEEP
@@ -16,6 +19,9 @@ from sim.domain import DIMENSIONS, POWERS, TIERS
 from sim.explain import DOING, DONE, DRIVERS, Reason
 from sim.outcomes import Failure
 from sim.plots import COLOURS, DIM_COLOURS, NAMES, QS
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 FONT = 14  # px: the smallest text on any chart, readable from the back of a classroom
 PRESENT = 18  # px: the same in presentation mode
@@ -32,6 +38,7 @@ TIER_NAMES = {
 
 
 def power_name(code: str) -> str:
+    """A country's name for a code in the events: "US" is "United States", "VN" "Vietnam"; others as given."""
     return NAMES.get(code, "Vietnam" if code == "VN" else code)
 
 
@@ -48,11 +55,12 @@ def event_label(kind: str, actor: str | None, target: str | None = None) -> str:
     return f"{title} ({who})" if who else title
 
 
-def _round(values) -> list:
+def _round(values: ArrayLike) -> list[float]:
     return [round(float(v), 4) for v in np.asarray(values)]
 
 
-def _base(title: str, dates: list[str], font: int, ylabel: str, ylim=(0, 1)) -> dict:
+def _base(title: str, dates: list[str], font: int, ylabel: str, ylim: tuple[float, float] = (0, 1)) -> dict:
+    """A line chart's option over the calendar, without its series: title, axes, legend and tooltip."""
     return {
         "animation": False,
         "textStyle": {"fontSize": font},
@@ -98,7 +106,7 @@ def event_marks(model: ClassroomModel) -> list[tuple[int, str, str, bool]]:
     return [(n + 1, at, "; ".join(names), live) for n, ((at, live), names) in enumerate(ordered)]
 
 
-def _marker_series(model: ClassroomModel, font: int, failures: list[tuple[Outcome, str]] = ()) -> dict:
+def _marker_series(model: ClassroomModel, font: int, failures: Sequence[tuple[Outcome, str]] = ()) -> dict:
     """An empty series that carries the tier bands, the numbered event lines and the failure dates."""
     s = model.world.scalars
     edges = [0.0] + [float(s[t][0]) for t in TIERS[1:]] + [1.0]
@@ -113,7 +121,7 @@ def _marker_series(model: ClassroomModel, font: int, failures: list[tuple[Outcom
         ]
         for i, name in enumerate(TIERS)
     ]
-    lines = [
+    lines: list[dict] = [
         {
             "xAxis": at,
             "lineStyle": {"color": LIVE if live else SCRIPTED, "type": "solid" if live else "dashed", "width": 2},
@@ -147,7 +155,9 @@ def _dates(model: ClassroomModel) -> list[str]:
     return [str(model.calendar.date(t)) for t in range(model.horizon + 1)]
 
 
-def _line(name: str, values, colour: str, width: float = 3, dashed: bool = False, legend: bool = True) -> dict:
+def _line(
+    name: str, values: ArrayLike, colour: str, width: float = 3, dashed: bool = False, legend: bool = True
+) -> dict:
     data: list = _round(values)
     if data and not dashed:  # a dot on the latest quarter: the world's "now", visible from its first quarter
         data[-1] = {"value": data[-1], "symbol": "circle", "symbolSize": 9}
@@ -179,11 +189,13 @@ def fan_chart(model: ClassroomModel, q: np.ndarray, runs: int, font: int = FONT)
     lo, mid, hi = QS.index(5), QS.index(50), QS.index(95)
     inner = (QS.index(25), QS.index(75))
     for i, p in enumerate(POWERS):
-        for (a, b), alpha in (((lo, hi), 0.15), (inner, 0.3)):
-            stack = f"{p}{a}"
+        for (below, above), alpha in (((lo, hi), 0.15), (inner, 0.3)):
+            stack = f"{p}{below}"
             hidden = {"showSymbol": False, "lineStyle": {"opacity": 0}, "silent": True, "tooltip": {"show": False}}
-            series.append({"type": "line", "name": f"{p} low", "stack": stack, "data": _round(q[:, i, a]), **hidden})
-            band = _round(q[:, i, b] - q[:, i, a])
+            series.append(
+                {"type": "line", "name": f"{p} low", "stack": stack, "data": _round(q[:, i, below]), **hidden}
+            )
+            band = _round(q[:, i, above] - q[:, i, below])
             area = {"areaStyle": {"color": COLOURS[p], "opacity": alpha}}
             series.append({"type": "line", "name": f"{p} band", "stack": stack, "data": band, **hidden, **area})
         series.append(_line(NAMES[p], q[:, i, mid], COLOURS[p], width=2.5))

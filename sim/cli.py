@@ -20,7 +20,9 @@ import dataclasses
 import hashlib
 import os
 import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -28,6 +30,17 @@ from sim import __version__, limits, output
 from sim.domain import POWERS
 from sim.limits import LimitError
 from sim.output import OutputError
+
+if TYPE_CHECKING:  # the command's own imports load these when it runs: --version and usage stay light
+    from tqdm import tqdm
+
+    from sim import explore
+    from sim.ensemble import Checkpoint, Chunk
+    from sim.params import ParameterSet
+    from sim.posterior import Posterior
+    from sim.record import Record
+    from sim.scenario import Scenario
+    from sim.tally import StrategyTally
 
 HISTORY_SCENARIO = "history_1986_2025.yaml"  # shipped with the package (sim.scenario.SHIPPED)
 
@@ -40,18 +53,21 @@ class Interrupted(Exception):
     """Ctrl+C: the message says what was kept; exit status 130."""
 
 
-def _whole(low: int, high: int | None = None, what: str = ""):
+def _whole(low: int, high: int | None = None, what: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high`` (``what`` follows the limit in the message)."""
+
     def parse(text: str) -> int:
         shown = text if len(text) <= 30 else text[:30] + "…"
         digits = text.strip().lstrip("+-")
         if not (digits.isascii() and digits.isdigit()):
             raise argparse.ArgumentTypeError(f"expected a whole number, got {shown!r}")
-        if high is None and len(digits) > 30:
-            raise argparse.ArgumentTypeError(f"expected a whole number of at most 30 digits, got {shown}")
-        n = int(text) if len(digits) <= 30 else None  # a longer one is beyond every limit
-        if n is not None and n < low:
+        if len(digits) > 30:  # beyond every limit: not even converted
+            limit = "a whole number of at most 30 digits" if high is None else f"a number of at most {high:,}{what}"
+            raise argparse.ArgumentTypeError(f"expected {limit}, got {shown}")
+        n = int(text)
+        if n < low:
             raise argparse.ArgumentTypeError(f"expected a number of at least {low}, got {n}")
-        if high is not None and (n is None or n > high):
+        if high is not None and n > high:
             raise argparse.ArgumentTypeError(f"expected a number of at most {high:,}{what}, got {shown}")
         return n
 
@@ -59,6 +75,7 @@ def _whole(low: int, high: int | None = None, what: str = ""):
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line's arguments: one subcommand each, with its flags checked against their limits."""
     top = argparse.ArgumentParser(prog="bamboo", description="Bamboo: Vietnam's multi-alignment, simulated.")
     top.add_argument("--version", action="version", version=f"bamboo {__version__}")
     sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -67,7 +84,7 @@ def parser() -> argparse.ArgumentParser:
     chunk = _whole(1)  # its limit depends on the scenario, which states the memory: see _memory
     force = "replace the output folder if Bamboo wrote it"
 
-    def common(p):
+    def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--runs", type=runs, default=None, help="Monte Carlo runs (default: the scenario's)")
         p.add_argument(
             "--seed", type=_whole(0, limits.MAX_SEED), default=None, help="random seed (default: the scenario's)"
@@ -79,7 +96,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--force", action="store_true", help=force)
         p.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
 
-    def design_flags(p):
+    def design_flags(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--factors", default=None, metavar="LIST", help="factors to vary, comma-separated (default: all open ones)"
         )
@@ -88,7 +105,7 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--force", action="store_true", help=force)
         p.add_argument("--quiet", action="store_true", help="no progress bar, no messages on success")
 
-    def execution(p):
+    def execution(p: argparse.ArgumentParser) -> None:
         where = p.add_mutually_exclusive_group()
         where.add_argument("--workers", type=_whole(1), default=1, help="local worker processes (default 1: here)")
         where.add_argument("--scheduler", metavar="ADDRESS", default=None, help="a Dask scheduler, e.g. tcp://h:8786")
@@ -175,7 +192,7 @@ def parser() -> argparse.ArgumentParser:
     facts.add_argument("--reps", type=_whole(1, 1000), default=30, help="runs per draw (default 30)")
     facts.add_argument("--seed", type=_whole(0, limits.MAX_SEED), default=2025, help="the design's seed (default 2025)")
 
-    def past(p, out: str):
+    def past(p: argparse.ArgumentParser, out: str) -> None:
         p.add_argument(
             "--scenario", type=Path, default=None, help="history scenario (default: scenarios/history_1986_2025.yaml)"
         )
@@ -213,13 +230,19 @@ def parser() -> argparse.ArgumentParser:
 
 
 # -- helpers -------------------------------------------------------------------
-def _load(path: Path):
+def _load(path: Path) -> Scenario:
     from sim.scenario import load_scenario
 
     return load_scenario(path)
 
 
-def _warn(scenario, quiet: bool) -> None:
+def _parameters(scenario: Scenario) -> ParameterSet:
+    """The scenario's parameter set, which ``load_scenario`` always gives it."""
+    assert scenario.parameter_set is not None  # for the type checker: only a Scenario made by hand has none
+    return scenario.parameter_set
+
+
+def _warn(scenario: Scenario, quiet: bool) -> None:
     if not quiet:
         for w in scenario.warnings:
             print(f"bamboo: warning: {w}", file=sys.stderr)
@@ -232,13 +255,15 @@ def _output(out: str | None, default: Path, force: bool) -> output.Output:
     return target
 
 
-def _progress(total: int | None, quiet: bool, desc: str, unit: str = "run"):
+def _progress(total: int | None, quiet: bool, desc: str, unit: str = "run") -> tqdm:
     from tqdm import tqdm
 
     return tqdm(total=total, unit=unit, desc=desc, disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True)
 
 
-def _checkpoint(out: Path, identity: dict, args, scenarios: list, parts: list):
+def _checkpoint(
+    out: Path, identity: dict, args: argparse.Namespace, scenarios: Sequence[Scenario], parts: list[Chunk]
+) -> Checkpoint:
     """The folder of finished chunks beside ``out``; says how many a resumed run skips."""
     from sim.ensemble import Checkpoint
 
@@ -251,7 +276,7 @@ def _checkpoint(out: Path, identity: dict, args, scenarios: list, parts: list):
 
 
 @contextlib.contextmanager
-def _resumable(checkpoint, out: Path):
+def _resumable(checkpoint: Checkpoint, out: Path) -> Iterator[None]:
     """On an interruption or a lost cluster, say what was kept: the finished chunks, if any."""
     from sim.ensemble import ExecutionError
 
@@ -274,7 +299,9 @@ def _resumable(checkpoint, out: Path):
         raise ExecutionError(f"cannot write the results ({exc.strerror or exc}); {kept()}") from None
 
 
-def _memory(args, steps: int, runs: int, points: int, per_step: int, columns: int = limits.COLUMNS) -> int:
+def _memory(
+    args: argparse.Namespace, steps: int, runs: int, points: int, per_step: int, columns: int = limits.COLUMNS
+) -> int:
     """Refuse, before any work, --chunk and --workers beyond their limits, and a job beyond the memory here."""
     from sim.ensemble import DEFAULT_CHUNK
 
@@ -289,7 +316,8 @@ def _memory(args, steps: int, runs: int, points: int, per_step: int, columns: in
 
 
 # -- commands ------------------------------------------------------------------
-def cmd_run(args) -> int:
+def cmd_run(args: argparse.Namespace) -> int:
+    """``bamboo run``: a scenario's ensemble; summary.json, manifest.json, figures and (within a limit) trajectories."""
     from sim import plots
     from sim.ensemble import DEFAULT_CHUNK, chunks, execute, executor
     from sim.results import manifest, summary, write_json
@@ -339,7 +367,7 @@ def cmd_run(args) -> int:
         files = [write_json(staging / "summary.json", result)]
         if trajectories:
             files.append(checkpoint.join_trajectories(0, parts, staging / "trajectories.parquet"))
-        files += plots.save_all(agg, scenario, scenario.parameter_set.thresholds(), staging)
+        files += plots.save_all(agg, scenario, _parameters(scenario).thresholds(), staging)
         write_json(staging / "manifest.json", manifest(scenario, runs, seed, files))
     checkpoint.discard()
     if not args.quiet:
@@ -377,7 +405,7 @@ def _strategies(spec: str, own: str) -> tuple[str, ...] | None:
     return tuple(n for n in STRATEGIES if n in named | {DEFAULT, own})
 
 
-def _print_strategies(tally) -> None:
+def _print_strategies(tally: StrategyTally) -> None:
     from sim.strategies import DEFAULT
 
     survival = ", ".join(f"{n} {tally.survival(n):.1%}" for n in tally.names)
@@ -390,7 +418,8 @@ def _print_strategies(tally) -> None:
             print(f"value of hedging against the {label} alternative ({other}): {diff:+.1%} ({ci})")
 
 
-def cmd_compare(args) -> int:
+def cmd_compare(args: argparse.Namespace) -> int:
+    """``bamboo compare``: two scenarios on common random numbers; their paired differences in compare.json."""
     from sim import plots
     from sim.comparison import compare
     from sim.ensemble import DEFAULT_CHUNK
@@ -417,6 +446,7 @@ def cmd_compare(args) -> int:
         pa, pb = paired.survival
         survived = paired.survived
         _, lo, hi = paired.survival_difference()
+        alignment = paired.final_alignment_difference()
         result = {
             "a": {"scenario": a.name, "file": str(args.a), "survival_probability": round(float(pa), 6)},
             "b": {"scenario": b.name, "file": str(args.b), "survival_probability": round(float(pb), 6)},
@@ -432,7 +462,7 @@ def cmd_compare(args) -> int:
                 "only_b_survives": int(survived[0, 1]),
                 "neither_survives": int(survived[0, 0]),
             },
-            "final_alignment_difference": paired.final_alignment_difference(),
+            "final_alignment_difference": alignment,
             "final_alignment_mean": {"a": paired.final_alignment_mean("a"), "b": paired.final_alignment_mean("b")},
             "failure_mode_labels": [f.label for f in Failure],
         }
@@ -447,13 +477,18 @@ def cmd_compare(args) -> int:
             f"(difference {pb - pa:+.1%}, 95% CI {lo:+.1%} to {hi:+.1%}, {runs:,} paired runs)"
         )
         for p in POWERS:
-            s = result["final_alignment_difference"][p]
+            s = alignment[p]
             print(f"final alignment with {p}: {s['mean']:+.3f} (90% of runs within {s['p05']:+.3f} to {s['p95']:+.3f})")
         print(f"wrote {out}/: compare.json, difference.png, difference.svg, manifest.json")
     return 0
 
 
-def cmd_validate(args) -> int:
+def cmd_validate(args: argparse.Namespace) -> int:
+    """``bamboo validate``: check each scenario file, with the memory it needs to run as written.
+
+    Returns:
+        The exit status: 2 if any file failed, else 0.
+    """
     from sim.ensemble import DEFAULT_CHUNK
     from sim.scenario import ScenarioError
 
@@ -475,7 +510,8 @@ def cmd_validate(args) -> int:
     return 2 if failed else 0
 
 
-def cmd_facts(args) -> int:
+def cmd_facts(args: argparse.Namespace) -> int:
+    """``bamboo facts``: a Markdown table of the stylized facts across the documented ranges and under ablation."""
     from sim.facts import FACTS, Design
 
     defaults = Design.defaults(reps=max(args.reps, 200), seed=args.seed)
@@ -494,7 +530,7 @@ def cmd_facts(args) -> int:
     return 0
 
 
-def _past(args):
+def _past(args: argparse.Namespace) -> tuple[Path, Scenario, Record]:
     """The history scenario with its world from data, and the record, checked against each other and the cut-off."""
     from sim.history import SeriesError, with_world
     from sim.record import RecordError, load_record
@@ -518,7 +554,7 @@ def _past(args):
 
 
 @contextlib.contextmanager
-def _failing(*errors):
+def _failing(*errors: type[Exception]) -> Iterator[None]:
     """Errors of the work itself (not of the input): a message and exit status 1, as ExecutionError."""
     from sim.ensemble import ExecutionError
 
@@ -529,10 +565,11 @@ def _failing(*errors):
 
 
 def _sha256(path: Path | None) -> str | None:
+    """The file's SHA-256 (hex), or None for no file."""
     return None if path is None else hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _posterior(scenario, path: Path):
+def _posterior(scenario: Scenario, path: Path) -> Posterior:
     """The posterior in ``path``, over the parameters the scenario does not set itself (a bad file: exit 2)."""
     from sim.posterior import PosteriorError, load_posterior
 
@@ -542,22 +579,23 @@ def _posterior(scenario, path: Path):
         raise UsageError(str(exc)) from None
 
 
-def _with_posterior(scenario, path: Path | None):
+def _with_posterior(scenario: Scenario, path: Path | None) -> Scenario:
     """The scenario whose runs draw the calibrated parameters from ``path`` (those it does not set itself)."""
     if path is None:
         return scenario
     posterior = _posterior(scenario, path)
-    return dataclasses.replace(scenario, parameter_set=scenario.parameter_set.with_posterior(posterior))
+    return dataclasses.replace(scenario, parameter_set=_parameters(scenario).with_posterior(posterior))
 
 
-def _narrowed(scenario, path: Path | None):
+def _narrowed(scenario: Scenario, path: Path | None) -> Scenario:
     """The scenario with each calibrated parameter's range narrowed to the posterior in ``path`` (if given)."""
     from sim.posterior import narrowed
 
     return scenario if path is None else narrowed(scenario, _posterior(scenario, path))
 
 
-def cmd_history(args) -> int:
+def cmd_history(args: argparse.Namespace) -> int:
+    """``bamboo history``: the hindcast of the record, scored beside naive baselines; hindcast.json and its figure."""
     from sim import plots
     from sim.hindcast import hindcast, simulate
     from sim.results import manifest, write_json
@@ -592,14 +630,18 @@ def cmd_history(args) -> int:
     return 0
 
 
-def cmd_calibrate(args) -> int:
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``bamboo calibrate``: fit the free parameters to the record up to the cut-off (ABC-SMC).
+
+    Writes the posterior (posterior.csv, for ``--parameters``), calibration.json and the posterior's figure.
+    """
     from sim import plots
     from sim.calibration import CalibrationError, calibrate
     from sim.posterior import save_posterior
     from sim.results import manifest, write_json
 
     path, scenario, record = _past(args)
-    paths = [q.path for q in scenario.parameter_set.free() if q.path not in scenario.parameters]
+    paths = [q.path for q in _parameters(scenario).free() if q.path not in scenario.parameters]
     if not paths:
         raise UsageError(f"{path}: the scenario sets every free parameter; nothing is left to calibrate")
     if not 0 < args.minutes <= 24 * 60:
@@ -663,7 +705,8 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
-def cmd_events(args) -> int:
+def cmd_events(args: argparse.Namespace) -> int:
+    """``bamboo events``: the event catalogue, each event's effect, roles, duration and source."""
     from sim import roles
     from sim.events import EVENT_TYPES
 
@@ -679,7 +722,8 @@ def cmd_events(args) -> int:
     return 0
 
 
-def cmd_sweep(args) -> int:
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """``bamboo sweep``: a design of parameter points (``sim.sweep``); survival and alignment per point."""
     from sim import plots, sweep
     from sim.results import SERIES
 
@@ -719,7 +763,7 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def _factors(scenario, spec: str | None, events: bool):
+def _factors(scenario: Scenario, spec: str | None, events: bool) -> list[explore.Factor]:
     from sim import explore
 
     names = None if spec is None else [n.strip() for n in spec.split(",") if n.strip()]
@@ -735,7 +779,9 @@ def _factors(scenario, spec: str | None, events: bool):
 
 
 @contextlib.contextmanager
-def _explore(args, design, out_name: str, label: str):
+def _explore(
+    args: argparse.Namespace, design: explore.Design, out_name: str, label: str
+) -> Iterator[tuple[Path, dict[str, np.ndarray], float, Path]]:
     """Run a design (``sim.explore``) into a staged output folder: yields (staging, outcomes, seconds, out)."""
     import time
 
@@ -773,7 +819,8 @@ def _explore(args, design, out_name: str, label: str):
     checkpoint.discard()
 
 
-def cmd_sensitivity(args) -> int:
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """``bamboo sensitivity``: Morris and Sobol' indices of the outcomes over the scenario's ranges."""
     from sim import explore, plots, sensitivity
 
     scenario = _narrowed(_load(args.scenario), args.parameters)
@@ -845,7 +892,8 @@ def cmd_sensitivity(args) -> int:
     return 0
 
 
-def cmd_discover(args) -> int:
+def cmd_discover(args: argparse.Namespace) -> int:
+    """``bamboo discover``: scenario discovery (PRIM), the boxes of the factor space where multi-alignment collapses."""
     import pandas as pd
 
     from sim import discovery, plots
@@ -886,16 +934,17 @@ def cmd_discover(args) -> int:
     if not args.quiet:
         print(f"{scenario.name}: multi-alignment collapsed in {y.mean():.1%} of {design.points:,} runs")
         for box in boxes:
-            limits = "; ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in box.limits.items())
+            bounds = "; ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in box.limits.items())
             print(
                 f"box {box.number}: density {box.density:.1%} (± {box.density_se:.1%}), "
-                f"coverage {box.coverage:.0%}, mass {box.mass:.1%}: {limits}"
+                f"coverage {box.coverage:.0%}, mass {box.mass:.1%}: {bounds}"
             )
         print(f"wrote {out}/: {', '.join(f.name for f in files)}, manifest.json")
     return 0
 
 
-def cmd_bench(args) -> int:
+def cmd_bench(args: argparse.Namespace) -> int:
+    """``bamboo bench``: runs per second, idiomatic Mesa against the ensemble path, printed as JSON."""
     import json
 
     from sim.bench import measure
@@ -904,7 +953,12 @@ def cmd_bench(args) -> int:
     return 0
 
 
-def cmd_app(args) -> int:
+def cmd_app(args: argparse.Namespace) -> int:
+    """``bamboo app``: serve the classroom dashboard until interrupted.
+
+    Returns:
+        The server's exit status.
+    """
     from sim.app import serve
     from sim.params import load_parameters
     from sim.posterior import PosteriorError, load_posterior
@@ -918,7 +972,7 @@ def cmd_app(args) -> int:
     return serve(args.host, args.port, posterior)
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "app": cmd_app,
     "run": cmd_run,
     "compare": cmd_compare,
@@ -935,6 +989,11 @@ COMMANDS = {
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command in ``argv`` (default: the process's arguments).
+
+    Returns:
+        The exit status: 0 done, 1 the work failed (or the machine: a full disk), 2 bad input, 130 interrupted.
+    """
     args = parser().parse_args(argv)  # before the model's imports: --version and usage load nothing heavy
     from sim.ensemble import ExecutionError, SetupError
     from sim.params import ParameterError

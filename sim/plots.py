@@ -9,7 +9,9 @@ written: a scenario's name is text, never mathtext, whatever ``$`` it holds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 
@@ -18,6 +20,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from sim.domain import DIMENSIONS, POWERS, TIERS
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from sim.calendar import Month
+    from sim.results import Aggregate
+    from sim.scenario import EventSpec, Scenario
+    from sim.sweep import Design
 
 matplotlib.rcParams.update({"svg.hashsalt": "bamboo", "text.parse_math": False})  # same bytes; names as text
 
@@ -34,17 +46,17 @@ TIER_LABELS = {
 }
 
 
-def _years(dates) -> np.ndarray:
+def _years(dates: Iterable[Month]) -> np.ndarray:
     return np.array([d.decimal_year for d in dates])
 
 
-def scenario_years(scenario, points: int | None = None) -> np.ndarray:
+def scenario_years(scenario: Scenario, points: int | None = None) -> np.ndarray:
     """Decimal years of the scenario's steps 0..horizon (or its first ``points`` steps)."""
     n = scenario.steps + 1 if points is None else points
     return _years([scenario.calendar.date(t) for t in range(n)])
 
 
-def tier_bands(ax, thresholds: dict, fontsize: float = 8) -> None:
+def tier_bands(ax: Axes, thresholds: dict[str, float], fontsize: float = 8) -> None:
     """Shaded partnership tiers with their names at the right, and the alliance line dashed."""
     edges = [0.0] + [thresholds[t] for t in TIERS[1:]] + [1.0]
     for i, name in enumerate(TIERS):
@@ -61,9 +73,9 @@ def tier_bands(ax, thresholds: dict, fontsize: float = 8) -> None:
     ax.axhline(thresholds["alliance"], color="0.2", ls="--", lw=0.8)
 
 
-def _events(ax, events, top=0.98):
+def _events(ax: Axes, events: Iterable[EventSpec], top: float = 0.98) -> None:
     """A dotted line per event date; events on the same date share one label."""
-    by_date: dict = {}
+    by_date: dict[float, list[str]] = {}
     for e in events:
         names = by_date.setdefault(e.at.decimal_year, [])
         if e.type not in names:
@@ -74,8 +86,8 @@ def _events(ax, events, top=0.98):
         ax.text(x, top, label, rotation=90, va="top", fontsize=7, color="0.3", transform=ax.get_xaxis_transform())
 
 
-def _band(ax, years, q, colour, label):
-    """q: (steps+1, 5) percentiles 5, 25, 50, 75, 95."""
+def _band(ax: Axes, years: np.ndarray, q: np.ndarray, colour: str, label: str) -> None:
+    """Median line with 50% and 90% bands; ``q``: (steps+1, 5) percentiles 5, 25, 50, 75, 95."""
     ax.fill_between(years, q[:, 0], q[:, 4], color=colour, alpha=0.12, lw=0)
     ax.fill_between(years, q[:, 1], q[:, 3], color=colour, alpha=0.25, lw=0)
     ax.plot(years, q[:, 2], color=colour, lw=2, label=label)
@@ -84,7 +96,7 @@ def _band(ax, years, q, colour, label):
 QS = (5, 25, 50, 75, 95)
 
 
-def alignment_fan(agg, scenario, thresholds: dict):
+def alignment_fan(agg: Aggregate, scenario: Scenario, thresholds: dict[str, float]) -> Figure:
     """Median, 50% and 90% bands of alignment with each power; tier bands; event markers."""
     years = scenario_years(scenario)
     q = agg.percentiles("alignment", QS)
@@ -107,7 +119,7 @@ def _ternary_xy(shares: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (cn + ru / 2) / total, ru * np.sqrt(3) / 2 / total
 
 
-def _triangle(ax, step: float):
+def _triangle(ax: Axes, step: float) -> tuple[float, float]:
     """Outline, equal-share grid every ``step``, and the point of even engagement."""
     corners = np.array([[0, 0], [1, 0], [0.5, np.sqrt(3) / 2], [0, 0]])
     ax.plot(corners[:, 0], corners[:, 1], color="0.2", lw=1)
@@ -119,10 +131,10 @@ def _triangle(ax, step: float):
     ex, ey = _ternary_xy(np.full(3, 1 / 3))
     ax.plot(ex, ey, marker="+", color="0.35", ms=10, zorder=4)
     ax.set_aspect("equal")
-    return ex, ey
+    return float(ex), float(ey)
 
 
-def engagement_triangle(agg, scenario):
+def engagement_triangle(agg: Aggregate, scenario: Scenario) -> Figure:
     """Vietnam's engagement shares with the US, China and Russia moving over time (mean path).
 
     A point's distance from a corner's opposite side is the share of that
@@ -141,13 +153,13 @@ def engagement_triangle(agg, scenario):
     ax.plot(x, y, color="0.3", lw=1.2, zorder=3)
     ax.set(xlim=(-0.12, 1.12), ylim=(-0.1, 0.95))
     ax.axis("off")
-    inset = ax.inset_axes([0.66, 0.52, 0.36, 0.45])
+    inset = ax.inset_axes((0.66, 0.52, 0.36, 0.45))
     ex, ey = _triangle(inset, 0.02)
     sc = inset.scatter(x, y, c=years, cmap="viridis", s=12, zorder=3)
     inset.plot(x, y, color="0.4", lw=0.8, zorder=2)
     inset.annotate("start", (x[0], y[0]), textcoords="offset points", xytext=(4, -9), fontsize=7)
     inset.annotate("end", (x[-1], y[-1]), textcoords="offset points", xytext=(4, 3), fontsize=7)
-    half = max(np.ptp(np.r_[x, ex]), np.ptp(np.r_[y, ey]), 0.02) * 0.6 + 0.01
+    half = max(float(np.ptp(np.r_[x, ex])), float(np.ptp(np.r_[y, ey])), 0.02) * 0.6 + 0.01
     cx, cy = (max(x.max(), ex) + min(x.min(), ex)) / 2, (max(y.max(), ey) + min(y.min(), ey)) / 2
     inset.set(xlim=(cx - half, cx + half), ylim=(cy - half, cy + half), xticks=[], yticks=[])
     inset.set_title("zoom: grid every 2 points of share", fontsize=7)
@@ -157,7 +169,8 @@ def engagement_triangle(agg, scenario):
     return fig
 
 
-def hedging(agg, scenario):
+def hedging(agg: Aggregate, scenario: Scenario) -> Figure:
+    """The hedging index (1 = even engagement): median, 50% and 90% bands; event markers."""
     years = scenario_years(scenario)
     fig, ax = plt.subplots(figsize=(8, 4), dpi=120)
     _band(ax, years, agg.percentiles("hedging_index", QS)[:, 0], "#1e8449", "hedging index")
@@ -167,7 +180,8 @@ def hedging(agg, scenario):
     return fig
 
 
-def satisfaction(agg, scenario):
+def satisfaction(agg: Aggregate, scenario: Scenario) -> Figure:
+    """Security satisfaction per demand (regime, territory, prosperity): median, 50% and 90% bands."""
     years = scenario_years(scenario)
     q = agg.percentiles("satisfaction", QS)
     fig, ax = plt.subplots(figsize=(8, 4.4), dpi=120)
@@ -180,7 +194,8 @@ def satisfaction(agg, scenario):
     return fig
 
 
-def survival(agg, scenario):
+def survival(agg: Aggregate, scenario: Scenario) -> Figure:
+    """Survival over time: the share of runs still multi-aligned, and those failed so far stacked by mode."""
     years = scenario_years(scenario)
     fig, ax = plt.subplots(figsize=(8, 4.4), dpi=120)
     bottom = np.zeros(len(years))
@@ -205,7 +220,7 @@ def survival(agg, scenario):
     return fig
 
 
-def paired_difference(diff_agg, a, b):
+def paired_difference(diff_agg: Aggregate, a: Scenario, b: Scenario) -> Figure:
     """Per-run differences B - A in alignment with each power, under common random numbers."""
     years = scenario_years(a)
     q = diff_agg.percentiles("alignment", QS)
@@ -226,12 +241,18 @@ def paired_difference(diff_agg, a, b):
 STRATEGY_COLOURS = {"hedge": "#1e8449", "frozen": "#7f8c8d", "random": "#b3b6b7"}
 
 
-def strategies(agg, scenario):
-    """Survival (with 95% intervals) and mean security satisfaction under each strategy, on the same runs."""
+def strategies(agg: Aggregate, scenario: Scenario) -> Figure:
+    """Survival (with 95% intervals) and mean security satisfaction under each strategy, on the same runs.
+
+    Raises:
+        ValueError: the runs were not tallied under each strategy (``figures`` leaves this figure out then).
+    """
     from sim.strategies import DEFAULT
     from sim.tally import Z95
 
     tally = agg.tally
+    if tally is None:
+        raise ValueError("no strategies were compared on these runs")
     names = list(tally.names)
     n = max(tally.runs, 1)
     p = np.array([tally.survival(name) for name in names])
@@ -256,8 +277,8 @@ def strategies(agg, scenario):
     return fig
 
 
-FIGURES = {
-    "alignment": alignment_fan,
+# A run's figures by file name, besides the alignment fan: that one also needs the tier thresholds
+FIGURES: dict[str, Callable[[Aggregate, Scenario], Figure]] = {
     "engagement_triangle": engagement_triangle,
     "hedging_index": hedging,
     "satisfaction": satisfaction,
@@ -266,12 +287,12 @@ FIGURES = {
 }
 
 
-def figures(agg) -> list[str]:
-    """The figures a result has: the strategies' only where they were compared."""
-    return [name for name in FIGURES if name != "strategies" or agg.tally is not None]
+def figures(agg: Aggregate) -> list[str]:
+    """The figures a result has, the alignment fan first: the strategies' only where they were compared."""
+    return ["alignment", *(name for name in FIGURES if name != "strategies" or agg.tally is not None)]
 
 
-def sweep_survival(design, rows: list[dict]):
+def sweep_survival(design: Design, rows: list[dict]) -> Figure:
     """Survival probability against each swept parameter; on a grid, the mean over the other parameters."""
     n = len(design.axes)
     cols = n if n <= 3 else math.ceil(math.sqrt(n))
@@ -296,8 +317,12 @@ def sweep_survival(design, rows: list[dict]):
     return fig
 
 
-def save(fig, stem: Path) -> list[Path]:
-    """Write a figure as PNG and SVG (no timestamp, so same input gives the same bytes)."""
+def save(fig: Figure, stem: Path) -> list[Path]:
+    """Write a figure as PNG and SVG (no timestamp, so same input gives the same bytes).
+
+    Returns:
+        The two files written, PNG first; the figure is closed.
+    """
     paths = []
     for ext in ("png", "svg"):
         path = Path(f"{stem}.{ext}")
@@ -307,18 +332,28 @@ def save(fig, stem: Path) -> list[Path]:
     return paths
 
 
-def save_all(agg, scenario, thresholds: dict, folder: Path) -> list[Path]:
+def save_all(agg: Aggregate, scenario: Scenario, thresholds: dict[str, float], folder: Path) -> list[Path]:
+    """Save each of the run's figures (``figures``) in ``folder`` as PNG and SVG; returns the files written."""
     paths = []
     for name in figures(agg):
-        draw = FIGURES[name]
-        fig = draw(agg, scenario, thresholds) if name == "alignment" else draw(agg, scenario)
+        fig = alignment_fan(agg, scenario, thresholds) if name == "alignment" else FIGURES[name](agg, scenario)
         paths += save(fig, folder / name)
     return paths
 
 
-def hindcast(report: dict, events, cutoff: int):
-    """Modelled against recorded partnership tiers per power, one panel each: the record as a black step line,
-    the share of runs in each tier as shading and the modal tier dashed; the cut-off and the events marked."""
+def hindcast(report: dict, events: Iterable[EventSpec], cutoff: int) -> Figure:
+    """Modelled against recorded partnership tiers per power, one panel each.
+
+    The record is a black step line, the share of runs in each tier the shading and the modal tier dashed;
+    the cut-off and the events are marked. A last panel sets the modelled share of Russian arms against
+    SIPRI's, where the report has it.
+
+    Args:
+        report: a hindcast report (``sim.hindcast.hindcast``): its years, tiers, and per power the record,
+            the modal tier and the tier probabilities per year.
+        events: the scenario's own events, marked on every panel.
+        cutoff: the last in-sample year, drawn as a solid line at its end.
+    """
     from matplotlib.colors import LinearSegmentedColormap
 
     years = np.array(report["years"])
@@ -346,10 +381,10 @@ def hindcast(report: dict, events, cutoff: int):
             ("record (SIPRI)", arms["record"], "black", "-", 2.2),
             ("model", arms["model"], COLOURS["RU"], "--", 1.6),
         )
+        periods = [tuple(map(int, p.split("-"))) for p in arms["periods"]]
         for label, values, colour, style, width in lines:
-            for (first, last), v in zip((map(int, p.split("-")) for p in arms["periods"]), values, strict=True):
-                ax.plot([first - 0.5, last + 0.5], [v, v], ls=style, color=colour, lw=width, label=label)
-                label = None
+            for k, ((first, last), v) in enumerate(zip(periods, values, strict=True)):  # one legend entry a line
+                ax.plot([first - 0.5, last + 0.5], [v, v], ls=style, color=colour, lw=width, label=None if k else label)
         ax.axvline(cutoff + 0.5, color="0.2", lw=1.0)
         ax.set_ylim(0, 1.05)
         ax.set_ylabel("share", fontsize=8)
@@ -370,7 +405,7 @@ INDEX_LABELS = {
 }
 
 
-def sensitivity_indices(rows: list[dict], method: str, title: str, top: int = 12):
+def sensitivity_indices(rows: list[dict], method: str, title: str, top: int = 12) -> Figure:
     """Per outcome, the ``top`` factors by total index (Sobol') or μ* (Morris), with 95% intervals."""
     outcomes = list(dict.fromkeys(r["outcome"] for r in rows if r["method"] == method))
     shown = ("ST", "S1") if method == "sobol" else ("mu_star",)
@@ -407,7 +442,12 @@ def sensitivity_indices(rows: list[dict], method: str, title: str, top: int = 12
     return fig
 
 
-def posterior(summary: dict, particles: np.ndarray, weights: np.ndarray, prior: dict):
+def posterior(
+    summary: dict[str, dict[str, float]],
+    particles: np.ndarray,
+    weights: np.ndarray,
+    prior: dict[str, tuple[float, float]],
+) -> Figure:
     """Each calibrated parameter's posterior (weighted histogram) over its prior range, one small panel each."""
     paths = list(summary)
     cols = 4
@@ -428,7 +468,9 @@ def posterior(summary: dict, particles: np.ndarray, weights: np.ndarray, prior: 
     return fig
 
 
-def peeling_trajectory(trajectory, title: str, chosen: list[int], written: tuple[float, float] | None = None):
+def peeling_trajectory(
+    trajectory: pd.DataFrame, title: str, chosen: Sequence[int], written: tuple[float, float] | None = None
+) -> Figure:
     """PRIM's peeling trajectory: coverage against density, coloured by restricted dimensions.
 
     The chosen steps are circled; ``written`` (coverage, density) marks the box as written back, once the

@@ -14,6 +14,7 @@ import hashlib
 import json
 import platform
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from sim import kernels
 from sim.domain import DIMENSIONS, POWERS, TIERS
 from sim.observations import SERIES
 from sim.outcomes import Failure
+
+if TYPE_CHECKING:
+    from sim.tally import StrategyTally
 
 BINS = 2000
 SCALE = 10**9  # fixed point for exact sums: 1e-9 resolution, 9.2e9 run-values before overflow
@@ -39,7 +43,7 @@ class Aggregate:
         self.sums = {k: np.zeros((t, len(c)), np.int64) for k, (c, _, _) in self.series.items()}
         self.tiers = np.zeros((t, len(POWERS), len(TIERS)), np.int64)
         self.failures = np.zeros((len(Failure), t), np.int64)  # runs whose first failure came at step t
-        self.tally = None  # the same runs under every strategy (sim.tally), when asked for
+        self.tally: StrategyTally | None = None  # the same runs under every strategy (sim.tally), when asked for
 
     # -- shipping: a chunk's Aggregate goes from a worker to the command ---------------
     def __getstate__(self) -> dict:

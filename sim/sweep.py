@@ -39,7 +39,7 @@ from sim.outcomes import Failure
 from sim.params import ParameterError, bounds
 from sim.reach import Files, ReachError
 from sim.results import rounded
-from sim.scenario import ScenarioError, load_scenario, open_source, parse, whole_number
+from sim.scenario import Scenario, ScenarioError, load_scenario, open_source, parse, whole_number
 from sim.yamlfile import show, token
 
 __all__ = ["DEFAULT_CHUNK", "Design", "chunks", "executor", "load_design", "run", "write"]
@@ -66,7 +66,7 @@ class Design:
     name: str
     description: str
     path: str
-    scenario: object  # the validated base Scenario
+    scenario: Scenario  # the validated base scenario
     method: str
     runs: int
     seed: int
