@@ -36,8 +36,15 @@ def cluster(faults):
     distributed = pytest.importorskip("distributed")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(FAULTS_ENV, str(faults))  # inherited by the worker processes
+        # the scheduler's HTTP server on a free port, not 8787: a second test session on the machine would
+        # otherwise make it warn and move, and warnings are errors here
         with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         ) as local:
             yield local
 
