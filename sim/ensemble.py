@@ -22,15 +22,23 @@ import multiprocessing
 import os
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, Literal, Self
 
 import numpy as np
+import numpy.typing as npt
 
-from sim.results import SERIES, Aggregate
+from sim.results import SERIES, Aggregate, Series
 from sim.tally import RunMeans, StrategyTally
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+    from sim.model import BalanceModel
+    from sim.scenario import Scenario
 
 TALLY_ARRAYS = ("patterns", "modes", "security", "gap", "gap_sq")
 
@@ -39,6 +47,9 @@ ROW_GROUP = 1 << 18  # rows per row group of a trajectories file
 FAULTS_ENV = "BAMBOO_TEST_FAULTS"  # test hook, see _injected_fault
 OWN = re.compile(r"plan\.json(\.tmp)?|p\d{5}-r\d{12}\.(npz|parquet)(\.tmp)?")  # what a Checkpoint writes
 POOL_RESTARTS = 3  # pool breakages in a row, with no chunk finished between them, before giving up
+
+# A task for an executor: its key (for an ensemble, the design point and the chunk) and its function's arguments.
+type Task[K] = tuple[K, tuple[object, ...]]
 
 
 class SetupError(ValueError):
@@ -51,22 +62,25 @@ class ExecutionError(RuntimeError):
 
 @dataclass(frozen=True)
 class Chunk:
+    """The runs [first_run, first_run + runs) of an ensemble."""
+
     first_run: int
     runs: int
 
 
 def chunks(runs: int, size: int = DEFAULT_CHUNK) -> list[Chunk]:
+    """``runs`` runs in chunks of ``size`` (the last one may be smaller)."""
     return [Chunk(first, min(size, runs - first)) for first in range(0, runs, size)]
 
 
 def run_chunk(
-    scenario,
+    scenario: Scenario,
     chunk: Chunk,
     seed: int,
     keep_model: bool = False,
     series: Iterable[str] | None = None,
     strategies: tuple[str, ...] | None = None,
-):
+) -> tuple[Aggregate, BalanceModel | None]:
     """Simulate one chunk; returns its Aggregate (and the model, when asked, for trajectories).
 
     With ``strategies``, the same runs are simulated under each of them too
@@ -84,9 +98,13 @@ def run_chunk(
     return agg, (model if keep_model else None)
 
 
-def _tally(scenario, chunk: Chunk, seed: int, strategies, model, means) -> StrategyTally:
+def _tally(
+    scenario: Scenario, chunk: Chunk, seed: int, strategies: tuple[str, ...], model: BalanceModel, means: RunMeans
+) -> StrategyTally:
     """The chunk's runs under every strategy; the one already run is not run again."""
-    survived, modes, security = {}, {}, {}
+    survived: dict[str, np.ndarray] = {}
+    modes: dict[str, np.ndarray] = {}
+    security: dict[str, np.ndarray] = {}
     for name in strategies:
         m, mm = model, means
         if name != model.strategy:
@@ -101,31 +119,43 @@ def _tally(scenario, chunk: Chunk, seed: int, strategies, model, means) -> Strat
     return tally
 
 
-def simulate(scenario, runs: int | None = None, seed: int | None = None, chunk_size: int = DEFAULT_CHUNK) -> Aggregate:
+def simulate(
+    scenario: Scenario, runs: int | None = None, seed: int | None = None, chunk_size: int = DEFAULT_CHUNK
+) -> Aggregate:
     """The scenario's ensemble in this process, merged into one Aggregate (``execute`` for one scenario)."""
     runs = runs or scenario.runs
     seed = scenario.seed if seed is None else seed
     return execute([scenario], runs, seed, chunk_size)[0]
 
 
-def _series(names: Iterable[str] | None) -> dict | None:
+def _series(names: Iterable[str] | None) -> Series | None:
+    """The series ``names`` (None: all of them, the Aggregate's default)."""
     return None if names is None else {k: SERIES[k] for k in names}
 
 
 # -- one task: a chunk of one scenario, wherever it runs -------------------------
-def chunk_task(scenario, point: int, chunk: Chunk, seed: int, series, trajectories: bool, strategies=None):
+def chunk_task(
+    scenario: Scenario,
+    point: int,
+    chunk: Chunk,
+    seed: int,
+    series: Iterable[str] | None,
+    trajectories: bool,
+    strategies: tuple[str, ...] | None = None,
+) -> tuple[Aggregate, bytes | None]:
     """The unit of work shipped to workers: (Aggregate, trajectories as Parquet bytes or None).
 
     The scenario travels pickled, flattened and validated, so workers need this
     package but not the scenario files.
     """
     agg, model = run_chunk(scenario, chunk, seed, keep_model=trajectories, series=series, strategies=strategies)
-    table = _parquet_bytes(model) if trajectories else None
+    table = _parquet_bytes(model) if model is not None else None
     _injected_fault(point, chunk)
     return agg, table
 
 
-def _parquet_bytes(model) -> bytes:
+def _parquet_bytes(model: BalanceModel) -> bytes:
+    """The model's trajectories as the bytes of a Parquet file."""
     import pyarrow as pa
 
     from sim.results import TrajectoryWriter
@@ -159,25 +189,37 @@ def _injected_fault(point: int, chunk: Chunk) -> None:
 class InProcess:
     """Chunks one after another in this process (``--workers 1``)."""
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
+        """Nothing to start."""
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
+        """Nothing to stop; an exception goes on."""
         return False
 
-    def imap(self, fn: Callable, tasks: Iterable[tuple]) -> Iterator[tuple]:
+    def imap[K, R](self, fn: Callable[..., R], tasks: Iterable[Task[K]]) -> Iterator[tuple[K, R]]:
+        """Each task's key and ``fn(*args)``, in order."""
         for key, args in tasks:
             yield key, fn(*args)
 
 
-def _bounded(submit: Callable, tasks: Iterable[tuple], limit: int, wait: Callable) -> Iterator[tuple]:
-    """Keep at most ``limit`` tasks in flight, so finished results never pile up in memory."""
+def _bounded[K, F](
+    submit: Callable[[tuple[object, ...]], F],
+    tasks: Iterable[Task[K]],
+    limit: int,
+    wait: Callable[[list[F]], Iterable[F]],
+) -> Iterator[tuple[K, F]]:
+    """Keep at most ``limit`` tasks in flight, so finished results never pile up in memory.
+
+    Yields each finished task's key and future (``F``: a concurrent.futures or a Dask future); the next task is
+    submitted when the caller asks for more.
+    """
     queue = iter(tasks)
     flying = {submit(args): key for key, args in itertools.islice(queue, limit)}
     while flying:
         for future in wait(list(flying)):
             key = flying.pop(future)
-            yield key, future.result()
+            yield key, future
             flying |= {submit(args): k for k, args in itertools.islice(queue, 1)}
 
 
@@ -190,28 +232,34 @@ class ProcessPool:
     (forkserver), never from this one, which may hold threads.
     """
 
-    def __init__(self, workers: int):
+    pool: cf.ProcessPoolExecutor  # started on entering the with block
+
+    def __init__(self, workers: int) -> None:
+        """A pool of ``workers`` processes, started on entering the with block."""
         self.workers = workers
         self.context = multiprocessing.get_context("forkserver")
         self.context.set_forkserver_preload(["sim.warm"])  # workers start with the model and its kernels loaded
-        self.pool = None
 
-    def __enter__(self):
+    def __enter__(self) -> Self:
+        """Start the worker processes."""
         self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=self.context)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
+        """Stop the worker processes, dropping the tasks not started; an exception goes on."""
         self.pool.shutdown(wait=True, cancel_futures=True)
         return False
 
-    def imap(self, fn: Callable, tasks: Iterable[tuple]) -> Iterator[tuple]:
+    def imap[K, R](self, fn: Callable[..., R], tasks: Iterable[Task[K]]) -> Iterator[tuple[K, R]]:
+        """Each task's key and ``fn(*args)``, as they finish; the unfinished ones again if the pool breaks."""
         unfinished = dict(tasks)
         breakages = 0
         while unfinished:
             try:
-                for key, result in _bounded(
+                for key, future in _bounded(
                     lambda args: self.pool.submit(fn, *args), list(unfinished.items()), 2 * self.workers, _first_done
                 ):
+                    result = future.result()
                     del unfinished[key]
                     breakages = 0
                     yield key, result
@@ -225,7 +273,7 @@ class ProcessPool:
                 self.pool = cf.ProcessPoolExecutor(self.workers, mp_context=self.context)
 
 
-def _first_done(futures: list) -> list:
+def _first_done[R](futures: list[cf.Future[R]]) -> list[cf.Future[R]]:
     """Finished futures, successful ones first, so a breakage loses no finished result."""
     done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
     return sorted(done, key=lambda f: f.exception() is not None)
@@ -238,11 +286,14 @@ class DaskCluster:
     (up to ``distributed.scheduler.allowed-failures`` times per task).
     """
 
-    def __init__(self, address: str):
-        self.address = address
-        self.client = None
+    client: Client  # connected on entering the with block
 
-    def __enter__(self):
+    def __init__(self, address: str) -> None:
+        """The cluster whose scheduler is at ``address``, connected to on entering the with block."""
+        self.address = address
+
+    def __enter__(self) -> Self:
+        """Connect, and check that every worker runs this version of the package."""
         from distributed import Client
 
         from sim import __version__
@@ -262,32 +313,41 @@ class DaskCluster:
             raise SetupError(f"Dask cluster at {self.address}: expected bamboo {__version__} on every worker; {wrong}")
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
+        """Disconnect; an exception goes on."""
         self.client.close()
         return False
 
-    def imap(self, fn: Callable, tasks: Iterable[tuple]) -> Iterator[tuple]:
+    def imap[K, R](self, fn: Callable[..., R], tasks: Iterable[Task[K]]) -> Iterator[tuple[K, R]]:
+        """Each task's key and ``fn(*args)``, as they finish on the cluster."""
         from distributed import wait
         from distributed.scheduler import KilledWorker
 
-        def first_done(futures):
+        def first_done(futures: list[Future[R]]) -> list[Future[R]]:
             with self.client.as_current():
                 return list(wait(futures, return_when="FIRST_COMPLETED").done)
 
         limit = 2 * max(sum(self.client.nthreads().values()), 1)
         try:
-            yield from _bounded(lambda args: self.client.submit(fn, *args, pure=False), tasks, limit, first_done)
+            for key, future in _bounded(
+                lambda args: self.client.submit(fn, *args, pure=False), tasks, limit, first_done
+            ):
+                yield key, future.result()
         except KilledWorker as exc:
             raise ExecutionError(f"Dask workers kept dying on one chunk; giving up ({exc})") from None
 
 
 def _package_version() -> str:
+    """This package's version, as a worker has it."""
     from sim import __version__
 
     return __version__
 
 
-def executor(workers: int = 1, scheduler: str | None = None):
+Executor = InProcess | ProcessPool | DaskCluster
+
+
+def executor(workers: int = 1, scheduler: str | None = None) -> Executor:
     """The executor for ``--workers`` / ``--scheduler``: a context manager with ``imap``."""
     if scheduler:
         return DaskCluster(scheduler)
@@ -302,12 +362,19 @@ class Checkpoint:
     ...); a folder made for anything else is never mixed in.
     """
 
-    def __init__(self, folder: Path, identity: dict):
+    def __init__(self, folder: Path, identity: Mapping[str, object]) -> None:
+        """The chunks in ``folder`` of the run ``identity`` describes (``open`` checks the folder)."""
         self.folder = Path(folder)
         self.identity = identity
 
     @classmethod
-    def open(cls, folder: Path, identity: dict, resume: bool, force: bool) -> Checkpoint:
+    def open(cls, folder: Path, identity: Mapping[str, object], resume: bool, force: bool) -> Checkpoint:
+        """The checkpoint in ``folder``: its finished chunks kept if ``resume``, discarded if ``force``.
+
+        Raises:
+            SetupError: the folder is something else, holds another run's chunks or files Bamboo did not write,
+                or holds an interrupted run and neither ``resume`` nor ``force`` is given.
+        """
         store = cls(folder, identity)
         plan = store.folder / "plan.json"
         if store.folder.is_symlink() or (store.folder.exists() and not store.folder.is_dir()):
@@ -336,16 +403,20 @@ class Checkpoint:
         return store
 
     def _refuse_foreign(self) -> None:
+        """Refuse a folder still there once the files this class writes are gone."""
         if self.folder.exists():
             raise SetupError(f"{self.folder}: holds files Bamboo did not write; move them to start again")
 
     def _stem(self, point: int, chunk: Chunk) -> Path:
+        """The chunk's files, without their suffix."""
         return self.folder / f"p{point:05d}-r{chunk.first_run:012d}"
 
     def finished(self, point: int, chunk: Chunk) -> bool:
+        """Whether the chunk of design point ``point`` was saved whole."""
         return self._stem(point, chunk).with_suffix(".npz").exists()
 
     def load(self, point: int, chunk: Chunk) -> Aggregate:
+        """A saved chunk's Aggregate, as it was saved."""
         with np.load(self._stem(point, chunk).with_suffix(".npz")) as f:
             agg = Aggregate(int(f["steps"]), _series(str(k) for k in f["series"]))
             agg.runs = int(f["runs"])
@@ -373,7 +444,9 @@ class Checkpoint:
         if table is not None:
             _replace(stem.with_suffix(".parquet"), lambda f: f.write(table))
         # counts in the narrowest type that holds them (read back into int64): a chunk takes milliseconds to save
-        arrays = {f"hist_{k}": v.astype(np.min_scalar_type(int(v.max()))) for k, v in agg.hist.items()}
+        arrays: dict[str, npt.ArrayLike] = {
+            f"hist_{k}": v.astype(np.min_scalar_type(int(v.max()))) for k, v in agg.hist.items()
+        }
         arrays |= {f"sums_{k}": v for k, v in agg.sums.items()}
         arrays |= {"tiers": agg.tiers, "failures": agg.failures, "runs": agg.runs, "steps": agg.steps}
         if agg.tally is not None:
@@ -384,9 +457,14 @@ class Checkpoint:
     def save_arrays(self, point: int, chunk: Chunk, arrays: dict[str, np.ndarray]) -> None:
         """A chunk's per-point outcomes of a design (``sim.explore``), written whole or not at all."""
         self._start()
-        _replace(self._stem(point, chunk).with_suffix(".npz"), lambda f: np.savez_compressed(f, **arrays))
+
+        def write(f: IO[bytes]) -> None:
+            np.savez_compressed(f, **arrays)  # type: ignore[arg-type]  # numpy's stub lets **arrays fill allow_pickle
+
+        _replace(self._stem(point, chunk).with_suffix(".npz"), write)
 
     def load_arrays(self, point: int, chunk: Chunk) -> dict[str, np.ndarray]:
+        """A chunk's per-point outcomes of a design, as saved."""
         with np.load(self._stem(point, chunk).with_suffix(".npz")) as f:
             return {k: f[k] for k in f.files}
 
@@ -411,9 +489,9 @@ class Checkpoint:
                     writer.write_table(pending.slice(0, ROW_GROUP).combine_chunks(), row_group_size=ROW_GROUP)
                     pending = pending.slice(ROW_GROUP)
             part.close()
-        if pending is not None and pending.num_rows:
-            writer.write_table(pending.combine_chunks(), row_group_size=ROW_GROUP)
-        if writer is not None:
+        if writer is not None:  # as soon as a row group was read: pending is not None either
+            if pending is not None and pending.num_rows:
+                writer.write_table(pending.combine_chunks(), row_group_size=ROW_GROUP)
             writer.close()
         return path
 
@@ -432,7 +510,7 @@ class Checkpoint:
             self.folder.rmdir()
 
 
-def _savez(f, **arrays: np.ndarray) -> None:
+def _savez(f: IO[bytes], **arrays: npt.ArrayLike) -> None:
     """``np.savez_compressed`` at the fastest deflate level: a chunk's histograms are mostly zeros."""
     with zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for name, value in arrays.items():
@@ -440,14 +518,16 @@ def _savez(f, **arrays: np.ndarray) -> None:
                 np.lib.format.write_array(out, np.asanyarray(value), allow_pickle=False)
 
 
-def _replace(path: Path, write: Callable) -> None:
+def _replace(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``path`` by ``write`` to a file beside it, then rename it: the file is whole or absent."""
     aside = path.with_name(path.name + ".tmp")
     with open(aside, "wb") as f:
         write(f)
     os.replace(aside, path)
 
 
-def _differences(made: dict | None, wanted: dict) -> str:
+def _differences(made: object, wanted: Mapping[str, object]) -> str:
+    """What differs between the plan a folder was ``made`` for (None: unreadable) and the one ``wanted``."""
     if not isinstance(made, dict):
         return "its plan.json is missing or unreadable; use --force to start again"
     keys = [k for k in wanted if made.get(k) != wanted[k]] or ["(plan)"]
@@ -456,18 +536,43 @@ def _differences(made: dict | None, wanted: dict) -> str:
 
 
 # -- the ensemble ------------------------------------------------------------------
+@dataclass
+class _Progress:
+    """The design points under way: each one's chunks merged as they finish, in any order."""
+
+    scenarios: Sequence[Scenario]
+    series: tuple[str, ...] | None
+    left: dict[int, int]  # chunks still to finish, by point
+    on_chunk: Callable[[int, Chunk, bool], object] | None
+    on_point: Callable[[int, Aggregate], object] | None
+    totals: dict[int, Aggregate] = field(default_factory=dict)
+    done: dict[int, Aggregate] = field(default_factory=dict)
+
+    def finish(self, point: int, chunk: Chunk, agg: Aggregate, resumed: bool) -> None:
+        """Merge a finished chunk; after a point's last one, hand its Aggregate on (to ``on_point``, else ``done``)."""
+        self.totals.setdefault(point, Aggregate(self.scenarios[point].steps, _series(self.series))).merge(agg)
+        self.left[point] -= 1
+        if self.on_chunk is not None:
+            self.on_chunk(point, chunk, resumed)
+        if not self.left[point]:
+            if self.on_point is not None:
+                self.on_point(point, self.totals.pop(point))
+            else:
+                self.done[point] = self.totals.pop(point)
+
+
 def execute(
-    scenarios: list,
+    scenarios: Sequence[Scenario],
     runs: int,
     seed: int,
     chunk_size: int = DEFAULT_CHUNK,
     *,
-    run_on=None,
+    run_on: Executor | None = None,
     checkpoint: Checkpoint | None = None,
     series: tuple[str, ...] | None = None,
     trajectories: bool = False,
-    on_chunk: Callable | None = None,
-    on_point: Callable | None = None,
+    on_chunk: Callable[[int, Chunk, bool], object] | None = None,
+    on_point: Callable[[int, Aggregate], object] | None = None,
     strategies: tuple[str, ...] | None = None,
 ) -> dict[int, Aggregate]:
     """Run ``runs`` runs of every scenario (a design point each) in chunks, on ``run_on`` (default: here).
@@ -480,26 +585,13 @@ def execute(
     """
     if trajectories and checkpoint is None:
         raise ValueError("trajectories are kept in a checkpoint folder: give one")
-    plan = [(p, c) for p in range(len(scenarios)) for c in chunks(runs, chunk_size)]
-    left = {p: len(chunks(runs, chunk_size)) for p in range(len(scenarios))}
-    totals: dict[int, Aggregate] = {}
-    done: dict[int, Aggregate] = {}
-
-    def finish(point: int, chunk: Chunk, agg: Aggregate, resumed: bool) -> None:
-        totals.setdefault(point, Aggregate(scenarios[point].steps, _series(series))).merge(agg)
-        left[point] -= 1
-        if on_chunk is not None:
-            on_chunk(point, chunk, resumed)
-        if not left[point]:
-            if on_point is not None:
-                on_point(point, totals.pop(point))
-            else:
-                done[point] = totals.pop(point)
-
-    todo = []
+    parts = chunks(runs, chunk_size)
+    plan = [(p, c) for p in range(len(scenarios)) for c in parts]
+    progress = _Progress(scenarios, series, dict.fromkeys(range(len(scenarios)), len(parts)), on_chunk, on_point)
+    todo: list[Task[tuple[int, Chunk]]] = []
     for p, c in plan:
         if checkpoint is not None and checkpoint.finished(p, c):
-            finish(p, c, checkpoint.load(p, c), True)
+            progress.finish(p, c, checkpoint.load(p, c), True)
         else:
             todo.append(((p, c), (scenarios[p], p, c, seed, series, trajectories, strategies)))
     if todo:
@@ -507,5 +599,5 @@ def execute(
             for (p, c), (agg, table) in ex.imap(chunk_task, todo):
                 if checkpoint is not None:
                     checkpoint.save(p, c, agg, table)
-                finish(p, c, agg, False)
-    return done
+                progress.finish(p, c, agg, False)
+    return progress.done

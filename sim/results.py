@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,16 +25,24 @@ from sim.observations import SERIES
 from sim.outcomes import Failure
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from sim.model import BalanceModel
+    from sim.scenario import Scenario
     from sim.tally import StrategyTally
 
 BINS = 2000
 SCALE = 10**9  # fixed point for exact sums: 1e-9 resolution, 9.2e9 run-values before overflow
+# The series an Aggregate keeps, by name: (its columns, the lower and upper edges of its histogram).
+Series = Mapping[str, tuple[tuple[str, ...], float, float]]
 
 
 class Aggregate:
     """Bounded-memory, order-independent summary of any number of runs."""
 
-    def __init__(self, steps: int, series: dict | None = None, compiled: bool = True):
+    def __init__(self, steps: int, series: Series | None = None, compiled: bool = True) -> None:
+        """An empty summary of ``steps`` steps (and step 0) of the ``series`` (default: all of ``SERIES``)."""
         self.steps = steps
         self.compiled = compiled  # stream with sim.kernels, or with the numpy reference in ``observe``
         self.series = series or SERIES
@@ -46,18 +55,19 @@ class Aggregate:
         self.tally: StrategyTally | None = None  # the same runs under every strategy (sim.tally), when asked for
 
     # -- shipping: a chunk's Aggregate goes from a worker to the command ---------------
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         """The histograms' counts in the narrowest type that holds them: a fifth of the bytes to pickle."""
         state = self.__dict__.copy()
         state["hist"] = {k: v.astype(np.min_scalar_type(int(v.max()))) for k, v in self.hist.items()}
         return state
 
-    def __setstate__(self, state: dict) -> None:
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Back from shipping: the counts in int64 again."""
         state["hist"] = {k: v.astype(np.int64) for k, v in state["hist"].items()}
         self.__dict__.update(state)
 
     # -- filling ---------------------------------------------------------------
-    def observe(self, step: int, values: dict[str, np.ndarray], scalars: dict | None = None) -> None:
+    def observe(self, step: int, values: dict[str, np.ndarray], scalars: dict[str, np.ndarray] | None = None) -> None:
         """Add one step of a chunk: ``values`` as from ``observations``."""
         if self.compiled:
             for key, x in values.items():
@@ -88,6 +98,7 @@ class Aggregate:
         np.add.at(self.failures, (verdict_mode.astype(np.int64), step), 1)
 
     def merge(self, other: Aggregate) -> Aggregate:
+        """Add the counts of ``other`` (other runs of the same steps and series) to these; exact in any order."""
         for key in self.hist:
             self.hist[key] += other.hist[key]
             self.sums[key] += other.sums[key]
@@ -105,7 +116,7 @@ class Aggregate:
         """Exact mean over runs (to 1e-9), shape (steps+1, columns)."""
         return self.sums[key] / SCALE / max(self.runs, 1)
 
-    def percentiles(self, key: str, qs) -> np.ndarray:
+    def percentiles(self, key: str, qs: Sequence[float]) -> np.ndarray:
         """Percentiles (0-100) from the histogram, shape (steps+1, columns, len(qs))."""
         _, lo, hi = self.series[key]
         h = self.hist[key]
@@ -122,9 +133,11 @@ class Aggregate:
         return out
 
     def survival_probability(self) -> float:
+        """The share of runs that never failed."""
         return float(self.failures[Failure.NONE].sum()) / max(self.runs, 1)
 
     def failure_modes(self) -> dict[str, float]:
+        """The share of runs that failed, by the mode of their first failure."""
         n = max(self.runs, 1)
         return {f.label: float(self.failures[f].sum()) / n for f in Failure if f != Failure.NONE}
 
@@ -139,6 +152,7 @@ class Aggregate:
         return {f.label: self.failures[f].cumsum() / n for f in Failure if f != Failure.NONE}
 
     def stats(self, key: str, column: int, step: int = -1) -> dict[str, float]:
+        """Mean and 5th, 50th and 95th percentiles of one column of a series at ``step`` (default: the last)."""
         p05, p50, p95 = self.percentiles(key, (5, 50, 95))[step, column]
         return {
             "mean": rounded(self.mean(key)[step, column]),
@@ -153,7 +167,8 @@ def rounded(x: float) -> float:
     return round(float(x), 6)
 
 
-def summary(scenario, agg: Aggregate, runs: int, seed: int) -> dict:
+def summary(scenario: Scenario, agg: Aggregate, runs: int, seed: int) -> dict[str, object]:
+    """The summary.json of an ensemble of ``scenario``: survival, failure modes and the final state."""
     return {
         "scenario": scenario.name,
         "runs": runs,
@@ -179,20 +194,21 @@ def summary(scenario, agg: Aggregate, runs: int, seed: int) -> dict:
     }
 
 
-def _strategies(tally) -> dict:
+def _strategies(tally: StrategyTally) -> dict[str, object]:
+    """The strategies compared on the same runs, each with its description."""
     from sim.strategies import STRATEGIES
     from sim.tally import comparison
 
     return comparison(tally, {name: STRATEGIES[name].description for name in tally.names})
 
 
-def manifest(scenario, runs: int, seed: int, files: list[Path]) -> dict:
+def manifest(scenario: Scenario, runs: int, seed: int, files: list[Path]) -> dict[str, object]:
     """What a result folder was made from, so it can be made again."""
     import mesa
 
     from sim import __version__
 
-    params = scenario.parameter_set
+    params = scenario.resolved_parameters
     return {
         "package_version": __version__,
         "scenario": {"name": scenario.name, "file": scenario.path, "content_sha256": scenario.content_hash()},
@@ -213,7 +229,8 @@ def manifest(scenario, runs: int, seed: int, files: list[Path]) -> dict:
     }
 
 
-def write_json(path: Path, data: dict) -> Path:
+def write_json(path: Path, data: Mapping[str, object]) -> Path:
+    """``data`` as indented JSON in ``path``, keys in their own order; returns ``path``."""
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
     return path
 
@@ -225,11 +242,13 @@ class TrajectoryWriter:
     written one after another, give the same rows whatever the chunking.
     """
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path | pa.NativeFile) -> None:
+        """A writer to ``path`` (a file, or a pyarrow stream), opened with the first chunk."""
         self.path = path
-        self.writer = None
+        self.writer: pq.ParquetWriter | None = None
 
-    def write(self, model) -> None:
+    def write(self, model: BalanceModel) -> None:
+        """Append the trajectories of ``model``'s runs (recorded with ``record=True``)."""
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -240,10 +259,10 @@ class TrajectoryWriter:
         run = np.repeat(model.run_index.astype(np.int64), steps * powers)
         power = np.tile(np.array(POWERS), steps * runs)
 
-        def per_power(x):
+        def per_power(x: np.ndarray) -> np.ndarray:
             return x.swapaxes(0, 1).reshape(-1)
 
-        def per_run(x):
+        def per_run(x: np.ndarray) -> np.ndarray:
             return np.repeat(x.swapaxes(0, 1).reshape(runs * steps, -1), powers, axis=0)
 
         columns = {
@@ -267,5 +286,6 @@ class TrajectoryWriter:
         self.writer.write_table(table)
 
     def close(self) -> None:
+        """Finish the file (nothing was opened if no chunk was written)."""
         if self.writer is not None:
             self.writer.close()

@@ -14,9 +14,11 @@ import hashlib
 import inspect
 import itertools
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from sim import roles, yamlfile
 from sim.calendar import Calendar, Month
@@ -29,6 +31,11 @@ from sim.reach import Files, ReachError, Source
 from sim.strategies import DEFAULT as DEFAULT_STRATEGY
 from sim.strategies import STRATEGIES
 from sim.yamlfile import Mapping, YamlFault, kind, show, token
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from sim.model import BalanceModel, Observer
 
 TOP_KEYS = (
     "name",
@@ -53,11 +60,32 @@ __all__ = ["MAX_RUNS", "SHIPPED", "EventSpec", "Scenario", "ScenarioError", "loa
 class ScenarioError(ValueError):
     """A scenario file is malformed."""
 
-    def __init__(self, path, line: int | None, where: str, expected: str):
+    def __init__(self, path: str | Path, line: int | None, where: str, expected: str) -> None:
+        """The error in file ``path`` at ``line`` (None: the whole file), in field ``where``: what was ``expected``."""
         self.path, self.line, self.where, self.expected = str(path), line, where, expected
         at = f":{line}" if line else ""
         field_text = f" {where}:" if where else ""
         super().__init__(f"{path}{at}:{field_text} {expected}")
+
+
+class Refuse(Protocol):
+    """How a reader refuses a field: a ScenarioError naming its file, its line and ``key``."""
+
+    def __call__(self, key: str, expected: str, line: int | None = None) -> NoReturn:
+        """Raise the error for ``key`` saying what was ``expected``, at ``line`` if given, else at the key's own."""
+        ...
+
+
+class Reach(Protocol):
+    """Which files a scenario may read (``sim.reach``): the command line's files, or the dashboard's library."""
+
+    def open(self, name: str) -> Source:
+        """The file called ``name``."""
+        ...
+
+    def base(self, naming: Source, name: str) -> Source:
+        """The file ``name`` that the file ``naming`` builds on."""
+        ...
 
 
 def parse(source: Source) -> Mapping:
@@ -77,15 +105,15 @@ def parse(source: Source) -> Mapping:
         doc = yamlfile.parse(text)
     except YamlFault as fault:
         raise ScenarioError(source.name, fault.line, fault.where, fault.message) from None
-    if not isinstance(doc, dict):
+    if not isinstance(doc, Mapping):  # the reader makes every mapping a line-aware Mapping
         raise ScenarioError(source.name, 1, "", f"expected a mapping of scenario keys, found {kind(doc)}")
     return doc
 
 
-def open_source(path, reach=None) -> Source:
+def open_source(path: str | Path, reach: Reach | None = None) -> Source:
     """The file a command or the dashboard names, through ``reach`` (default: the command line's files)."""
     try:
-        return (reach or Files()).open(path)
+        return (reach or Files()).open(str(path))
     except ReachError as exc:
         raise ScenarioError(path, None, "", str(exc)) from None
 
@@ -100,7 +128,7 @@ class EventSpec:
     """One validated event of a scenario, with where it was written."""
 
     type: str
-    fields: dict
+    fields: dict[str, Any]  # the event class's keyword arguments, each of its own type
     file: str
     line: int
 
@@ -111,10 +139,12 @@ class EventSpec:
         return at[0] if isinstance(at, list) else at
 
     def build(self) -> Event:
+        """A fresh event of this type with these fields (the event class checks them)."""
         return EVENT_TYPES[self.type](**self.fields)
 
-    def as_dict(self) -> dict:
-        out = {"type": self.type}
+    def as_dict(self) -> dict[str, Any]:
+        """The event as a file would write it: dates as YYYY-MM."""
+        out: dict[str, Any] = {"type": self.type}
         for k, v in self.fields.items():
             out[k] = [str(m) for m in v] if k == "at" and isinstance(v, list) else str(v) if isinstance(v, Month) else v
         return out
@@ -132,7 +162,7 @@ class Scenario:
     runs: int
     seed: int
     uncertainty: bool
-    parameters: dict
+    parameters: dict[str, float | list[float]]  # the overrides: a value, or a range [low, high] drawn per run
     events: list[EventSpec]
     sources: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -140,14 +170,23 @@ class Scenario:
     strategy: str = DEFAULT_STRATEGY  # Vietnam's strategy (sim.strategies)
 
     @property
+    def resolved_parameters(self) -> ParameterSet:
+        """The parameters the scenario was validated against: the defaults with its overrides."""
+        if self.parameter_set is None:
+            raise ValueError(f"{self.name}: a scenario not validated by load_scenario has no parameters")
+        return self.parameter_set
+
+    @property
     def calendar(self) -> Calendar:
-        return Calendar(self.start, int(self.parameter_set.time["months_per_step"]))
+        """Step 0 at the start, each step as long as the parameter file says."""
+        return Calendar(self.start, int(self.resolved_parameters.time["months_per_step"]))
 
     @property
     def steps(self) -> int:
+        """The steps from the start to the horizon."""
         return self.calendar.step_of(self.horizon)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         """The flattened scenario, as a file without ``base`` would say it."""
         return {
             "name": self.name,
@@ -169,12 +208,23 @@ class Scenario:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def model(
-        self, *, runs=None, seed=None, first_run: int = 0, record: bool = True, observers=(), strategy=None, **options
-    ):
+        self,
+        *,
+        runs: int | None = None,
+        seed: int | None = None,
+        first_run: int = 0,
+        record: bool = True,
+        observers: Iterable[Observer] = (),
+        strategy: str | None = None,
+        values: dict[str, np.ndarray] | None = None,
+        event_values: dict[str, np.ndarray] | None = None,
+        run_index: np.ndarray | None = None,
+        compiled: bool = True,
+    ) -> BalanceModel:
         """A BalanceModel of this scenario (fresh events each time), with its strategy unless another is given.
 
-        ``options``: a design's per-run ``values``, ``event_values`` and ``run_index`` (``sim.explore``), or
-        ``compiled`` (``BalanceModel``).
+        ``runs`` and ``seed`` default to the scenario's own; the other arguments are ``BalanceModel``'s: a design's
+        per-run ``values``, ``event_values`` and ``run_index`` (``sim.explore``), or the engine (``compiled``).
         """
         from sim.model import BalanceModel
 
@@ -189,11 +239,16 @@ class Scenario:
             record=record,
             observers=observers,
             strategy=strategy or self.strategy,
-            **options,
+            values=values,
+            event_values=event_values,
+            run_index=run_index,
+            compiled=compiled,
         )
 
 
-def load_scenario(path: str | Path | Source, parameters: ParameterSet | None = None, *, reach=None) -> Scenario:
+def load_scenario(
+    path: str | Path | Source, parameters: ParameterSet | None = None, *, reach: Reach | None = None
+) -> Scenario:
     """Read, inherit, validate and flatten a scenario file.
 
     ``reach`` says which files it may read (``sim.reach``): by default, files
@@ -204,7 +259,7 @@ def load_scenario(path: str | Path | Source, parameters: ParameterSet | None = N
     return _validate(_inherit(_chain(top, reach)), top.name, parameters or load_parameters())
 
 
-def _chain(top: Source, reach) -> list[tuple[Source, Mapping]]:
+def _chain(top: Source, reach: Reach) -> list[tuple[Source, Mapping]]:
     """The file and its bases, child first; at most MAX_BASE_DEPTH files, no file twice."""
     chain: list[tuple[Source, Mapping]] = []
     source = top
@@ -242,39 +297,97 @@ def _chain(top: Source, reach) -> list[tuple[Source, Mapping]]:
         source = base
 
 
-def _inherit(chain: list[tuple[Source, Mapping]]) -> dict:
-    """Merge each file over its base: keys override, parameters merge, events append."""
-    merged: dict = {"_origin": {}}
+class _Overrides(Mapping):
+    """A scenario's ``parameters`` merged over its bases': the line and the file that set each one."""
+
+    def __init__(
+        self,
+        values: dict[str, Any] | None = None,
+        line: int = 0,
+        lines: dict[str, int] | None = None,
+        files: dict[str, str] | None = None,
+    ) -> None:
+        """The overrides ``values``; ``line``: that of the mapping (0: none was written)."""
+        super().__init__(values or {})
+        self.line, self.lines, self.files = line, lines or {}, files or {}
+
+    @classmethod
+    def over(cls, below: object, own: Mapping, file: str) -> _Overrides:
+        """The ``parameters`` mapping ``own`` of ``file`` over those its bases set (``below``, if a mapping)."""
+        base = below if isinstance(below, _Overrides) else cls()
+        return cls({**base, **own}, own.line, {**base.lines, **own.lines}, {**base.files, **dict.fromkeys(own, file)})
+
+    def blame(self, name: str, message: str, path: str) -> ScenarioError:
+        """The error for parameter ``name``: at its own file and line, or at the mapping's if no file sets it."""
+        line = self.lines.get(name) if name in self else self.line or None
+        return ScenarioError(self.files.get(name, path), line, f"parameters.{token(name)}", message)
+
+
+def _inherit(chain: list[tuple[Source, Mapping]]) -> dict[str, Any]:
+    """Merge each file over its base: keys override, parameters merge, events append.
+
+    The values are the files' own, unchecked; ``_origin`` holds the file and line that set each key.
+    """
+    merged: dict[str, Any] = {"_origin": {}}
     for source, doc in reversed(chain):
         path = source.name
         merged["_origin"].update({k: (path, doc.lines[k]) for k in doc})
         for key, value in doc.items():
             if key == "base":
                 continue
-            if key == "parameters" and isinstance(value, dict) and isinstance(merged.get("parameters"), dict):
-                combined = Mapping({**merged["parameters"], **value})
-                combined.line = value.line
-                combined.lines = {**getattr(merged["parameters"], "lines", {}), **value.lines}
-                combined.files = {**getattr(merged["parameters"], "files", {}), **dict.fromkeys(value, path)}
-                merged["parameters"] = combined
+            if key == "parameters" and isinstance(value, Mapping):
+                merged[key] = _Overrides.over(merged.get(key), value, path)
             elif key == "events" and isinstance(value, list):
                 lines = getattr(value, "lines", [None] * len(value))
                 own = [(path, e, ln) for e, ln in zip(value, lines, strict=True)]
-                merged["events"] = (merged["events"] if isinstance(merged.get("events"), list) else []) + own
+                merged[key] = (merged[key] if isinstance(merged.get(key), list) else []) + own
             else:
-                if key == "parameters" and isinstance(value, dict):
-                    value.files = dict.fromkeys(value, path)
                 merged[key] = value
     return merged
 
 
-def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
-    origin = raw["_origin"]
+def _validate(raw: dict[str, Any], path: str, defaults: ParameterSet) -> Scenario:
+    """The merged file ``raw``, checked key by key against the ``defaults``, as a Scenario."""
+    fail = _refuse_at_origin(raw["_origin"], path)
+    name, description, sources = _header(raw, fail)
+    calendar, horizon = _calendar(raw, defaults, fail)
+    runs = whole_number(raw, "runs", 1000, 1, MAX_RUNS, fail)
+    seed = whole_number(raw, "seed", 1, 0, MAX_SEED, fail)
+    uncertainty = _uncertainty(raw, fail)
+    strategy = _strategy(raw, fail)
+    overrides = _overrides(raw, fail)
+    params = _parameters(overrides, defaults, calendar.start, uncertainty, path, fail)
+    specs, warnings = _events(raw, calendar, horizon, fail)
+    return Scenario(
+        name,
+        description,
+        path,
+        calendar.start,
+        horizon,
+        runs,
+        seed,
+        uncertainty,
+        {k: (list(v) if isinstance(v, list) else v) for k, v in overrides.items()},
+        specs,
+        sources,
+        warnings,
+        params,
+        strategy,
+    )
 
-    def fail(key, expected, line=None, file=None):
-        f, ln = origin.get(key, (path, None))
-        raise ScenarioError(file or f, line or ln, key, expected)
 
+def _refuse_at_origin(origin: dict[str, tuple[str, int]], path: str) -> Refuse:
+    """Refuse a key of the merged file at the file and line that set it (or ``path``, for a missing key)."""
+
+    def fail(key: str, expected: str, line: int | None = None) -> NoReturn:
+        file, own_line = origin.get(key, (path, None))
+        raise ScenarioError(file, line or own_line, key, expected)
+
+    return fail
+
+
+def _header(raw: dict[str, Any], fail: Refuse) -> tuple[str, str, list[str]]:
+    """The scenario's name and description (required, non-empty) and its sources (texts)."""
     for key in ("name", "description"):
         if key not in raw:
             fail(key, f"missing required key {key!r}", line=1)
@@ -283,15 +396,14 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
     sources = raw.get("sources", [])
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         fail("sources", "expected a list of texts (file and quote, or a named source)")
+    return raw["name"].strip(), raw["description"].strip(), list(sources)
 
-    def month(key, default):
-        if key not in raw:
-            return default
-        return _month(raw[key]) or fail(key, f"expected a date as YYYY-MM, got {show(raw[key])}")
 
-    start = month("start", Month.parse(defaults.time["start"]))
+def _calendar(raw: dict[str, Any], defaults: ParameterSet, fail: Refuse) -> tuple[Calendar, Month]:
+    """The calendar from ``start`` and the ``horizon`` after it (the parameter file's by default), within MAX_STEPS."""
+    start = _date(raw, "start", Month.parse(defaults.time["start"]), fail)
     months = int(defaults.time["months_per_step"])
-    horizon = month("horizon", start.plus(int(defaults.time["horizon"]) * months))
+    horizon = _date(raw, "horizon", start.plus(int(defaults.time["horizon"]) * months), fail)
     if horizon <= start:
         fail("horizon", f"expected a date after start {start}, got {horizon}")
     calendar = Calendar(start, months)
@@ -303,86 +415,17 @@ def _validate(raw: dict, path: str, defaults: ParameterSet) -> Scenario:
             f"({MAX_STEPS * months // 12} years), as each result histogram grows with the steps "
             f"(this horizon: about {size(aggregate_bytes(steps))} each)",
         )
-    runs = whole_number(raw, "runs", 1000, 1, MAX_RUNS, fail)
-    seed = whole_number(raw, "seed", 1, 0, MAX_SEED, fail)
-    uncertainty = raw.get("uncertainty", False)
-    if not isinstance(uncertainty, bool):
-        fail("uncertainty", f"expected true or false, got {show(uncertainty)}")
-    strategy = raw.get("strategy", DEFAULT_STRATEGY)
-    if not isinstance(strategy, str) or strategy not in STRATEGIES:
-        fail(
-            "strategy",
-            f"unknown strategy {show(strategy)}{suggest(str(strategy), STRATEGIES)}; "
-            f"expected one of {', '.join(STRATEGIES)}",
-        )
-
-    overrides = raw.get("parameters", {})
-    if not isinstance(overrides, dict):
-        fail("parameters", "expected a mapping of dotted parameter paths to numbers or [low, high] ranges")
-    files, lines = getattr(overrides, "files", {}), getattr(overrides, "lines", {})
-
-    def blame(name, message):
-        line = lines.get(name) if name in overrides else getattr(overrides, "line", None)
-        return ScenarioError(files.get(name, path), line, f"parameters.{token(name)}", message)
-
-    params = defaults
-    for name, value in overrides.items():
-        if name not in defaults.entries:
-            raise blame(name, f"unknown parameter{suggest(name, defaults.entries)}")
-        pair = isinstance(value, list) and len(value) == 2 and all(is_number(x) for x in value)
-        if not (is_number(value) or pair):
-            raise blame(name, f"expected a number or a range [low, high], got {show(value)}")
-        try:
-            params = params.with_overrides({name: value})
-        except ParameterError as exc:
-            raise blame(name, str(exc).split(": ", 1)[-1]) from None
-    params = dataclasses.replace(params, time={**params.time, "start": str(start)})
-    try:
-        params.check()
-    except ParameterError as exc:
-        raise blame(str(exc).split(":", 1)[0], str(exc).split(": ", 1)[1]) from None
-    drawn = _draws_in_order(params, uncertainty)
-    if drawn is not None:
-        culprits, message = drawn
-        named = [c for c in culprits if c in overrides]
-        if not named and uncertainty:
-            fail("uncertainty", message)
-        raise blame((named or culprits)[-1], message)
-
-    events_raw = raw.get("events", [])
-    if not isinstance(events_raw, list):
-        fail("events", "expected a list of events (omit the key for none)")
-    if len(events_raw) > MAX_EVENTS:
-        fail("events", f"{len(events_raw):,} events; expected at most {MAX_EVENTS:,} (base files included)")
-    specs, warnings = [], []
-    for i, (file, ev, item_line) in enumerate(events_raw):
-        spec = _event(ev, i, file, start, defaults, item_line)
-        last = spec.fields["at"][-1] if isinstance(spec.fields["at"], list) else spec.fields["at"]
-        if calendar.step_of(last) >= steps:  # fires after the last step: changes nothing
-            warnings.append(
-                f"{file}:{spec.line}: events[{i}] ({spec.type}) at {last} is at or after "
-                f"the horizon {horizon}; it changes nothing"
-            )
-        specs.append(spec)
-    return Scenario(
-        raw["name"].strip(),
-        raw["description"].strip(),
-        path,
-        start,
-        horizon,
-        runs,
-        seed,
-        uncertainty,
-        {k: (list(v) if isinstance(v, list) else v) for k, v in overrides.items()},
-        specs,
-        list(sources),
-        warnings,
-        params,
-        strategy,
-    )
+    return calendar, horizon
 
 
-def _month(value) -> Month | None:
+def _date(raw: dict[str, Any], key: str, default: Month, fail: Refuse) -> Month:
+    """The month the file gives for ``key`` (YYYY-MM), or ``default`` if it gives none."""
+    if key not in raw:
+        return default
+    return _month(raw[key]) or fail(key, f"expected a date as YYYY-MM, got {show(raw[key])}")
+
+
+def _month(value: object) -> Month | None:
     """A month written as text YYYY-MM, or None."""
     try:
         return Month.parse(value) if isinstance(value, str) else None
@@ -390,14 +433,90 @@ def _month(value) -> Month | None:
         return None
 
 
-def whole_number(raw: dict, key: str, default: int, low: int, high: int, fail) -> int:
-    """A whole number in [low, high]; ``1e3`` is one, 2.5 is not."""
+def whole_number(raw: dict[str, Any], key: str, default: int | None, low: int, high: int, fail: Refuse) -> int:
+    """A whole number in [low, high]; ``1e3`` is one, 2.5 is not.
+
+    Args:
+        raw: the file's mapping.
+        key: the key to read.
+        default: the value when ``key`` is absent (None: no default, as for a key already required).
+        low: the least value accepted.
+        high: the greatest value accepted.
+        fail: how the file's reader refuses a field.
+    """
     value = raw.get(key, default)
     if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         fail(key, f"expected a whole number from {low} to {high}, got {show(value)}")
     return value
+
+
+def _uncertainty(raw: dict[str, Any], fail: Refuse) -> bool:
+    """Whether every ranged parameter is drawn per run (false by default)."""
+    uncertainty = raw.get("uncertainty", False)
+    if not isinstance(uncertainty, bool):
+        fail("uncertainty", f"expected true or false, got {show(uncertainty)}")
+    return uncertainty
+
+
+def _strategy(raw: dict[str, Any], fail: Refuse) -> str:
+    """Vietnam's strategy, one of those registered (``sim.strategies``)."""
+    strategy = raw.get("strategy", DEFAULT_STRATEGY)
+    if not isinstance(strategy, str) or strategy not in STRATEGIES:
+        fail(
+            "strategy",
+            f"unknown strategy {show(strategy)}{suggest(str(strategy), STRATEGIES)}; "
+            f"expected one of {', '.join(STRATEGIES)}",
+        )
+    return strategy
+
+
+def _overrides(raw: dict[str, Any], fail: Refuse) -> _Overrides:
+    """The merged ``parameters``: a mapping (none by default)."""
+    overrides = raw.get("parameters", _Overrides())
+    if not isinstance(overrides, _Overrides):  # the merge makes every mapping of parameters one
+        fail("parameters", "expected a mapping of dotted parameter paths to numbers or [low, high] ranges")
+    return overrides
+
+
+def _parameters(
+    overrides: _Overrides, defaults: ParameterSet, start: Month, uncertainty: bool, path: str, fail: Refuse
+) -> ParameterSet:
+    """The ``defaults`` with the ``overrides`` and the scenario's ``start``, checked whole and as each run draws them.
+
+    A fault is blamed on the override behind it, at its line; on ``uncertainty`` if it is the default ranges'.
+    """
+    params = _overridden(overrides, defaults, path)
+    params = dataclasses.replace(params, time={**params.time, "start": str(start)})
+    try:
+        params.check()
+    except ParameterError as exc:
+        raise overrides.blame(str(exc).split(":", 1)[0], str(exc).split(": ", 1)[1], path) from None
+    drawn = _draws_in_order(params, uncertainty)
+    if drawn is not None:
+        culprits, message = drawn
+        named = [c for c in culprits if c in overrides]
+        if not named and uncertainty:
+            fail("uncertainty", message)
+        raise overrides.blame((named or culprits)[-1], message, path)
+    return params
+
+
+def _overridden(overrides: _Overrides, defaults: ParameterSet, path: str) -> ParameterSet:
+    """The ``defaults`` with each override in turn: a known parameter, a number or a range within its bounds."""
+    params = defaults
+    for name, value in overrides.items():
+        if name not in defaults.entries:
+            raise overrides.blame(name, f"unknown parameter{suggest(name, defaults.entries)}", path)
+        pair = isinstance(value, list) and len(value) == 2 and all(is_number(x) for x in value)
+        if not (is_number(value) or pair):
+            raise overrides.blame(name, f"expected a number or a range [low, high], got {show(value)}", path)
+        try:
+            params = params.with_overrides({name: value})
+        except ParameterError as exc:
+            raise overrides.blame(name, str(exc).split(": ", 1)[-1], path) from None
+    return params
 
 
 def _span(params: ParameterSet, path: str, uncertainty: bool) -> tuple[float, float]:
@@ -429,7 +548,28 @@ def _draws_in_order(params: ParameterSet, uncertainty: bool) -> tuple[list[str],
     return None
 
 
-def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_line=None) -> EventSpec:
+def _events(raw: dict[str, Any], calendar: Calendar, horizon: Month, fail: Refuse) -> tuple[list[EventSpec], list[str]]:
+    """The merged events (at most MAX_EVENTS), each checked, and a warning for each that falls after the horizon."""
+    events = raw.get("events", [])
+    if not isinstance(events, list):
+        fail("events", "expected a list of events (omit the key for none)")
+    if len(events) > MAX_EVENTS:
+        fail("events", f"{len(events):,} events; expected at most {MAX_EVENTS:,} (base files included)")
+    steps = calendar.step_of(horizon)
+    specs, warnings = [], []
+    for i, (file, ev, item_line) in enumerate(events):
+        spec = _event(ev, i, file, calendar.start, item_line)
+        last = spec.fields["at"][-1] if isinstance(spec.fields["at"], list) else spec.fields["at"]
+        if calendar.step_of(last) >= steps:  # fires after the last step: changes nothing
+            warnings.append(
+                f"{file}:{spec.line}: events[{i}] ({spec.type}) at {last} is at or after "
+                f"the horizon {horizon}; it changes nothing"
+            )
+        specs.append(spec)
+    return specs, warnings
+
+
+def _event(ev: object, i: int, file: str, start: Month, item_line: int | None = None) -> EventSpec:
     """One event of the file: its type and dates read here, every other rule the event class's own."""
     label = f"events[{i}]"
     if not isinstance(ev, dict):
@@ -437,11 +577,11 @@ def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_lin
     line = getattr(ev, "line", None)
     lines = getattr(ev, "lines", {})
 
-    def fail(key, expected):
+    def fail(key: str, expected: str) -> NoReturn:
         raise ScenarioError(file, lines.get(key, line), f"{label}.{token(key)}" if key else label, expected)
 
     kind = _event_type(ev, fail)
-    fields = _event_dates(ev, kind, start, fail)
+    fields: dict[str, Any] = _event_dates(ev, kind, start, fail)
     cls = EVENT_TYPES[kind]
     fields |= {key: ev[key] for key in ("actor", "target", *cls.extra_fields) if key in ev}
     if "magnitude" in ev:
@@ -461,7 +601,7 @@ def _event(ev, i: int, file: str, start: Month, defaults: ParameterSet, item_lin
     return spec
 
 
-def _event_type(ev: dict, fail) -> str:
+def _event_type(ev: dict[str, Any], fail: Callable[[str, str], NoReturn]) -> str:
     """The event's registered type, and no field that type does not have."""
     kind = ev.get("type")
     if kind is None:
@@ -482,22 +622,35 @@ def _event_type(ev: dict, fail) -> str:
     return kind
 
 
-def _event_dates(ev: dict, kind: str, start: Month, fail) -> dict:
+def _event_dates(
+    ev: dict[str, Any], kind: str, start: Month, fail: Callable[[str, str], NoReturn]
+) -> dict[str, Month | list[Month]]:
     """``at`` (a date or a range [first, last]) and ``until`` as months, the first date not before ``start``."""
     if "at" not in ev:
         fail("", f"missing 'at' (the date of the {kind} event, YYYY-MM)")
-    fields: dict = {}
+    fields: dict[str, Month | list[Month]] = {}
     if "until" in ev:
         fields["until"] = _month(ev["until"]) or fail("until", f"expected a date as YYYY-MM, got {show(ev['until'])}")
     at = ev["at"]
     if isinstance(at, list):  # a date range: drawn per run, and explored by `bamboo discover`
-        ends = [_month(x) for x in at] if len(at) == 2 else [None]
-        if None in ends or ends[0] >= ends[1]:
+        ends = _date_range(at)
+        if ends is None:
             fail("at", f"expected a date YYYY-MM or a range [first, last] of two rising dates, got {show(at)}")
+        first: Month = ends[0]
         fields["at"] = ends
     else:
-        fields["at"] = _month(at) or fail("at", f"expected a date as YYYY-MM or a range [first, last], got {show(at)}")
-    first = fields["at"][0] if isinstance(fields["at"], list) else fields["at"]
+        first = _month(at) or fail("at", f"expected a date as YYYY-MM or a range [first, last], got {show(at)}")
+        fields["at"] = first
     if first < start:
         fail("at", f"the event date {first} is before the scenario start {start}")
     return fields
+
+
+def _date_range(at: list[object]) -> list[Month] | None:
+    """A range [first, last] of two rising dates, or None."""
+    if len(at) != 2:
+        return None
+    first, last = _month(at[0]), _month(at[1])
+    if first is None or last is None or first >= last:
+        return None
+    return [first, last]

@@ -26,21 +26,23 @@ import hashlib
 import itertools
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 
 from sim.checks import is_number, suggest
 from sim.domain import POWERS
-from sim.ensemble import DEFAULT_CHUNK, chunks, execute, executor
+from sim.ensemble import DEFAULT_CHUNK, Checkpoint, Chunk, Executor, chunks, execute, executor
 from sim.limits import MAX_LEVELS, MAX_POINTS, MAX_RUNS, MAX_SEED
 from sim.outcomes import Failure
 from sim.params import ParameterError, bounds
-from sim.reach import Files, ReachError
-from sim.results import rounded
-from sim.scenario import Scenario, ScenarioError, load_scenario, open_source, parse, whole_number
-from sim.yamlfile import show, token
+from sim.reach import Files, ReachError, Source
+from sim.results import Aggregate, rounded
+from sim.scenario import Refuse, Scenario, ScenarioError, load_scenario, open_source, parse, whole_number
+from sim.yamlfile import Mapping, show, token
 
 __all__ = ["DEFAULT_CHUNK", "Design", "chunks", "executor", "load_design", "run", "write"]
 
@@ -63,6 +65,8 @@ class Axis:
 
 @dataclass
 class Design:
+    """A validated design: the base scenario, the swept parameters and every point's values."""
+
     name: str
     description: str
     path: str
@@ -73,7 +77,8 @@ class Design:
     axes: list[Axis]
     points: list[dict[str, float]]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
+        """The design as the manifest gives it: the points counted, not listed."""
         return {
             "name": self.name,
             "description": self.description,
@@ -89,16 +94,18 @@ class Design:
         }
 
     def content_hash(self) -> str:
+        """SHA-256 of the design with its points' values."""
         text = json.dumps({**self.as_dict(), "values": self.points}, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def scenarios(self) -> list:
+    def scenarios(self) -> list[Scenario]:
         """The base scenario at each design point (already validated by ``load_design``)."""
         return [_at(self.scenario, point) for point in self.points]
 
 
-def _at(scenario, point: dict[str, float]):
-    params = scenario.parameter_set.with_overrides(point)
+def _at(scenario: Scenario, point: dict[str, float]) -> Scenario:
+    """The scenario at a design point: its parameters with the point's values, checked."""
+    params = scenario.resolved_parameters.with_overrides(point)
     params.check()
     return dataclasses.replace(scenario, parameters={**scenario.parameters, **point}, parameter_set=params)
 
@@ -107,17 +114,51 @@ def _at(scenario, point: dict[str, float]):
 def load_design(path: str | Path) -> Design:
     """Read and validate a design file; every fault is a ScenarioError naming file, line and field."""
     path = Path(path)
+    source, doc = _read(path)
+    fail = _refuse_in(path, doc.lines)
+    name, description = _header(doc, fail)
+    scenario = _base_scenario(doc, source, fail)
+    method = _method(doc, fail)
+    runs = whole_number(doc, "runs", scenario.runs, 1, MAX_RUNS, fail)
+    seed = whole_number(doc, "seed", scenario.seed, 0, MAX_SEED, fail)
+    points = _point_count(doc, method, fail)
+    raw = _swept(doc, fail)
+    axes = [
+        _axis(p, spec, method, scenario, path, raw.lines.get(p, doc.lines["parameters"])) for p, spec in raw.items()
+    ]
+    values = _grid(axes, fail) if points is None else latin_hypercube(axes, points, seed)
+    if len(values) * runs > MAX_RUNS:
+        fail(
+            "runs",
+            f"{len(values):,} points x {runs:,} runs is {len(values) * runs:,} runs; expected at most {MAX_RUNS:,} "
+            "in all (the runs of one run)",
+            line=doc.lines.get("runs", 1),
+        )
+    _check_points(values, scenario, raw, doc.lines["parameters"], fail)
+    return Design(name, description, str(path), scenario, method, runs, seed, axes, values)
+
+
+def _read(path: Path) -> tuple[Source, Mapping]:
+    """The design file and its YAML, with the scenario reader's faults in a design's words."""
     try:
         source = open_source(path)
-        doc = parse(source)
+        return source, parse(source)
     except ScenarioError as exc:
         expected = exc.expected.replace("a scenario (name, description, events ...)", "a sweep design")
         raise ScenarioError(exc.path, exc.line, exc.where, expected.replace("scenario keys", "design keys")) from None
-    lines = doc.lines
 
-    def fail(key, expected, line=None):
+
+def _refuse_in(path: Path, lines: dict[str, int]) -> Refuse:
+    """Refuse a key of the design at its line (a dotted key: at its first part's), or at line 1."""
+
+    def fail(key: str, expected: str, line: int | None = None) -> NoReturn:
         raise ScenarioError(path, line or lines.get(key.split(".")[0]) or 1, token(key), expected)
 
+    return fail
+
+
+def _header(doc: Mapping, fail: Refuse) -> tuple[str, str]:
+    """The design's name (required, non-empty) and description; no key but the design keys, none missing."""
     for key in doc:
         if key not in DESIGN_KEYS:
             fail(key, f"unknown key{suggest(key, DESIGN_KEYS)}; expected one of {', '.join(DESIGN_KEYS)}")
@@ -130,70 +171,91 @@ def load_design(path: str | Path) -> Design:
     description = doc.get("description", "")
     if not isinstance(description, str):
         fail("description", "expected a text")
+    return name.strip(), description.strip()
+
+
+def _base_scenario(doc: Mapping, source: Source, fail: Refuse) -> Scenario:
+    """The scenario the design sweeps, read relative to the design file and validated."""
     if not isinstance(doc["scenario"], str) or not doc["scenario"].strip():
         fail("scenario", "expected the path of a scenario file, relative to this design")
     try:
-        scenario = load_scenario(Files().base(source, doc["scenario"], role="scenario"))
+        return load_scenario(Files().base(source, doc["scenario"], role="scenario"))
     except ReachError as exc:
         fail("scenario", str(exc))
 
+
+def _method(doc: Mapping, fail: Refuse) -> str:
+    """How the points are chosen: one of METHODS (a grid by default)."""
     method = doc.get("method", "grid")
     if method not in METHODS:
         fail(
             "method",
             f"unknown method {show(method)}{suggest(str(method), METHODS)}; expected one of {', '.join(METHODS)}",
         )
+    return method
 
-    def whole(key, default, low, high):
-        return whole_number(doc, key, default, low, high, fail)
 
-    runs = whole("runs", scenario.runs, 1, MAX_RUNS)
-    seed = whole("seed", scenario.seed, 0, MAX_SEED)
+def _point_count(doc: Mapping, method: str, fail: Refuse) -> int | None:
+    """How many points a latin hypercube draws (required); None on a grid, whose levels make its points."""
     if method == "latin_hypercube":
         if "points" not in doc:
             fail("points", "a latin_hypercube design needs 'points' (how many design points to draw)", line=1)
-        points = whole("points", None, 1, MAX_POINTS)
-    elif "points" in doc:
+        return whole_number(doc, "points", None, 1, MAX_POINTS, fail)
+    if "points" in doc:
         fail("points", "a grid has as many points as its levels make; remove 'points' or use method: latin_hypercube")
+    return None
 
+
+def _swept(doc: Mapping, fail: Refuse) -> Mapping:
+    """The parameters to sweep: a mapping of at least one."""
     raw = doc["parameters"]
-    if not isinstance(raw, dict) or not raw:
+    if not isinstance(raw, Mapping) or not raw:  # the reader makes every mapping a line-aware Mapping
         fail("parameters", "expected a mapping of dotted parameter paths to {range, levels, values}")
-    axes = [_axis(p, spec, method, scenario, path, raw.lines.get(p, lines["parameters"])) for p, spec in raw.items()]
-    if method == "grid":
-        count = math.prod(len(a.levels) for a in axes)  # exact: numpy's product would wrap around
-        if count > MAX_POINTS:
-            shown = f"{count:,}" if count < 10**15 else f"about 10^{len(str(count)) - 1}"
-            fail("parameters", f"the grid has {shown} points; expected at most {MAX_POINTS:,}")
-        values = [dict(zip([a.path for a in axes], combo, strict=True)) for combo in _grid(axes)]
-    else:
-        values = latin_hypercube(axes, points, seed)
-    if len(values) * runs > MAX_RUNS:
-        fail(
-            "runs",
-            f"{len(values):,} points x {runs:,} runs is {len(values) * runs:,} runs; expected at most {MAX_RUNS:,} "
-            "in all (the runs of one run)",
-            line=lines.get("runs", 1),
-        )
+    return raw
+
+
+def _grid(axes: list[Axis], fail: Refuse) -> list[dict[str, float]]:
+    """Every combination of the axes' levels, at most MAX_POINTS of them."""
+    levels = [a.levels for a in axes if a.levels is not None]  # every axis of a grid has its levels
+    count = math.prod([len(x) for x in levels])  # exact: numpy's product would wrap around
+    if count > MAX_POINTS:
+        shown = f"{count:,}" if count < 10**15 else f"about 10^{len(str(count)) - 1}"
+        fail("parameters", f"the grid has {shown} points; expected at most {MAX_POINTS:,}")
+    return [dict(zip([a.path for a in axes], combo, strict=True)) for combo in itertools.product(*levels)]
+
+
+def _check_points(values: list[dict[str, float]], scenario: Scenario, raw: Mapping, line: int, fail: Refuse) -> None:
+    """Refuse the first point whose world contradicts itself, at the line of the parameter blamed (or ``line``)."""
     for i, point in enumerate(values):
         try:
             _at(scenario, point)
         except ParameterError as exc:
             blamed = str(exc).split(":", 1)[0]
-            line = raw.lines.get(blamed, lines["parameters"])
-            fail(f"parameters.{blamed}", f"design point {i} {point}: {str(exc).split(': ', 1)[-1]}", line=line)
-    return Design(name.strip(), description.strip(), str(path), scenario, method, runs, seed, axes, values)
+            where = raw.lines.get(blamed, line)
+            fail(f"parameters.{blamed}", f"design point {i} {point}: {str(exc).split(': ', 1)[-1]}", line=where)
 
 
-def _axis(name, spec, method: str, scenario, path: Path, line: int) -> Axis:
+def _axis(name: str, spec: object, method: str, scenario: Scenario, path: Path, line: int) -> Axis:
+    """One parameter to sweep: its values, or its interval (the parameter file's range by default) and levels."""
     where = f"parameters.{token(name)}"
 
-    def fail(expected):
+    def fail(expected: str) -> NoReturn:
         raise ScenarioError(path, line, where, expected)
 
-    params = scenario.parameter_set
+    params = scenario.resolved_parameters
     if name not in params.entries:
         fail(f"unknown parameter{suggest(str(name), params.entries)}")
+    fields = _axis_fields(spec, method, fail)
+    lo, hi = bounds(name)
+    if "values" in fields:
+        return _listed_axis(name, fields, lo, hi, fail)
+    low, high = _interval(fields, params[name].range, lo, hi, fail)
+    levels = _levels(fields, low, high, fail) if method == "grid" else None
+    return Axis(name, low, high, levels)
+
+
+def _axis_fields(spec: object, method: str, fail: Callable[[str], NoReturn]) -> dict[str, Any]:
+    """An axis's mapping (none: every default), of the axis keys the method has."""
     if spec is None:
         spec = {}
     if not isinstance(spec, dict):
@@ -203,43 +265,47 @@ def _axis(name, spec, method: str, scenario, path: Path, line: int) -> Axis:
             fail(f"unknown field {show(key)}{suggest(str(key), AXIS_KEYS)}; expected one of {', '.join(AXIS_KEYS)}")
     if method != "grid" and ("levels" in spec or "values" in spec):
         fail("levels and values belong to a grid; a latin_hypercube draws from range only")
-    lo, hi = bounds(name)
-    if "values" in spec:
-        values = spec["values"]
-        if "range" in spec or "levels" in spec:
-            fail("give either values, or range and levels, not both")
-        ok = isinstance(values, list) and values and all(is_number(v) and lo <= v <= hi for v in values)
-        if not ok or len(set(values)) < len(values):
-            fail(f"expected a list of distinct numbers in [{lo:g}, {hi:g}], got {show(values)}")
-        return Axis(name, float(min(values)), float(max(values)), tuple(float(v) for v in values))
-    if "range" in spec:
-        r = spec["range"]
-        if not (isinstance(r, list) and len(r) == 2 and all(is_number(x) for x in r) and r[0] < r[1]):
-            fail(f"expected range: [low, high] with low < high, got {show(r)}")
-        if not (lo <= r[0] and r[1] <= hi):
-            fail(f"expected a range inside [{lo:g}, {hi:g}], got {show(r)}")
-        low, high = float(r[0]), float(r[1])
-    else:
-        r = params[name].range
-        if r is None:
+    return spec
+
+
+def _listed_axis(name: str, fields: dict[str, Any], lo: float, hi: float, fail: Callable[[str], NoReturn]) -> Axis:
+    """A grid axis of the values listed: distinct numbers within the parameter's bounds [lo, hi]."""
+    values = fields["values"]
+    if "range" in fields or "levels" in fields:
+        fail("give either values, or range and levels, not both")
+    ok = isinstance(values, list) and values and all(is_number(v) and lo <= v <= hi for v in values)
+    if not ok or len(set(values)) < len(values):
+        fail(f"expected a list of distinct numbers in [{lo:g}, {hi:g}], got {show(values)}")
+    return Axis(name, float(min(values)), float(max(values)), tuple(float(v) for v in values))
+
+
+def _interval(
+    fields: dict[str, Any], own: tuple[float, float] | None, lo: float, hi: float, fail: Callable[[str], NoReturn]
+) -> tuple[float, float]:
+    """The axis's range: the one given, within the parameter's bounds [lo, hi], or its ``own`` in the parameter file."""
+    if "range" not in fields:
+        if own is None:
             fail("has no range in the parameter file; give range: [low, high]")
-        low, high = r
-    levels = None
-    if method == "grid":
-        n = spec.get("levels", 3)
-        if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_LEVELS:
-            fail(f"expected levels: a whole number from 2 to {MAX_LEVELS}, got {show(n)}")
-        levels = tuple(_tidy(v) for v in np.linspace(low, high, n))
-    return Axis(name, low, high, levels)
+        return own
+    r = fields["range"]
+    if not (isinstance(r, list) and len(r) == 2 and all(is_number(x) for x in r) and r[0] < r[1]):
+        fail(f"expected range: [low, high] with low < high, got {show(r)}")
+    if not (lo <= r[0] and r[1] <= hi):
+        fail(f"expected a range inside [{lo:g}, {hi:g}], got {show(r)}")
+    return float(r[0]), float(r[1])
+
+
+def _levels(fields: dict[str, Any], low: float, high: float, fail: Callable[[str], NoReturn]) -> tuple[float, ...]:
+    """A grid axis's levels: ``levels`` (3 by default) evenly spaced from ``low`` to ``high``."""
+    n = fields.get("levels", 3)
+    if isinstance(n, bool) or not isinstance(n, int) or not 2 <= n <= MAX_LEVELS:
+        fail(f"expected levels: a whole number from 2 to {MAX_LEVELS}, got {show(n)}")
+    return tuple(_tidy(v) for v in np.linspace(low, high, n))
 
 
 def _tidy(x: float) -> float:
     """Design values to 10 decimals: exact enough, and readable in the table."""
     return round(float(x), 10)
-
-
-def _grid(axes: list[Axis]):
-    return itertools.product(*(a.levels for a in axes))
 
 
 def latin_hypercube(axes: list[Axis], points: int, seed: int) -> list[dict[str, float]]:
@@ -258,11 +324,19 @@ def latin_hypercube(axes: list[Axis], points: int, seed: int) -> list[dict[str, 
 
 
 # -- running and writing ----------------------------------------------------------
-def run(design: Design, scenarios: list, chunk_size: int = DEFAULT_CHUNK, **execution) -> list[dict]:
-    """One row per design point, in design order (``execution``: run_on, checkpoint, on_chunk)."""
-    rows: dict[int, dict] = {}
+def run(
+    design: Design,
+    scenarios: list[Scenario],
+    chunk_size: int = DEFAULT_CHUNK,
+    *,
+    run_on: Executor | None = None,
+    checkpoint: Checkpoint | None = None,
+    on_chunk: Callable[[int, Chunk, bool], object] | None = None,
+) -> list[dict[str, float]]:
+    """One row per design point, in design order; ``run_on``, ``checkpoint`` and ``on_chunk`` as ``execute``'s."""
+    rows: dict[int, dict[str, float]] = {}
 
-    def row(point: int, agg) -> None:
+    def row(point: int, agg: Aggregate) -> None:
         r = {"point": point, **design.points[point], "runs": agg.runs}
         r["survival_probability"] = rounded(agg.survival_probability())
         r |= {mode: rounded(share) for mode, share in agg.failure_modes().items()}
@@ -270,19 +344,33 @@ def run(design: Design, scenarios: list, chunk_size: int = DEFAULT_CHUNK, **exec
             r |= {f"alignment_{power}_{k}": v for k, v in agg.stats("alignment", i).items()}
         rows[point] = r
 
-    execute(scenarios, design.runs, design.seed, chunk_size, series=SERIES, on_point=row, **execution)
+    execute(
+        scenarios,
+        design.runs,
+        design.seed,
+        chunk_size,
+        series=SERIES,
+        on_point=row,
+        run_on=run_on,
+        checkpoint=checkpoint,
+        on_chunk=on_chunk,
+    )
     return [rows[i] for i in range(len(scenarios))]
 
 
 def columns(design: Design) -> list[str]:
+    """The table's columns: the point, its values, its runs, survival, failure modes and final alignments."""
     modes = [f.label for f in Failure if f != Failure.NONE]
     aligned = [f"alignment_{p}_{k}" for p in POWERS for k in STATS]
     return ["point", *(a.path for a in design.axes), "runs", "survival_probability", *modes, *aligned]
 
 
-def write(design: Design, rows: list[dict], folder: Path, figures: list[Path]) -> list[Path]:
-    """sweep.parquet, sweep.csv and manifest.json, beside the ``figures`` already drawn there; returns all but the
-    manifest."""
+def write(design: Design, rows: list[dict[str, float]], folder: Path, figures: list[Path]) -> list[Path]:
+    """sweep.parquet, sweep.csv and manifest.json in ``folder``, beside the ``figures`` already drawn there.
+
+    Returns:
+        The tables and the figures: every file written but the manifest.
+    """
     import mesa
     import pyarrow as pa
     import pyarrow.parquet as pq
