@@ -45,7 +45,7 @@ from sim.charts import (
     security_chart,
     world_chart,
 )
-from sim.classroom import KNOBS, Cache, ClassroomModel, FanSummary, Lesson, fan_summary, outcome, strategies
+from sim.classroom import Cache, ClassroomModel, FanSummary, Lesson, fan_summary, outcome, strategies
 from sim.domain import POWERS
 from sim.events import EVENT_TYPES
 from sim.explain import MOVE_NAMES, explain
@@ -407,7 +407,7 @@ def LessonPanel(lesson: Lesson, world: ClassroomModel, rebuild):
         rebuild()
 
     solara.Select("Vietnam is played by", values=list(names), value=label, on_value=play_as, dense=True)
-    for name, knob in KNOBS.items():
+    for name, knob in lesson.dials.items():
         value = lesson.knobs[name]
         if knob.step == 1.0:
             solara.Checkbox(label=knob.label, value=value >= 0.5, on_value=lambda on, n=name: dial(n, float(on)))

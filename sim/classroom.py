@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import hashlib
 import pickle
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -30,13 +31,14 @@ from sim.calendar import Month
 from sim.domain import POWERS
 from sim.events import EVENT_TYPES, Event
 from sim.explain import Decision
+from sim.explore import parameters_of
 from sim.limits import MAX_FILE_BYTES, MAX_UPLOADS
 from sim.model import BalanceModel
 from sim.outcomes import Failure
 from sim.plots import NAMES, QS
 from sim.reach import Library, show_name
 from sim.results import SERIES, Aggregate
-from sim.scenario import SHIPPED, EventSpec, Scenario, ScenarioError, load_scenario
+from sim.scenario import SHIPPED, Scenario, ScenarioError, load_scenario
 from sim.strategies import DEFAULT, STRATEGIES
 
 SCENARIOS = SHIPPED
@@ -46,26 +48,30 @@ SERVED_POSTERIOR = None  # the calibrated posterior of ``bamboo app --parameters
 
 @dataclass(frozen=True)
 class Knob:
-    """A dial on the world: a parameter by its path, or (no path) the standing US tariff's rate."""
+    """A dial on the world: the value at ``path`` in a scenario.
+
+    The path is a parameter's (``powers.CN.threat.territory``) or an event's
+    magnitude, named as designs name it (``events[1].magnitude``, ``sim.explore``).
+    """
 
     label: str
-    path: str | None = None
+    path: str
     low: float = 0.0
     high: float = 1.0
     step: float = 0.05  # a class on the same setting shares one fan: coarse steps make that likelier
 
 
-KNOBS = {
-    "us_tariff": Knob("United States tariff rate"),
+KNOBS = {  # the dials every scenario has
     "cn_threat": Knob("China's territorial threat", "powers.CN.threat.territory"),
     "ru_cn_closeness": Knob("Russia–China closeness", "world.russia_china_closeness"),
     "us_tolerance_ru": Knob("United States tolerance of the Russia tie", "powers.US.tolerance.RU"),
     "four_nos": Knob("Four No's in force", "hedger.four_nos", step=1.0),
 }
+EVENT_MAGNITUDE = re.compile(r"events\[(\d+)\]\.magnitude")
 
 
-def _standing_tariff(scenario: Scenario) -> int | None:
-    """Index of the last open-ended US tariff among the scenario's events (the rate in force)."""
+def standing_tariff(scenario: Scenario) -> int | None:
+    """Index of the last open-ended US tariff among the scenario's events (the rate in force), or None."""
     found = None
     for i, e in enumerate(scenario.events):
         if e.type == "tariff" and e.fields.get("actor", "US") == "US" and "until" not in e.fields:
@@ -73,16 +79,39 @@ def _standing_tariff(scenario: Scenario) -> int | None:
     return found
 
 
+def dials(scenario: Scenario) -> dict[str, Knob]:
+    """The scenario's dials: the rate of its standing US tariff, where it has one, then those of every scenario."""
+    i = standing_tariff(scenario)
+    tariff = {} if i is None else {"us_tariff": Knob("United States tariff rate", f"events[{i}].magnitude")}
+    return {**tariff, **KNOBS}
+
+
+def value_at(scenario: Scenario, path: str) -> float:
+    """The value at ``path`` in the scenario as written (an event's magnitude range: its middle)."""
+    event = EVENT_MAGNITUDE.fullmatch(path)
+    if event is None:
+        return parameters_of(scenario).value(path)
+    return float(np.mean(scenario.events[int(event[1])].build().magnitude))
+
+
+def with_values(scenario: Scenario, values: dict[str, float]) -> Scenario:
+    """The scenario with the values at these paths set: parameters as a scenario sets them, magnitudes in the events."""
+    events = list(scenario.events)
+    parameters = {}
+    for path, value in values.items():
+        event = EVENT_MAGNITUDE.fullmatch(path)
+        if event is None:
+            parameters[path] = value
+            continue
+        spec = events[int(event[1])]
+        events[int(event[1])] = dataclasses.replace(spec, fields={**spec.fields, "magnitude": value})
+    parameter_set = parameters_of(scenario).with_overrides(parameters)
+    return dataclasses.replace(scenario, parameter_set=parameter_set, events=events)
+
+
 def knob_default(scenario: Scenario, name: str) -> float:
-    """The value a knob has in the scenario as written."""
-    knob = KNOBS[name]
-    if knob.path is not None:
-        return scenario.parameter_set.value(knob.path)
-    i = _standing_tariff(scenario)
-    if i is None:
-        return 0.0
-    m = scenario.events[i].fields.get("magnitude", 0.5)
-    return float(np.mean(m))
+    """The value a dial of the scenario has as the scenario is written."""
+    return value_at(scenario, dials(scenario)[name].path)
 
 
 @functools.lru_cache(maxsize=64)
@@ -163,7 +192,8 @@ class Lesson:
         if not isinstance(scenario, Scenario):
             scenario = scenario_file(scenario)
         self.scenario, self.seed = scenario, scenario.seed
-        self.knobs = {name: knob_default(scenario, name) for name in KNOBS}
+        self.dials = dials(scenario)
+        self.knobs = {name: value_at(scenario, knob.path) for name, knob in self.dials.items()}
 
     def set_seed(self, text: object) -> None:
         """Take a seed as typed: a whole number from 0; anything else raises ValueError and changes nothing."""
@@ -198,7 +228,14 @@ class Lesson:
         return {**catalogue(), **self.uploads}
 
     def set(self, name: str, value: float) -> None:
-        knob = KNOBS[name]
+        """Move the dial ``name`` to ``value``.
+
+        Raises:
+            ValueError: the scenario has no such dial, or the value is off the dial's scale.
+        """
+        knob = self.dials.get(name)
+        if knob is None:
+            raise ValueError(f"{self.scenario.name} has no dial {name!r}; its dials are {', '.join(self.dials)}")
         if not knob.low <= value <= knob.high:
             raise ValueError(f"{knob.label} must be from {knob.low:g} to {knob.high:g}, got {value!r}")
         self.knobs[name] = float(value)
@@ -206,18 +243,13 @@ class Lesson:
     def what_if(self) -> Scenario:
         """The scenario with the dials applied (a dial left as the file says changes nothing)."""
         s = self.scenario
-        moved = {n: v for n, v in self.knobs.items() if v != knob_default(s, n)}
-        params = {KNOBS[n].path: v for n, v in moved.items() if KNOBS[n].path is not None}
-        events = list(s.events)
-        if "us_tariff" in moved:
-            i = _standing_tariff(s)
-            fields = {"at": s.start, "actor": "US"} if i is None else dict(events[i].fields)
-            tariff = EventSpec("tariff", {**fields, "magnitude": moved["us_tariff"]}, "<dial>", 0)
-            events = [*events, tariff] if i is None else [*events[:i], tariff, *events[i + 1 :]]
-        parameters = s.parameter_set.with_overrides(params)
-        if self.posterior is not None:  # calibrated, but for what the scenario or a dial sets itself
-            parameters = parameters.with_posterior(self.posterior.without([*s.parameters, *params]))
-        return dataclasses.replace(s, parameter_set=parameters, events=events)
+        moved = {k.path: self.knobs[n] for n, k in self.dials.items() if self.knobs[n] != value_at(s, k.path)}
+        what_if = with_values(s, moved)
+        if self.posterior is None:
+            return what_if
+        # calibrated, but for what the scenario or a dial sets itself
+        drawn = self.posterior.without([*s.parameters, *moved])
+        return dataclasses.replace(what_if, parameter_set=parameters_of(what_if).with_posterior(drawn))
 
     def model(self) -> ClassroomModel:
         return ClassroomModel(self)
