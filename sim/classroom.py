@@ -21,8 +21,10 @@ import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,7 +35,7 @@ from sim.events import EVENT_TYPES, Event
 from sim.explain import Decision
 from sim.explore import parameters_of
 from sim.limits import MAX_FILE_BYTES, MAX_UPLOADS
-from sim.model import BalanceModel
+from sim.model import BalanceModel, Observer
 from sim.outcomes import Failure
 from sim.plots import NAMES, QS
 from sim.reach import Library, show_name
@@ -41,9 +43,21 @@ from sim.results import SERIES, Aggregate
 from sim.scenario import SHIPPED, Scenario, ScenarioError, load_scenario
 from sim.strategies import DEFAULT, STRATEGIES
 
+if TYPE_CHECKING:
+    from sim.posterior import Posterior
+    from sim.security import Situation
+
 SCENARIOS = SHIPPED
 DEFAULT_SCENARIO = SCENARIOS / "status_quo.yaml"
-SERVED_POSTERIOR = None  # the calibrated posterior of ``bamboo app --parameters``: every new lesson draws from it
+# the calibrated posterior of ``bamboo app --parameters``: every new lesson draws from it
+SERVED_POSTERIOR: Posterior | None = None
+
+type Fields = dict[str, Any]  # an event's keyword fields, as its EVENT_TYPES class takes them (actor, magnitude ...)
+type LiveEvent = tuple[str, Month, Fields]  # an event injected live: its type, date and fields
+type Recipe = tuple[str, int, str]  # what a class's world is made of: its scenario's digest, seed and strategy
+# a fan by what it is a fan of: the world's recipe, the runs and the live events (in plain text)
+type FanKey = tuple[Recipe, int, tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]]
+type FanArgs = tuple[Scenario, int, tuple[LiveEvent, ...], int, str]  # the arguments of ``compute_fan``
 
 
 @dataclass(frozen=True)
@@ -124,6 +138,7 @@ def _parsed(path: Path, mtime: float) -> Scenario:
 
 
 def scenario_file(path: str | Path) -> Scenario:
+    """A scenario file, parsed (once per process while the file is unchanged)."""
     path = Path(path).resolve()
     return _parsed(path, path.stat().st_mtime)
 
@@ -135,7 +150,8 @@ def catalogue(folder: Path = SCENARIOS) -> dict[str, Path]:
 
 
 @functools.lru_cache(maxsize=4)
-def _shipped(folder: Path, stamp: tuple) -> dict[str, bytes]:
+def _shipped(folder: Path, stamp: tuple[tuple[str, float], ...]) -> dict[str, bytes]:
+    """The folder's scenario files, read once for each ``stamp`` (their names and times of change)."""
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.yaml"))}
 
 
@@ -166,8 +182,21 @@ class Lesson:
     """What the teacher has set: a scenario and its dials, a seed, the fan chart's runs, who plays Hanoi."""
 
     def __init__(
-        self, scenario: str | Path = DEFAULT_SCENARIO, *, seed: int | None = None, fan_runs: int = 300, posterior=None
-    ):
+        self,
+        scenario: str | Path = DEFAULT_SCENARIO,
+        *,
+        seed: int | None = None,
+        fan_runs: int = 300,
+        posterior: Posterior | None = None,
+    ) -> None:
+        """A lesson on ``scenario`` with its own seed unless ``seed`` is given; the model's own Vietnam plays.
+
+        Args:
+            scenario: a scenario file.
+            seed: the seed of the class's world (default: the scenario's).
+            fan_runs: the runs of the fan chart.
+            posterior: a calibrated posterior every run draws its parameters from (default: the server's).
+        """
         self.fan_runs = fan_runs
         # a sim.posterior.Posterior each run draws its calibrated parameters from, as `bamboo run --parameters`
         self.posterior = posterior if posterior is not None else SERVED_POSTERIOR
@@ -185,6 +214,7 @@ class Lesson:
 
     @student.setter
     def student(self, on: bool) -> None:
+        """A student plays Hanoi (True), or the model's own Vietnam does (False)."""
         self.strategy = STUDENT if on else DEFAULT
 
     def choose(self, scenario: str | Path | Scenario) -> None:
@@ -252,6 +282,7 @@ class Lesson:
         return dataclasses.replace(what_if, parameter_set=parameters_of(what_if).with_posterior(drawn))
 
     def model(self) -> ClassroomModel:
+        """The class's world as the lesson sets it, at its first quarter."""
         return ClassroomModel(self)
 
 
@@ -297,9 +328,10 @@ class Outcome:
     sided: bool = False  # bandwagoning by a tie past the alliance line (else by a power's coercion)
 
     def words(self) -> str:
+        """The outcome in plain words, e.g. "dropped partner: United States, from 2029-04"."""
         if self.failure == Failure.NONE:
             return "no failure so far"
-        name = NAMES.get(self.power, "")
+        name = "" if self.power is None else NAMES.get(self.power, "")
         if self.failure == Failure.DROPPED_PARTNER:
             what = f"dropped partner: {name}" if name else "dropped partner"
         elif self.failure == Failure.ISOLATION:
@@ -341,8 +373,10 @@ class Student(Hedger):
 
     name = STUDENT
     description = "a student at the dashboard chooses Vietnam's moves"
+    model: ClassroomModel
 
-    def choose(self, situation, step, feasible):
+    def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """The student's moves where the Four No's allow them (else keep); the model's own while no student plays."""
         self.own = super().choose(situation, step, feasible)
         model = self.model
         if not model.student:
@@ -363,7 +397,7 @@ def watched(name: str) -> type[Hedger]:
         return Student
     cls = STRATEGIES[name]
 
-    def choose(self, situation, step, feasible):
+    def choose(self: Hedger, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
         self.own = Hedger.choose(self, situation, step, feasible)
         return cls.choose(self, situation, step, feasible)
 
@@ -381,7 +415,8 @@ class ClassroomModel(BalanceModel):
     the model's rules.
     """
 
-    def __init__(self, lesson: Lesson | None = None, live: tuple = ()):
+    def __init__(self, lesson: Lesson | None = None, live: tuple[LiveEvent, ...] = ()) -> None:
+        """The world of ``lesson`` (a new lesson's if None), with the ``live`` events already injected."""
         lesson = lesson if lesson is not None else Lesson()
         what_if = lesson.what_if()
         built = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in live]
@@ -402,7 +437,7 @@ class ClassroomModel(BalanceModel):
         self.recipe = (hashlib.sha256(pickle.dumps(what_if)).hexdigest(), lesson.seed, lesson.strategy)
         self.moves = dict.fromkeys(POWERS, 0)
         self.played: list[dict[str, int]] = []  # the student's moves at each step, for a replay
-        self.live_events: list[tuple[str, Month, dict]] = list(live)
+        self.live_events: list[LiveEvent] = list(live)
         self.decisions: list[Decision] = []
         # a page's play loop steps the model in a thread while the teacher injects events
         self.lock = threading.RLock()
@@ -413,15 +448,19 @@ class ClassroomModel(BalanceModel):
         return len(self.events) - len(self.live_events)
 
     def step(self) -> None:
+        """One quarter, with the student's moves as they are now; what Vietnam weighed is kept for the explanation."""
         with self.lock:
             self.played.append(dict(self.moves))
             super().step()
             h = self.hedger
+            # every strategy here works out the model's own choice, which sets what Vietnam weighed
+            assert h.situation is not None and h.feasible_moves is not None and h.gain is not None
+            assert h.choice is not None
             self.decisions.append(
                 Decision(self.steps, h.previous, h.situation, h.feasible_moves, h.gain, h.own, h.choice)
             )
 
-    def inject(self, kind: str, quarters: int | None = None, **fields) -> Event:
+    def inject(self, kind: str, quarters: int | None = None, **fields: Any) -> Event:
         """Fire a catalogue event now; it lasts ``quarters`` steps (None: as the event type says)."""
         with self.lock:
             if quarters:
@@ -432,7 +471,7 @@ class ClassroomModel(BalanceModel):
             self.live_events.append((kind, self.date, fields))
         return event
 
-    def inject_at(self, step: int, kind: str, quarters: int | None = None, **fields) -> ClassroomModel:
+    def inject_at(self, step: int, kind: str, quarters: int | None = None, **fields: Any) -> ClassroomModel:
         """Fire an event at ``step``: now, or (if the world has moved on since) in a replay of the world with it.
 
         The world is one seeded run, so the replay is the same world up to
@@ -455,9 +494,9 @@ class ClassroomModel(BalanceModel):
             replay.moves = dict(self.moves)
             return replay
 
-    def _world(self, runs: int, strategy: str = DEFAULT, **kwargs) -> BalanceModel:
+    def _world(self, runs: int, strategy: str = DEFAULT) -> BalanceModel:
         """A plain model of the same world: the lesson's scenario and dials, and the events injected so far."""
-        return same_world(self.what_if, self.seed, self.live_events, runs, strategy, **kwargs)
+        return same_world(self.what_if, self.seed, self.live_events, runs, strategy)
 
     def own_vietnam(self) -> BalanceModel:
         """The model's own Vietnam in this world, run to the same step."""
@@ -467,12 +506,17 @@ class ClassroomModel(BalanceModel):
         return twin
 
     def compare(self) -> Comparison:
+        """This world's Vietnam beside the model's own, run to the same step, with each verdict so far."""
         twin = self.own_vietnam()
         return Comparison(self.dates, self.trajectories(), twin.trajectories(), verdict(self), verdict(twin))
 
-    def fan_recipe(self, runs: int | None = None) -> tuple[tuple, tuple]:
-        """What the fan of this world is made of: a key (the same for a class on the same settings) and
-        the arguments of ``compute_fan``, plain data that can be sent to another process."""
+    def fan_recipe(self, runs: int | None = None) -> tuple[FanKey, FanArgs]:
+        """What the fan of this world is made of.
+
+        Returns:
+            A key, the same for a class on the same settings, and the arguments
+            of ``compute_fan``: plain data that can be sent to another process.
+        """
         runs = runs or self.fan_runs
         live = tuple(
             (kind, str(at), tuple(sorted((k, repr(v)) for k, v in f.items()))) for kind, at, f in self.live_events
@@ -491,8 +535,20 @@ class ClassroomModel(BalanceModel):
         return FANS.get(key, lambda: compute_fan(*args))
 
 
-def same_world(what_if: Scenario, seed: int, live: tuple, runs: int, strategy: str = DEFAULT, **kwargs) -> BalanceModel:
-    """A plain model of a class's world: the scenario with its dials, the seed, and the events injected live."""
+def same_world(
+    what_if: Scenario,
+    seed: int,
+    live: Iterable[LiveEvent],
+    runs: int,
+    strategy: str = DEFAULT,
+    *,
+    record: bool = True,
+    observers: Iterable[Observer] = (),
+) -> BalanceModel:
+    """A plain model of a class's world: the scenario with its dials, the seed, and the events injected live.
+
+    ``record`` and ``observers`` are BalanceModel's: an ensemble streams its outcomes instead of keeping them.
+    """
     built = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in live]
     return BalanceModel(
         runs=runs,
@@ -502,11 +558,12 @@ def same_world(what_if: Scenario, seed: int, live: tuple, runs: int, strategy: s
         horizon=what_if.steps,
         events=[*(e.build() for e in what_if.events), *built],
         strategy=strategy,
-        **kwargs,
+        record=record,
+        observers=observers,
     )
 
 
-def compute_fan(what_if: Scenario, seed: int, live: tuple, runs: int, strategy: str) -> Fan:
+def compute_fan(what_if: Scenario, seed: int, live: Iterable[LiveEvent], runs: int, strategy: str) -> Fan:
     """The Monte Carlo fan of a class's world: ``runs`` runs to the horizon, streamed into alignment histograms."""
     started = time.perf_counter()
     agg = Aggregate(what_if.steps, series=FAN_SERIES)
@@ -528,27 +585,30 @@ class FanSummary:
 
     @classmethod
     def of(cls, fan: Fan) -> FanSummary:
+        """What a page draws of ``fan``."""
         agg = fan.aggregate
         q = agg.percentiles("alignment", QS)
         return cls(q, fan.runs, agg.survival_probability(), agg.failure_modes(), fan.seconds)
 
 
-def fan_summary(*args) -> FanSummary:
+def fan_summary(what_if: Scenario, seed: int, live: Iterable[LiveEvent], runs: int, strategy: str) -> FanSummary:
     """``compute_fan``'s result as a page draws it: a few kB, cheap to send back from a worker process."""
-    return FanSummary.of(compute_fan(*args))
+    return FanSummary.of(compute_fan(what_if, seed, live, runs, strategy))
 
 
-class Cache:
+class Cache[K, V]:
     """The last ``size`` results by key, each computed once even when many pages ask for it at the same moment."""
 
-    def __init__(self, size: int, workers: int = 2):
+    def __init__(self, size: int, workers: int = 2) -> None:
+        """A cache of ``size`` results, computing at most ``workers`` at a time."""
         self.size = size
         self.working = threading.Semaphore(workers)
         self.lock = threading.Lock()
-        self.items: OrderedDict = OrderedDict()
-        self.pending: dict = {}
+        self.items: OrderedDict[K, V] = OrderedDict()
+        self.pending: dict[K, threading.Lock] = {}
 
-    def get(self, key, compute):
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        """The result at ``key``: kept, being computed for another page (then waited for), or ``compute()``."""
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
@@ -568,4 +628,4 @@ class Cache:
             return value
 
 
-FANS = Cache(16)  # a ten-year fan keeps 2 MB of histograms; at the limits (200 steps) about 10 MB
+FANS = Cache[FanKey, Fan](16)  # a ten-year fan keeps 2 MB of histograms; at the limits (200 steps) about 10 MB
