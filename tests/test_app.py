@@ -568,7 +568,8 @@ def test_fans_computed_in_worker_processes_are_those_computed_in_the_server():
         workers.pool.shutdown()
     near = sim.app.FanWorkers().view(model)  # no workers: computed here
     assert far.key == near.key == sim.app.fan_key(model)
-    assert np.array_equal(far.q, near.q) and far.survival == near.survival and far.modes == near.modes
+    assert np.array_equal(far.summary.q, near.summary.q)
+    assert far.summary.survival == near.summary.survival and far.summary.modes == near.summary.modes
 
 
 @pytest.mark.slow
