@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import gc
 import json
 import multiprocessing
@@ -23,13 +24,15 @@ import sys
 import threading
 import time
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import ipyvuetify
 import solara
 import traitlets
-from solara.components.file_drop import FileDropZone
+from solara.components.file_drop import FileDropZone, FileInfo
 
 from sim import classroom, roles
 from sim.charts import (
@@ -45,7 +48,19 @@ from sim.charts import (
     security_chart,
     world_chart,
 )
-from sim.classroom import KNOBS, Cache, ClassroomModel, FanSummary, Lesson, fan_summary, outcome, strategies
+from sim.classroom import (
+    Cache,
+    ClassroomModel,
+    FanArgs,
+    FanKey,
+    FanSummary,
+    Fields,
+    Knob,
+    Lesson,
+    fan_summary,
+    outcome,
+    strategies,
+)
 from sim.domain import POWERS
 from sim.events import EVENT_TYPES
 from sim.explain import MOVE_NAMES, explain
@@ -55,12 +70,16 @@ from sim.params import load_parameters
 from sim.reach import show_name
 from sim.scenario import ScenarioError
 
+if TYPE_CHECKING:
+    from sim.posterior import Posterior
+
 TITLE = "Bamboo classroom"
 PLAY_SECONDS = 0.6  # between quarters while playing
 CULL_TIMEOUT = "2m"  # a closed page's session is freed this long after its last connection went
 FAN_IDLE = 120.0  # seconds without a fan asked for, after which the fan workers exit (respawned on demand)
 EVENTS = {event_label(kind, None): kind for kind in sorted(EVENT_TYPES)}  # plain name -> event type
 VIEWS = ("Possible worlds", "Why Vietnam moved", "Security", "Compare")
+type Notice = tuple[str, str]  # a message to the teacher: its kind ("error" or "success") and its text
 
 CSS = """
 .bamboo { font-size: 15px; }
@@ -89,14 +108,12 @@ CSS = """
 class FanView:
     """What the page draws of a fan, and the world it is the fan of (``fan_key``)."""
 
-    key: tuple
+    key: FanKey
     summary: FanSummary
 
-    def __getattr__(self, name):
-        return getattr(self.summary, name)
 
-
-def fan_key(model: ClassroomModel) -> tuple:
+def fan_key(model: ClassroomModel) -> FanKey:
+    """What the fan of the world is a fan of: the same for every page of a class on the same settings."""
     return model.fan_recipe()[0]
 
 
@@ -111,35 +128,41 @@ class FanWorkers:
     page computes its fan in its own thread.
     """
 
-    def __init__(self, workers: int = 0):
+    def __init__(self, workers: int = 0) -> None:
+        """Fans computed by ``workers`` processes, spawned by ``start`` (0: by each page, in its own thread)."""
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
         self.lock = threading.Lock()
-        self.views = Cache(16, max(workers, 1))
+        self.views = Cache[FanKey, FanSummary](16, max(workers, 1))
         self.last_used = time.monotonic()
         self.busy = 0  # fans under way: the workers are not idle while one is computed
         self.reaper: threading.Thread | None = None
 
     def start(self, workers: int) -> None:
+        """Spawn ``workers`` processes, and the watch that lets them go when no page has asked for a while."""
         with self.lock:
             self.workers = workers
-            self.views = Cache(16, max(workers, 1))
+            self.views = Cache[FanKey, FanSummary](16, max(workers, 1))
             if workers and self.pool is None:
-                self._spawn()
+                pool = self._spawn()
                 for _ in range(workers):  # each worker imports the model now, not when the first student asks
-                    self.pool.submit(int)
+                    pool.submit(int)
             if workers and self.reaper is None:
                 self.reaper = threading.Thread(target=self._reap, name="bamboo-fan-idle", daemon=True)
                 self.reaper.start()
 
-    def _spawn(self) -> None:
+    def _spawn(self) -> ProcessPoolExecutor:
+        """A new pool of workers, each of which leaves when the server does."""
         spawn = multiprocessing.get_context("spawn")
-        watch = {"initializer": _leave_with, "initargs": (os.getpid(),)}
-        self.pool = ProcessPoolExecutor(self.workers, mp_context=spawn, **watch)
+        self.pool = ProcessPoolExecutor(self.workers, spawn, initializer=_leave_with, initargs=(os.getpid(),))
+        return self.pool
 
     def _reap(self) -> None:
-        """Let the workers go once no page has asked for a fan for FAN_IDLE seconds: a class that has left
-        gives its memory back (each worker holds the model and its compiled rules); the next fan respawns them."""
+        """Let the workers go once no page has asked for a fan for FAN_IDLE seconds.
+
+        A class that has left gives its memory back (each worker holds the
+        model and its compiled rules); the next fan respawns them.
+        """
         while True:
             time.sleep(FAN_IDLE / 8)
             with self.lock:
@@ -148,23 +171,25 @@ class FanWorkers:
                     self.pool = None
 
     def stop(self) -> None:
+        """Let the workers go, dropping the fans not yet begun."""
         with self.lock:
             if self.pool is not None:
                 self.pool.shutdown(wait=False, cancel_futures=True)
                 self.pool = None
 
     def view(self, model: ClassroomModel) -> FanView:
+        """The fan of ``model``'s world as the page draws it: cached, or computed by a worker (or here, without)."""
         key, args = model.fan_recipe()
         if not self.workers:
             return FanView(key, FanSummary.of(model.fan()))
         return FanView(key, self.views.get(key, lambda: self._compute(args)))
 
-    def _compute(self, args) -> FanSummary:
+    def _compute(self, args: FanArgs) -> FanSummary:
+        """One fan's summary, computed by a worker (the workers spawned again if they had left)."""
         with self.lock:
             self.busy += 1
-            if self.pool is None:
-                self._spawn()
-            future = self.pool.submit(_summary_in_worker, *args)
+            pool = self.pool if self.pool is not None else self._spawn()
+            future = pool.submit(_summary_in_worker, args)
         try:
             return future.result()
         finally:
@@ -173,7 +198,7 @@ class FanWorkers:
                 self.last_used = time.monotonic()
 
 
-def _summary_in_worker(*args) -> FanSummary:
+def _summary_in_worker(args: FanArgs) -> FanSummary:
     """In a fan worker: one fan's summary, then the fan's freed memory handed back to the system."""
     summary = fan_summary(*args)
     if TRIMMER.trim is not None:
@@ -184,7 +209,7 @@ def _summary_in_worker(*args) -> FanSummary:
 def _leave_with(server: int) -> None:
     """In a fan worker: exit when the server is gone, however it ended (a killed server cannot say so)."""
 
-    def watch():
+    def watch() -> None:
         while os.getppid() == server:
             time.sleep(1)
         os._exit(0)
@@ -196,6 +221,7 @@ FANS = FanWorkers()
 
 
 def fan_view(model: ClassroomModel) -> FanView:
+    """The fan of ``model``'s world, from the server's fan workers."""
     return FANS.view(model)
 
 
@@ -209,7 +235,7 @@ def verdict_line(model: ClassroomModel) -> tuple[str, str]:
     return f"Multi-alignment held to {model.date}", "success"
 
 
-def receive(lesson: Lesson, file: dict) -> str | None:
+def receive(lesson: Lesson, file: FileInfo) -> str | None:
     """Give an uploaded file (Solara's FileInfo) to the lesson; the refusal to show, or None."""
     small = file["size"] <= MAX_FILE_BYTES  # a larger file is refused before a byte of it is sent
     data = file["file_obj"].read(MAX_FILE_BYTES + 1) if small else b""
@@ -236,7 +262,8 @@ class InjectButton(ipyvuetify.VuetifyTemplate):
     disabled = traitlets.Bool(False).tag(sync=True)
     on_inject = traitlets.Callable(None, allow_none=True)
 
-    def vue_inject(self, step):
+    def vue_inject(self, step: int) -> None:
+        """The browser's click, with the quarter the button showed."""
         if self.on_inject is not None:
             self.on_inject(int(step))
 
@@ -255,7 +282,8 @@ class Chart(ipyvuetify.VuetifyTemplate):
     cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)
 
 
-def chart(option: dict, height: str, width: str = "100%"):
+def chart(option: dict[str, Any], height: str, width: str = "100%") -> solara.Element:
+    """A chart of ECharts ``option`` (a JSON object), at the CSS ``height`` and ``width`` given."""
     return Chart.element(option_json=json.dumps(option), attributes={"style": f"height: {height}; width: {width}"})
 
 
@@ -267,14 +295,14 @@ class ScenarioFile(FileDropZone):
 
 
 @solara.component
-def OpenScenario(on_file):
+def OpenScenario(on_file: Callable[[FileInfo, ScenarioFile], None]) -> solara.Element:
     """The upload button: a click opens a file dialog; each file chosen is read and given to ``on_file``, once."""
     widget = ScenarioFile.element(label="Open a scenario file (YAML)…", on_file_info=lambda info: None)
 
-    def wire():
-        real = solara.get_widget(widget)
+    def wire() -> Callable[[], None]:
+        real: ScenarioFile = solara.get_widget(widget)
 
-        def changed(change):
+        def changed(change: dict[str, object]) -> None:
             if not change["new"]:
                 return
             real.version += 1
@@ -291,20 +319,21 @@ def OpenScenario(on_file):
 
 # -- the page ------------------------------------------------------------------------------
 @solara.component
-def Page():
+def Page() -> None:
+    """The dashboard: the play bar over the lesson, the class's world, and the live events (and Hanoi's desk)."""
     lesson = solara.use_memo(Lesson, [])
-    model = solara.use_reactive(solara.use_memo(lesson.model, []))
+    model: solara.Reactive[ClassroomModel] = solara.use_reactive(solara.use_memo(lesson.model, []))
     tick = solara.use_reactive(0)  # bumped after every step: what redraws the world
     playing = solara.use_reactive(False)
     present = solara.use_reactive(False)
     view = solara.use_reactive(VIEWS[0])
     m = model.value
 
-    def rebuild():
+    def rebuild() -> None:
         playing.set(False)
         model.set(lesson.model())
 
-    def play_loop(cancel: threading.Event):
+    def play_loop(cancel: threading.Event) -> None:
         while playing.value and not cancel.is_set():
             time.sleep(PLAY_SECONDS)
             if cancel.is_set() or not playing.value:
@@ -336,11 +365,18 @@ def Page():
 
 
 @solara.component
-def PlayBar(model, tick, playing, present, rebuild):
+def PlayBar(
+    model: solara.Reactive[ClassroomModel],
+    tick: solara.Reactive[int],
+    playing: solara.Reactive[bool],
+    present: solara.Reactive[bool],
+    rebuild: Callable[[], None],
+) -> None:
+    """The world's date, Play or Pause, Step, Reset (``rebuild``), the scenario's name and presentation mode."""
     m = model.value
     tick.value  # noqa: B018 -- read, so that every step redraws the date and the buttons
 
-    def step():  # the world as it is when the click arrives, not as it was when the button was drawn
+    def step() -> None:  # the world as it is when the click arrives, not as it was when the button was drawn
         world = model.value
         with world.lock:
             if world.running:
@@ -362,18 +398,19 @@ def PlayBar(model, tick, playing, present, rebuild):
 
 
 @solara.component
-def LessonPanel(lesson: Lesson, world: ClassroomModel, rebuild):
+def LessonPanel(lesson: Lesson, world: ClassroomModel, rebuild: Callable[[], None]) -> None:
     """Scenario, who plays Vietnam, dials and seed: each change starts the world again (``world``, drawn anew)."""
-    message, set_message = solara.use_state(None)  # (kind, text) of the last upload or seed
+    no_message: Notice | None = None
+    message, set_message = solara.use_state(no_message)  # what became of the last upload or seed
     scenarios = lesson.scenarios()
     names = {label: name for name, label in strategies().items()}
 
-    def choose(name):
+    def choose(name: str) -> None:
         lesson.choose(scenarios[name])
         set_message(None)
         rebuild()
 
-    def uploaded(file, widget):
+    def uploaded(file: FileInfo, widget: ScenarioFile) -> None:
         shown = show_name(file["name"])
         refused = receive(lesson, file)
         widget.clear()  # the button is ready for the next file; the page says what became of this one
@@ -383,11 +420,7 @@ def LessonPanel(lesson: Lesson, world: ClassroomModel, rebuild):
             set_message(("success", f"Opened {shown}: {lesson.scenario.name}"))
             rebuild()
 
-    def dial(name, value):
-        lesson.set(name, value)
-        rebuild()
-
-    def seed(text):
+    def seed(text: str) -> None:
         try:
             lesson.set_seed(text)
         except ValueError as exc:
@@ -402,25 +435,45 @@ def LessonPanel(lesson: Lesson, world: ClassroomModel, rebuild):
         (solara.Error if message[0] == "error" else solara.Success)(message[1], dense=True, text=True)
     label = next(k for k, v in names.items() if v == lesson.strategy)
 
-    def play_as(name):
+    def play_as(name: str) -> None:
         lesson.strategy = names[name]
         rebuild()
 
     solara.Select("Vietnam is played by", values=list(names), value=label, on_value=play_as, dense=True)
-    for name, knob in KNOBS.items():
-        value = lesson.knobs[name]
-        if knob.step == 1.0:
-            solara.Checkbox(label=knob.label, value=value >= 0.5, on_value=lambda on, n=name: dial(n, float(on)))
-            continue
-        solara.Text(f"{knob.label}: {value:.2f}", classes=["bamboo-note"])
-        solara.SliderFloat("", value=value, min=knob.low, max=knob.high, step=knob.step,
-                           on_value=lambda v, n=name: dial(n, v), thumb_label=False)  # fmt: skip
+    Dials(lesson, world, rebuild)
     solara.InputText("Seed (the same seed gives the class the same world)", value=str(lesson.seed),
                      on_value=seed, continuous_update=False)  # fmt: skip
 
 
 @solara.component
-def Main(model, tick: int, present: bool, view):
+def Dials(lesson: Lesson, world: ClassroomModel, rebuild: Callable[[], None]) -> None:
+    """The dials of the lesson's scenario, each where the lesson sets it; moving one starts the world again.
+
+    ``world`` is the world they made: the dials are drawn anew with each new one.
+    """
+
+    def dial(name: str, value: float) -> None:
+        lesson.set(name, value)
+        rebuild()
+
+    for name, knob in lesson.dials.items():
+        Dial(knob, lesson.knobs[name], functools.partial(dial, name))
+
+
+@solara.component
+def Dial(knob: Knob, value: float, on_value: Callable[[float], None]) -> None:
+    """One dial: a checkbox for a setting that is on or off (a step of 1), else a slider over its scale."""
+    if knob.step == 1.0:
+        solara.Checkbox(label=knob.label, value=value >= 0.5, on_value=on_value)
+        return
+    solara.Text(f"{knob.label}: {value:.2f}", classes=["bamboo-note"])
+    solara.SliderFloat("", value=value, min=knob.low, max=knob.high, step=knob.step, on_value=on_value,
+                       thumb_label=False)  # fmt: skip
+
+
+@solara.component
+def Main(model: solara.Reactive[ClassroomModel], tick: int, present: bool, view: solara.Reactive[str]) -> None:
+    """The class's world: its verdict so far and its possible worlds', its chart and events, and a second view."""
     m = model.value
     font = PRESENT if present else FONT
     # the fan is computed in the background (shared across pages by sim.classroom): the page answers at once,
@@ -433,29 +486,16 @@ def Main(model, tick: int, present: bool, view):
     height = "430px" if present else "330px"
     with solara.Row(style={"align-items": "center", "gap": "8px"}):
         getattr(solara, kind.capitalize())(text, dense=True, text=True, style={"margin": "0", "flex": "1 1 auto"})
-        if fan is None:
-            solara.Text("Computing 300 possible worlds…", classes=["bamboo-note"])
-        else:
-            modes = ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in fan.modes.items() if v > 0)
-            busy = " (updating…)" if fan.key != fan_key(m) else ""  # the last fan, until this world's is ready
-            solara.Text(f"Across {fan.runs} possible worlds, multi-alignment survives in {fan.survival:.0%}"
-                        + (f" ({modes})" if modes else "") + busy, classes=["bamboo-note"])  # fmt: skip
+        solara.Text(fan_line(m, fan), classes=["bamboo-note"])
     chart(world, height)
     EventList(m, tick)
     solara.ToggleButtonsSingle(value=view, values=list(VIEWS), dense=True)
     second = "360px" if present else "290px"
     with m.lock:
-        if view.value == "Possible worlds":
-            option = fan_chart(m, fan.q, fan.runs, font) if fan is not None else "computing"
-        elif view.value == "Security":
-            option = security_chart(m, font)
-        elif view.value == "Compare":
-            option = None if m.playing == "hedge" else comparison(m, font)
-        else:
-            option = None
+        option = second_chart(m, view.value, fan, font)
     if view.value == "Why Vietnam moved":
         WhyVietnamMoved(m, tick, font)
-    elif option == "computing":
+    elif view.value == "Possible worlds" and fan is None:
         solara.Info("Computing 300 possible worlds…", text=True)
     elif option is None:
         solara.Info("Choose who plays Vietnam in the lesson (you, or another strategy) to compare it with the model's "
@@ -464,14 +504,38 @@ def Main(model, tick: int, present: bool, view):
         chart(option, second)
 
 
-def comparison(m: ClassroomModel, font: int) -> dict:
+def fan_line(m: ClassroomModel, fan: FanView | None) -> str:
+    """How multi-alignment fares across the possible worlds, in a line: the last fan until this world's is ready."""
+    if fan is None:
+        return "Computing 300 possible worlds…"
+    summary = fan.summary
+    modes = ", ".join(f"{k.replace('_', ' ')} {v:.0%}" for k, v in summary.modes.items() if v > 0)
+    shares = f" ({modes})" if modes else ""
+    busy = " (updating…)" if fan.key != fan_key(m) else ""
+    return f"Across {summary.runs} possible worlds, multi-alignment survives in {summary.survival:.0%}{shares}{busy}"
+
+
+def second_chart(m: ClassroomModel, view: str, fan: FanView | None, font: int) -> dict[str, Any] | None:
+    """The chart of the second view, or None where it has none (its fan not ready, or nothing to compare)."""
+    if view == "Possible worlds":
+        return None if fan is None else fan_chart(m, fan.summary.q, fan.summary.runs, font)
+    if view == "Security":
+        return security_chart(m, font)
+    if view == "Compare" and m.playing != "hedge":
+        return comparison(m, font)
+    return None
+
+
+def comparison(m: ClassroomModel, font: int) -> dict[str, Any]:
+    """The comparison chart: the world's Vietnam beside the model's own, with each one's outcome."""
     twin = m.own_vietnam()
     c = m.compare()
     return comparison_chart(m, c, outcome(m), outcome(twin), font)
 
 
 @solara.component
-def EventList(m: ClassroomModel, tick: int):
+def EventList(m: ClassroomModel, tick: int) -> None:
+    """The events on the world's chart, numbered, in plain words; those injected live in their own colour."""
     marks = event_marks(m)
     if not marks:
         return
@@ -484,7 +548,8 @@ def EventList(m: ClassroomModel, tick: int):
 
 
 @solara.component
-def WhyVietnamMoved(m: ClassroomModel, tick: int, font: int):
+def WhyVietnamMoved(m: ClassroomModel, tick: int, font: int) -> None:
+    """Why Vietnam made each move of the last quarter: each driver's pull, charted, and a sentence per tie."""
     if not m.decisions:
         solara.Info("Step the world: this view tells why Vietnam made each move of the last quarter.", text=True)
         return
@@ -502,33 +567,35 @@ def WhyVietnamMoved(m: ClassroomModel, tick: int, font: int):
 
 
 @solara.component
-def LiveEvents(model, tick):
+def LiveEvents(model: solara.Reactive[ClassroomModel], tick: solara.Reactive[int]) -> None:
     """Inject any catalogue event at the date on the button: its actor and target follow the event chosen."""
     label, set_label = solara.use_state(event_label("maritime_incident", None))
     kind = EVENTS[label]
     cls = EVENT_TYPES[kind]
     pairs = roles.pairs(kind)
     actors = [p for p in POWERS if any(a == p for a, _ in pairs)]
-    actor, set_actor = solara.use_state(cls.default_actor)
+    chosen, set_actor = solara.use_state(cls.default_actor)
     target, set_target = solara.use_state(cls.default_target)
     magnitude, set_magnitude = solara.use_state(0.8)
     quarters, set_quarters = solara.use_state(0)
     path, set_path = solara.use_state("powers.CN.threat.territory")
     shift, set_shift = solara.use_state(0.2)
-    refused, set_refused = solara.use_state(None)
-    actor = actor if actor in actors else cls.default_actor
+    no_refusal: str | None = None
+    refused, set_refused = solara.use_state(no_refusal)
+    usual = cls.default_actor if cls.default_actor in actors else actors[0]
+    actor = chosen if chosen in actors else usual
     targets = [t for t in ("VN", *POWERS) if (actor, t) in pairs]
     target = target if target in targets else cls.default_target if cls.default_target in targets else targets[0]
 
-    def pick(new_label):
+    def pick(new_label: str) -> None:
         new = EVENT_TYPES[EVENTS[new_label]]
         set_label(new_label)
         set_actor(new.default_actor)  # each event starts from its own actor and target
         set_target(new.default_target)
         set_refused(None)
 
-    def inject(shown: int):  # the quarter the button showed when it was clicked
-        extra = {"path": path, "value": shift} if kind == "shock" else {}
+    def inject(shown: int) -> None:  # the quarter the button showed when it was clicked
+        extra: Fields = {"path": path, "value": shift} if kind == "shock" else {}
         try:
             world = model.value.inject_at(shown, kind, quarters or None, actor=actor, target=target,
                                           magnitude=magnitude, **extra)  # fmt: skip
@@ -569,7 +636,7 @@ def LiveEvents(model, tick):
 
 
 @solara.component
-def InjectAt(model, tick, inject):
+def InjectAt(model: solara.Reactive[ClassroomModel], tick: solara.Reactive[int], inject: Callable[[int], None]) -> None:
     """The inject button alone, redrawn at every step with the world's date (the rest of the card is not)."""
     m = model.value
     tick.value  # noqa: B018 -- read, so that every step redraws the date on the button
@@ -577,7 +644,7 @@ def InjectAt(model, tick, inject):
 
 
 @solara.component
-def HanoiDesk(model, tick):
+def HanoiDesk(model: solara.Reactive[ClassroomModel], tick: solara.Reactive[int]) -> None:
     """The student's moves for the next quarter, one per partner."""
     m = model.value
     tick.value  # noqa: B018 -- read, so that every step redraws the desk
@@ -585,7 +652,7 @@ def HanoiDesk(model, tick):
         solara.Text(f"for the quarter after {m.date}", classes=["bamboo-note"], style={"display": "block"})
         for power in POWERS:
 
-            def choose(move, power=power):
+            def choose(move: str, power: str = power) -> None:
                 model.value.moves[power] = MOVE_NAMES.index(move) - 1
 
             solara.Text(power_name(power), classes=["bamboo-note"], style={"display": "block", "margin-top": "4px"})
@@ -604,17 +671,20 @@ class Trimmer:
     no glibc.
     """
 
-    def __init__(self, delay: float = 5.0):
+    def __init__(self, delay: float = 5.0) -> None:
+        """A trimmer that waits ``delay`` seconds after a close, for the others of a burst."""
         self.delay = delay
         self.wake = threading.Event()
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
+        self.trim: Callable[[int], int] | None
         try:
             self.trim = ctypes.CDLL(None).malloc_trim
         except (OSError, AttributeError):
             self.trim = None
 
     def session_closed(self) -> None:
+        """A session has closed: trim soon (the thread that does it starts with the first close)."""
         with self.lock:
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="bamboo-trimmer", daemon=True)
@@ -629,6 +699,7 @@ class Trimmer:
             self.release()
 
     def release(self) -> None:
+        """Free what is unreachable, and hand the freed pages back to the system."""
         gc.collect()
         if self.trim is not None:
             self.trim(0)
@@ -665,7 +736,7 @@ def fan_workers() -> int:
     return int(text)
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, posterior=None) -> int:
+def serve(host: str = "127.0.0.1", port: int = 8765, posterior: Posterior | None = None) -> int:
     """Run the dashboard until Ctrl+C; with ``posterior``, every lesson's runs draw their parameters from it."""
     try:
         workers = fan_workers()

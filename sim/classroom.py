@@ -17,11 +17,14 @@ import dataclasses
 import functools
 import hashlib
 import pickle
+import re
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -30,42 +33,59 @@ from sim.calendar import Month
 from sim.domain import POWERS
 from sim.events import EVENT_TYPES, Event
 from sim.explain import Decision
+from sim.explore import parameters_of
 from sim.limits import MAX_FILE_BYTES, MAX_UPLOADS
-from sim.model import BalanceModel
+from sim.model import BalanceModel, Observer
 from sim.outcomes import Failure
 from sim.plots import NAMES, QS
 from sim.reach import Library, show_name
 from sim.results import SERIES, Aggregate
-from sim.scenario import SHIPPED, EventSpec, Scenario, ScenarioError, load_scenario
+from sim.scenario import SHIPPED, Scenario, ScenarioError, load_scenario
 from sim.strategies import DEFAULT, STRATEGIES
+
+if TYPE_CHECKING:
+    from sim.posterior import Posterior
+    from sim.security import Situation
 
 SCENARIOS = SHIPPED
 DEFAULT_SCENARIO = SCENARIOS / "status_quo.yaml"
-SERVED_POSTERIOR = None  # the calibrated posterior of ``bamboo app --parameters``: every new lesson draws from it
+# the calibrated posterior of ``bamboo app --parameters``: every new lesson draws from it
+SERVED_POSTERIOR: Posterior | None = None
+
+type Fields = dict[str, Any]  # an event's keyword fields, as its EVENT_TYPES class takes them (actor, magnitude ...)
+type LiveEvent = tuple[str, Month, Fields]  # an event injected live: its type, date and fields
+type Recipe = tuple[str, int, str]  # what a class's world is made of: its scenario's digest, seed and strategy
+# a fan by what it is a fan of: the world's recipe, the runs and the live events (in plain text)
+type FanKey = tuple[Recipe, int, tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]]
+type FanArgs = tuple[Scenario, int, tuple[LiveEvent, ...], int, str]  # the arguments of ``compute_fan``
 
 
 @dataclass(frozen=True)
 class Knob:
-    """A dial on the world: a parameter by its path, or (no path) the standing US tariff's rate."""
+    """A dial on the world: the value at ``path`` in a scenario.
+
+    The path is a parameter's (``powers.CN.threat.territory``) or an event's
+    magnitude, named as designs name it (``events[1].magnitude``, ``sim.explore``).
+    """
 
     label: str
-    path: str | None = None
+    path: str
     low: float = 0.0
     high: float = 1.0
     step: float = 0.05  # a class on the same setting shares one fan: coarse steps make that likelier
 
 
-KNOBS = {
-    "us_tariff": Knob("United States tariff rate"),
+KNOBS = {  # the dials every scenario has
     "cn_threat": Knob("China's territorial threat", "powers.CN.threat.territory"),
     "ru_cn_closeness": Knob("Russia–China closeness", "world.russia_china_closeness"),
     "us_tolerance_ru": Knob("United States tolerance of the Russia tie", "powers.US.tolerance.RU"),
     "four_nos": Knob("Four No's in force", "hedger.four_nos", step=1.0),
 }
+EVENT_MAGNITUDE = re.compile(r"events\[(\d+)\]\.magnitude")
 
 
-def _standing_tariff(scenario: Scenario) -> int | None:
-    """Index of the last open-ended US tariff among the scenario's events (the rate in force)."""
+def standing_tariff(scenario: Scenario) -> int | None:
+    """Index of the last open-ended US tariff among the scenario's events (the rate in force), or None."""
     found = None
     for i, e in enumerate(scenario.events):
         if e.type == "tariff" and e.fields.get("actor", "US") == "US" and "until" not in e.fields:
@@ -73,16 +93,39 @@ def _standing_tariff(scenario: Scenario) -> int | None:
     return found
 
 
+def dials(scenario: Scenario) -> dict[str, Knob]:
+    """The scenario's dials: the rate of its standing US tariff, where it has one, then those of every scenario."""
+    i = standing_tariff(scenario)
+    tariff = {} if i is None else {"us_tariff": Knob("United States tariff rate", f"events[{i}].magnitude")}
+    return {**tariff, **KNOBS}
+
+
+def value_at(scenario: Scenario, path: str) -> float:
+    """The value at ``path`` in the scenario as written (an event's magnitude range: its middle)."""
+    event = EVENT_MAGNITUDE.fullmatch(path)
+    if event is None:
+        return parameters_of(scenario).value(path)
+    return float(np.mean(scenario.events[int(event[1])].build().magnitude))
+
+
+def with_values(scenario: Scenario, values: dict[str, float]) -> Scenario:
+    """The scenario with the values at these paths set: parameters as a scenario sets them, magnitudes in the events."""
+    events = list(scenario.events)
+    parameters = {}
+    for path, value in values.items():
+        event = EVENT_MAGNITUDE.fullmatch(path)
+        if event is None:
+            parameters[path] = value
+            continue
+        spec = events[int(event[1])]
+        events[int(event[1])] = dataclasses.replace(spec, fields={**spec.fields, "magnitude": value})
+    parameter_set = parameters_of(scenario).with_overrides(parameters)
+    return dataclasses.replace(scenario, parameter_set=parameter_set, events=events)
+
+
 def knob_default(scenario: Scenario, name: str) -> float:
-    """The value a knob has in the scenario as written."""
-    knob = KNOBS[name]
-    if knob.path is not None:
-        return scenario.parameter_set.value(knob.path)
-    i = _standing_tariff(scenario)
-    if i is None:
-        return 0.0
-    m = scenario.events[i].fields.get("magnitude", 0.5)
-    return float(np.mean(m))
+    """The value a dial of the scenario has as the scenario is written."""
+    return value_at(scenario, dials(scenario)[name].path)
 
 
 @functools.lru_cache(maxsize=64)
@@ -95,6 +138,7 @@ def _parsed(path: Path, mtime: float) -> Scenario:
 
 
 def scenario_file(path: str | Path) -> Scenario:
+    """A scenario file, parsed (once per process while the file is unchanged)."""
     path = Path(path).resolve()
     return _parsed(path, path.stat().st_mtime)
 
@@ -106,7 +150,8 @@ def catalogue(folder: Path = SCENARIOS) -> dict[str, Path]:
 
 
 @functools.lru_cache(maxsize=4)
-def _shipped(folder: Path, stamp: tuple) -> dict[str, bytes]:
+def _shipped(folder: Path, stamp: tuple[tuple[str, float], ...]) -> dict[str, bytes]:
+    """The folder's scenario files, read once for each ``stamp`` (their names and times of change)."""
     return {p.name: p.read_bytes() for p in sorted(folder.glob("*.yaml"))}
 
 
@@ -137,8 +182,21 @@ class Lesson:
     """What the teacher has set: a scenario and its dials, a seed, the fan chart's runs, who plays Hanoi."""
 
     def __init__(
-        self, scenario: str | Path = DEFAULT_SCENARIO, *, seed: int | None = None, fan_runs: int = 300, posterior=None
-    ):
+        self,
+        scenario: str | Path = DEFAULT_SCENARIO,
+        *,
+        seed: int | None = None,
+        fan_runs: int = 300,
+        posterior: Posterior | None = None,
+    ) -> None:
+        """A lesson on ``scenario`` with its own seed unless ``seed`` is given; the model's own Vietnam plays.
+
+        Args:
+            scenario: a scenario file.
+            seed: the seed of the class's world (default: the scenario's).
+            fan_runs: the runs of the fan chart.
+            posterior: a calibrated posterior every run draws its parameters from (default: the server's).
+        """
         self.fan_runs = fan_runs
         # a sim.posterior.Posterior each run draws its calibrated parameters from, as `bamboo run --parameters`
         self.posterior = posterior if posterior is not None else SERVED_POSTERIOR
@@ -156,6 +214,7 @@ class Lesson:
 
     @student.setter
     def student(self, on: bool) -> None:
+        """A student plays Hanoi (True), or the model's own Vietnam does (False)."""
         self.strategy = STUDENT if on else DEFAULT
 
     def choose(self, scenario: str | Path | Scenario) -> None:
@@ -163,7 +222,8 @@ class Lesson:
         if not isinstance(scenario, Scenario):
             scenario = scenario_file(scenario)
         self.scenario, self.seed = scenario, scenario.seed
-        self.knobs = {name: knob_default(scenario, name) for name in KNOBS}
+        self.dials = dials(scenario)
+        self.knobs = {name: value_at(scenario, knob.path) for name, knob in self.dials.items()}
 
     def set_seed(self, text: object) -> None:
         """Take a seed as typed: a whole number from 0; anything else raises ValueError and changes nothing."""
@@ -198,7 +258,14 @@ class Lesson:
         return {**catalogue(), **self.uploads}
 
     def set(self, name: str, value: float) -> None:
-        knob = KNOBS[name]
+        """Move the dial ``name`` to ``value``.
+
+        Raises:
+            ValueError: the scenario has no such dial, or the value is off the dial's scale.
+        """
+        knob = self.dials.get(name)
+        if knob is None:
+            raise ValueError(f"{self.scenario.name} has no dial {name!r}; its dials are {', '.join(self.dials)}")
         if not knob.low <= value <= knob.high:
             raise ValueError(f"{knob.label} must be from {knob.low:g} to {knob.high:g}, got {value!r}")
         self.knobs[name] = float(value)
@@ -206,20 +273,16 @@ class Lesson:
     def what_if(self) -> Scenario:
         """The scenario with the dials applied (a dial left as the file says changes nothing)."""
         s = self.scenario
-        moved = {n: v for n, v in self.knobs.items() if v != knob_default(s, n)}
-        params = {KNOBS[n].path: v for n, v in moved.items() if KNOBS[n].path is not None}
-        events = list(s.events)
-        if "us_tariff" in moved:
-            i = _standing_tariff(s)
-            fields = {"at": s.start, "actor": "US"} if i is None else dict(events[i].fields)
-            tariff = EventSpec("tariff", {**fields, "magnitude": moved["us_tariff"]}, "<dial>", 0)
-            events = [*events, tariff] if i is None else [*events[:i], tariff, *events[i + 1 :]]
-        parameters = s.parameter_set.with_overrides(params)
-        if self.posterior is not None:  # calibrated, but for what the scenario or a dial sets itself
-            parameters = parameters.with_posterior(self.posterior.without([*s.parameters, *params]))
-        return dataclasses.replace(s, parameter_set=parameters, events=events)
+        moved = {k.path: self.knobs[n] for n, k in self.dials.items() if self.knobs[n] != value_at(s, k.path)}
+        what_if = with_values(s, moved)
+        if self.posterior is None:
+            return what_if
+        # calibrated, but for what the scenario or a dial sets itself
+        drawn = self.posterior.without([*s.parameters, *moved])
+        return dataclasses.replace(what_if, parameter_set=parameters_of(what_if).with_posterior(drawn))
 
     def model(self) -> ClassroomModel:
+        """The class's world as the lesson sets it, at its first quarter."""
         return ClassroomModel(self)
 
 
@@ -265,9 +328,10 @@ class Outcome:
     sided: bool = False  # bandwagoning by a tie past the alliance line (else by a power's coercion)
 
     def words(self) -> str:
+        """The outcome in plain words, e.g. "dropped partner: United States, from 2029-04"."""
         if self.failure == Failure.NONE:
             return "no failure so far"
-        name = NAMES.get(self.power, "")
+        name = "" if self.power is None else NAMES.get(self.power, "")
         if self.failure == Failure.DROPPED_PARTNER:
             what = f"dropped partner: {name}" if name else "dropped partner"
         elif self.failure == Failure.ISOLATION:
@@ -309,8 +373,10 @@ class Student(Hedger):
 
     name = STUDENT
     description = "a student at the dashboard chooses Vietnam's moves"
+    model: ClassroomModel
 
-    def choose(self, situation, step, feasible):
+    def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """The student's moves where the Four No's allow them (else keep); the model's own while no student plays."""
         self.own = super().choose(situation, step, feasible)
         model = self.model
         if not model.student:
@@ -331,7 +397,7 @@ def watched(name: str) -> type[Hedger]:
         return Student
     cls = STRATEGIES[name]
 
-    def choose(self, situation, step, feasible):
+    def choose(self: Hedger, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
         self.own = Hedger.choose(self, situation, step, feasible)
         return cls.choose(self, situation, step, feasible)
 
@@ -349,7 +415,8 @@ class ClassroomModel(BalanceModel):
     the model's rules.
     """
 
-    def __init__(self, lesson: Lesson | None = None, live: tuple = ()):
+    def __init__(self, lesson: Lesson | None = None, live: tuple[LiveEvent, ...] = ()) -> None:
+        """The world of ``lesson`` (a new lesson's if None), with the ``live`` events already injected."""
         lesson = lesson if lesson is not None else Lesson()
         what_if = lesson.what_if()
         built = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in live]
@@ -370,7 +437,7 @@ class ClassroomModel(BalanceModel):
         self.recipe = (hashlib.sha256(pickle.dumps(what_if)).hexdigest(), lesson.seed, lesson.strategy)
         self.moves = dict.fromkeys(POWERS, 0)
         self.played: list[dict[str, int]] = []  # the student's moves at each step, for a replay
-        self.live_events: list[tuple[str, Month, dict]] = list(live)
+        self.live_events: list[LiveEvent] = list(live)
         self.decisions: list[Decision] = []
         # a page's play loop steps the model in a thread while the teacher injects events
         self.lock = threading.RLock()
@@ -381,15 +448,19 @@ class ClassroomModel(BalanceModel):
         return len(self.events) - len(self.live_events)
 
     def step(self) -> None:
+        """One quarter, with the student's moves as they are now; what Vietnam weighed is kept for the explanation."""
         with self.lock:
             self.played.append(dict(self.moves))
             super().step()
             h = self.hedger
+            # every strategy here works out the model's own choice, which sets what Vietnam weighed
+            assert h.situation is not None and h.feasible_moves is not None and h.gain is not None
+            assert h.choice is not None
             self.decisions.append(
                 Decision(self.steps, h.previous, h.situation, h.feasible_moves, h.gain, h.own, h.choice)
             )
 
-    def inject(self, kind: str, quarters: int | None = None, **fields) -> Event:
+    def inject(self, kind: str, quarters: int | None = None, **fields: Any) -> Event:
         """Fire a catalogue event now; it lasts ``quarters`` steps (None: as the event type says)."""
         with self.lock:
             if quarters:
@@ -400,7 +471,7 @@ class ClassroomModel(BalanceModel):
             self.live_events.append((kind, self.date, fields))
         return event
 
-    def inject_at(self, step: int, kind: str, quarters: int | None = None, **fields) -> ClassroomModel:
+    def inject_at(self, step: int, kind: str, quarters: int | None = None, **fields: Any) -> ClassroomModel:
         """Fire an event at ``step``: now, or (if the world has moved on since) in a replay of the world with it.
 
         The world is one seeded run, so the replay is the same world up to
@@ -423,9 +494,9 @@ class ClassroomModel(BalanceModel):
             replay.moves = dict(self.moves)
             return replay
 
-    def _world(self, runs: int, strategy: str = DEFAULT, **kwargs) -> BalanceModel:
+    def _world(self, runs: int, strategy: str = DEFAULT) -> BalanceModel:
         """A plain model of the same world: the lesson's scenario and dials, and the events injected so far."""
-        return same_world(self.what_if, self.seed, self.live_events, runs, strategy, **kwargs)
+        return same_world(self.what_if, self.seed, self.live_events, runs, strategy)
 
     def own_vietnam(self) -> BalanceModel:
         """The model's own Vietnam in this world, run to the same step."""
@@ -435,12 +506,17 @@ class ClassroomModel(BalanceModel):
         return twin
 
     def compare(self) -> Comparison:
+        """This world's Vietnam beside the model's own, run to the same step, with each verdict so far."""
         twin = self.own_vietnam()
         return Comparison(self.dates, self.trajectories(), twin.trajectories(), verdict(self), verdict(twin))
 
-    def fan_recipe(self, runs: int | None = None) -> tuple[tuple, tuple]:
-        """What the fan of this world is made of: a key (the same for a class on the same settings) and
-        the arguments of ``compute_fan``, plain data that can be sent to another process."""
+    def fan_recipe(self, runs: int | None = None) -> tuple[FanKey, FanArgs]:
+        """What the fan of this world is made of.
+
+        Returns:
+            A key, the same for a class on the same settings, and the arguments
+            of ``compute_fan``: plain data that can be sent to another process.
+        """
         runs = runs or self.fan_runs
         live = tuple(
             (kind, str(at), tuple(sorted((k, repr(v)) for k, v in f.items()))) for kind, at, f in self.live_events
@@ -459,8 +535,20 @@ class ClassroomModel(BalanceModel):
         return FANS.get(key, lambda: compute_fan(*args))
 
 
-def same_world(what_if: Scenario, seed: int, live: tuple, runs: int, strategy: str = DEFAULT, **kwargs) -> BalanceModel:
-    """A plain model of a class's world: the scenario with its dials, the seed, and the events injected live."""
+def same_world(
+    what_if: Scenario,
+    seed: int,
+    live: Iterable[LiveEvent],
+    runs: int,
+    strategy: str = DEFAULT,
+    *,
+    record: bool = True,
+    observers: Iterable[Observer] = (),
+) -> BalanceModel:
+    """A plain model of a class's world: the scenario with its dials, the seed, and the events injected live.
+
+    ``record`` and ``observers`` are BalanceModel's: an ensemble streams its outcomes instead of keeping them.
+    """
     built = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in live]
     return BalanceModel(
         runs=runs,
@@ -470,11 +558,12 @@ def same_world(what_if: Scenario, seed: int, live: tuple, runs: int, strategy: s
         horizon=what_if.steps,
         events=[*(e.build() for e in what_if.events), *built],
         strategy=strategy,
-        **kwargs,
+        record=record,
+        observers=observers,
     )
 
 
-def compute_fan(what_if: Scenario, seed: int, live: tuple, runs: int, strategy: str) -> Fan:
+def compute_fan(what_if: Scenario, seed: int, live: Iterable[LiveEvent], runs: int, strategy: str) -> Fan:
     """The Monte Carlo fan of a class's world: ``runs`` runs to the horizon, streamed into alignment histograms."""
     started = time.perf_counter()
     agg = Aggregate(what_if.steps, series=FAN_SERIES)
@@ -496,27 +585,30 @@ class FanSummary:
 
     @classmethod
     def of(cls, fan: Fan) -> FanSummary:
+        """What a page draws of ``fan``."""
         agg = fan.aggregate
         q = agg.percentiles("alignment", QS)
         return cls(q, fan.runs, agg.survival_probability(), agg.failure_modes(), fan.seconds)
 
 
-def fan_summary(*args) -> FanSummary:
+def fan_summary(what_if: Scenario, seed: int, live: Iterable[LiveEvent], runs: int, strategy: str) -> FanSummary:
     """``compute_fan``'s result as a page draws it: a few kB, cheap to send back from a worker process."""
-    return FanSummary.of(compute_fan(*args))
+    return FanSummary.of(compute_fan(what_if, seed, live, runs, strategy))
 
 
-class Cache:
+class Cache[K, V]:
     """The last ``size`` results by key, each computed once even when many pages ask for it at the same moment."""
 
-    def __init__(self, size: int, workers: int = 2):
+    def __init__(self, size: int, workers: int = 2) -> None:
+        """A cache of ``size`` results, computing at most ``workers`` at a time."""
         self.size = size
         self.working = threading.Semaphore(workers)
         self.lock = threading.Lock()
-        self.items: OrderedDict = OrderedDict()
-        self.pending: dict = {}
+        self.items: OrderedDict[K, V] = OrderedDict()
+        self.pending: dict[K, threading.Lock] = {}
 
-    def get(self, key, compute):
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        """The result at ``key``: kept, being computed for another page (then waited for), or ``compute()``."""
         with self.lock:
             if key in self.items:
                 self.items.move_to_end(key)
@@ -536,4 +628,4 @@ class Cache:
             return value
 
 
-FANS = Cache(16)  # a ten-year fan keeps 2 MB of histograms; at the limits (200 steps) about 10 MB
+FANS = Cache[FanKey, Fan](16)  # a ten-year fan keeps 2 MB of histograms; at the limits (200 steps) about 10 MB

@@ -11,7 +11,7 @@ from conftest import bamboo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.classroom import KNOBS, SCENARIOS, ClassroomModel, Lesson, catalogue, knob_default, outcome
+from sim.classroom import SCENARIOS, ClassroomModel, Lesson, catalogue, knob_default, outcome, same_world
 from sim.events import EVENT_TYPES
 from sim.explain import MOVE_NAMES, explain, rounded_parts
 from sim.model import BalanceModel
@@ -55,16 +55,36 @@ def test_a_dial_rebuilds_the_world_with_the_new_parameter():
     assert not np.array_equal(run(model, 12)["satisfaction"], before["satisfaction"])
 
 
-def test_the_tariff_dial_sets_the_standing_rate_or_adds_one():
+def test_the_tariff_dial_is_the_magnitude_of_the_standing_us_tariff():
     lesson = Lesson(SCENARIOS / "us_tariffs_2025.yaml")
+    assert lesson.dials["us_tariff"].path == "events[1].magnitude"  # the rate in force, not the April spike
     lesson.set("us_tariff", 0.6)
     tariffs = [e.fields for e in lesson.what_if().events if e.type == "tariff"]
     assert [t["magnitude"] for t in tariffs] == [0.46, 0.6]  # the April spike stays; the rate in force moves
+    storm = Lesson(SCENARIOS / "perfect_storm.yaml")  # the tariff among other events, from its base and its own
+    assert [e.type for e in storm.scenario.events][2] == "tariff"
+    assert (storm.dials["us_tariff"].path, storm.knobs["us_tariff"]) == ("events[2].magnitude", 0.46)
+
+
+def test_the_tariff_dial_sets_what_a_design_sets_at_the_same_path():
+    lesson = Lesson(SCENARIOS / "us_tariffs_2025.yaml")
+    lesson.set("us_tariff", 0.6)
+    dialled = same_world(lesson.what_if(), lesson.seed, (), 1)
+    design = lesson.scenario.model(runs=1, seed=lesson.seed, event_values={"events[1].magnitude": np.array([0.6])})
+    for model in (dialled, design):
+        model.run_for(model.horizon)
+    for key, values in design.trajectories().items():
+        assert np.array_equal(values, dialled.trajectories()[key]), key
+
+
+def test_a_scenario_without_a_standing_us_tariff_has_no_tariff_dial_but_takes_a_tariff_live():
     quo = Lesson()
-    assert quo.what_if().events == []
-    quo.set("us_tariff", 0.3)
-    (added,) = quo.what_if().events
-    assert (added.type, added.fields["actor"], added.fields["magnitude"]) == ("tariff", "US", 0.3)
+    assert "us_tariff" not in quo.dials and quo.what_if().events == []
+    with pytest.raises(ValueError, match="Status quo has no dial 'us_tariff'"):
+        quo.set("us_tariff", 0.3)
+    model = quo.model()
+    model.inject("tariff", magnitude=0.3)  # what if the US raised tariffs: from the first quarter on
+    assert (model.events[0].actor, model.events[0].at) == ("US", quo.scenario.start)
 
 
 def test_the_four_nos_dial_lifts_the_ceiling():
@@ -81,7 +101,7 @@ def test_a_dial_refuses_values_outside_its_range():
 
 def test_dials_start_as_the_scenario_says():
     lesson = Lesson(SCENARIOS / "russia_china_axis.yaml")
-    assert lesson.knobs == {name: knob_default(lesson.scenario, name) for name in KNOBS}
+    assert lesson.knobs == {name: knob_default(lesson.scenario, name) for name in lesson.dials}
     assert lesson.what_if().parameter_set.value("world.russia_china_closeness") == lesson.knobs["ru_cn_closeness"]
 
 
@@ -548,7 +568,8 @@ def test_fans_computed_in_worker_processes_are_those_computed_in_the_server():
         workers.pool.shutdown()
     near = sim.app.FanWorkers().view(model)  # no workers: computed here
     assert far.key == near.key == sim.app.fan_key(model)
-    assert np.array_equal(far.q, near.q) and far.survival == near.survival and far.modes == near.modes
+    assert np.array_equal(far.summary.q, near.summary.q)
+    assert far.summary.survival == near.summary.survival and far.summary.modes == near.summary.modes
 
 
 @pytest.mark.slow
