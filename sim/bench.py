@@ -16,9 +16,13 @@ import dataclasses
 import os
 import resource
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported where they run, so that the command line starts without them
+    from sim.scenario import Scenario
 
 
-def status_quo(steps: int):
+def status_quo(steps: int) -> Scenario:
     """The status-quo scenario, cut or extended to ``steps`` quarterly steps."""
     from sim.scenario import SHIPPED, load_scenario
 
@@ -26,7 +30,7 @@ def status_quo(steps: int):
     return dataclasses.replace(scenario, horizon=scenario.calendar.date(steps))
 
 
-def mesa_batch(scenario, runs: int, compiled: bool = True) -> float:
+def mesa_batch(scenario: Scenario, runs: int, compiled: bool = True) -> tuple[float, float]:
     """Seconds (wall, CPU) for ``runs`` one-run models through ``mesa.batch_run`` (numpy engine if not ``compiled``)."""
     import mesa
 
@@ -50,7 +54,7 @@ def mesa_batch(scenario, runs: int, compiled: bool = True) -> float:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def ensemble(scenario, runs: int) -> float:
+def ensemble(scenario: Scenario, runs: int) -> tuple[float, float]:
     """Seconds (wall, CPU) for ``runs`` runs through the ensemble path, in this process."""
     from sim.ensemble import execute
 
@@ -60,12 +64,13 @@ def ensemble(scenario, runs: int) -> float:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def two_workers(scenario, runs: int) -> float:
+def two_workers(scenario: Scenario, runs: int) -> float:
     """Seconds for ``runs`` runs on a pool of two worker processes, once they are up: the rate on two cores."""
-    from sim.ensemble import DEFAULT_CHUNK, ProcessPool, chunk_task, chunks
+    from sim.ensemble import DEFAULT_CHUNK, Chunk, ProcessPool, chunk_task, chunks
     from sim.results import Aggregate
 
-    def tasks(n, size=DEFAULT_CHUNK):
+    def tasks(n: int, size: int = DEFAULT_CHUNK) -> list[tuple[tuple[int, Chunk], tuple[object, ...]]]:
+        """The pool's tasks for ``n`` runs in chunks of ``size``: each keyed by (point, chunk)."""
         return [((0, c), (scenario, 0, c, scenario.seed, None, False, None)) for c in chunks(n, size)]
 
     with ProcessPool(2) as pool:
@@ -78,7 +83,17 @@ def two_workers(scenario, runs: int) -> float:
         return time.perf_counter() - start
 
 
-def measure(mesa_runs: int = 40, ensemble_runs: int = 50_000, steps: int = 40, pool_runs: int = 1_000_000) -> dict:
+def measure(
+    mesa_runs: int = 40, ensemble_runs: int = 50_000, steps: int = 40, pool_runs: int = 1_000_000
+) -> dict[str, object]:
+    """Every rate of the comparison, for ``steps`` quarterly steps per run, as the report gives it (JSON).
+
+    Args:
+        mesa_runs: one-run models through ``mesa.batch_run``, on each engine.
+        ensemble_runs: runs through the ensemble path, in this process.
+        steps: quarterly steps per run.
+        pool_runs: runs on two worker processes; 0 leaves the pool out.
+    """
     scenario = status_quo(steps)
     load_before = os.getloadavg()[0]
     mesa_batch(scenario, 1)  # warm-up: imports, the kernels loaded, first allocations, for both

@@ -24,18 +24,25 @@ import datetime
 import logging
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.calendar import Month
 from sim.measurement import tier_distribution
 from sim.model import BalanceModel
+from sim.params import ParameterSet
 from sim.posterior import Posterior
 from sim.record import Record
 from sim.scenario import Scenario
 from sim.scoring import ranked_probability
+
+if TYPE_CHECKING:  # pyabc is slow to import: calibrate imports it when it runs
+    from pyabc.transition import Transition
 
 WORST = 1.0  # the largest ranked probability score: the distance of a particle that breaks a sourced order
 # stop when a generation brings the threshold down by less than this (in RPS): past that point ABC-SMC's
@@ -44,8 +51,8 @@ MIN_EPS_DIFF = 0.005
 LOCAL_SHARE = 0.25  # the share of the population whose covariance perturbs a particle (pyabc LocalTransition)
 
 
-def transition(pyabc, population: int, dimensions: int):
-    """pyabc's perturbation kernel: a local one where the population allows, else one global kernel.
+def transition(pyabc: ModuleType, population: int, dimensions: int) -> Transition:
+    """The perturbation kernel of pyabc: a local one where the population allows, else one global kernel.
 
     With sixteen parameters, a single global kernel lets the importance weights collapse onto one particle
     (an effective sample size of 1 of 100, measured); a local kernel, each particle perturbed by the
@@ -62,7 +69,7 @@ class CalibrationError(RuntimeError):
 
 
 def key(path: str) -> str:
-    """pyabc's name for a parameter (dots are not welcome in its database)."""
+    """The name pyabc knows a parameter by (dots are not welcome in its database)."""
     return path.replace(".", "__")
 
 
@@ -78,7 +85,7 @@ class Fit:
     prior: dict[str, tuple[float, float]]
 
 
-def keeps_orders(values: dict[str, float], orders) -> bool:
+def keeps_orders(values: Mapping[str, float], orders: Iterable[tuple[str, str]]) -> bool:
     """Whether the values keep every sourced order (higher, lower) between two of them; others are not judged."""
     return all(values[hi] > values[lo] for hi, lo in orders if hi in values and lo in values)
 
@@ -86,13 +93,15 @@ def keeps_orders(values: dict[str, float], orders) -> bool:
 class Distance:
     """The in-sample distance of a scenario's run, with given parameter values, from the record."""
 
-    def __init__(self, scenario: Scenario, record: Record, cutoff: int, reps: int, seed: int):
+    def __init__(self, scenario: Scenario, record: Record, cutoff: int, reps: int, seed: int) -> None:
+        """The distance over the record's years up to ``cutoff``, each point run ``reps`` times from ``seed``."""
         self.scenario, self.record, self.reps, self.seed = scenario, record, reps, seed
         self.window = record.window(record.years[0], cutoff)
         self.steps = scenario.calendar.step_of(Month(cutoff + 1, 1))
-        self.orders = scenario.parameter_set.orders
+        self.orders = _parameters(scenario).orders
 
     def __call__(self, values: dict[str, float]) -> float:
+        """The mean ranked probability score of the run with ``values``; WORST if they break a sourced order."""
         if not keeps_orders(values, self.orders):
             return WORST
         model = BalanceModel(
@@ -111,8 +120,30 @@ class Distance:
         return float(ranked_probability(probs, self.record.tiers[:, self.window]).mean())
 
 
+def _parameters(scenario: Scenario) -> ParameterSet:
+    """The parameters the scenario was checked against."""
+    params = scenario.parameter_set
+    assert params is not None  # a loaded scenario carries them
+    return params
+
+
+def _priors(params: ParameterSet, paths: Iterable[str]) -> dict[str, tuple[float, float]]:
+    """Each calibrated parameter's range, over which its prior is uniform.
+
+    Raises:
+        ValueError: a parameter has no range to calibrate it within.
+    """
+    out = {}
+    for path in paths:
+        rng = params[path].range
+        if rng is None:
+            raise ValueError(f"{path} has no range to calibrate it within")
+        out[path] = rng
+    return out
+
+
 @contextlib.contextmanager
-def _seeded(seed: int):
+def _seeded(seed: int) -> Iterator[None]:
     """NumPy's global generator, which pyabc samples from, seeded for the calibration and restored after it."""
     state = np.random.get_state()  # noqa: NPY002 - pyabc's own generator, not the model's
     np.random.seed(seed)  # noqa: NPY002
@@ -134,16 +165,22 @@ def calibrate(
     seed: int = 2025,
     minutes: float = 25.0,
     workers: int = 1,
-    on_evaluation=None,
+    on_evaluation: Callable[[], object] | None = None,
 ) -> Fit:
-    """ABC-SMC over ``paths`` (each with a range) to the record up to ``cutoff``; stops after ``generations``
-    populations or ``minutes`` of wall time, whichever comes first."""
+    """ABC-SMC over ``paths`` (each with a range) to the record up to ``cutoff``.
+
+    It stops after ``generations`` populations or ``minutes`` of wall time, whichever comes first.
+    ``on_evaluation`` is called after each simulation (a progress bar's update).
+
+    Raises:
+        CalibrationError: ABC-SMC could not go on.
+    """
     import pyabc
 
     logging.getLogger("ABC").setLevel(logging.WARNING)  # the caller shows progress; pyabc's log is noise
     distance = Distance(scenario, record, cutoff, reps, seed)
-    params = scenario.parameter_set
-    prior = {path: params[path].range for path in paths}
+    params = _parameters(scenario)
+    prior = _priors(params, paths)
     names = {key(path): path for path in paths}
 
     # pyabc works in the unit cube, each side one parameter's range: its transition kernel then sees
@@ -152,7 +189,7 @@ def calibrate(
         lo, hi = prior[names[k]]
         return lo + float(u) * (hi - lo)
 
-    def model(particle):
+    def model(particle: Mapping[str, float]) -> dict[str, float]:
         d = distance({names[k]: scaled(k, u) for k, u in particle.items()})
         if on_evaluation is not None:
             on_evaluation()
@@ -161,15 +198,18 @@ def calibrate(
     class Ordered(pyabc.Distribution):
         """Uniform over the unit cube of the ranges, less the points that break a sourced order."""
 
-        def keeps(self, x) -> bool:
+        def keeps(self, x: Mapping[str, float]) -> bool:
+            """Whether the point ``x`` of the unit cube keeps every sourced order."""
             return keeps_orders({names[k]: scaled(k, u) for k, u in x.items()}, params.orders)
 
-        def rvs(self, *args, **kwargs):
+        def rvs(self, *args: object, **kwargs: object) -> Mapping[str, float]:
+            """A point drawn uniformly from those that keep the orders."""
             while not self.keeps(x := super().rvs(*args, **kwargs)):
                 pass
             return x
 
-        def pdf(self, x):
+        def pdf(self, x: Mapping[str, float]) -> float:
+            """The uniform density at ``x``, zero where an order is broken."""
             return super().pdf(x) if self.keeps(x) else 0.0
 
     sampler = pyabc.sampler.SingleCoreSampler() if workers == 1 else pyabc.sampler.MulticoreEvalParallelSampler(workers)

@@ -466,8 +466,7 @@ class ClassroomModel(BalanceModel):
             if quarters:
                 fields["until"] = self.calendar.date(self.steps + quarters)
             event = EVENT_TYPES[kind](self.date, **fields)
-            event.schedule(self, len(self.events))
-            self.events.append(event)
+            self.add_event(event)
             self.live_events.append((kind, self.date, fields))
         return event
 

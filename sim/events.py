@@ -4,7 +4,9 @@ Every named event is a small registered class that declares its name, its
 documented effect, the source passage it rests on, and how it turns its
 magnitude into shocks on parameter paths (and impulses on agents' state). A
 scenario schedules events by date; the model fires them through Mesa's
-``schedule_event``.
+``schedule_event``. An event is a scenario's description and is never written
+to: scheduling it into a model gives a ScheduledEvent, and each of its
+Firings carries the model, the date and the runs it fires for.
 """
 
 from __future__ import annotations
@@ -130,13 +132,6 @@ class Event:
     extra_fields: ClassVar[tuple[str, ...]] = ()
     targets: ClassVar[tuple[str, ...]] = ("VN", *POWERS)
 
-    index: int
-    model_ref: BalanceModel
-    runs: np.ndarray | None
-    firings: list[functools.partial[None]]
-    start: int
-    end: int | None
-
     def __init__(
         self,
         at: When,
@@ -189,64 +184,99 @@ class Event:
         """Whether the date is a range, drawn per run."""
         return self.latest != self.at
 
-    def schedule(self, model: BalanceModel, index: int) -> None:
-        """Register with the model; fires at the first step at or after ``at`` (per run, for a date range)."""
-        self.index = index
-        self.model_ref = model
-        self.runs = None  # the runs the firing under way applies to (None: all)
+    def schedule(self, model: BalanceModel, index: int) -> ScheduledEvent:
+        """Schedule the event in ``model`` as its ``index``-th: it fires at the first step at or after ``at``.
+
+        Over a date range, each step some run's date falls in is a firing of its own, for those runs. The
+        model keeps what this returns: Mesa holds the firings only weakly.
+        """
         first = model.calendar.step_of(self.at)
         length = self.duration if self.until is None else model.calendar.step_of(self.until) - first
-        steps = self.steps(model)
+        steps = self.steps(model, index)
         dates = np.unique(steps)
-        self.firings = []  # Mesa holds scheduled functions weakly: keep them alive here
-        for step in dates:
+        firings = []
+        for step in dates.tolist():
+            end = None if length is None else step + length
             runs = None if len(dates) == 1 else steps == step
-            end = None if length is None else int(step) + length
-            self.firings.append(functools.partial(self._fire, int(step), end, runs))
-            model.schedule_event(self.firings[-1], at=max(int(step), 0))
+            firings.append(Firing(self, model, index, step, end, runs))
+            model.schedule_event(firings[-1], at=max(step, 0))
+        return ScheduledEvent(self, index, tuple(firings))
 
-    def steps(self, model: BalanceModel) -> np.ndarray:
-        """The step each run's event falls in: given per run by a design, drawn over a date range, or fixed."""
-        given = model.event_values.get(f"events[{self.index}].at")
+    def steps(self, model: BalanceModel, index: int) -> np.ndarray:
+        """The step each run's event falls in: given per run by a design, drawn over a date range, or fixed.
+
+        Args:
+            model: the model the event is scheduled in.
+            index: the event's place among the model's events, which its draws and a design's values are keyed by.
+        """
+        given = model.event_values.get(f"events[{index}].at")
         if given is not None:
             return np.asarray(given, dtype=np.int64)
         first, last = model.calendar.step_of(self.at), model.calendar.step_of(self.latest)
         if last == first:
             return np.full(model.runs, first, dtype=np.int64)
-        u = model.streams.uniform(0, f"event:{self.index}:at")[:, 0]
+        u = model.streams.uniform(0, f"event:{index}:at")[:, 0]
         return first + np.minimum((u * (last - first + 1)).astype(np.int64), last - first)
 
-    def _fire(self, start: int, end: int | None, runs: np.ndarray | None) -> None:
-        self.start, self.end, self.runs = start, end, runs
-        self.fire()
-
-    def fire(self) -> None:
-        """Add the event's shocks and impulses to the model, for the runs it falls in now."""
-        model = self.model_ref
-        m = self.draw_magnitude(model)
+    def fire(self, firing: Firing) -> None:
+        """Add the event's shocks and impulses to the firing's model, for the runs it falls in now."""
+        model = firing.model
+        m = self.draw_magnitude(firing)
         for path, shift in self.effects(m):
-            model.add_shock(Shock(path, shift, self.start + 1, _plus1(self.end), self.half_life))
+            model.add_shock(Shock(path, shift, firing.start + 1, _plus1(firing.end), self.half_life))
         for path, change in self.impulses(m):
             model.add_impulse(path, change)
-        model.fired.append(self)
 
-    def draw_magnitude(self, model: BalanceModel) -> np.ndarray:
+    def draw_magnitude(self, firing: Firing) -> np.ndarray:
         """Per run: given by a design, drawn over a range, or fixed; zero for runs whose date is not now."""
-        given = model.event_values.get(f"events[{self.index}].magnitude")
+        model, index = firing.model, firing.index
+        given = model.event_values.get(f"events[{index}].magnitude")
         if given is not None:
             m = np.asarray(given, dtype=float)
         elif isinstance(self.magnitude, (list, tuple)):
             lo, hi = self.magnitude
-            u = model.streams.uniform(0, f"event:{self.index}:magnitude")[:, 0]
+            u = model.streams.uniform(0, f"event:{index}:magnitude")[:, 0]
             m = lo + u * (hi - lo)
         else:
             m = np.full(model.runs, float(self.magnitude))
-        return m if self.runs is None else np.where(self.runs, m, 0.0)
+        return m if firing.runs is None else np.where(firing.runs, m, 0.0)
 
     def describe(self) -> str:
         """One line for a reader: the event, its actor and its date."""
         when = f"between {self.at} and {self.latest}" if self.dated else f"at {self.at}"
         return f"{self.name} by {self.actor} {when}"
+
+
+@dataclass(frozen=True, eq=False)
+class Firing:
+    """One firing of an event scheduled in a model: at step ``start``, for ``runs``, its effect lasting to ``end``.
+
+    What the event's ``fire`` reads its circumstances from. Mesa calls it at ``start``.
+    """
+
+    event: Event
+    model: BalanceModel
+    index: int  # the event's place among the model's events: its draws and a design's values are keyed by it
+    start: int
+    end: int | None  # None: the effect is permanent
+    runs: np.ndarray | None  # the runs whose date falls at ``start``; None: all
+
+    def __call__(self) -> None:
+        """Fire the event in the model, and note it among the model's fired events."""
+        self.event.fire(self)
+        self.model.fired.append(self.event)
+
+
+@dataclass(frozen=True, eq=False)
+class ScheduledEvent:
+    """An event as scheduled in a model: its firings, one per step its date falls in across the runs.
+
+    The model keeps it, and so keeps alive the firings Mesa holds weakly.
+    """
+
+    event: Event
+    index: int  # the event's place among the model's events
+    firings: tuple[Firing, ...]
 
 
 def _check_path(path: object, field: str = "path") -> None:
@@ -353,13 +383,13 @@ class Summit(Event):
             raise EventFieldError("tier", f"tier must be one of {', '.join(TIERS[1:-1])}, got {show(tier)}")
         self.tier = tier
 
-    def fire(self) -> None:
+    def fire(self, firing: Firing) -> None:
         """The visit's effects, then the upgrade if there is one."""
-        super().fire()
+        super().fire(firing)
         if self.tier is not None:
-            model = self.model_ref
+            model = firing.model
             tier = np.full(model.runs, TIERS.index(self.tier))
-            model.hedger.upgrade(POWERS.index(self.actor), tier, self.runs)
+            model.hedger.upgrade(POWERS.index(self.actor), tier, firing.runs)
 
 
 @register
@@ -379,12 +409,11 @@ class TreatyEnds(Event):
             raise EventFieldError("tier", f"tier must be one of {', '.join(TIERS[:-1])}, got {show(tier)}")
         self.tier = tier
 
-    def fire(self) -> None:
+    def fire(self, firing: Firing) -> None:
         """The end's effects, then the downgrade in the runs whose magnitude is not zero."""
-        super().fire()
-        model = self.model_ref
-        ends = self.draw_magnitude(model) > 0
-        model.hedger.downgrade(POWERS.index(self.actor), TIERS.index(self.tier), ends)
+        super().fire(firing)
+        ends = self.draw_magnitude(firing) > 0
+        firing.model.hedger.downgrade(POWERS.index(self.actor), TIERS.index(self.tier), ends)
 
 
 @register
@@ -428,10 +457,10 @@ class ParameterShock(Event):
         super().__init__(at, **kw)
         self.path, self.value, self.mode, self.shock_half_life = path, float(value), mode, float(half_life)
 
-    def fire(self) -> None:
+    def fire(self, firing: Firing) -> None:
         """Impulse the state path, or add the parameter's shock, for the runs the event falls in now."""
-        model = self.model_ref
-        m = self.draw_magnitude(model)
+        model = firing.model
+        m = self.draw_magnitude(firing)
         if self.path.split(".")[0] in STATE_PATHS:
             model.add_impulse(self.path, self.value * m)
         else:
@@ -439,6 +468,5 @@ class ParameterShock(Event):
             shift = self.mode == "shift"
             amount = self.value * m if shift else np.full(model.runs, self.value)
             scale = 1.0 if shift else m
-            end = _plus1(self.end)
-            model.add_shock(Shock(self.path, amount, self.start + 1, end, self.shock_half_life, self.mode, scale))
-        model.fired.append(self)
+            end = _plus1(firing.end)
+            model.add_shock(Shock(self.path, amount, firing.start + 1, end, self.shock_half_life, self.mode, scale))

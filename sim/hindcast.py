@@ -13,6 +13,7 @@ from sim.calendar import Calendar
 from sim.domain import POWERS, TIERS
 from sim.measurement import arms_share, median_by_year, period_means, tier_distribution
 from sim.record import Record
+from sim.scenario import Scenario
 from sim.scoring import period_error, persistence, score, trend
 
 ARMS_SUPPLIER = "RU"  # the record's arms series is Russia's share
@@ -25,7 +26,7 @@ def windows(record: Record, cutoff: int) -> dict[str, np.ndarray]:
     return {"in_sample": record.window(record.years[0], cutoff), "out_of_sample": record.window(cutoff + 1, 9999)}
 
 
-def simulate(scenario, runs: int, seed: int) -> tuple[dict, np.ndarray]:
+def simulate(scenario: Scenario, runs: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Run a history scenario: its trajectories, and Russia's share of the arms delivered at each step."""
     model = scenario.model(runs=runs, seed=seed)
     arms = [np.full(runs, np.nan)]  # nothing is delivered before the first decision
@@ -69,10 +70,13 @@ def arms_scores(arms: np.ndarray, calendar: Calendar, record: Record, cutoff: in
     }
 
 
-def hindcast(trajectories: dict, calendar: Calendar, record: Record, cutoff: int, arms=None) -> dict:
+def hindcast(
+    trajectories: dict[str, np.ndarray], calendar: Calendar, record: Record, cutoff: int, arms: np.ndarray | None = None
+) -> dict:
     """Per power and year the modal tier, the tier shares and the median alignment; scores per window.
 
-    ``trajectories`` are a model's recorded outcomes (``BalanceModel.trajectories``).
+    ``trajectories`` are a model's recorded outcomes (``BalanceModel.trajectories``); ``arms``, Russia's share
+    of the arms delivered at each step (``simulate``), adds the arms share's scores.
     """
     years = record.years
     probs = tier_distribution(trajectories["tier"], calendar, years)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import functools
+from collections.abc import Container
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,8 @@ SUPPLY_STEP = 0.01  # a new yearly value is applied only when it moves the suppl
 class SeriesError(ValueError):
     """A series file that is not what is expected: the file, the line and field, and what is wrong."""
 
-    def __init__(self, path: Path, line: int, field: str, message: str):
+    def __init__(self, path: Path, line: int, field: str, message: str) -> None:
+        """The error at ``line`` (0: the file as a whole) and ``field`` of the file at ``path``."""
         super().__init__(f"{path}:{line}: {field}: {message}")
 
 
@@ -60,6 +62,7 @@ class Series:
 
 
 def default_path() -> Path:
+    """The packaged series file."""
     return Path(__file__).resolve().parent / "data" / "series.csv"
 
 
@@ -70,46 +73,54 @@ def load_series(path: str | Path | None = None) -> dict[tuple[str, str], Series]
 
 @functools.cache
 def _packaged() -> dict[tuple[str, str], Series]:
+    """The packaged series, read once per process."""
     return _load(default_path())
 
 
 def _load(path: Path) -> dict[tuple[str, str], Series]:
+    """Read the series file at ``path`` and check it whole: its header, every row, each series' years."""
     try:
         text = read_file(path, MAX_DATA_BYTES, "CSV", "a series file").decode("utf-8")
     except (ReachError, UnicodeDecodeError) as exc:
         raise SeriesError(path, 0, "file", f"cannot read it: {exc}") from None
-    rows: dict[tuple[str, str], list[tuple[int, float, int]]] = {}
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
     reader = csv.reader(line for _, line in numbered)
     header = next(reader, None)
     if header is None or tuple(header) != COLUMNS:
         raise SeriesError(path, numbered[0][0] if numbered else 0, "header", f"expected {','.join(COLUMNS)}")
+    rows: dict[tuple[str, str], list[tuple[int, float, int]]] = {}
     for (n, _), row in zip(numbered[1:], reader, strict=True):
-        if len(row) != len(COLUMNS):
-            raise SeriesError(path, n, "row", f"expected {len(COLUMNS)} fields, got {len(row)}")
-        item = dict(zip(COLUMNS, row, strict=True))
-        if item["power"] not in PARTNERS:
-            raise SeriesError(path, n, "power", f"expected one of {', '.join(PARTNERS)}, got {item['power']!r}")
-        try:
-            year, value = int(item["year"]), float(item["value"])
-        except ValueError:
-            raise SeriesError(path, n, "year/value", "expected a whole year and a number") from None
-        if not np.isfinite(value) or value < 0:
-            raise SeriesError(path, n, "value", f"expected a number >= 0, got {item['value']!r}")
-        if item["flag"] not in FLAGS:
-            raise SeriesError(path, n, "flag", f"expected one of {', '.join(FLAGS)}, got {item['flag']!r}")
-        if not item["source"].strip():
-            raise SeriesError(path, n, "source", "expected the dataset or document the value comes from")
-        rows.setdefault((item["series"], item["power"]), []).append((year, value, n))
-    out = {}
-    for key, items in rows.items():
-        years = [y for y, _, _ in items]
-        if years != sorted(set(years)):
-            raise SeriesError(
-                path, items[0][2], "year", f"expected the years of {key[0]} {key[1]} ascending, once each"
-            )
-        out[key] = Series(np.array(years), np.array([v for _, v, _ in items]), tuple(n for _, _, n in items))
-    return out
+        series, power, year, value = _value(path, n, row)
+        rows.setdefault((series, power), []).append((year, value, n))
+    return {key: _series(path, key, items) for key, items in rows.items()}
+
+
+def _value(path: Path, line: int, row: list[str]) -> tuple[str, str, int, float]:
+    """The series, partner, year and value of the row on ``line``, its flag and source checked."""
+    if len(row) != len(COLUMNS):
+        raise SeriesError(path, line, "row", f"expected {len(COLUMNS)} fields, got {len(row)}")
+    item = dict(zip(COLUMNS, row, strict=True))
+    if item["power"] not in PARTNERS:
+        raise SeriesError(path, line, "power", f"expected one of {', '.join(PARTNERS)}, got {item['power']!r}")
+    try:
+        year, value = int(item["year"]), float(item["value"])
+    except ValueError:
+        raise SeriesError(path, line, "year/value", "expected a whole year and a number") from None
+    if not np.isfinite(value) or value < 0:
+        raise SeriesError(path, line, "value", f"expected a number >= 0, got {item['value']!r}")
+    if item["flag"] not in FLAGS:
+        raise SeriesError(path, line, "flag", f"expected one of {', '.join(FLAGS)}, got {item['flag']!r}")
+    if not item["source"].strip():
+        raise SeriesError(path, line, "source", "expected the dataset or document the value comes from")
+    return item["series"], item["power"], year, value
+
+
+def _series(path: Path, key: tuple[str, str], items: list[tuple[int, float, int]]) -> Series:
+    """The series ``key`` (series, partner) from its (year, value, line) items, its years ascending, once each."""
+    years = [y for y, _, _ in items]
+    if years != sorted(set(years)):
+        raise SeriesError(path, items[0][2], "year", f"expected the years of {key[0]} {key[1]} ascending, once each")
+    return Series(np.array(years), np.array([v for _, v, _ in items]), tuple(n for _, _, n in items))
 
 
 def trade_share(series: dict[tuple[str, str], Series], power: str, years: np.ndarray) -> np.ndarray:
@@ -130,7 +141,7 @@ def prosperity_supply(
 
 
 def reach(
-    parameters: ParameterSet, series: dict[tuple[str, str], Series], years: np.ndarray, own=()
+    parameters: ParameterSet, series: dict[tuple[str, str], Series], years: np.ndarray, own: Container[str] = ()
 ) -> dict[str, np.ndarray]:
     """The reach of each power in REACH_FOLLOWS_MILEX, by year: its value scaled by its military expenditure.
 
@@ -152,14 +163,16 @@ def world_events(scenario: Scenario, path: str | Path | None = None) -> list[Eve
     series = load_series(path)
     file = str(path or default_path())
     years = np.arange(scenario.start.year, scenario.horizon.year + 1)
+    params = scenario.parameter_set
+    assert params is not None  # a loaded scenario carries the parameters it was checked against
     drivers = [
         *(
             (f"powers.{p}.supply.prosperity", v, series[("trade", p)])
-            for p, v in prosperity_supply(scenario.parameter_set, series, years).items()
+            for p, v in prosperity_supply(params, series, years).items()
         ),
         *(
             (f"powers.{p}.reach", v, series[("milex", p)])
-            for p, v in reach(scenario.parameter_set, series, years, scenario.parameters).items()
+            for p, v in reach(params, series, years, scenario.parameters).items()
         ),
     ]
     events = []

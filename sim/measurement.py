@@ -8,10 +8,13 @@ on or after the next 1 January, and counts the runs in each tier.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from sim.calendar import Calendar, Month
-from sim.domain import TIERS
+from sim.domain import DIMENSIONS, POWERS, TIERS
+from sim.model import BalanceModel
 
 
 def year_end_steps(calendar: Calendar, years: np.ndarray, recorded: int) -> np.ndarray:
@@ -49,22 +52,20 @@ def median_by_year(x: np.ndarray, calendar: Calendar, years: np.ndarray) -> np.n
     return out
 
 
-def arms_share(model, power: str) -> np.ndarray:
+def arms_share(model: BalanceModel, power: str) -> np.ndarray:
     """A power's share of the territorial security delivered to Vietnam at the last decision, per run.
 
     The measurement of the share of Vietnam's arms imports from that power (SIPRI's trend-indicator values):
     what a partner delivers on territory is, in the model, its arms and what goes with them. NaN where nothing is
     delivered.
     """
-    from sim.domain import DIMENSIONS, POWERS
-
     sit, a = model.situation, model.hedger.alignment
     delivered = a * model.world.reach * sit.trust * sit.supply[:, :, DIMENSIONS.index("territory")]
     total = delivered.sum(axis=1)
     return np.divide(delivered[:, POWERS.index(power)], total, out=np.full(len(total), np.nan), where=total > 0)
 
 
-def period_means(x: np.ndarray, calendar: Calendar, periods) -> dict[tuple[int, int], float]:
+def period_means(x: np.ndarray, calendar: Calendar, periods: Iterable[tuple[int, int]]) -> dict[tuple[int, int], float]:
     """Mean of a per-step, per-run series (steps + 1, runs) over the steps dated in each period's years."""
     years = np.array([calendar.date(k).year for k in range(x.shape[0])])
     out = {}

@@ -12,7 +12,7 @@ from sim import kernels
 from sim.agents import GreatPower, Hedger, Russia
 from sim.calendar import Calendar, Month
 from sim.domain import DIMENSIONS, POWERS, STATE_PATHS
-from sim.events import Event, Shock
+from sim.events import Event, ScheduledEvent, Shock
 from sim.observations import observations
 from sim.outcomes import Failure, Verdict, conditions
 from sim.params import ParameterSet, World, bounds, check_drawn, load_parameters
@@ -125,9 +125,9 @@ class BalanceModel(Model):
         self.record = record
         self.observers = list(observers)
         self.history: dict[str, list[np.ndarray]] = {k: [] for k in _RECORDED}
-        self.events = list(events)
-        for i, event in enumerate(self.events):
-            event.schedule(self, i)
+        self.scheduled: list[ScheduledEvent] = []
+        for event in events:
+            self.add_event(event)
         self.hedger.perceive()
         self._observe()
         self.datacollector = DataCollector(model_reporters=_reporters())
@@ -194,6 +194,17 @@ class BalanceModel(Model):
         }
 
     # -- perturbations -------------------------------------------------------
+    @property
+    def events(self) -> tuple[Event, ...]:
+        """The events scheduled in the model, in order: the scenario's, then any added since."""
+        return tuple(s.event for s in self.scheduled)
+
+    def add_event(self, event: Event) -> ScheduledEvent:
+        """Schedule ``event`` as the model's next one, to fire at its date (at the start, if dated before it)."""
+        scheduled = event.schedule(self, len(self.scheduled))
+        self.scheduled.append(scheduled)
+        return scheduled
+
     def add_shock(self, shock: Shock) -> None:
         """Apply ``shock`` to its parameter from now on (an unknown path is refused)."""
         self.parameters[shock.path]  # validates the path

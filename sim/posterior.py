@@ -11,12 +11,18 @@ or worker. A bad file is a PosteriorError naming the file, line and field.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from sim import limits
+from sim.params import ParameterSet, bounds
+from sim.reach import ReachError, read_file
+from sim.scenario import Scenario
 from sim.streams import Streams
 
 CHANNEL = "posterior"
@@ -25,7 +31,8 @@ CHANNEL = "posterior"
 class PosteriorError(ValueError):
     """A posterior file that is not what is expected: the file, the line and field, and what is wrong."""
 
-    def __init__(self, path, line: int, field: str, message: str):
+    def __init__(self, path: Path, line: int, field: str, message: str) -> None:
+        """The error at ``line`` (0: the file as a whole) and ``field`` of the file at ``path``."""
         super().__init__(f"{path}:{line}: {field}: {message}")
 
 
@@ -44,9 +51,10 @@ class Posterior:
         index = np.minimum(np.searchsorted(np.cumsum(self.weights), u, side="right"), len(self.weights) - 1)
         return {path: self.particles[index, j] for j, path in enumerate(self.paths)}
 
-    def without(self, paths) -> Posterior:
+    def without(self, paths: Iterable[str]) -> Posterior:
         """The posterior over the other parameters: a scenario that sets a parameter keeps its value."""
-        keep = [j for j, p in enumerate(self.paths) if p not in set(paths)]
+        dropped = set(paths)
+        keep = [j for j, p in enumerate(self.paths) if p not in dropped]
         return Posterior(tuple(self.paths[j] for j in keep), self.particles[:, keep], self.weights, self.origin)
 
     def spread(self, low: float = 0.05, high: float = 0.95) -> dict[str, tuple[float, float]]:
@@ -71,6 +79,7 @@ class Posterior:
 
 
 def save_posterior(posterior: Posterior, path: Path, comments: list[str]) -> Path:
+    """Write ``posterior`` to ``path`` as a CSV file, each of ``comments`` a ``#`` line above it; returns ``path``."""
     with open(path, "w", encoding="utf-8", newline="") as f:
         for line in comments:
             f.write(f"# {line}\n")
@@ -81,62 +90,79 @@ def save_posterior(posterior: Posterior, path: Path, comments: list[str]) -> Pat
     return path
 
 
-def load_posterior(path: str | Path, parameters) -> Posterior:
-    """Read and validate a posterior file against the parameters it is for (every path known, every value in range)."""
-    from sim.limits import MAX_DATA_BYTES
-    from sim.params import bounds
-    from sim.reach import ReachError, read_file
+def load_posterior(path: str | Path, parameters: ParameterSet) -> Posterior:
+    """Read and validate a posterior file against the parameters it is for (every path known, every value in range).
 
+    Raises:
+        PosteriorError: the file cannot be read, or a line of it is not what is expected.
+    """
     path = Path(path)
-    try:
-        text = read_file(path, MAX_DATA_BYTES, "CSV", "a posterior file").decode("utf-8")
-    except (ReachError, UnicodeDecodeError) as exc:
-        raise PosteriorError(path, 0, "file", f"cannot read it: {exc}") from None
-    numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
-    if not numbered:
-        raise PosteriorError(path, 0, "header", "expected a header weight,<parameter>,... and particles")
+    numbered = _lines(path)
     rows = list(csv.reader(line for _, line in numbered))
     header, first = rows[0], numbered[0][0]
-    if not header or header[0] != "weight" or len(header) < 2:
-        raise PosteriorError(path, first, "header", "expected weight,<parameter>,<parameter>...")
-    for name in header[1:]:
-        if name not in parameters.entries:
-            raise PosteriorError(path, first, name, "unknown parameter")
-    if len(set(header)) != len(header):
-        raise PosteriorError(path, first, "header", "a parameter is named twice")
+    _check_header(path, first, header, parameters)
     if len(rows) < 2:
         raise PosteriorError(path, first, "particles", "expected at least one particle")
-    values = np.empty((len(rows) - 1, len(header)))
-    for i, ((n, _), row) in enumerate(zip(numbered[1:], rows[1:], strict=True)):
-        if len(row) != len(header):
-            raise PosteriorError(path, n, "row", f"expected {len(header)} fields, got {len(row)}")
-        for j, (name, cell) in enumerate(zip(header, row, strict=True)):
-            try:
-                x = float(cell)
-            except ValueError:
-                x = math.nan
-            lo, hi = (0.0, math.inf) if j == 0 else bounds(name)
-            if not (math.isfinite(x) and lo <= x <= hi):
-                raise PosteriorError(path, n, name, f"expected a number in [{lo:g}, {hi:g}], got {cell!r}")
-            values[i, j] = x
+    values = np.array([_particle(path, n, header, row) for (n, _), row in zip(numbered[1:], rows[1:], strict=True)])
     weights = values[:, 0]
     if weights.sum() <= 0:
         raise PosteriorError(path, first, "weight", "expected weights that add up to more than zero")
     return Posterior(tuple(header[1:]), values[:, 1:], weights / weights.sum(), str(path))
 
 
-def narrowed(scenario, posterior: Posterior):
+def _lines(path: Path) -> list[tuple[int, str]]:
+    """The file's lines that are neither blank nor comments, each with its number; at least the header."""
+    try:
+        # the limit as it stands when the file is read, not when this module was imported
+        text = read_file(path, limits.MAX_DATA_BYTES, "CSV", "a posterior file").decode("utf-8")
+    except (ReachError, UnicodeDecodeError) as exc:
+        raise PosteriorError(path, 0, "file", f"cannot read it: {exc}") from None
+    numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
+    if not numbered:
+        raise PosteriorError(path, 0, "header", "expected a header weight,<parameter>,... and particles")
+    return numbered
+
+
+def _check_header(path: Path, line: int, header: list[str], parameters: ParameterSet) -> None:
+    """The header, on ``line``: ``weight``, then known parameters, each once."""
+    if not header or header[0] != "weight" or len(header) < 2:
+        raise PosteriorError(path, line, "header", "expected weight,<parameter>,<parameter>...")
+    for name in header[1:]:
+        if name not in parameters.entries:
+            raise PosteriorError(path, line, name, "unknown parameter")
+    if len(set(header)) != len(header):
+        raise PosteriorError(path, line, "header", "a parameter is named twice")
+
+
+def _particle(path: Path, line: int, header: list[str], row: list[str]) -> list[float]:
+    """The particle on ``line``: its weight (>= 0) and each parameter's value, within the parameter's bounds."""
+    if len(row) != len(header):
+        raise PosteriorError(path, line, "row", f"expected {len(header)} fields, got {len(row)}")
+    values = []
+    for j, (name, cell) in enumerate(zip(header, row, strict=True)):
+        try:
+            x = float(cell)
+        except ValueError:
+            x = math.nan
+        lo, hi = (0.0, math.inf) if j == 0 else bounds(name)
+        if not (math.isfinite(x) and lo <= x <= hi):
+            raise PosteriorError(path, line, name, f"expected a number in [{lo:g}, {hi:g}], got {cell!r}")
+        values.append(x)
+    return values
+
+
+def narrowed(scenario: Scenario, posterior: Posterior) -> Scenario:
     """The scenario with each calibrated parameter's range narrowed to the posterior's spread (5-95%).
 
     A parameter the scenario sets itself keeps the scenario's value (pass a posterior without it); the
     narrowed ranges keep the sourced orders (a range inside a parameter's own).
     """
-    import dataclasses
-
+    params = scenario.parameter_set
+    assert params is not None  # a loaded scenario carries the parameters it was checked against
     spread = posterior.spread()
-    ranges = {p: [lo, hi] for p, (lo, hi) in spread.items() if scenario.parameter_set[p].range is not None}
+    ranges = {p: [lo, hi] for p, (lo, hi) in spread.items() if params[p].range is not None}
     return dataclasses.replace(
         scenario,
-        parameter_set=scenario.parameter_set.with_overrides(ranges),
+        parameter_set=params.with_overrides(ranges),
         parameters={**scenario.parameters, **ranges},
     )

@@ -27,7 +27,8 @@ SCORED_SUPPLIER = "RU"  # the one whose share the model measures (sim.measuremen
 class RecordError(ValueError):
     """A record file that is not what is expected: the file, the field and what is wrong."""
 
-    def __init__(self, path: Path, field: str, message: str):
+    def __init__(self, path: Path, field: str, message: str) -> None:
+        """The error in ``field`` of the file at ``path`` ("file" for the file as a whole)."""
         super().__init__(f"{path}: {field}: {message}")
 
 
@@ -73,6 +74,7 @@ class Record:
 
 
 def default_path() -> Path:
+    """The packaged record."""
     return Path(__file__).resolve().parent / "data" / "record.yaml"
 
 
@@ -83,10 +85,12 @@ def load_record(path: str | Path | None = None) -> Record:
 
 @functools.cache
 def _packaged() -> Record:
+    """The packaged record, read once per process."""
     return _load(default_path())
 
 
 def _load(path: Path) -> Record:
+    """Read the record file at ``path`` and check it whole: its years, every power's tiers, the arms imports."""
     try:
         raw = yaml.safe_load(read_file(path, MAX_DATA_BYTES, "YAML", "a record file").decode("utf-8"))
     except (ReachError, UnicodeDecodeError, yaml.YAMLError) as exc:
@@ -114,7 +118,8 @@ def _load(path: Path) -> Record:
     return Record(span, tiers, arms)
 
 
-def _tiers(path: Path, power: str, spells, span: np.ndarray, sources: dict) -> np.ndarray:
+def _tiers(path: Path, power: str, spells: object, span: np.ndarray, sources: dict) -> np.ndarray:
+    """The power's tier index in each year of ``span``, from the file's ``spells`` (each from a year on)."""
     if not isinstance(spells, list) or not spells:
         raise RecordError(path, f"tiers.{power}", "expected a list of spells")
     out = np.full(len(span), -1)
@@ -138,7 +143,8 @@ def _tiers(path: Path, power: str, spells, span: np.ndarray, sources: dict) -> n
     return out
 
 
-def _arms(path: Path, field: str, item, sources: dict) -> ArmsPeriod:
+def _arms(path: Path, field: str, item: object, sources: dict) -> ArmsPeriod:
+    """The arms imports over one period, ``item`` as the file gives it at ``field``."""
     if not isinstance(item, dict):
         raise RecordError(path, field, "expected a mapping with from, to, shares")
     first, last, scored = item.get("from"), item.get("to"), item.get("scored", True)

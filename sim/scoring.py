@@ -23,11 +23,13 @@ index over the years before the window, rounded), both as certain forecasts.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from sim.domain import POWERS, TIERS
+from sim.record import Period
 
 K = len(TIERS)
 
@@ -51,6 +53,8 @@ def ranked_probability(probs: np.ndarray, tiers: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Upgrade:
+    """An upgrade of the record: a power's tie rising to ``tier`` in ``year``, and the forecast's year for it."""
+
     power: str
     tier: str
     year: int  # in the record
@@ -58,6 +62,7 @@ class Upgrade:
 
     @property
     def error(self) -> int | None:
+        """Years the forecast is late (negative: early); None if it never rises to the tier."""
         return None if self.forecast is None else self.forecast - self.year
 
 
@@ -116,6 +121,7 @@ class Scores:
     order: float | None
 
     def as_dict(self) -> dict:
+        """The scores as a report gives them, each upgrade with its error in years."""
         return {
             "tier_match": self.tier_match,
             "rps": self.rps,
@@ -164,7 +170,7 @@ def trend(tiers: np.ndarray, years: np.ndarray, window: np.ndarray) -> np.ndarra
     return certain(line)
 
 
-def period_error(modelled: dict[tuple[int, int], float], recorded: list) -> float | None:
+def period_error(modelled: dict[tuple[int, int], float], recorded: Iterable[Period]) -> float | None:
     """Mean absolute error of a share over the record's periods, (first, last) -> modelled share."""
     errors = [abs(modelled[(p.first, p.last)] - p.value) for p in recorded if (p.first, p.last) in modelled]
     return float(np.mean(errors)) if errors else None

@@ -35,7 +35,7 @@ def test_each_run_draws_its_quarter_within_the_range_and_keeps_the_events_length
     assert s.as_dict()["events"][0]["at"] == ["2026-01", "2027-01"]
     model = s.model(runs=4000, seed=2, record=False)
     event = model.events[0]
-    steps = event.steps(model)
+    steps = event.steps(model, 0)
     first = model.calendar.step_of(event.at)
     assert set(np.unique(steps)) == set(range(first, first + 5))  # five quarters, 2026-01 to 2027-01
     assert np.all(np.abs(np.bincount(steps - first) / 4000 - 0.2) < 0.03)  # each about as likely
@@ -52,7 +52,7 @@ def test_the_same_run_draws_the_same_date_in_any_chunk(tmp_path):
     s = load_scenario(scenario(tmp_path, "[2026-01, 2028-01]"))
     whole = s.model(runs=50, seed=4, record=False)
     part = s.model(runs=10, seed=4, first_run=20, record=False)
-    np.testing.assert_array_equal(whole.events[0].steps(whole)[20:30], part.events[0].steps(part))
+    np.testing.assert_array_equal(whole.events[0].steps(whole, 0)[20:30], part.events[0].steps(part, 0))
 
 
 def test_a_design_sets_each_runs_date_and_magnitude(tmp_path):
@@ -60,7 +60,7 @@ def test_a_design_sets_each_runs_date_and_magnitude(tmp_path):
 
     s = load_scenario(scenario(tmp_path, "[2026-01, 2028-01]"))
     early = s.model(runs=2, seed=1, record=False, event_values={"events[0].at": np.array([3, 7])})
-    assert list(early.events[0].steps(early)) == [3, 7]
+    assert list(early.events[0].steps(early, 0)) == [3, 7]
     calm = s.model(runs=2, seed=1, record=False, event_values={"events[0].magnitude": np.zeros(2)})
     calm.run_for(s.steps)
     none = dataclasses.replace(s, events=[]).model(runs=2, seed=1, record=False)

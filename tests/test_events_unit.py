@@ -219,7 +219,8 @@ def test_a_magnitude_range_draws_per_run_and_keeps_run_identity(name):
         np.testing.assert_array_equal(alone.trajectories()["alignment"][:, 0], whole[:, i])
     model = BalanceModel(runs=50, rng=SEED, events=[make(name, magnitude=[0.2, 0.6])])
     model.run_for(1)
-    m = model.fired[0].draw_magnitude(model)
+    (firing,) = model.scheduled[0].firings
+    m = model.fired[0].draw_magnitude(firing)
     assert np.all((m >= 0.2) & (m <= 0.6))
     assert len(np.unique(m)) > 40
 
