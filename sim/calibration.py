@@ -98,7 +98,7 @@ class Distance:
         self.scenario, self.record, self.reps, self.seed = scenario, record, reps, seed
         self.window = record.window(record.years[0], cutoff)
         self.steps = scenario.calendar.step_of(Month(cutoff + 1, 1))
-        self.orders = _parameters(scenario).orders
+        self.orders = scenario.resolved_parameters.orders
 
     def __call__(self, values: dict[str, float]) -> float:
         """The mean ranked probability score of the run with ``values``; WORST if they break a sourced order."""
@@ -118,13 +118,6 @@ class Distance:
         years = self.record.years[self.window]
         probs = tier_distribution(model.trajectories()["tier"], self.scenario.calendar, years)
         return float(ranked_probability(probs, self.record.tiers[:, self.window]).mean())
-
-
-def _parameters(scenario: Scenario) -> ParameterSet:
-    """The parameters the scenario was checked against."""
-    params = scenario.parameter_set
-    assert params is not None  # a loaded scenario carries them
-    return params
 
 
 def _priors(params: ParameterSet, paths: Iterable[str]) -> dict[str, tuple[float, float]]:
@@ -179,7 +172,7 @@ def calibrate(
 
     logging.getLogger("ABC").setLevel(logging.WARNING)  # the caller shows progress; pyabc's log is noise
     distance = Distance(scenario, record, cutoff, reps, seed)
-    params = _parameters(scenario)
+    params = scenario.resolved_parameters
     prior = _priors(params, paths)
     names = {key(path): path for path in paths}
 

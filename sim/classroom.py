@@ -33,7 +33,6 @@ from sim.calendar import Month
 from sim.domain import POWERS
 from sim.events import EVENT_TYPES, Event
 from sim.explain import Decision
-from sim.explore import parameters_of
 from sim.limits import MAX_FILE_BYTES, MAX_UPLOADS
 from sim.model import BalanceModel, Observer
 from sim.outcomes import Failure
@@ -104,7 +103,7 @@ def value_at(scenario: Scenario, path: str) -> float:
     """The value at ``path`` in the scenario as written (an event's magnitude range: its middle)."""
     event = EVENT_MAGNITUDE.fullmatch(path)
     if event is None:
-        return parameters_of(scenario).value(path)
+        return scenario.resolved_parameters.value(path)
     return float(np.mean(scenario.events[int(event[1])].build().magnitude))
 
 
@@ -119,7 +118,7 @@ def with_values(scenario: Scenario, values: dict[str, float]) -> Scenario:
             continue
         spec = events[int(event[1])]
         events[int(event[1])] = dataclasses.replace(spec, fields={**spec.fields, "magnitude": value})
-    parameter_set = parameters_of(scenario).with_overrides(parameters)
+    parameter_set = scenario.resolved_parameters.with_overrides(parameters)
     return dataclasses.replace(scenario, parameter_set=parameter_set, events=events)
 
 
@@ -279,7 +278,7 @@ class Lesson:
             return what_if
         # calibrated, but for what the scenario or a dial sets itself
         drawn = self.posterior.without([*s.parameters, *moved])
-        return dataclasses.replace(what_if, parameter_set=parameters_of(what_if).with_posterior(drawn))
+        return dataclasses.replace(what_if, parameter_set=what_if.resolved_parameters.with_posterior(drawn))
 
     def model(self) -> ClassroomModel:
         """The class's world as the lesson sets it, at its first quarter."""

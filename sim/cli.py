@@ -36,7 +36,6 @@ if TYPE_CHECKING:  # the command's own imports load these when it runs: --versio
 
     from sim import explore
     from sim.ensemble import Checkpoint, Chunk
-    from sim.params import ParameterSet
     from sim.posterior import Posterior
     from sim.record import Record
     from sim.scenario import Scenario
@@ -236,12 +235,6 @@ def _load(path: Path) -> Scenario:
     return load_scenario(path)
 
 
-def _parameters(scenario: Scenario) -> ParameterSet:
-    """The scenario's parameter set, which ``load_scenario`` always gives it."""
-    assert scenario.parameter_set is not None  # for the type checker: only a Scenario made by hand has none
-    return scenario.parameter_set
-
-
 def _warn(scenario: Scenario, quiet: bool) -> None:
     if not quiet:
         for w in scenario.warnings:
@@ -367,7 +360,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         files = [write_json(staging / "summary.json", result)]
         if trajectories:
             files.append(checkpoint.join_trajectories(0, parts, staging / "trajectories.parquet"))
-        files += plots.save_all(agg, scenario, _parameters(scenario).thresholds(), staging)
+        files += plots.save_all(agg, scenario, scenario.resolved_parameters.thresholds(), staging)
         write_json(staging / "manifest.json", manifest(scenario, runs, seed, files))
     checkpoint.discard()
     if not args.quiet:
@@ -574,7 +567,7 @@ def _posterior(scenario: Scenario, path: Path) -> Posterior:
     from sim.posterior import PosteriorError, load_posterior
 
     try:
-        return load_posterior(path, scenario.parameter_set).without(scenario.parameters)
+        return load_posterior(path, scenario.resolved_parameters).without(scenario.parameters)
     except PosteriorError as exc:
         raise UsageError(str(exc)) from None
 
@@ -584,7 +577,7 @@ def _with_posterior(scenario: Scenario, path: Path | None) -> Scenario:
     if path is None:
         return scenario
     posterior = _posterior(scenario, path)
-    return dataclasses.replace(scenario, parameter_set=_parameters(scenario).with_posterior(posterior))
+    return dataclasses.replace(scenario, parameter_set=scenario.resolved_parameters.with_posterior(posterior))
 
 
 def _narrowed(scenario: Scenario, path: Path | None) -> Scenario:
@@ -641,7 +634,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.results import manifest, write_json
 
     path, scenario, record = _past(args)
-    paths = [q.path for q in _parameters(scenario).free() if q.path not in scenario.parameters]
+    paths = [q.path for q in scenario.resolved_parameters.free() if q.path not in scenario.parameters]
     if not paths:
         raise UsageError(f"{path}: the scenario sets every free parameter; nothing is left to calibrate")
     if not 0 < args.minutes <= 24 * 60:

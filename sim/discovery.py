@@ -186,7 +186,7 @@ def box_scenario(scenario: Scenario, box: Box, factor_list: list[explore.Factor]
     """
     doc = scenario.as_dict()
     kinds = {f.name: f for f in factor_list}
-    every = {p.path for p in explore.parameters_of(scenario).ranged()} <= set(kinds)
+    every = {p.path for p in scenario.resolved_parameters.ranged()} <= set(kinds)
     parameters = dict(doc["parameters"])
     if not (scenario.uncertainty or every):  # only the factors vary: write the unrestricted ones' ranges
         parameters |= {f.name: [f.low, f.high] for f in factor_list if f.kind == "parameter"}

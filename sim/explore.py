@@ -33,7 +33,7 @@ from sim.checks import suggest
 from sim.domain import POWERS
 from sim.ensemble import Checkpoint, Chunk, DaskCluster, InProcess, ProcessPool
 from sim.outcomes import Failure
-from sim.params import Parameter, ParameterSet, keep_orders
+from sim.params import Parameter, keep_orders
 from sim.strategies import DEFAULT, STRATEGIES
 from sim.streams import Streams
 
@@ -81,7 +81,7 @@ def factors(scenario: Scenario, names: list[str] | None = None, events: bool = T
 
     ``names`` chooses a subset (refused with a suggestion when a name is not open).
     """
-    found = [Factor(p.path, *bounds_of(p), "parameter") for p in parameters_of(scenario).ranged()]
+    found = [Factor(p.path, *bounds_of(p), "parameter") for p in scenario.resolved_parameters.ranged()]
     if events:
         calendar = scenario.calendar
         for i, spec in enumerate(scenario.events):
@@ -132,7 +132,7 @@ def realize(scenario: Scenario, factor_list: list[Factor], x: np.ndarray) -> dic
         u = np.clip((x[:, j] - f.low) / span, 0.0, 1.0) if span > 0 else np.zeros(len(x))
         unit[f.name] = u
         values[f.name] = date_grid(scenario, f, u) if f.kind == "date" else np.clip(x[:, j], f.low, f.high)
-    params = parameters_of(scenario)
+    params = scenario.resolved_parameters
     drawn = {f.name for f in factor_list if f.kind == "parameter"}
     if drawn:
         full = {path: np.full(len(x), p.value) for path, p in params.entries.items()} | {
@@ -148,13 +148,6 @@ def realize(scenario: Scenario, factor_list: list[Factor], x: np.ndarray) -> dic
         keep_orders(full, params.orders, drawn, redraw)
         values |= {k: full[k] for k in drawn}
     return values
-
-
-def parameters_of(scenario: Scenario) -> ParameterSet:
-    """The parameters a scenario was validated against (``load_scenario`` always sets them)."""
-    if scenario.parameter_set is None:
-        raise ValueError(f"{scenario.name}: a scenario not validated by load_scenario has no parameters to explore")
-    return scenario.parameter_set
 
 
 def bounds_of(p: Parameter) -> tuple[float, float]:

@@ -163,8 +163,7 @@ def world_events(scenario: Scenario, path: str | Path | None = None) -> list[Eve
     series = load_series(path)
     file = str(path or default_path())
     years = np.arange(scenario.start.year, scenario.horizon.year + 1)
-    params = scenario.parameter_set
-    assert params is not None  # a loaded scenario carries the parameters it was checked against
+    params = scenario.resolved_parameters
     drivers = [
         *(
             (f"powers.{p}.supply.prosperity", v, series[("trade", p)])

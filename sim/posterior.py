@@ -157,8 +157,7 @@ def narrowed(scenario: Scenario, posterior: Posterior) -> Scenario:
     A parameter the scenario sets itself keeps the scenario's value (pass a posterior without it); the
     narrowed ranges keep the sourced orders (a range inside a parameter's own).
     """
-    params = scenario.parameter_set
-    assert params is not None  # a loaded scenario carries the parameters it was checked against
+    params = scenario.resolved_parameters
     spread = posterior.spread()
     ranges = {p: [lo, hi] for p, (lo, hi) in spread.items() if params[p].range is not None}
     return dataclasses.replace(
