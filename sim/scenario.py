@@ -306,21 +306,29 @@ class _Overrides(Mapping):
         line: int = 0,
         lines: dict[str, int] | None = None,
         files: dict[str, str] | None = None,
+        file: str | None = None,
     ) -> None:
-        """The overrides ``values``; ``line``: that of the mapping (0: none was written)."""
+        """The overrides ``values``; ``line`` and ``file``: those of the mapping written last (0, None: none was)."""
         super().__init__(values or {})
-        self.line, self.lines, self.files = line, lines or {}, files or {}
+        self.line, self.lines, self.files, self.file = line, lines or {}, files or {}, file
 
     @classmethod
     def over(cls, below: object, own: Mapping, file: str) -> _Overrides:
         """The ``parameters`` mapping ``own`` of ``file`` over those its bases set (``below``, if a mapping)."""
         base = below if isinstance(below, _Overrides) else cls()
-        return cls({**base, **own}, own.line, {**base.lines, **own.lines}, {**base.files, **dict.fromkeys(own, file)})
+        files = {**base.files, **dict.fromkeys(own, file)}
+        return cls({**base, **own}, own.line, {**base.lines, **own.lines}, files, file)
 
     def blame(self, name: str, message: str, path: str) -> ScenarioError:
-        """The error for parameter ``name``: at its own file and line, or at the mapping's if no file sets it."""
-        line = self.lines.get(name) if name in self else self.line or None
-        return ScenarioError(self.files.get(name, path), line, f"parameters.{token(name)}", message)
+        """The error for parameter ``name``: at its own file and line, or at the mapping's if no file sets it.
+
+        A group such as ``thresholds`` is blamed on the last override inside it; the mapping is the last one
+        merged, which may be a base file's: its line goes with its file.
+        """
+        name = next((n for n in reversed(self) if n.startswith(f"{name}.")), name)
+        if name in self:
+            return ScenarioError(self.files.get(name, path), self.lines.get(name), f"parameters.{token(name)}", message)
+        return ScenarioError(self.file or path, self.line or None, f"parameters.{token(name)}", message)
 
 
 def _inherit(chain: list[tuple[Source, Mapping]]) -> dict[str, Any]:
