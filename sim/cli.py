@@ -416,7 +416,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim import plots
     from sim.comparison import compare
     from sim.ensemble import DEFAULT_CHUNK
-    from sim.outcomes import Failure
     from sim.results import manifest, write_json
 
     a, b = (_with_posterior(_load(x), args.parameters) for x in (args.a, args.b))
@@ -436,35 +435,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with output.staged(target) as staging:
         with _progress(runs, args.quiet, f"{a.name} vs {b.name}") as bar:
             paired = compare(a, b, runs, seed, size, on_chunk=bar.update)
-        pa, pb = paired.survival
-        survived = paired.survived
-        _, lo, hi = paired.survival_difference()
-        alignment = paired.final_alignment_difference()
-        result = {
-            "a": {"scenario": a.name, "file": str(args.a), "survival_probability": round(float(pa), 6)},
-            "b": {"scenario": b.name, "file": str(args.b), "survival_probability": round(float(pb), 6)},
-            "runs": runs,
-            "seed": seed,
-            "common_random_numbers": True,
-            "parameters": str(args.parameters) if args.parameters else None,
-            "survival_difference": round(float(pb - pa), 6),
-            "survival_difference_95ci": [round(lo, 6), round(hi, 6)],
-            "paired_survival": {
-                "both_survive": int(survived[1, 1]),
-                "only_a_survives": int(survived[1, 0]),
-                "only_b_survives": int(survived[0, 1]),
-                "neither_survives": int(survived[0, 0]),
-            },
-            "final_alignment_difference": alignment,
-            "final_alignment_mean": {"a": paired.final_alignment_mean("a"), "b": paired.final_alignment_mean("b")},
-            "failure_mode_labels": [f.label for f in Failure],
-        }
-        files = [write_json(staging / "compare.json", result)]
+        files = [write_json(staging / "compare.json", paired.report(args.parameters))]
         files += plots.save(plots.paired_difference(paired.difference, a, b), staging / "difference")
         meta = {"a": manifest(a, runs, seed, []), "b": manifest(b, runs, seed, [])}
         meta["files"] = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
         write_json(staging / "manifest.json", meta)
     if not args.quiet:
+        (pa, pb), (_, lo, hi) = paired.survival, paired.survival_difference()
+        alignment = paired.final_alignment_difference()
         print(
             f"survival: {a.name} {pa:.1%}, {b.name} {pb:.1%} "
             f"(difference {pb - pa:+.1%}, 95% CI {lo:+.1%} to {hi:+.1%}, {runs:,} paired runs)"
