@@ -818,36 +818,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     )
     name = f"{args.scenario.stem}-sensitivity"
     with _explore(args, design, name, "sensitivity") as (staging, outcomes, seconds, out):
-        measured = {k: outcomes[k] for k in explore.OUTCOMES}
-        rows = sensitivity.indices(plan, measured)
-        moved = [values[f.name] != plan.x[:, j] for j, f in enumerate(found) if f.kind == "parameter"]
-        meta = {
-            "analysis": {
-                "methods": methods,
-                "factors": [f.__dict__ for f in found],
-                "points": {m: plan.rows[m].stop - plan.rows[m].start for m in methods},
-                "sobol_base_samples": samples if "sobol" in methods else None,
-                "morris_trajectories": plan.trajectories if "morris" in methods else None,
-                "morris_levels": plan.levels,
-                "replicates_per_point": replicates,
-                "common_random_numbers": True,
-                "strategies": list(design.strategies),
-                "bootstrap_resamples": sensitivity.RESAMPLES,
-                "confidence": sensitivity.CONFIDENCE,
-                "outcomes": {k: explore.DESCRIPTIONS[k] for k in explore.OUTCOMES},
-                "noise_share_of_survival": sensitivity.noise_share(outcomes["survival_probability"], replicates),
-                "outcome_spread": sensitivity.spread(plan, measured),
-                "points_redrawn_to_keep_orders": int(np.sum(np.any(moved, axis=0))) if moved else 0,
-                "seconds": round(seconds, 1),
-                "workers": args.workers,
-            }
-        }
-        figures = []
-        for method in plan.rows:
-            what = "Sobol' indices" if method == "sobol" else "Morris screening"
-            points = plan.rows[method].stop - plan.rows[method].start
-            title = f"{design.scenario.name}: {what}, {points:,} points x {design.replicates} runs"
-            figures += plots.save(plots.sensitivity_indices(rows, method, title), staging / method)
+        rows = sensitivity.indices(plan, {k: outcomes[k] for k in explore.OUTCOMES})
+        meta = sensitivity.metadata(plan, design, outcomes, seconds, args.workers)
+        figures = plots.save_sensitivity(rows, plan, design, staging)
         files = sensitivity.write(staging, design, outcomes, rows, meta, figures)
     if not args.quiet:
         print(
@@ -881,26 +854,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
                 f"{design.points:,} runs; nothing to tell apart (widen the ranges or choose another scenario)"
             )
         boxes, trajectories = discovery.find_boxes(pd.DataFrame(design.values), y, args.boxes)
-        meta = {
-            "discovery": {
-                "factors": [f.__dict__ for f in found],
-                "design": design.method,
-                "points": design.points,
-                "runs_per_point": 1,
-                "common_random_numbers": False,
-                "collapse_rate": float(y.mean()),
-                "prim": {"peel_alpha": discovery.PEEL_ALPHA, "mass_min": discovery.MASS_MIN},
-                "box_choice": f"densest on the peeling trajectory with coverage >= {discovery.MIN_COVERAGE}",
-                "dropped_restrictions": f"quasi-p-value > {discovery.SIGNIFICANCE}",
-                "seconds": round(seconds, 1),
-            }
-        }
-        figures = {}
-        for box, (trajectory, chosen) in zip(boxes, trajectories, strict=True):
-            outside = " (on the points outside box 1)" * (box.number > 1)
-            title = f"{design.scenario.name}: PRIM box {box.number}{outside}"
-            figure = plots.peeling_trajectory(trajectory, title, [chosen], (box.coverage, box.density))
-            figures[box.number] = plots.save(figure, staging / f"peeling_{box.number}")
+        meta = discovery.metadata(design, outcomes, seconds)
+        figures = plots.save_peeling(design, boxes, trajectories, staging)
         files = discovery.write(staging, design, outcomes, boxes, trajectories, meta, figures)
     if not args.quiet:
         print(f"{scenario.name}: multi-alignment collapsed in {y.mean():.1%} of {design.points:,} runs")
