@@ -636,34 +636,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             workers=args.workers,
             on_evaluation=lambda: bar.update(1),
         )
-    summary = fit.posterior.summary()
     with output.staged(target) as staging:
-        save_posterior(
-            fit.posterior,
-            staging / "posterior.csv",
-            [
-                f"Bamboo posterior: ABC-SMC (pyabc) of {len(paths)} free parameters to the record {record.years[0]}-"
-                f"{args.cutoff}",
-                f"scenario {path}; population {args.population}, {len(fit.epsilons)} generations, {args.reps} runs "
-                f"per particle, seed {args.seed}",
-                "use: bamboo run|compare|history --parameters posterior.csv",
-            ],
-        )
-        report = {
-            "scenario": str(path),
-            "cutoff": args.cutoff,
-            "method": "ABC-SMC (pyabc), distance: in-sample ranked probability score of the tier distribution",
-            "settings": {k: getattr(args, k) for k in ("population", "generations", "reps", "minutes", "workers")},
-            "seed": args.seed,
-            "epsilons": fit.epsilons,
-            "evaluations": fit.evaluations,
-            "seconds": round(fit.seconds, 1),
-            "effective_sample_size": round(fit.ess, 1),
-            "prior": {p: list(r) for p, r in fit.prior.items()},
-            "posterior": summary,
-        }
-        files = [staging / "posterior.csv", write_json(staging / "calibration.json", report)]
-        figure = plots.posterior(summary, fit.posterior.particles, fit.posterior.weights, fit.prior)
+        files = [
+            save_posterior(fit.posterior, staging / "posterior.csv", fit.header(path)),
+            write_json(staging / "calibration.json", fit.report(path)),
+        ]
+        figure = plots.posterior(fit.posterior.summary(), fit.posterior.particles, fit.posterior.weights, fit.prior)
         files += plots.save(figure, staging / "posterior")
         write_json(staging / "manifest.json", manifest(scenario, args.reps, args.seed, files))
     if not args.quiet:
