@@ -49,6 +49,7 @@ WORST = 1.0  # the largest ranked probability score: the distance of a particle 
 # importance weights collapse onto a few particles while the fit barely improves
 MIN_EPS_DIFF = 0.005
 LOCAL_SHARE = 0.25  # the share of the population whose covariance perturbs a particle (pyabc LocalTransition)
+METHOD = "ABC-SMC (pyabc), distance: in-sample ranked probability score of the tier distribution"  # as reported
 
 
 def transition(pyabc: ModuleType, population: int, dimensions: int) -> Transition:
@@ -75,7 +76,7 @@ def key(path: str) -> str:
 
 @dataclass
 class Fit:
-    """What a calibration found: the posterior, and how it got there."""
+    """What a calibration found: the posterior, how it got there, and what it was asked."""
 
     posterior: Posterior
     epsilons: list[float]
@@ -83,6 +84,50 @@ class Fit:
     seconds: float
     ess: float  # effective sample size of the final population, 1 / sum of squared weights
     prior: dict[str, tuple[float, float]]
+    years: tuple[int, int]  # the record's first year and the cut-off: the years fitted
+    seed: int
+    settings: dict[str, float]  # population, generations, reps, minutes, workers, as calibrate was called
+
+    def report(self, scenario: str | Path) -> dict[str, object]:
+        """The calibration as ``bamboo calibrate`` writes it in calibration.json.
+
+        Args:
+            scenario: the scenario file calibrated, as its reader knows it (it is recorded, not read).
+
+        Returns:
+            The scenario, cut-off, method, settings and seed; the thresholds by generation, the simulations
+            run, the time taken and the effective sample size; each parameter's prior range and posterior.
+        """
+        return {
+            "scenario": str(scenario),
+            "cutoff": self.years[1],
+            "method": METHOD,
+            "settings": dict(self.settings),
+            "seed": self.seed,
+            "epsilons": list(self.epsilons),
+            "evaluations": self.evaluations,
+            "seconds": round(self.seconds, 1),
+            "effective_sample_size": round(self.ess, 1),
+            "prior": {p: list(r) for p, r in self.prior.items()},
+            "posterior": self.posterior.summary(),
+        }
+
+    def header(self, scenario: str | Path) -> list[str]:
+        """The comment lines above the posterior in posterior.csv: what was fitted, how, and how to use it.
+
+        Args:
+            scenario: the scenario file calibrated, as its reader knows it.
+
+        Returns:
+            The lines, without their ``#`` (``sim.posterior.save_posterior`` adds it).
+        """
+        (first, cutoff), fitted = self.years, len(self.posterior.paths)
+        return [
+            f"Bamboo posterior: ABC-SMC (pyabc) of {fitted} free parameters to the record {first}-{cutoff}",
+            f"scenario {scenario}; population {self.settings['population']}, {len(self.epsilons)} generations, "
+            f"{self.settings['reps']} runs per particle, seed {self.seed}",
+            "use: bamboo run|compare|history --parameters posterior.csv",
+        ]
 
 
 def keeps_orders(values: Mapping[str, float], orders: Iterable[tuple[str, str]]) -> bool:
@@ -235,4 +280,6 @@ def calibrate(
     seconds = time.perf_counter() - start
     posterior = Posterior(tuple(paths), particles, np.asarray(weights, dtype=float) / np.sum(weights))
     ess = float(1.0 / np.sum(posterior.weights**2))
-    return Fit(posterior, epsilons, evaluations, seconds, ess, prior)
+    settings: dict[str, float] = {"population": population, "generations": generations, "reps": reps}
+    settings |= {"minutes": minutes, "workers": workers}
+    return Fit(posterior, epsilons, evaluations, seconds, ess, prior, (int(record.years[0]), cutoff), seed, settings)

@@ -416,7 +416,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim import plots
     from sim.comparison import compare
     from sim.ensemble import DEFAULT_CHUNK
-    from sim.outcomes import Failure
     from sim.results import manifest, write_json
 
     a, b = (_with_posterior(_load(x), args.parameters) for x in (args.a, args.b))
@@ -436,35 +435,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     with output.staged(target) as staging:
         with _progress(runs, args.quiet, f"{a.name} vs {b.name}") as bar:
             paired = compare(a, b, runs, seed, size, on_chunk=bar.update)
-        pa, pb = paired.survival
-        survived = paired.survived
-        _, lo, hi = paired.survival_difference()
-        alignment = paired.final_alignment_difference()
-        result = {
-            "a": {"scenario": a.name, "file": str(args.a), "survival_probability": round(float(pa), 6)},
-            "b": {"scenario": b.name, "file": str(args.b), "survival_probability": round(float(pb), 6)},
-            "runs": runs,
-            "seed": seed,
-            "common_random_numbers": True,
-            "parameters": str(args.parameters) if args.parameters else None,
-            "survival_difference": round(float(pb - pa), 6),
-            "survival_difference_95ci": [round(lo, 6), round(hi, 6)],
-            "paired_survival": {
-                "both_survive": int(survived[1, 1]),
-                "only_a_survives": int(survived[1, 0]),
-                "only_b_survives": int(survived[0, 1]),
-                "neither_survives": int(survived[0, 0]),
-            },
-            "final_alignment_difference": alignment,
-            "final_alignment_mean": {"a": paired.final_alignment_mean("a"), "b": paired.final_alignment_mean("b")},
-            "failure_mode_labels": [f.label for f in Failure],
-        }
-        files = [write_json(staging / "compare.json", result)]
+        files = [write_json(staging / "compare.json", paired.report(args.parameters))]
         files += plots.save(plots.paired_difference(paired.difference, a, b), staging / "difference")
         meta = {"a": manifest(a, runs, seed, []), "b": manifest(b, runs, seed, [])}
         meta["files"] = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
         write_json(staging / "manifest.json", meta)
     if not args.quiet:
+        (pa, pb), (_, lo, hi) = paired.survival, paired.survival_difference()
+        alignment = paired.final_alignment_difference()
         print(
             f"survival: {a.name} {pa:.1%}, {b.name} {pb:.1%} "
             f"(difference {pb - pa:+.1%}, 95% CI {lo:+.1%} to {hi:+.1%}, {runs:,} paired runs)"
@@ -505,21 +483,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_facts(args: argparse.Namespace) -> int:
     """``bamboo facts``: a Markdown table of the stylized facts across the documented ranges and under ablation."""
-    from sim.facts import FACTS, Design
+    from sim.facts import table_lines
 
-    defaults = Design.defaults(reps=max(args.reps, 200), seed=args.seed)
-    design = Design.latin_hypercube(draws=args.draws, reps=args.reps, seed=args.seed)
     print(f"Stylized facts: {args.draws} Latin-hypercube draws over every documented range, {args.reps} runs each")
     print()
-    print("| fact | holds at the defaults | draws in which it holds | without its mechanism |")
-    print("|---|---|---|---|")
-    for number, fact in FACTS.items():
-        at = fact.evaluate(defaults).holds[0]
-        held, ablated = fact.evaluate(design).holds.sum(), fact.evaluate(design, ablated=True).holds.sum()
-        print(
-            f"| {number}. {fact.claim} | {'yes' if at else 'no'} | {held} of {args.draws} ({held / args.draws:.0%}) "
-            f"| {ablated} of {args.draws} |"
-        )
+    for line in table_lines(args.draws, args.reps, args.seed):  # a line as each fact is judged: it takes minutes
+        print(line)
     return 0
 
 
@@ -658,34 +627,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             workers=args.workers,
             on_evaluation=lambda: bar.update(1),
         )
-    summary = fit.posterior.summary()
     with output.staged(target) as staging:
-        save_posterior(
-            fit.posterior,
-            staging / "posterior.csv",
-            [
-                f"Bamboo posterior: ABC-SMC (pyabc) of {len(paths)} free parameters to the record {record.years[0]}-"
-                f"{args.cutoff}",
-                f"scenario {path}; population {args.population}, {len(fit.epsilons)} generations, {args.reps} runs "
-                f"per particle, seed {args.seed}",
-                "use: bamboo run|compare|history --parameters posterior.csv",
-            ],
-        )
-        report = {
-            "scenario": str(path),
-            "cutoff": args.cutoff,
-            "method": "ABC-SMC (pyabc), distance: in-sample ranked probability score of the tier distribution",
-            "settings": {k: getattr(args, k) for k in ("population", "generations", "reps", "minutes", "workers")},
-            "seed": args.seed,
-            "epsilons": fit.epsilons,
-            "evaluations": fit.evaluations,
-            "seconds": round(fit.seconds, 1),
-            "effective_sample_size": round(fit.ess, 1),
-            "prior": {p: list(r) for p, r in fit.prior.items()},
-            "posterior": summary,
-        }
-        files = [staging / "posterior.csv", write_json(staging / "calibration.json", report)]
-        figure = plots.posterior(summary, fit.posterior.particles, fit.posterior.weights, fit.prior)
+        files = [
+            save_posterior(fit.posterior, staging / "posterior.csv", fit.header(path)),
+            write_json(staging / "calibration.json", fit.report(path)),
+        ]
+        figure = plots.posterior(fit.posterior.summary(), fit.posterior.particles, fit.posterior.weights, fit.prior)
         files += plots.save(figure, staging / "posterior")
         write_json(staging / "manifest.json", manifest(scenario, args.reps, args.seed, files))
     if not args.quiet:
@@ -840,36 +787,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     )
     name = f"{args.scenario.stem}-sensitivity"
     with _explore(args, design, name, "sensitivity") as (staging, outcomes, seconds, out):
-        measured = {k: outcomes[k] for k in explore.OUTCOMES}
-        rows = sensitivity.indices(plan, measured)
-        moved = [values[f.name] != plan.x[:, j] for j, f in enumerate(found) if f.kind == "parameter"]
-        meta = {
-            "analysis": {
-                "methods": methods,
-                "factors": [f.__dict__ for f in found],
-                "points": {m: plan.rows[m].stop - plan.rows[m].start for m in methods},
-                "sobol_base_samples": samples if "sobol" in methods else None,
-                "morris_trajectories": plan.trajectories if "morris" in methods else None,
-                "morris_levels": plan.levels,
-                "replicates_per_point": replicates,
-                "common_random_numbers": True,
-                "strategies": list(design.strategies),
-                "bootstrap_resamples": sensitivity.RESAMPLES,
-                "confidence": sensitivity.CONFIDENCE,
-                "outcomes": {k: explore.DESCRIPTIONS[k] for k in explore.OUTCOMES},
-                "noise_share_of_survival": sensitivity.noise_share(outcomes["survival_probability"], replicates),
-                "outcome_spread": sensitivity.spread(plan, measured),
-                "points_redrawn_to_keep_orders": int(np.sum(np.any(moved, axis=0))) if moved else 0,
-                "seconds": round(seconds, 1),
-                "workers": args.workers,
-            }
-        }
-        figures = []
-        for method in plan.rows:
-            what = "Sobol' indices" if method == "sobol" else "Morris screening"
-            points = plan.rows[method].stop - plan.rows[method].start
-            title = f"{design.scenario.name}: {what}, {points:,} points x {design.replicates} runs"
-            figures += plots.save(plots.sensitivity_indices(rows, method, title), staging / method)
+        rows = sensitivity.indices(plan, {k: outcomes[k] for k in explore.OUTCOMES})
+        meta = sensitivity.metadata(plan, design, outcomes, seconds, args.workers)
+        figures = plots.save_sensitivity(rows, plan, design, staging)
         files = sensitivity.write(staging, design, outcomes, rows, meta, figures)
     if not args.quiet:
         print(
@@ -903,26 +823,8 @@ def cmd_discover(args: argparse.Namespace) -> int:
                 f"{design.points:,} runs; nothing to tell apart (widen the ranges or choose another scenario)"
             )
         boxes, trajectories = discovery.find_boxes(pd.DataFrame(design.values), y, args.boxes)
-        meta = {
-            "discovery": {
-                "factors": [f.__dict__ for f in found],
-                "design": design.method,
-                "points": design.points,
-                "runs_per_point": 1,
-                "common_random_numbers": False,
-                "collapse_rate": float(y.mean()),
-                "prim": {"peel_alpha": discovery.PEEL_ALPHA, "mass_min": discovery.MASS_MIN},
-                "box_choice": f"densest on the peeling trajectory with coverage >= {discovery.MIN_COVERAGE}",
-                "dropped_restrictions": f"quasi-p-value > {discovery.SIGNIFICANCE}",
-                "seconds": round(seconds, 1),
-            }
-        }
-        figures = {}
-        for box, (trajectory, chosen) in zip(boxes, trajectories, strict=True):
-            outside = " (on the points outside box 1)" * (box.number > 1)
-            title = f"{design.scenario.name}: PRIM box {box.number}{outside}"
-            figure = plots.peeling_trajectory(trajectory, title, [chosen], (box.coverage, box.density))
-            figures[box.number] = plots.save(figure, staging / f"peeling_{box.number}")
+        meta = discovery.metadata(design, outcomes, seconds)
+        figures = plots.save_peeling(design, boxes, trajectories, staging)
         files = discovery.write(staging, design, outcomes, boxes, trajectories, meta, figures)
     if not args.quiet:
         print(f"{scenario.name}: multi-alignment collapsed in {y.mean():.1%} of {design.points:,} runs")

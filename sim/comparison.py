@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.domain import POWERS
 from sim.ensemble import DEFAULT_CHUNK, chunks
+from sim.outcomes import Failure
 from sim.results import Aggregate
 from sim.tally import paired_difference
 
@@ -29,8 +31,8 @@ DIFFERENCE_SERIES = {"alignment": (POWERS, -1.0, 1.0)}  # B minus A, per power
 class Comparison:
     """What ``compare`` found over ``runs`` paired runs."""
 
-    a: object  # the scenarios compared
-    b: object
+    a: Scenario  # the scenarios compared
+    b: Scenario
     runs: int
     seed: int
     difference: Aggregate  # alignment of B minus A, per step
@@ -54,6 +56,39 @@ class Comparison:
     def final_alignment_difference(self) -> dict[str, dict]:
         """Per power, the paired difference of the tie (B minus A) over time."""
         return {p: self.difference.stats("alignment", i) for i, p in enumerate(POWERS)}
+
+    def report(self, parameters: str | Path | None = None) -> dict[str, object]:
+        """The comparison as ``bamboo compare`` writes it in compare.json.
+
+        Args:
+            parameters: the posterior file the runs drew their parameters from, if any (recorded, not read).
+
+        Returns:
+            Each scenario's name, file and survival; their paired difference with its 95% interval and the
+            runs counted by which of the two survived; the final alignment's difference (B minus A) and means.
+        """
+        pa, pb = self.survival
+        survived = self.survived
+        _, lo, hi = self.survival_difference()
+        return {
+            "a": {"scenario": self.a.name, "file": self.a.path, "survival_probability": round(float(pa), 6)},
+            "b": {"scenario": self.b.name, "file": self.b.path, "survival_probability": round(float(pb), 6)},
+            "runs": self.runs,
+            "seed": self.seed,
+            "common_random_numbers": True,
+            "parameters": str(parameters) if parameters else None,
+            "survival_difference": round(float(pb - pa), 6),
+            "survival_difference_95ci": [round(lo, 6), round(hi, 6)],
+            "paired_survival": {
+                "both_survive": int(survived[1, 1]),
+                "only_a_survives": int(survived[1, 0]),
+                "only_b_survives": int(survived[0, 1]),
+                "neither_survives": int(survived[0, 0]),
+            },
+            "final_alignment_difference": self.final_alignment_difference(),
+            "final_alignment_mean": {"a": self.final_alignment_mean("a"), "b": self.final_alignment_mean("b")},
+            "failure_mode_labels": [f.label for f in Failure],
+        }
 
 
 def compare(

@@ -69,6 +69,33 @@ def collapsed(outcomes: dict[str, np.ndarray]) -> np.ndarray:
     return outcomes["survival_probability"] < 0.5
 
 
+def metadata(design: explore.Design, outcomes: dict[str, np.ndarray], seconds: float) -> dict:
+    """What manifest.json says of a discovery, under "discovery", as ``write`` takes it.
+
+    Args:
+        design: the points simulated (``design``).
+        outcomes: their outcomes (``sim.explore.run``).
+        seconds: how long the design took to run.
+
+    Returns:
+        The factors, how the points were drawn and run, the collapse rate, and how PRIM's boxes were chosen.
+    """
+    return {
+        "discovery": {
+            "factors": [f.__dict__ for f in design.factors],
+            "design": design.method,
+            "points": design.points,
+            "runs_per_point": design.replicates,
+            "common_random_numbers": design.common_noise,
+            "collapse_rate": float(collapsed(outcomes).mean()),
+            "prim": {"peel_alpha": PEEL_ALPHA, "mass_min": MASS_MIN},
+            "box_choice": f"densest on the peeling trajectory with coverage >= {MIN_COVERAGE}",
+            "dropped_restrictions": f"quasi-p-value > {SIGNIFICANCE}",
+            "seconds": round(seconds, 1),
+        }
+    }
+
+
 class Box:
     """One PRIM box, counted over every point: its limits on the restricted dimensions and its statistics."""
 

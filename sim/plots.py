@@ -26,9 +26,12 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
+    from sim import explore
     from sim.calendar import Month
+    from sim.discovery import Box
     from sim.results import Aggregate
     from sim.scenario import EventSpec, Scenario
+    from sim.sensitivity import Plan
     from sim.sweep import Design
 
 matplotlib.rcParams.update({"svg.hashsalt": "bamboo", "text.parse_math": False})  # same bytes; names as text
@@ -442,6 +445,26 @@ def sensitivity_indices(rows: list[dict], method: str, title: str, top: int = 12
     return fig
 
 
+def save_sensitivity(rows: list[dict], plan: Plan, design: explore.Design, folder: Path) -> list[Path]:
+    """Each method's indices (``sensitivity_indices``) in ``folder``, as ``<method>``.png and .svg.
+
+    Args:
+        rows: the indices (``sim.sensitivity.indices``).
+        plan: the methods' points, which the titles count.
+        design: the points as simulated: the scenario and the runs per point, which the titles name.
+        folder: where the figures go.
+
+    Returns:
+        The files written, method by method, PNG before SVG.
+    """
+    files = []
+    for method, part in plan.rows.items():
+        what = "Sobol' indices" if method == "sobol" else "Morris screening"
+        title = f"{design.scenario.name}: {what}, {part.stop - part.start:,} points x {design.replicates} runs"
+        files += save(sensitivity_indices(rows, method, title), folder / method)
+    return files
+
+
 def posterior(
     summary: dict[str, dict[str, float]],
     particles: np.ndarray,
@@ -496,3 +519,26 @@ def peeling_trajectory(
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def save_peeling(
+    design: explore.Design, boxes: list[Box], trajectories: list[tuple[pd.DataFrame, int]], folder: Path
+) -> dict[int, list[Path]]:
+    """Each box's peeling trajectory (``peeling_trajectory``) in ``folder``, as peeling_<box>.png and .svg.
+
+    Args:
+        design: the points the boxes were found on: its scenario names the figures.
+        boxes: PRIM's boxes (``sim.discovery.find_boxes``).
+        trajectories: each box's peeling trajectory with the step chosen, as ``find_boxes`` gives them.
+        folder: where the figures go.
+
+    Returns:
+        The files written for each box, by its number (as ``sim.discovery.write`` takes them).
+    """
+    figures = {}
+    for box, (trajectory, chosen) in zip(boxes, trajectories, strict=True):
+        outside = " (on the points outside box 1)" * (box.number > 1)
+        title = f"{design.scenario.name}: PRIM box {box.number}{outside}"
+        figure = peeling_trajectory(trajectory, title, [chosen], (box.coverage, box.density))
+        figures[box.number] = save(figure, folder / f"peeling_{box.number}")
+    return figures

@@ -184,6 +184,53 @@ def noise_share(mean: np.ndarray, replicates: int) -> float | None:
     return float(np.mean(mean * (1 - mean)) / (replicates - 1) / total)
 
 
+def metadata(plan: Plan, design: Design, outcomes: dict[str, np.ndarray], seconds: float, workers: int = 1) -> dict:
+    """What manifest.json says of an analysis, under "analysis", as ``write`` takes it.
+
+    Args:
+        plan: the methods' points (``designs``).
+        design: the points realized and simulated (``sim.explore.Design``).
+        outcomes: the outcomes of every point (``sim.explore.run``).
+        seconds: how long the design took to run.
+        workers: how many processes ran it.
+
+    Returns:
+        The methods and their settings, the factors, the outcomes with their spread and, for survival, the
+        share of its variance that is replicate noise; how many points were redrawn to keep the sourced orders.
+    """
+    from sim import explore
+
+    methods = list(plan.rows)
+    measured = {k: outcomes[k] for k in explore.OUTCOMES}
+    return {
+        "analysis": {
+            "methods": methods,
+            "factors": [f.__dict__ for f in design.factors],
+            "points": {m: part.stop - part.start for m, part in plan.rows.items()},
+            "sobol_base_samples": plan.samples if "sobol" in methods else None,
+            "morris_trajectories": plan.trajectories if "morris" in methods else None,
+            "morris_levels": plan.levels,
+            "replicates_per_point": design.replicates,
+            "common_random_numbers": design.common_noise,
+            "strategies": list(design.strategies),
+            "bootstrap_resamples": RESAMPLES,
+            "confidence": CONFIDENCE,
+            "outcomes": {k: explore.DESCRIPTIONS[k] for k in explore.OUTCOMES},
+            "noise_share_of_survival": noise_share(outcomes["survival_probability"], design.replicates),
+            "outcome_spread": spread(plan, measured),
+            "points_redrawn_to_keep_orders": redrawn(plan, design),
+            "seconds": round(seconds, 1),
+            "workers": workers,
+        }
+    }
+
+
+def redrawn(plan: Plan, design: Design) -> int:
+    """How many points had a parameter redrawn to keep the sourced orders (their values differ from the plan's)."""
+    moved = [design.values[f.name] != plan.x[:, j] for j, f in enumerate(design.factors) if f.kind == "parameter"]
+    return int(np.sum(np.any(moved, axis=0))) if moved else 0
+
+
 def top(rows: list[dict], method: str, outcome: str, index: str, n: int = 10) -> list[dict]:
     """The ``n`` highest-ranked factors of one index."""
     chosen = [r for r in rows if (r["method"], r["outcome"], r["index"]) == (method, outcome, index)]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
-from conftest import SCENARIOS
+from conftest import SCENARIOS, run_cli
 
 from sim.calendar import Month
 from sim.calibration import Distance, calibrate
 from sim.history import with_world
 from sim.measurement import tier_distribution
 from sim.model import BalanceModel
-from sim.record import Record
+from sim.posterior import save_posterior
+from sim.record import Record, load_record
 from sim.scenario import load_scenario
 from sim.scoring import modal
 
@@ -99,3 +102,35 @@ def test_calibrate_refuses_a_bad_time_cap(tmp_path, capsys):
 
     assert main(["calibrate", "--minutes", "0", "--out", str(tmp_path / "c")]) == 2
     assert "--minutes" in capsys.readouterr().err and not (tmp_path / "c").exists()
+
+
+# -- the calibration's report through the library, as a notebook runs it ------------------
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """A small calibration by ``bamboo calibrate``, and the same one through the library: (its folder, fit)."""
+    out = tmp_path_factory.mktemp("calibration") / "cli"
+    path = SCENARIOS / "history_1986_2025.yaml"
+    args = ["calibrate", "--scenario", path, "--population", 10, "--generations", 1, "--reps", 2, "--seed", 4]
+    done = run_cli(*args, "--out", out, "--quiet")
+    assert done.returncode == 0, done.stderr
+    scenario = with_world(load_scenario(path))
+    free = [q.path for q in scenario.resolved_parameters.free() if q.path not in scenario.parameters]
+    fit = calibrate(scenario, load_record(), 2012, free, population=10, generations=1, reps=2, seed=4)
+    return out, fit
+
+
+@pytest.mark.slow
+def test_the_report_is_what_bamboo_calibrate_writes(both):
+    out, fit = both
+    written = json.loads((out / "calibration.json").read_text())
+    report = fit.report(SCENARIOS / "history_1986_2025.yaml")
+    assert json.loads(json.dumps(report)) == written | {"seconds": report["seconds"]}  # the time taken differs
+
+
+@pytest.mark.slow
+def test_the_posterior_file_is_what_bamboo_calibrate_writes(both, tmp_path):
+    out, fit = both
+    lines = fit.header(SCENARIOS / "history_1986_2025.yaml")
+    assert lines[0].endswith("16 free parameters to the record 1986-2012")
+    written = save_posterior(fit.posterior, tmp_path / "posterior.csv", lines)
+    assert written.read_bytes() == (out / "posterior.csv").read_bytes()

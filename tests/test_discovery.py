@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SCENARIOS, bamboo
+from conftest import SCENARIOS, bamboo, run_cli
 
-from sim import discovery
+from sim import discovery, explore, plots
 from sim.cli import main
 from sim.ensemble import simulate
 from sim.scenario import load_scenario
@@ -100,3 +100,34 @@ def test_a_scenario_where_nothing_collapses_is_refused_plainly(tmp_path, capsys)
     assert main(args) == 2
     assert "never collapsed in 20 runs" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["calm.yaml"]  # no output, no checkpoint left
+
+
+# -- the discovery's report through the library, as a notebook runs it --------------------
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """A small discovery by ``bamboo discover``, and the same one through the library: (its folder, design, ...)."""
+    out = tmp_path_factory.mktemp("discovery") / "cli"
+    names = ["powers.US.tolerance.RU", "behaviour.coercion_gain", "events[0].magnitude"]
+    args = ["discover", SCENARIOS / "caatsa_enforced.yaml", "--factors", ",".join(names), "--points", 400]
+    done = run_cli(*args, "--seed", 3, "--out", out, "--quiet")
+    assert done.returncode == 0, done.stderr
+    scenario = load_scenario(SCENARIOS / "caatsa_enforced.yaml")
+    design = discovery.design(scenario, explore.factors(scenario, names), points=400, seed=3)
+    outcomes = explore.run(design)
+    return out, design, outcomes
+
+
+def test_the_metadata_is_what_bamboo_discover_writes(both):
+    out, design, outcomes = both
+    written = json.loads((out / "manifest.json").read_text())["discovery"]
+    meta = discovery.metadata(design, outcomes, written["seconds"])  # the time taken differs
+    assert json.loads(json.dumps(meta)) == {"discovery": written}
+
+
+def test_the_peeling_figures_are_what_bamboo_discover_draws(both, tmp_path):
+    out, design, outcomes = both
+    boxes, trajectories = discovery.find_boxes(pd.DataFrame(design.values), discovery.collapsed(outcomes))
+    figures = plots.save_peeling(design, boxes, trajectories, tmp_path)
+    assert sorted(figures) == [1, 2]
+    for f in (f for files in figures.values() for f in files):
+        assert f.read_bytes() == (out / f.name).read_bytes(), f.name

@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import SCENARIOS, run_cli
 
-from sim import explore, sensitivity
+from sim import explore, plots, sensitivity
 from sim.cli import main
 from sim.ensemble import Checkpoint
 from sim.scenario import load_scenario
@@ -122,6 +122,40 @@ def test_the_indices_see_what_drives_survival_under_caatsa(small):
     points = pq.read_table(out / "points.parquet").to_pydict()
     survival = np.array(points["survival_probability"])
     assert 0 < survival.mean() < 1 and survival.std() > 0.05
+
+
+# -- the analysis's report through the library, as a notebook runs it ---------------------
+@pytest.fixture(scope="module")
+def both(tmp_path_factory):
+    """A small analysis by ``bamboo sensitivity``, and the same one through the library: (its folder, plan, ...)."""
+    out = tmp_path_factory.mktemp("sensitivity") / "cli"
+    names = ["powers.US.tolerance.RU", "events[0].magnitude"]
+    args = ["sensitivity", SCENARIOS / "caatsa_enforced.yaml", "--factors", ",".join(names), "--samples", 4]
+    done = run_cli(*args, "--trajectories", 3, "--replicates", 2, "--seed", 5, "--out", out, "--quiet")
+    assert done.returncode == 0, done.stderr
+    scenario = load_scenario(SCENARIOS / "caatsa_enforced.yaml")
+    found = explore.factors(scenario, names)
+    plan = sensitivity.designs(explore.problem(found), samples=4, trajectories=3, seed=5)
+    values = explore.realize(scenario, found, plan.x)
+    design = explore.Design(scenario, found, values, 2, 5, explore.strategies_for(scenario.strategy, True))
+    outcomes = explore.run(design)
+    return out, plan, design, outcomes
+
+
+def test_the_metadata_is_what_bamboo_sensitivity_writes(both):
+    out, plan, design, outcomes = both
+    written = json.loads((out / "manifest.json").read_text())["analysis"]
+    meta = sensitivity.metadata(plan, design, outcomes, written["seconds"])  # the time taken differs
+    assert json.loads(json.dumps(meta)) == {"analysis": written}
+
+
+def test_the_figures_are_what_bamboo_sensitivity_draws(both, tmp_path):
+    out, plan, design, outcomes = both
+    rows = sensitivity.indices(plan, {k: outcomes[k] for k in explore.OUTCOMES})
+    files = plots.save_sensitivity(rows, plan, design, tmp_path)
+    assert [f.name for f in files] == ["morris.png", "morris.svg", "sobol.png", "sobol.svg"]
+    for f in files:
+        assert f.read_bytes() == (out / f.name).read_bytes(), f.name
 
 
 def test_the_outcomes_are_means_over_replicates_with_common_random_numbers():

@@ -9,8 +9,9 @@ prints them).
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
-from sim.facts import FACTS, Design
+from sim.facts import FACTS, Design, table
 
 DRAWS, REPS = 100, 30
 SHARE = 0.8  # the share of draws a fact must hold in
@@ -82,3 +83,11 @@ def test_the_design_covers_every_range_and_keeps_the_orders(design):
             assert v.min() < p.range[0] + 0.05 * (p.range[1] - p.range[0]), p.path  # a hypercube reaches the ends
     for hi, lo in params.orders:
         assert np.all(design.values[hi] > design.values[lo]), (hi, lo)
+
+
+@pytest.mark.slow
+def test_the_table_is_what_bamboo_facts_prints():
+    done = run_cli("facts", "--draws", 2, "--reps", 2, "--seed", 9)
+    assert done.returncode == 0, done.stderr
+    heading = "Stylized facts: 2 Latin-hypercube draws over every documented range, 2 runs each"
+    assert done.stdout == f"{heading}\n\n{table(draws=2, reps=2, seed=9)}\n"
