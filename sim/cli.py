@@ -268,6 +268,19 @@ def _checkpoint(
     return checkpoint
 
 
+def _is_interrupt(exc: BaseException | None) -> bool:
+    """Whether ``exc`` is a Ctrl+C, or carries one.
+
+    A Ctrl+C that lands inside a compiled (Numba) call comes back as a SystemError ("returned a result with an
+    exception set") whose cause is the KeyboardInterrupt.
+    """
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 @contextlib.contextmanager
 def _resumable(checkpoint: Checkpoint, out: Path) -> Iterator[None]:
     """On an interruption or a lost cluster, say what was kept: the finished chunks, if any."""
@@ -284,7 +297,9 @@ def _resumable(checkpoint: Checkpoint, out: Path) -> Iterator[None]:
 
     try:
         yield
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:
+        if not _is_interrupt(exc):
+            raise
         raise Interrupted(f"interrupted; {kept()}") from None
     except ExecutionError as exc:
         raise ExecutionError(f"{exc}; {kept()}") from None
@@ -905,7 +920,9 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as exc:
         print(f"bamboo: {exc}", file=sys.stderr)
         return 130
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemError) as exc:
+        if not _is_interrupt(exc):
+            raise
         print("bamboo: interrupted; nothing was written", file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of the output went away (bamboo events | head)

@@ -241,6 +241,27 @@ def test_an_interrupt_says_once_what_was_kept(tmp_path):
     assert "nothing was written" not in err and not out.exists()
 
 
+def _interrupt_inside_compiled_code(*args, **kwargs):
+    """What Python raises when a Ctrl+C lands inside a Numba call: a SystemError caused by the KeyboardInterrupt."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt as exc:
+        raise SystemError("<function> returned a result with an exception set") from exc
+
+
+def test_an_interrupt_inside_compiled_code_is_an_interrupt(tmp_path, monkeypatch, capsys):
+    """Exit 130 and the one message, however the Ctrl+C reached Python; any other SystemError is not hidden."""
+    import sim.ensemble
+
+    monkeypatch.setattr(sim.ensemble, "execute", _interrupt_inside_compiled_code)
+    assert main(["run", str(STORM), "--runs", "10", "--out", str(tmp_path / "out"), "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert err.strip() == "bamboo: interrupted; nothing was written" and not (tmp_path / "out").exists()
+    monkeypatch.setattr(sim.ensemble, "execute", lambda *a, **k: (_ for _ in ()).throw(SystemError("a real fault")))
+    with pytest.raises(SystemError, match="a real fault"):
+        main(["run", str(STORM), "--runs", "10", "--out", str(tmp_path / "out"), "--quiet"])
+
+
 def test_a_checkpoint_folder_with_a_user_file_is_not_emptied_by_force(tmp_path):
     partial = tmp_path / ".out.partial"
     partial.mkdir()
