@@ -41,8 +41,6 @@ if TYPE_CHECKING:  # the command's own imports load these when it runs: --versio
     from sim.scenario import Scenario
     from sim.tally import StrategyTally
 
-HISTORY_SCENARIO = "history_1986_2025.yaml"  # shipped with the package (sim.scenario.SHIPPED)
-
 
 class UsageError(Exception):
     """Bad input from the user: reported in one line, exit status 2."""
@@ -509,6 +507,7 @@ def cmd_facts(args: argparse.Namespace) -> int:
 
 def _past(args: argparse.Namespace) -> tuple[Path, Scenario, Record]:
     """The history scenario with its world from data, and the record, checked against each other and the cut-off."""
+    from sim.hindcast import HISTORY_SCENARIO
     from sim.history import SeriesError, with_world
     from sim.record import RecordError, load_record
     from sim.scenario import SHIPPED

@@ -16,6 +16,7 @@ from sim.record import Record
 from sim.scenario import Scenario
 from sim.scoring import period_error, persistence, score, trend
 
+HISTORY_SCENARIO = "history_1986_2025.yaml"  # the history 1986-2025, shipped with the package (sim.scenario.SHIPPED)
 ARMS_SUPPLIER = "RU"  # the record's arms series is Russia's share
 
 
