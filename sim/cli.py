@@ -786,19 +786,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         raise UsageError(f"--samples: expected a power of two (Sobol' sequences balance only then), got {samples}")
     found = _factors(scenario, args.factors, events=True)
     seed = scenario.seed if args.seed is None else args.seed
-    plan = sensitivity.designs(
-        explore.problem(found),
-        methods,
-        samples,
-        args.trajectories or sensitivity.MORRIS_TRAJECTORIES,
-        sensitivity.MORRIS_LEVELS,
-        seed,
-    )
-    values = explore.realize(scenario, found, plan.x)
     replicates = args.replicates or sensitivity.REPLICATES
-    design = explore.Design(
-        scenario, found, values, replicates, seed, explore.strategies_for(scenario.strategy, True), common_noise=True
-    )
+    trajectories = args.trajectories or sensitivity.MORRIS_TRAJECTORIES
+    plan, design = sensitivity.design(scenario, found, methods, samples, trajectories, replicates, seed)
     name = f"{args.scenario.stem}-sensitivity"
     with _explore(args, design, name, "sensitivity") as (staging, outcomes, seconds, out):
         rows = sensitivity.indices(plan, {k: outcomes[k] for k in explore.OUTCOMES})

@@ -25,7 +25,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # explore is imported by the command that runs an analysis
-    from sim.explore import Design
+    from sim.explore import Design, Factor
+    from sim.scenario import Scenario
 
 METHODS = ("morris", "sobol")
 SOBOL_SAMPLES = 512  # base samples N (a power of two): N * (factors + 2) points
@@ -72,6 +73,28 @@ def designs(
         rows[method] = slice(first, first + len(x))
         first += len(x)
     return Plan(problem, np.vstack(parts), rows, seed, samples, trajectories, levels)
+
+
+def design(
+    scenario: Scenario,
+    factors: list[Factor],
+    methods: Sequence[str] = METHODS,
+    samples: int = SOBOL_SAMPLES,
+    trajectories: int = MORRIS_TRAJECTORIES,
+    replicates: int = REPLICATES,
+    seed: int = 1,
+) -> tuple[Plan, Design]:
+    """The methods' points over the scenario's ``factors``, and the design that runs them.
+
+    Each point runs ``replicates`` times under the scenario's strategy and its rivals, on common random numbers,
+    so that two points differ by their factors and the value of hedging is measured at each.
+    """
+    from sim import explore
+
+    plan = designs(explore.problem(factors), methods, samples, trajectories, MORRIS_LEVELS, seed)
+    values = explore.realize(scenario, factors, plan.x)
+    strategies = explore.strategies_for(scenario.strategy, True)
+    return plan, explore.Design(scenario, factors, values, replicates, seed, strategies, common_noise=True)
 
 
 def indices(plan: Plan, outcomes: dict[str, np.ndarray], resamples: int = RESAMPLES) -> list[dict]:

@@ -135,9 +135,7 @@ def both(tmp_path_factory):
     assert done.returncode == 0, done.stderr
     scenario = load_scenario(SCENARIOS / "caatsa_enforced.yaml")
     found = explore.factors(scenario, names)
-    plan = sensitivity.designs(explore.problem(found), samples=4, trajectories=3, seed=5)
-    values = explore.realize(scenario, found, plan.x)
-    design = explore.Design(scenario, found, values, 2, 5, explore.strategies_for(scenario.strategy, True))
+    plan, design = sensitivity.design(scenario, found, samples=4, trajectories=3, replicates=2, seed=5)
     outcomes = explore.run(design)
     return out, plan, design, outcomes
 
