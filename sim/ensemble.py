@@ -550,7 +550,9 @@ class _Progress:
 
     def finish(self, point: int, chunk: Chunk, agg: Aggregate, resumed: bool) -> None:
         """Merge a finished chunk; after a point's last one, hand its Aggregate on (to ``on_point``, else ``done``)."""
-        self.totals.setdefault(point, Aggregate(self.scenarios[point].steps, _series(self.series))).merge(agg)
+        if point not in self.totals:  # built once per point, not per chunk
+            self.totals[point] = Aggregate(self.scenarios[point].steps, _series(self.series))
+        self.totals[point].merge(agg)
         self.left[point] -= 1
         if self.on_chunk is not None:
             self.on_chunk(point, chunk, resumed)
