@@ -188,6 +188,10 @@ def parser() -> argparse.ArgumentParser:
     facts.add_argument("--draws", type=_whole(1, 2000), default=100, help="Latin-hypercube draws (default 100)")
     facts.add_argument("--reps", type=_whole(1, 1000), default=30, help="runs per draw (default 30)")
     facts.add_argument("--seed", type=_whole(0, limits.MAX_SEED), default=2025, help="the design's seed (default 2025)")
+    facts.add_argument(
+        "--out", default=None, help="also write each draw's verdicts and what each fact hangs on to this folder"
+    )
+    facts.add_argument("--force", action="store_true", help=force)
 
     def past(p: argparse.ArgumentParser, out: str) -> None:
         p.add_argument(
@@ -495,13 +499,26 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_facts(args: argparse.Namespace) -> int:
-    """``bamboo facts``: a Markdown table of the stylized facts across the documented ranges and under ablation."""
-    from sim.facts import table_lines
+    """``bamboo facts``: a Markdown table of the stylized facts across the documented ranges and under ablation.
 
+    With ``--out``, also each draw's verdicts and each fact's drivers (``sim.survey``).
+    """
+    from sim import survey
+    from sim.facts import HEADER, designs, verdicts
+
+    target = None if args.out is None else _output(args.out, Path(args.out), args.force)
+    design, defaults = designs(args.draws, args.reps, args.seed)
     print(f"Stylized facts: {args.draws} Latin-hypercube draws over every documented range, {args.reps} runs each")
     print()
-    for line in table_lines(args.draws, args.reps, args.seed):  # a line as each fact is judged: it takes minutes
-        print(line)
+    print("\n".join(HEADER))
+    judged = []
+    for verdict in verdicts(design, defaults):  # a row as each fact is judged: it takes minutes
+        judged.append(verdict)
+        print(verdict.row(), flush=True)
+    if target is not None:
+        with output.staged(target) as staging:
+            files = survey.write(staging, design, defaults, judged)
+        print(f"wrote {target.path}/: {', '.join(f.name for f in files)}, manifest.json")
     return 0
 
 

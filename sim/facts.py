@@ -444,33 +444,48 @@ class PutinVisitLeavesUSTrajectory(Fact):
         return Result(dip, holds, {"us_start": start, "us_end": end, "us_coerced": coerced})
 
 
-def table_lines(draws: int = 100, reps: int = 30, seed: int = 2025) -> Iterator[str]:
-    """The table of ``bamboo facts`` (docs/ODD.md 1.2), line by line, each fact's as it is judged.
+@dataclass(frozen=True)
+class Verdict:
+    """One fact judged over a design: at the defaults, in each draw, and in each draw with its mechanism off."""
 
-    Args:
-        draws: Latin-hypercube draws over every documented range.
-        reps: runs per draw (at the defaults, at least 200).
-        seed: the design's seed.
+    number: int
+    fact: Fact
+    at_defaults: bool
+    result: Result
+    ablated: Result
 
-    Yields:
-        The Markdown table's header and separator, then one row per fact: whether it holds at the defaults,
-        in how many draws, and in how many without its mechanism.
-    """
-    defaults = Design.defaults(reps=max(reps, 200), seed=seed)
-    design = Design.latin_hypercube(draws=draws, reps=reps, seed=seed)
-    yield "| fact | holds at the defaults | draws in which it holds | without its mechanism |"
-    yield "|---|---|---|---|"
-    for number, fact in FACTS.items():
-        at = fact.evaluate(defaults).holds[0]
-        held, ablated = fact.evaluate(design).holds.sum(), fact.evaluate(design, ablated=True).holds.sum()
-        yield (
-            f"| {number}. {fact.claim} | {'yes' if at else 'no'} | {held} of {draws} ({held / draws:.0%}) "
-            f"| {ablated} of {draws} |"
+    def row(self) -> str:
+        """The fact's row of the table of ``bamboo facts``."""
+        draws = len(self.result.holds)
+        held, ablated = self.result.holds.sum(), self.ablated.holds.sum()
+        return (
+            f"| {self.number}. {self.fact.claim} | {'yes' if self.at_defaults else 'no'} "
+            f"| {held} of {draws} ({held / draws:.0%}) | {ablated} of {draws} |"
         )
 
 
+def verdicts(design: Design, defaults: Design) -> Iterator[Verdict]:
+    """Each fact judged over ``design`` and at ``defaults``, in the order of ``FACTS``, as it is judged."""
+    for number, fact in FACTS.items():
+        at = bool(fact.evaluate(defaults).holds[0])
+        yield Verdict(number, fact, at, fact.evaluate(design), fact.evaluate(design, ablated=True))
+
+
+def designs(draws: int = 100, reps: int = 30, seed: int = 2025) -> tuple[Design, Design]:
+    """The designs ``bamboo facts`` judges the facts over: the Latin hypercube, and the defaults (≥ 200 runs)."""
+    return Design.latin_hypercube(draws=draws, reps=reps, seed=seed), Design.defaults(reps=max(reps, 200), seed=seed)
+
+
+HEADER = (
+    "| fact | holds at the defaults | draws in which it holds | without its mechanism |",
+    "|---|---|---|---|",
+)
+
+
 def table(draws: int = 100, reps: int = 30, seed: int = 2025) -> str:
-    """The table of ``bamboo facts`` (docs/ODD.md 1.2) as Markdown: ``table_lines``, joined.
+    """The table of ``bamboo facts`` (docs/ODD.md 1.2) as Markdown.
+
+    A row per fact: whether it holds at the defaults, in how many draws, and in how many without its mechanism.
 
     Args:
         draws: Latin-hypercube draws over every documented range.
@@ -480,4 +495,4 @@ def table(draws: int = 100, reps: int = 30, seed: int = 2025) -> str:
     Returns:
         The table, its lines joined by newlines (no newline at the end).
     """
-    return "\n".join(table_lines(draws, reps, seed))
+    return "\n".join([*HEADER, *(v.row() for v in verdicts(*designs(draws, reps, seed)))])
