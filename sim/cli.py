@@ -433,7 +433,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from sim import plots
     from sim.comparison import compare
     from sim.ensemble import DEFAULT_CHUNK
-    from sim.results import manifest, write_json
+    from sim.results import file_hashes, manifest, write_json
 
     a, b = (_with_posterior(_load(x), args.parameters) for x in (args.a, args.b))
     if (a.start, a.horizon) != (b.start, b.horizon):
@@ -454,8 +454,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
             paired = compare(a, b, runs, seed, size, on_chunk=bar.update)
         files = [write_json(staging / "compare.json", paired.report(args.parameters))]
         files += plots.save(plots.paired_difference(paired.difference, a, b), staging / "difference")
-        meta = {"a": manifest(a, runs, seed, []), "b": manifest(b, runs, seed, [])}
-        meta["files"] = {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+        meta = {"a": manifest(a, runs, seed, []), "b": manifest(b, runs, seed, []), "files": file_hashes(files)}
         write_json(staging / "manifest.json", meta)
     if not args.quiet:
         (pa, pb), (_, lo, hi) = paired.survival, paired.survival_difference()

@@ -267,7 +267,6 @@ def write(
     boxes.csv/.parquet, peeling.csv/.parquet, points.parquet, a scenario file per box beside its peeling
     figure (``figures``: box number -> the files already drawn), and manifest.json.
     """
-    import hashlib
     import json
 
     from sim.results import manifest
@@ -292,6 +291,5 @@ def write(
         path.write_text(box_file(box_scenario(design.scenario, box, design.factors)), encoding="utf-8")
         files.append(path)
     meta = manifest(design.scenario, design.points, design.seed, files) | meta
-    meta["files"] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     (folder / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     return files

@@ -12,7 +12,7 @@ the fact must then fail (docs/ODD.md 1.2, ``tests/test_stylized_facts.py``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -482,6 +482,11 @@ HEADER = (
 )
 
 
+def markdown(judged: Iterable[Verdict]) -> str:
+    """The table of ``bamboo facts`` for verdicts already judged, as Markdown (no newline at the end)."""
+    return "\n".join([*HEADER, *(v.row() for v in judged)])
+
+
 def table(draws: int = 100, reps: int = 30, seed: int = 2025) -> str:
     """The table of ``bamboo facts`` (docs/ODD.md 1.2) as Markdown.
 
@@ -495,4 +500,4 @@ def table(draws: int = 100, reps: int = 30, seed: int = 2025) -> str:
     Returns:
         The table, its lines joined by newlines (no newline at the end).
     """
-    return "\n".join([*HEADER, *(v.row() for v in verdicts(*designs(draws, reps, seed)))])
+    return markdown(verdicts(*designs(draws, reps, seed)))

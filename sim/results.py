@@ -10,10 +10,11 @@ histogram is within one bin (1/BINS of the series' span) of the exact one.
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import platform
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -202,10 +203,29 @@ def _strategies(tally: StrategyTally) -> dict[str, object]:
     return comparison(tally, {name: STRATEGIES[name].description for name in tally.names})
 
 
-def manifest(scenario: Scenario, runs: int, seed: int, files: list[Path]) -> dict[str, object]:
-    """What a result folder was made from, so it can be made again."""
+def file_hashes(files: Sequence[Path]) -> dict[str, str]:
+    """Each file's SHA-256 by its name: what a manifest lists, and what ``--force`` checks before replacing."""
+    return {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+
+
+def environment() -> dict[str, str]:
+    """The versions a result was made with."""
     import mesa
 
+    return {"python": platform.python_version(), "numpy": np.__version__, "mesa": mesa.__version__}
+
+
+def write_csv(path: Path, columns: Sequence[str], rows: Iterable[Iterable[object]]) -> Path:
+    """A CSV table: a header of ``columns``, then ``rows`` as given, lines ending in a bare newline."""
+    with open(path, "w", newline="") as f:
+        table = csv.writer(f, lineterminator="\n")
+        table.writerow(columns)
+        table.writerows(rows)
+    return path
+
+
+def manifest(scenario: Scenario, runs: int, seed: int, files: list[Path]) -> dict[str, object]:
+    """What a result folder was made from, so it can be made again."""
     from sim import __version__
 
     params = scenario.resolved_parameters
@@ -224,8 +244,8 @@ def manifest(scenario: Scenario, runs: int, seed: int, files: list[Path]) -> dic
             for path, p in params.entries.items()
         },
         "time": params.time,
-        "environment": {"python": platform.python_version(), "numpy": np.__version__, "mesa": mesa.__version__},
-        "files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
+        "environment": environment(),
+        "files": file_hashes(files),
     }
 
 

@@ -263,16 +263,13 @@ def top(rows: list[dict], method: str, outcome: str, index: str, n: int = 10) ->
 # -- a scenario's analysis, written ----------------------------------------------------
 def write_table(rows: list[dict], columns: Sequence[str], folder: Path, stem: str) -> list[Path]:
     """``stem``.csv and ``stem``.parquet of the same rows."""
-    import csv
-
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    from sim.results import write_csv
+
     pq.write_table(pa.table({c: [r[c] for r in rows] for c in columns}), folder / f"{stem}.parquet", compression="zstd")
-    with open(folder / f"{stem}.csv", "w", newline="") as f:
-        table = csv.writer(f, lineterminator="\n")
-        table.writerow(columns)
-        table.writerows([("" if r[c] is None else r[c]) for c in columns] for r in rows)
+    write_csv(folder / f"{stem}.csv", columns, ([("" if r[c] is None else r[c]) for c in columns] for r in rows))
     return [folder / f"{stem}.csv", folder / f"{stem}.parquet"]
 
 
@@ -295,7 +292,6 @@ def write(
     figures: list[Path],
 ) -> list[Path]:
     """sensitivity.csv/.parquet, points.parquet and manifest.json, beside the ``figures`` already drawn there."""
-    import hashlib
     import json
 
     from sim.results import manifest
@@ -304,6 +300,5 @@ def write(
     files += write_points(design, outcomes, folder)
     files += figures
     meta = manifest(design.scenario, design.replicates, design.seed, files) | meta
-    meta["files"] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     (folder / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     return files

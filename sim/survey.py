@@ -18,16 +18,14 @@ fails, and whether that is a corner or the whole of it.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import math
-import platform
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
-from sim.facts import HEADER, Design, Verdict
+from sim.facts import Design, Verdict, markdown
 from sim.params import default_path
 
 DRIVER_COLUMNS = ("fact", "parameter", "spearman_rho", "holds_below_median", "holds_above_median")
@@ -88,19 +86,10 @@ def _cell(x: object) -> object:
     return "" if isinstance(x, float) and math.isnan(x) else x
 
 
-def _write_csv(path: Path, names: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
-    with open(path, "w", newline="") as f:
-        table = csv.writer(f, lineterminator="\n")
-        table.writerow(names)
-        table.writerows([_cell(x) for x in row] for row in rows)
-    return path
-
-
 def manifest(design: Design, defaults: Design, files: Sequence[Path]) -> dict[str, object]:
     """What the folder was made from, so that ``bamboo facts`` with these options makes it again."""
-    import mesa
-
     from sim import __version__
+    from sim.results import environment, file_hashes
 
     return {
         "package_version": __version__,
@@ -113,20 +102,22 @@ def manifest(design: Design, defaults: Design, files: Sequence[Path]) -> dict[st
         },
         "defaults": {"reps": defaults.reps, "seed": defaults.seed},
         "parameters_sha256": hashlib.sha256(default_path().read_bytes()).hexdigest(),
-        "environment": {"python": platform.python_version(), "numpy": np.__version__, "mesa": mesa.__version__},
-        "files": {f.name: hashlib.sha256(f.read_bytes()).hexdigest() for f in files},
+        "environment": environment(),
+        "files": file_hashes(files),
     }
 
 
 def write(folder: Path, design: Design, defaults: Design, verdicts: Sequence[Verdict]) -> list[Path]:
     """facts.md, draws.csv, drivers.csv and manifest.json in ``folder``; returns every file but the manifest."""
-    from sim.results import write_json
+    from sim.results import write_csv, write_json
 
     table = folder / "facts.md"
-    table.write_text("\n".join([*HEADER, *(v.row() for v in verdicts)]) + "\n")
+    table.write_text(markdown(verdicts) + "\n")
     columns = draw_columns(design, verdicts)
-    files = [table, _write_csv(folder / "draws.csv", list(columns), list(zip(*columns.values(), strict=True)))]
-    rows = drivers(design, verdicts)
-    files.append(_write_csv(folder / "drivers.csv", DRIVER_COLUMNS, [[r[c] for c in DRIVER_COLUMNS] for r in rows]))
+    draws = write_csv(
+        folder / "draws.csv", list(columns), (map(_cell, row) for row in zip(*columns.values(), strict=True))
+    )
+    rows = ([_cell(r[c]) for c in DRIVER_COLUMNS] for r in drivers(design, verdicts))
+    files = [table, draws, write_csv(folder / "drivers.csv", DRIVER_COLUMNS, rows)]
     write_json(folder / "manifest.json", manifest(design, defaults, files))
     return files

@@ -20,7 +20,6 @@ each power (mean, p05, p50, p95).
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import hashlib
 import itertools
@@ -40,7 +39,7 @@ from sim.limits import MAX_LEVELS, MAX_POINTS, MAX_RUNS, MAX_SEED
 from sim.outcomes import Failure
 from sim.params import ParameterError, bounds
 from sim.reach import Files, ReachError, Source
-from sim.results import Aggregate, rounded
+from sim.results import Aggregate, file_hashes, rounded, write_csv
 from sim.scenario import Refuse, Scenario, ScenarioError, load_scenario, open_source, parse, whole_number
 from sim.yamlfile import Mapping, show, token
 
@@ -379,18 +378,14 @@ def write(design: Design, rows: list[dict[str, float]], folder: Path, figures: l
 
     names = columns(design)
     pq.write_table(pa.table({c: [r[c] for r in rows] for c in names}), folder / "sweep.parquet", compression="zstd")
-    with open(folder / "sweep.csv", "w", newline="") as f:
-        table = csv.writer(f, lineterminator="\n")
-        table.writerow(names)
-        table.writerows([r[c] for c in names] for r in rows)
-    files = [folder / "sweep.parquet", folder / "sweep.csv"]
+    files = [folder / "sweep.parquet", write_csv(folder / "sweep.csv", names, ([r[c] for c in names] for r in rows))]
     files += figures
     meta = {
         "package_version": __version__,
         "design": {"file": design.path, "content_sha256": design.content_hash(), **design.as_dict()},
         "flattened_scenario": design.scenario.as_dict(),
         "environment": {"numpy": np.__version__, "mesa": mesa.__version__},
-        "files": {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files},
+        "files": file_hashes(files),
     }
     (folder / "manifest.json").write_text(json.dumps(meta, indent=2) + "\n")
     return files
