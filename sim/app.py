@@ -17,6 +17,7 @@ import contextlib
 import ctypes
 import functools
 import gc
+import ipaddress
 import json
 import multiprocessing
 import os
@@ -34,7 +35,7 @@ import solara
 import traitlets
 from solara.components.file_drop import FileDropZone, FileInfo
 
-from sim import classroom, roles
+from sim import classroom, gate, roles
 from sim.charts import (
     FONT,
     LIVE,
@@ -706,6 +707,8 @@ class Trimmer:
 
 
 TRIMMER = Trimmer()
+gate.dispatch_only()  # ipyvue's handler imports and calls nothing a page names (sim.gate)
+solara.lab.on_kernel_start(gate.install)  # and only the page's own messages reach its kernel, from the first page on
 solara.lab.on_kernel_start(lambda: TRIMMER.session_closed)  # called with each new session; its result at its close
 
 
@@ -736,6 +739,16 @@ def fan_workers() -> int:
     return int(text)
 
 
+def loopback(host: str) -> bool:
+    """Whether ``host`` is reached only from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765, posterior: Posterior | None = None) -> int:
     """Run the dashboard until Ctrl+C; with ``posterior``, every lesson's runs draw their parameters from it."""
     try:
@@ -745,6 +758,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765, posterior: Posterior | None
         return 2
     offline()
     free_closed_sessions()
+    if not loopback(host) and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print(f"bamboo app: warning: serving {host} as root: anyone on the network reaches a server that runs as "
+              "root; run it as an ordinary user", file=sys.stderr)  # fmt: skip
     classroom.SERVED_POSTERIOR = posterior
     FANS.start(workers)
     # a classroom serves plain http on its own network; Solara warns of that on each new address

@@ -9,6 +9,7 @@ Every request must stay on the machine. With BAMBOO_DOCS_SCREENSHOT set, the
 screenshots of docs/classroom.md are taken again.
 """
 
+import json
 import os
 import re
 import socket
@@ -51,16 +52,32 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+PROBE = """
+from pathlib import Path
+Path(__file__).with_name("imported").write_text("the server imported bamboo_probe")
+"""
+
+
 @pytest.fixture(scope="module")
-def dashboard(tmp_path_factory):
+def server_files(tmp_path_factory):
+    """The server's log, and a module on its path that leaves a file ``imported`` beside it if it is ever imported."""
+    folder = tmp_path_factory.mktemp("server")
+    (folder / "bamboo_probe.py").write_text(PROBE)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dashboard(server_files):
     """`bamboo app` on a free local port; its URL."""
     port = free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
+    log = server_files / "server.log"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(server_files), os.environ.get("PYTHONPATH", "")])}
     with log.open("w") as out:
         server = subprocess.Popen(
             [sys.executable, "-m", "sim", "app", "--host", "127.0.0.1", "--port", str(port)],
             stdout=out,
             stderr=subprocess.STDOUT,
+            env=env,
         )
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -322,3 +339,69 @@ def test_teacher_picks_a_scenario_moves_a_slider_steps_plays_and_a_student_plays
     page.get_by_role("button", name="Compare", exact=True).click()
     time.sleep(1.5)
     shoot(page, "classroom_hanoi.png", tmp_path)
+
+
+# -- a hostile page: what anyone on the class network could send ---------------------------
+KEEP_SOCKET = """
+const send = WebSocket.prototype.send;
+window.bambooSent = [];
+WebSocket.prototype.send = function (data) {
+    window.bambooSocket = this;
+    if (typeof data === "string") window.bambooSent.push(data);
+    return send.call(this, data);
+};
+"""
+
+
+def forged(template: dict, content: dict, kind: str = "comm_msg") -> str:
+    """A message in the page's own framing, on its own websocket, with ``content`` of the client's choosing."""
+    msg = json.loads(json.dumps(template))
+    msg["header"]["msg_id"] = msg["header"]["msg_id"] + "-forged"
+    msg["header"]["msg_type"] = kind
+    msg["content"] = content
+    return json.dumps(msg)
+
+
+def test_forged_messages_over_the_real_websocket_write_no_file_and_import_no_module(browser, dashboard, server_files):
+    page = browser.new_page()
+    page.add_init_script(KEEP_SOCKET)
+    received: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda p: received.append(p if isinstance(p, str) else "")))
+    page.goto(dashboard)
+    page.get_by_text("possible worlds, multi-alignment survives").wait_for(timeout=90_000)
+    step(page)  # the page's own click, whose framing the forgeries copy
+    sent = [json.loads(m) for m in page.evaluate("window.bambooSent")]
+    template = next(m for m in sent if m["header"]["msg_type"] == "comm_msg")
+    # the inject button is one of ipyvue's template widgets, whose handler imported and called what it was told
+    opened = [json.loads(f) for f in received if '"comm_open"' in f and "Inject at" in f]
+    inject = opened[0]["content"]["comm_id"]
+    written = server_files / "written.log"
+    hostile = [
+        {"create_widget": ["logging", "basicConfig"], "props": {"filename": str(written), "filemode": "w"}, "id": "a"},
+        {"create_widget": ["bamboo_probe", "anything"], "props": {}, "id": "b"},
+        {"create_widget": ["this", "s"], "props": {}, "id": "c"},
+        {"update_ref": {"functionRef": "close"}, "prop": "step", "id": inject},
+        {"event": "inject\nFORGED line at the start of a line", "data": 1},
+    ]
+    for content in hostile:
+        page.evaluate("m => window.bambooSocket.send(m)", forged(template, {"comm_id": inject, "data": {
+            "method": "custom", "content": content}}))  # fmt: skip
+    page.evaluate("m => window.bambooSocket.send(m)", forged(template, {"comm_id": "x", "target_name":
+                  "jupyter.widget", "data": {"state": {"_model_name": "OutputModel"}}}, "comm_open"))  # fmt: skip
+    page.evaluate("m => window.bambooSocket.send(m)", forged(template, {"code": "import bamboo_probe"},
+                  "execute_request"))  # fmt: skip
+    server_log = server_files / "server.log"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and server_log.read_text().count("refused a message") < len(hostile) + 2:
+        if written.exists() or (server_files / "imported").exists():
+            break
+        time.sleep(0.2)
+    assert not written.exists()
+    assert not (server_files / "imported").exists()
+    log = server_log.read_text()
+    assert "Beautiful is better than ugly" not in log  # `import this` prints the Zen of Python
+    assert "Traceback" not in log
+    assert log.count("refused a message from a page") == len(hostile) + 2
+    assert not any(line.startswith("FORGED") for line in log.splitlines())
+    step(page)  # the page still works
+    page.close()
