@@ -65,7 +65,7 @@ def arms_scores(arms: np.ndarray, calendar: Calendar, record: Record, cutoff: in
     return {
         "supplier": ARMS_SUPPLIER,
         "periods": [f"{a}-{b}" for a, b in periods],
-        "record": [p.value for p in record.russian_arms_share],
+        "record": [round(p.value, 4) for p in record.russian_arms_share],
         "model": [round(modelled.get(p, float("nan")), 4) for p in periods],
         "mean_absolute_error": scores,
     }
