@@ -62,6 +62,7 @@ class Record:
     tiers: np.ndarray  # (powers, years), int
     arms_imports: tuple[ArmsPeriod, ...] = ()
     arms_years: tuple[ArmsYear, ...] = ()  # the yearly series the periods are summed from
+    baselines_from: int | None = None  # the first year the baselines are fitted on (None: the record's first)
 
     @property
     def russian_arms_share(self) -> tuple[Period, ...]:
@@ -116,7 +117,10 @@ def _load(path: Path) -> Record:
     for (a, b), (c, d) in itertools.pairwise(scored):
         if c <= b:
             raise RecordError(path, "arms_imports", f"expected scored periods in order, apart: {a}-{b} and {c}-{d}")
-    return Record(span, tiers, arms, arms_years)
+    since = raw.get("baselines_from", years[0])
+    if isinstance(since, bool) or not isinstance(since, int) or not years[0] <= since <= years[1]:
+        raise RecordError(path, "baselines_from", f"expected a year within {years[0]}-{years[1]}, got {since!r}")
+    return Record(span, tiers, arms, arms_years, since)
 
 
 def _tiers(path: Path, power: str, spells: object, span: np.ndarray, sources: dict) -> np.ndarray:
