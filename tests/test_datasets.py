@@ -39,15 +39,32 @@ SIPRI_COLUMNS = (
 )
 
 
-@pytest.fixture(scope="module")
-def raw() -> Path:
-    where = shared_data()
-    if not (where / SIPRI_FILE).is_file() or not (where / UNGA_VOTES).is_file():
+def need_raw(where: Path) -> Path:
+    """The raw data's folder; where it is missing, a skip, or a failure in CI."""
+    if not all((where / part).is_file() for part in (SIPRI_FILE, UNGA_VOTES, UNGA_ROLL_CALLS)):
         message = f"the raw data is missing: expected it in {where}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
     return where
+
+
+@pytest.fixture(scope="module")
+def raw() -> Path:
+    return need_raw(shared_data())
+
+
+def test_missing_raw_data_fails_in_ci_and_skips_elsewhere(tmp_path, monkeypatch):
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="raw data is missing"):
+        need_raw(tmp_path)
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="raw data is missing"):
+        need_raw(tmp_path)
+    monkeypatch.delenv("CI")
+    with pytest.raises(pytest.skip.Exception):
+        need_raw(tmp_path)
+    assert shared_data().parent.name == "shared" and shared_data().parent.parent == Path(__file__).resolve().parents[2]
 
 
 def test_the_committed_series_are_their_rebuild_byte_for_byte(raw):
