@@ -589,7 +589,7 @@ def _narrowed(scenario: Scenario, path: Path | None) -> Scenario:
 def cmd_history(args: argparse.Namespace) -> int:
     """``bamboo history``: the hindcast of the record, scored beside naive baselines; hindcast.json and its figure."""
     from sim import plots
-    from sim.hindcast import hindcast, simulate
+    from sim.hindcast import hindcast, simulate, skill_lines
     from sim.results import manifest, write_json
 
     path, scenario, record = _past(args)
@@ -618,6 +618,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                 f"{name} {s['tier_match']['overall']:.0%} / {s['rps']['overall']:.3f}" for name, s in scores.items()
             )
             print(f"  {window.replace('_', ' ')} (tier match / RPS): {row}")
+        print("\n".join(skill_lines(report)))
         print(f"wrote {target.path}/: hindcast.json, hindcast.png, hindcast.svg, manifest.json")
     return 0
 

@@ -2,7 +2,11 @@
 
 In sample is the record up to the cut-off year, out of sample the years
 after it. Every score is set beside the naive baselines scored the same way
-(``sim.scoring``): persistence and a trend fitted before the window.
+(``sim.scoring``): persistence, a trend fitted before the window and a
+constant upgrade hazard fitted on the in-sample years, both from the record's
+``baselines_from`` year (1992); and on "this power's tier rises this year"
+(Brier) and the tiers (RPS), the model's skill against each baseline, with
+bootstrap intervals and the number of rises each rests on.
 """
 
 from __future__ import annotations
@@ -11,10 +15,24 @@ import numpy as np
 
 from sim.calendar import Calendar
 from sim.domain import POWERS, TIERS
-from sim.measurement import arms_share, median_by_year, period_means, tier_distribution
+from sim.measurement import arms_share, median_by_year, period_means, rise_share, tier_distribution
 from sim.record import Record
 from sim.scenario import Scenario
-from sim.scoring import period_error, persistence, score, trend
+from sim.scoring import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    bootstrap,
+    brier,
+    fit_hazard,
+    hazard_forecast,
+    path_rises,
+    period_error,
+    persistence,
+    ranked_probability,
+    rises,
+    score,
+    trend,
+)
 
 HISTORY_SCENARIO = "history_1986_2025.yaml"  # the history 1986-2025, shipped with the package (sim.scenario.SHIPPED)
 ARMS_SUPPLIER = "RU"  # the record's arms series is Russia's share
@@ -65,10 +83,58 @@ def arms_scores(arms: np.ndarray, calendar: Calendar, record: Record, cutoff: in
     return {
         "supplier": ARMS_SUPPLIER,
         "periods": [f"{a}-{b}" for a, b in periods],
-        "record": [p.value for p in record.russian_arms_share],
+        "record": [round(p.value, 4) for p in record.russian_arms_share],
         "model": [round(modelled.get(p, float("nan")), 4) for p in periods],
         "mean_absolute_error": scores,
     }
+
+
+BASELINES = ("hazard", "persistence", "trend")  # the model's skill is stated against each
+
+
+def forecast_skill(
+    forecasts: dict[str, np.ndarray], rise: dict[str, np.ndarray], tiers: np.ndarray, window: np.ndarray
+) -> dict:
+    """Brier (a rise this year) and RPS (the tiers) of each forecast over the window, and the model's skill.
+
+    The skill is against each baseline, with bootstrap intervals over the power-years, beside the power-years
+    and rises the scores rest on. The Brier score leaves out the record's first year, which has no year before
+    it to rise from.
+    """
+    after_first = window & (np.arange(len(window)) > 0)
+    return {
+        "power_years": int(tiers.shape[0] * window.sum()),
+        "rises": int(rises(tiers)[:, after_first].sum()),
+        "brier": bootstrap({k: brier(r, tiers)[:, after_first].ravel() for k, r in rise.items()}, BASELINES),
+        "rps": bootstrap({k: ranked_probability(f, tiers)[:, window].ravel() for k, f in forecasts.items()}, BASELINES),
+    }
+
+
+def skill_lines(report: dict) -> list[str]:
+    """The skill scores of a hindcast report as the command line prints them, one line per window and score."""
+    lines = []
+    hz = report["skill"]["hazard"]
+    lines.append(
+        f"  constant hazard: {hz['upgrades']} upgrades in {hz['power_years_at_risk']} power-years at risk "
+        f"({hz['fitted_on']}), {hz['rate']:.3f} a year"
+    )
+    for window in ("in_sample", "out_of_sample"):
+        entry = report["skill"][window]
+        for measure, label in (("brier", "Brier, a rise this year"), ("rps", "RPS")):
+            scores = ", ".join(f"{k} {v['score']:.3f}" for k, v in entry[measure]["scores"].items())
+            skills = ", ".join(f"{k} {_skill(v)}" for k, v in entry[measure]["skill"].items())
+            lines.append(
+                f"  {window.replace('_', ' ')} {label} ({entry['rises']} rises in {entry['power_years']} "
+                f"power-years): {scores}; model's skill vs {skills}"
+            )
+    return lines
+
+
+def _skill(entry: dict) -> str:
+    """A skill with its interval, as printed."""
+    value = "n/a" if entry["skill"] is None else f"{entry['skill']:+.2f}"
+    interval = entry["interval"]
+    return value if interval is None else f"{value} [{interval[0]:+.2f}, {interval[1]:+.2f}]"
 
 
 def hindcast(
@@ -85,14 +151,29 @@ def hindcast(
         missing = years[np.isnan(probs).any(axis=(0, 2))]
         raise ValueError(f"the run does not cover the record's years {missing[0]}-{missing[-1]}")
     alignment = median_by_year(trajectories["alignment"], calendar, years)
-    scores = {}
-    for name, window in windows(record, cutoff).items():
+    split = windows(record, cutoff)
+    since = record.baselines_from
+    hazard = fit_hazard(record.tiers, years, split["in_sample"] & (years >= (since or years[0])))
+    model_rise = rise_share(trajectories["tier"], calendar, years)
+    scores, skill = {}, {}
+    for name, window in split.items():
+        hazard_probs, hazard_rise = hazard_forecast(record.tiers, years, window, hazard)
         forecasts = {
             "model": probs,
             "persistence": persistence(record.tiers, years, window),
-            "trend": trend(record.tiers, years, window),
+            "trend": trend(record.tiers, years, window, since),
+            "hazard": hazard_probs,
         }
         scores[name] = {k: score(f, record.tiers, years, window).as_dict() for k, f in forecasts.items()}
+        rise = {"model": model_rise, "hazard": hazard_rise}
+        rise |= {k: path_rises(forecasts[k]) for k in ("persistence", "trend")}
+        skill[name] = forecast_skill(forecasts, rise, record.tiers, window)
+    skill_report = {
+        "hazard": hazard.as_dict(),
+        "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "unit": "power-year"},
+        "trend_fitted_from": since,
+        **skill,
+    }
     return {
         "years": years.tolist(),
         "cutoff": cutoff,
@@ -107,5 +188,6 @@ def hindcast(
             for i, p in enumerate(POWERS)
         },
         "scores": scores,
+        "skill": skill_report,
         **({"russian_arms_share": arms_scores(arms, calendar, record, cutoff)} if arms is not None else {}),
     }

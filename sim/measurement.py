@@ -42,6 +42,21 @@ def tier_distribution(tier: np.ndarray, calendar: Calendar, years: np.ndarray) -
     return probs
 
 
+def rise_share(tier: np.ndarray, calendar: Calendar, years: np.ndarray) -> np.ndarray:
+    """Share of runs whose tier at a year's end is above their tier at the year before's end, (powers, years).
+
+    The chance the forecast gives that the power's tier rises in the year; NaN where either end is not simulated
+    (the first simulated year is set against the start).
+    """
+    at = year_end_steps(calendar, years, tier.shape[0])
+    before = year_end_steps(calendar, years - 1, tier.shape[0])
+    out = np.full((tier.shape[2], len(years)), np.nan)
+    for j, (k, b) in enumerate(zip(at, before, strict=True)):
+        if k >= 0 and b >= 0:
+            out[:, j] = (tier[k] > tier[b]).mean(axis=0)
+    return out
+
+
 def median_by_year(x: np.ndarray, calendar: Calendar, years: np.ndarray) -> np.ndarray:
     """Median across runs of a per-power trajectory (steps + 1, runs, powers) at each year's end, (powers, years)."""
     at = year_end_steps(calendar, years, x.shape[0])

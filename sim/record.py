@@ -1,8 +1,11 @@
 """The record of 1986-2025: Vietnam's partnership tier with each power by year, and what else is scored.
 
 Read from ``sim/data/record.yaml`` (or a file of the same shape): every value
-with its source and a flag, ``checked``, ``computed`` or ``recalled``. A bad
-file is a RecordError naming the file, the field and what was expected.
+with its source and a flag, ``checked``, ``computed`` or ``recalled``. Vietnam's
+arms imports by period are summed from the yearly series derived from SIPRI's
+register (``sim/data/arms_deliveries.csv``, ``sim.datasets``), which must
+reproduce the shares the record states for each period. A bad file is a
+RecordError naming the file, the field and what was expected.
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from sim.datasets import SUPPLIERS, ArmsYear, DatasetError, check_stated, parse_arms, period_share
 from sim.domain import POWERS, TIERS
 from sim.limits import MAX_DATA_BYTES
 from sim.reach import ReachError, read_file
 
 FLAGS = ("checked", "computed", "recalled")
-SUPPLIERS = (*POWERS, "IL", "KR", "BY", "UA", "IN", "others")  # of Vietnam's arms imports (record.yaml)
 SCORED_SUPPLIER = "RU"  # the one whose share the model measures (sim.measurement.arms_share)
 
 
@@ -58,6 +61,8 @@ class Record:
     years: np.ndarray  # (years,)
     tiers: np.ndarray  # (powers, years), int
     arms_imports: tuple[ArmsPeriod, ...] = ()
+    arms_years: tuple[ArmsYear, ...] = ()  # the yearly series the periods are summed from
+    baselines_from: int | None = None  # the first year the baselines are fitted on (None: the record's first)
 
     @property
     def russian_arms_share(self) -> tuple[Period, ...]:
@@ -107,15 +112,15 @@ def _load(path: Path) -> Record:
     if not isinstance(spells, dict) or set(spells) != set(POWERS):
         raise RecordError(path, "tiers", f"expected a list of spells for each of {', '.join(POWERS)}")
     tiers = np.stack([_tiers(path, p, spells[p], span, raw.get("sources") or {}) for p in POWERS])
-    arms = tuple(
-        _arms(path, f"arms_imports[{i}]", item, raw.get("sources") or {})
-        for i, item in enumerate(raw.get("arms_imports") or [])
-    )
+    arms_years, arms = _arms_imports(path, raw.get("arms_imports"), raw.get("sources") or {})
     scored = [(p.first, p.last) for p in arms if p.scored]
     for (a, b), (c, d) in itertools.pairwise(scored):
         if c <= b:
             raise RecordError(path, "arms_imports", f"expected scored periods in order, apart: {a}-{b} and {c}-{d}")
-    return Record(span, tiers, arms)
+    since = raw.get("baselines_from", years[0])
+    if isinstance(since, bool) or not isinstance(since, int) or not years[0] <= since <= years[1]:
+        raise RecordError(path, "baselines_from", f"expected a year within {years[0]}-{years[1]}, got {since!r}")
+    return Record(span, tiers, arms, arms_years, since)
 
 
 def _tiers(path: Path, power: str, spells: object, span: np.ndarray, sources: dict) -> np.ndarray:
@@ -143,21 +148,56 @@ def _tiers(path: Path, power: str, spells: object, span: np.ndarray, sources: di
     return out
 
 
-def _arms(path: Path, field: str, item: object, sources: dict) -> ArmsPeriod:
-    """The arms imports over one period, ``item`` as the file gives it at ``field``."""
+def _arms_imports(path: Path, section: object, sources: dict) -> tuple[tuple[ArmsYear, ...], tuple[ArmsPeriod, ...]]:
+    """The yearly arms series the section names, and its periods' shares, each checked against the stated ones."""
+    if section is None:
+        return (), ()
+    if not isinstance(section, dict):
+        raise RecordError(path, "arms_imports", "expected a mapping with file, flag, source, periods")
+    _sourced(path, "arms_imports", section, sources)
+    name = section.get("file")
+    if not isinstance(name, str) or not name.endswith(".csv"):
+        raise RecordError(path, "arms_imports.file", f"expected the derived series' CSV file, got {name!r}")
+    where = path.parent / name
+    try:
+        years = tuple(parse_arms(read_file(where, MAX_DATA_BYTES, "CSV", "a derived series").decode("utf-8"), name))
+    except (ReachError, UnicodeDecodeError, DatasetError) as exc:
+        raise RecordError(path, "arms_imports.file", f"cannot read {where}: {exc}") from None
+    periods = section.get("periods")
+    if not isinstance(periods, list) or not periods:
+        raise RecordError(path, "arms_imports.periods", "expected a list of periods, each with from, to, stated")
+    out = []
+    for i, item in enumerate(periods):
+        field = f"arms_imports.periods[{i}]"
+        first, last, stated = _period(path, field, item, years, sources)
+        wrong = check_stated(years, [(first, last, s, v) for s, v in stated.items()])
+        if wrong:
+            raise RecordError(path, f"{field}.stated", f"the derived series does not reproduce it: {'; '.join(wrong)}")
+        shares = {s: period_share(years, first, last, s) for s in SUPPLIERS}
+        out.append(ArmsPeriod(first, last, shares, item.get("scored", True)))
+    return years, tuple(out)
+
+
+def _period(path: Path, field: str, item: object, years: tuple[ArmsYear, ...], sources: dict) -> tuple[int, int, dict]:
+    """A period's first and last year, inside the derived series' years, and the shares stated for it."""
     if not isinstance(item, dict):
-        raise RecordError(path, field, "expected a mapping with from, to, shares")
+        raise RecordError(path, field, "expected a mapping with from, to, stated")
     first, last, scored = item.get("from"), item.get("to"), item.get("scored", True)
-    if not (isinstance(first, int) and isinstance(last, int) and first <= last):
-        raise RecordError(path, field, f"expected whole years from <= to, got from {first!r}, to {last!r}")
+    span = (years[0].year, years[-1].year) if years else (0, -1)
+    if not (isinstance(first, int) and isinstance(last, int) and span[0] <= first <= last <= span[1]):
+        raise RecordError(
+            path, field, f"expected whole years from <= to within {span[0]}-{span[1]}, got {first!r}, {last!r}"
+        )
     if not isinstance(scored, bool):
         raise RecordError(path, f"{field}.scored", f"expected true or false, got {scored!r}")
-    shares = item.get("shares")
-    if not isinstance(shares, dict) or not shares:
-        raise RecordError(path, f"{field}.shares", f"expected a share for some of {', '.join(SUPPLIERS)}")
+    if sum(y.total for y in years if first <= y.year <= last) <= 0:
+        raise RecordError(path, field, f"expected deliveries over {first}-{last}, the series has none")
+    stated = item.get("stated") or {}
+    if not isinstance(stated, dict):
+        raise RecordError(path, f"{field}.stated", f"expected a share for some of {', '.join(SUPPLIERS)}")
     out = {}
-    for supplier, entry in shares.items():
-        where = f"{field}.shares.{supplier}"
+    for supplier, entry in stated.items():
+        where = f"{field}.stated.{supplier}"
         if supplier not in SUPPLIERS:
             raise RecordError(path, where, f"expected a supplier among {', '.join(SUPPLIERS)}")
         if not isinstance(entry, dict):
@@ -167,9 +207,20 @@ def _arms(path: Path, field: str, item: object, sources: dict) -> ArmsPeriod:
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value <= 1.0:
             raise RecordError(path, f"{where}.value", f"expected a share between 0 and 1, got {value!r}")
         out[supplier] = float(value)
-    if sum(out.values()) > 1.0 + 1e-9:
-        raise RecordError(path, f"{field}.shares", f"expected shares adding up to at most 1, got {sum(out.values()):g}")
-    return ArmsPeriod(first, last, out, scored)
+    return first, last, out
+
+
+def stated_arms_shares(path: str | Path | None = None) -> list[tuple[int, int, str, float]]:
+    """The arms shares the record file states, as (first, last, supplier, share); the packaged record by default.
+
+    Read without the derived series, so that the script that derives it (``sim.datasets``) can check its output.
+    """
+    raw = yaml.safe_load(Path(path or default_path()).read_text(encoding="utf-8"))
+    return [
+        (p["from"], p["to"], supplier, float(entry["value"]))
+        for p in raw["arms_imports"]["periods"]
+        for supplier, entry in (p.get("stated") or {}).items()
+    ]
 
 
 def _sourced(path: Path, field: str, item: dict, sources: dict) -> None:

@@ -18,7 +18,18 @@ out-of-sample years after it):
 
 The baselines: **persistence** (every tie stays at the last recorded tier
 before the window), **trend** (a straight line through each power's tier
-index over the years before the window, rounded), both as certain forecasts.
+index over the years before the window from a given year, rounded), both as
+certain forecasts, and a **constant upgrade hazard** (upgrades per power-year
+at risk, fitted on given years: each year a tie below the top tier rises with
+that probability, by a jump drawn from the fitted upgrades'), a probabilistic
+forecast from the window's start.
+
+On "this power's tier rises this year" each forecast gives a chance per
+power-year (the share of runs that rise; the hazard's; 0 or 1 for a certain
+path), scored by the **Brier score**. Brier and RPS are set against each
+baseline as **skill** (1 - score / baseline's score), with **bootstrap 95%
+intervals** over resampled power-years (a fixed seed), and with the number of
+power-years and rises they rest on.
 """
 
 from __future__ import annotations
@@ -154,17 +165,19 @@ def persistence(tiers: np.ndarray, years: np.ndarray, window: np.ndarray) -> np.
     return certain(np.repeat(known[:, None], len(years), axis=1))
 
 
-def trend(tiers: np.ndarray, years: np.ndarray, window: np.ndarray) -> np.ndarray:
+def trend(tiers: np.ndarray, years: np.ndarray, window: np.ndarray, since: int | None = None) -> np.ndarray:
     """A straight line through each power's tier index over the years before the window, rounded and clipped.
 
-    With fewer than two years before the window, the trend is persistence.
+    Fitted over the years from ``since`` on (all the years before the window if None): from 1992, a line
+    is not fitted through the Soviet alliance. With fewer than two such years, the trend is persistence.
     """
     first = int(np.flatnonzero(window)[0])
-    if first < 2:
+    fitted = np.flatnonzero((np.arange(len(years)) < first) & (years >= (years[0] if since is None else since)))
+    if len(fitted) < 2:
         return persistence(tiers, years, window)
     line = np.empty(tiers.shape, dtype=np.int64)
     for p in range(tiers.shape[0]):
-        slope, intercept = np.polyfit(years[:first], tiers[p, :first].astype(float), 1)
+        slope, intercept = np.polyfit(years[fitted], tiers[p, fitted].astype(float), 1)
         line[p] = np.clip(np.rint(intercept + slope * years), 0, K - 1)
     line[:, :first] = tiers[:, :first]  # the known years are known
     return certain(line)
@@ -174,3 +187,135 @@ def period_error(modelled: dict[tuple[int, int], float], recorded: Iterable[Peri
     """Mean absolute error of a share over the record's periods, (first, last) -> modelled share."""
     errors = [abs(modelled[(p.first, p.last)] - p.value) for p in recorded if (p.first, p.last) in modelled]
     return float(np.mean(errors)) if errors else None
+
+
+# -- a rise of a tier, and the baselines that forecast one ------------------------------------------------------
+
+TOP = TIERS.index("comprehensive_strategic")  # the highest tier the Four No's allow: a tie there cannot rise
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 2025
+
+
+def rises(tiers: np.ndarray) -> np.ndarray:
+    """Whether each power's tier rises in each year, (powers, years) as 0/1; the first year has no year before (0)."""
+    out = np.zeros(tiers.shape)
+    out[:, 1:] = tiers[:, 1:] > tiers[:, :-1]
+    return out
+
+
+@dataclass(frozen=True)
+class Hazard:
+    """A constant upgrade hazard: upgrades per power-year at risk (a tie below TOP the year before), as fitted.
+
+    ``jumps[j - 1]`` is the share of the fitted upgrades that rose j tiers: an upgrade of the baseline rises as
+    the fitted ones did, to TOP at most.
+    """
+
+    rate: float
+    upgrades: int
+    at_risk: int
+    jumps: tuple[float, ...]
+    years: tuple[int, int]  # the first and last year fitted on
+
+    def as_dict(self) -> dict:
+        """The fit as a report gives it."""
+        return {
+            "rate": self.rate,
+            "upgrades": self.upgrades,
+            "power_years_at_risk": self.at_risk,
+            "jump_shares": list(self.jumps),
+            "fitted_on": f"{self.years[0]}-{self.years[1]}",
+        }
+
+
+def fit_hazard(tiers: np.ndarray, years: np.ndarray, fit: np.ndarray) -> Hazard:
+    """The upgrades per power-year at risk over the years in ``fit`` (each year against the year before).
+
+    With no power-year at risk the rate is 0; with no upgrade, an upgrade would rise one tier.
+    """
+    fit = fit.copy()
+    fit[0] = False  # the first year has no year before it
+    at_risk = (np.concatenate([tiers[:, :1], tiers[:, :-1]], axis=1) < TOP) & fit[None, :]
+    up = (rises(tiers) > 0) & at_risk
+    sizes = (tiers - np.concatenate([tiers[:, :1], tiers[:, :-1]], axis=1))[up]
+    jumps = np.bincount(sizes - 1, minlength=TOP) / len(sizes) if len(sizes) else np.eye(TOP)[0]
+    chosen = years[fit]
+    return Hazard(
+        float(up.sum() / at_risk.sum()) if at_risk.any() else 0.0,
+        int(up.sum()),
+        int(at_risk.sum()),
+        tuple(float(j) for j in jumps),
+        (int(chosen[0]), int(chosen[-1])) if chosen.size else (0, -1),
+    )
+
+
+def hazard_forecast(
+    tiers: np.ndarray, years: np.ndarray, window: np.ndarray, hazard: Hazard
+) -> tuple[np.ndarray, np.ndarray]:
+    """The tier distribution and the chance of a rise per power and year, a constant hazard from the window's start.
+
+    Before the window the record is known; from its last tier before the window (the window's first year's,
+    if none is before), each year a tie below TOP rises with probability ``hazard.rate`` by a jump drawn from
+    ``hazard.jumps``. Returns (probs (powers, years, K), rise (powers, years)).
+    """
+    step = np.eye(K)
+    for k in range(TOP):
+        step[k, k] = 1.0 - hazard.rate
+        for j, share in enumerate(hazard.jumps, 1):
+            step[k, min(k + j, TOP)] += hazard.rate * share
+    first = int(np.flatnonzero(window)[0])
+    probs, rise = certain(tiers), rises(tiers)
+    start = max(first, 1)
+    state = probs[:, start - 1]
+    for i in range(start, len(years)):
+        rise[:, i] = hazard.rate * state[:, :TOP].sum(axis=-1)
+        state = state @ step
+        probs[:, i] = state
+    return probs, rise
+
+
+def path_rises(probs: np.ndarray) -> np.ndarray:
+    """The rises of a certain forecast's path (persistence, the trend), per power and year, 0/1."""
+    return rises(modal(probs))
+
+
+def brier(rise: np.ndarray, tiers: np.ndarray) -> np.ndarray:
+    """Brier score per power and year of the chance of a rise against whether the record's tier rose."""
+    return (rise - rises(tiers)) ** 2
+
+
+def _interval(x: np.ndarray) -> list[float] | None:
+    """The 2.5 and 97.5 percentiles of the finite values of ``x``; None if none is finite."""
+    x = x[np.isfinite(x)]
+    return [float(v) for v in np.percentile(x, [2.5, 97.5])] if x.size else None
+
+
+def bootstrap(
+    losses: dict[str, np.ndarray],
+    against: Iterable[str],
+    resamples: int = BOOTSTRAP_RESAMPLES,
+    seed: int = BOOTSTRAP_SEED,
+) -> dict:
+    """Mean loss of each forecast and the model's skill against each of ``against``, with bootstrap 95% intervals.
+
+    ``losses``: forecast name -> loss per unit (power-year), the same units for every forecast, one of them
+    "model". Skill is 1 - (the model's mean loss) / (the baseline's): 1 is perfect, 0 no better than the
+    baseline, negative worse. Each resample draws the units with replacement (the same draw for every
+    forecast, so the comparison is paired); a resample where the baseline's loss is 0 has no skill and is
+    counted as ``undefined``.
+    """
+    units = len(losses["model"])
+    draws = np.random.default_rng(seed).integers(0, units, size=(resamples, units))
+    means = {name: loss[draws].mean(axis=1) for name, loss in losses.items()}
+    scores = {name: {"score": float(loss.mean()), "interval": _interval(means[name])} for name, loss in losses.items()}
+    skill = {}
+    for base in against:
+        whole = losses[base].mean()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            resampled = np.where(means[base] > 0, 1.0 - means["model"] / means[base], np.nan)
+        skill[base] = {
+            "skill": float(1.0 - losses["model"].mean() / whole) if whole > 0 else None,
+            "interval": _interval(resampled),
+            "undefined": int(np.isnan(resampled).sum()),
+        }
+    return {"scores": scores, "skill": skill}

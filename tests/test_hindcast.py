@@ -56,6 +56,33 @@ def test_the_arms_share_is_scored_beside_persistence_and_a_trend():
     assert report["model"] == pytest.approx(report["record"])
     errors = report["mean_absolute_error"]
     assert errors["in_sample"]["model"] == pytest.approx(0.0) and errors["out_of_sample"]["model"] == pytest.approx(0.0)
-    # persistence carries 2005-09's 0.78 on to 2010-14, 2015-19 and 2020-23
-    assert errors["out_of_sample"]["persistence"] == pytest.approx((0.15 + 0.06 + 0.39) / 3)
+    # persistence carries 2005-09's share (0.783) on to 2010-14 (0.926), 2015-19 (0.720) and 2020-23 (0.388)
+    shares = [p.value for p in RECORD.russian_arms_share]
+    assert errors["out_of_sample"]["persistence"] == pytest.approx(sum(abs(s - shares[1]) for s in shares[2:]) / 3)
+    assert errors["out_of_sample"]["persistence"] == pytest.approx((0.143 + 0.063 + 0.395) / 3, abs=1e-3)
     assert errors["out_of_sample"]["trend"] > 0
+
+
+def test_the_skill_report_states_the_hazard_fitted_in_sample_and_a_retelling_model_has_full_skill():
+    report = hindcast(retelling(), CAL, RECORD, cutoff=2012)
+    skill = report["skill"]
+    # 1992-2012: the US 21 power-years at risk, China 17 (to its CSP of 2008), Russia 21; upgrades: China 2008,
+    # Russia 2001 and 2012
+    assert skill["hazard"] | {"rate": 0} == {
+        "rate": 0,
+        "upgrades": 3,
+        "power_years_at_risk": 59,
+        "jump_shares": pytest.approx([1 / 3, 1 / 3, 1 / 3]),
+        "fitted_on": "1992-2012",
+    }
+    assert skill["hazard"]["rate"] == pytest.approx(3 / 59)
+    out = skill["out_of_sample"]
+    assert (out["rises"], out["power_years"]) == (2, 39)  # the US in 2013 and 2023
+    # never rising scores the two rises out of 39 power-years; the hazard gives the US a chance of at most 3/59
+    # a year (less as its chain reaches the top tier), China and Russia none (at the top tier from 2012)
+    assert out["brier"]["scores"]["persistence"]["score"] == pytest.approx(2 / 39)
+    h = 3 / 59
+    assert 2 * (1 - h) ** 2 / 39 < out["brier"]["scores"]["hazard"]["score"] < (2 + 11 * h**2) / 39
+    assert out["brier"]["scores"]["model"]["score"] == 0.0
+    for measure in ("brier", "rps"):
+        assert out[measure]["skill"]["hazard"]["skill"] == 1.0

@@ -124,7 +124,8 @@ def test_history_writes_the_hindcast_scored_beside_the_baselines(hindcast_run):
     report = json.loads((out / "hindcast.json").read_text())
     assert report["years"][0] == 1986 and report["years"][-1] == 2025 and report["cutoff"] == 2012
     for window in ("in_sample", "out_of_sample"):
-        assert set(report["scores"][window]) == {"model", "persistence", "trend"}
+        assert set(report["scores"][window]) == {"model", "persistence", "trend", "hazard"}
+        assert set(report["skill"][window]["brier"]["skill"]) == {"hazard", "persistence", "trend"}
     us = report["powers"]["US"]
     assert len(us["modal"]) == len(us["record"]) == len(us["probabilities"]) == 40
     assert all(abs(sum(p) - 1) < 1e-3 for p in us["probabilities"])

@@ -9,7 +9,23 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from sim.params import TIERS
-from sim.scoring import K, certain, order_share, persistence, ranked_probability, score, trend
+from sim.scoring import (
+    TOP,
+    Hazard,
+    K,
+    bootstrap,
+    brier,
+    certain,
+    fit_hazard,
+    hazard_forecast,
+    order_share,
+    path_rises,
+    persistence,
+    ranked_probability,
+    rises,
+    score,
+    trend,
+)
 
 YEARS = np.arange(2000, 2011)
 NONE, COMP, STRAT, CSP = (TIERS.index(t) for t in ("none", "comprehensive", "strategic", "comprehensive_strategic"))
@@ -114,3 +130,69 @@ def test_an_early_upgrade_before_the_window_counts_as_early():
     early[0, YEARS >= 2003] = CSP  # the US CSP five years early, before the window opens
     s = score(certain(early), tiers, YEARS, LATE)
     assert {(u.power, u.tier): u.error for u in s.upgrades}[("US", "comprehensive_strategic")] == -5
+
+
+# -- a rise this year, the constant hazard, skill with intervals ------------------------------------------------
+
+
+def test_the_hazard_is_the_upgrades_per_power_year_at_risk_by_hand():
+    tiers = record()
+    h = fit_hazard(tiers, YEARS, ALL)
+    # at risk (below CSP the year before), 2001-2010: the US 2001-2008 (8), China never (CSP throughout), Russia
+    # 2001-2010 (10); upgrades: the US 2004 (+1) and 2008 (+2), Russia 2006 (+2)
+    assert (h.upgrades, h.at_risk, h.rate) == (3, 18, pytest.approx(3 / 18))
+    assert h.jumps == pytest.approx((1 / 3, 2 / 3, 0.0)) and h.years == (2001, 2010)  # 2000 has no year before
+    # fitted on the in-sample years only: to 2004, one upgrade in 8 power-years at risk (the US 2001-04, Russia)
+    early = fit_hazard(tiers, YEARS, ~LATE)
+    assert (early.upgrades, early.at_risk, early.jumps) == (1, 8, pytest.approx((1.0, 0.0, 0.0)))
+
+
+def test_the_hazard_forecast_by_hand():
+    tiers = np.zeros((1, 6), dtype=np.int64)
+    years, window = np.arange(2000, 2006), np.arange(2000, 2006) >= 2002
+    probs, rise = hazard_forecast(tiers, years, window, Hazard(0.5, 1, 2, (1.0, 0.0, 0.0), (2000, 2001)))
+    assert (probs[0, :2] == certain(tiers)[0, :2]).all()  # the years before the window are known
+    assert probs[0, 2, :3] == pytest.approx([0.5, 0.5, 0.0])  # a year on: half rose one tier
+    assert probs[0, 3, :3] == pytest.approx([0.25, 0.5, 0.25])
+    assert probs[0, 4, :4] == pytest.approx([0.125, 0.375, 0.375, 0.125])  # the top tier reached in 1 of 8
+    assert probs[0, 5, TOP] == pytest.approx(0.125 + 0.375 / 2)  # the top tier stays
+    assert rise[0, 2:].tolist() == pytest.approx([0.5, 0.5, 0.5, 0.5 * 7 / 8])  # a tie at the top cannot rise
+
+
+def test_the_brier_score_on_a_rise_by_hand():
+    tiers = np.array([[0, 0, 1, 1]])  # a rise in the third year
+    chance = np.array([[0.0, 0.5, 0.5, 0.2]])
+    assert rises(tiers).tolist() == [[0, 0, 1, 0]]
+    assert brier(chance, tiers)[0].tolist() == pytest.approx([0.0, 0.25, 0.25, 0.04])
+    assert brier(chance, tiers)[0, 1:].mean() == pytest.approx(0.18)
+    assert path_rises(certain(np.array([[0, 1, 1, 3]]))).tolist() == [[0, 1, 0, 1]]
+
+
+def test_skill_against_a_baseline_by_hand_with_a_bootstrap_interval():
+    losses = {"model": np.array([0.0, 0.1, 0.2, 0.1]), "hazard": np.array([0.2, 0.2, 0.2, 0.2])}
+    out = bootstrap(losses, ["hazard"], resamples=500, seed=1)
+    assert out["scores"]["model"]["score"] == pytest.approx(0.1)
+    assert out["skill"]["hazard"]["skill"] == pytest.approx(1 - 0.1 / 0.2)
+    low, high = out["skill"]["hazard"]["interval"]
+    assert 0.0 <= low < 0.5 < high <= 1.0  # the model's mean loss over a resample lies within 0 and 0.2
+    assert out["scores"]["hazard"]["interval"] == pytest.approx([0.2, 0.2])
+    assert out == bootstrap(losses, ["hazard"], resamples=500, seed=1)  # a fixed seed, the same intervals
+    never = bootstrap({"model": np.array([0.1, 0.3]), "persistence": np.array([0.0, 1.0])}, ["persistence"], 400, 2)
+    assert never["skill"]["persistence"]["skill"] == pytest.approx(1 - 0.2 / 0.5)
+    assert 50 < never["skill"]["persistence"]["undefined"] < 150  # both draws on the perfect year: a quarter
+
+
+def test_the_trend_is_fitted_from_the_year_given():
+    tiers = np.zeros((3, len(YEARS)), dtype=np.int64)
+    tiers[0, YEARS <= 2001] = TIERS.index("alliance")  # a fall, then flat: a line through it keeps falling
+    assert trend(tiers, YEARS, LATE)[0, -1].argmax() == 0  # clipped at none
+    through = np.polyfit(YEARS[:5], tiers[0, :5].astype(float), 1)[0]
+    assert through < 0
+    flat = trend(tiers, YEARS, LATE, since=2002).argmax(-1)
+    assert (flat[:, LATE] == 0).all() and (flat[:, ~LATE] == tiers[:, ~LATE]).all()
+    rising = record()
+    assert (
+        trend(rising, YEARS, LATE, since=2004)[2].argmax(-1).tolist()
+        == trend(rising, YEARS, LATE)[2].argmax(-1).tolist()
+    )  # Russia none to 2005 either way: a flat line
+    assert (trend(rising, YEARS, LATE, since=2004) == persistence(rising, YEARS, LATE)).all()  # one year: persistence
