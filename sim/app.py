@@ -19,6 +19,7 @@ import functools
 import gc
 import ipaddress
 import json
+import logging
 import multiprocessing
 import os
 import sys
@@ -237,11 +238,20 @@ def verdict_line(model: ClassroomModel) -> tuple[str, str]:
 
 
 def receive(lesson: Lesson, file: FileInfo) -> str | None:
-    """Give an uploaded file (Solara's FileInfo) to the lesson; the refusal to show, or None."""
-    small = file["size"] <= MAX_FILE_BYTES  # a larger file is refused before a byte of it is sent
-    data = file["file_obj"].read(MAX_FILE_BYTES + 1) if small else b""
+    """Give an uploaded file (Solara's FileInfo) to the lesson; the refusal to show, or None.
+
+    Whatever goes wrong while the browser sends the file (it stops, it sends
+    other bytes than it announced) is a refusal the student reads, not an
+    error in the server's log.
+    """
+    size = file["size"]
+    small = isinstance(size, int) and 0 <= size <= MAX_FILE_BYTES  # a larger file is refused before it is sent
     try:
-        lesson.upload(file["name"], data, size=file["size"])
+        data = file["file_obj"].read(MAX_FILE_BYTES + 1) if small else b""
+    except Exception:  # the browser's side of the transfer: any failure of it is the student's message
+        return "the browser did not send the file as it announced it; open it again"
+    try:
+        lesson.upload(file["name"], data, size=size if small else MAX_FILE_BYTES + 1)
     except ScenarioError as exc:
         return str(exc)
     return None
@@ -289,10 +299,33 @@ def chart(option: dict[str, Any], height: str, width: str = "100%") -> solara.El
 
 
 class ScenarioFile(FileDropZone):
-    """A button that opens the browser's file dialog, and takes a file dropped on it too."""
+    """A button that opens the browser's file dialog, and takes a file dropped on it too.
+
+    The server reads a file by asking the browser for it chunk by chunk; a
+    chunk is taken only if it is the next part of the file being read, of
+    the length it says, within the size the browser announced and the file
+    limit. Anything else a page sends (chunks never asked for, more bytes
+    than announced) is dropped, so that a page cannot fill the server's
+    memory through the button.
+    """
 
     template_file = (__file__, "scenario_file.vue")
     multiple = traitlets.Bool(False).tag(sync=True)
+
+    def vue_upload(self, content: dict[str, Any], buffers: list[bytes]) -> None:
+        """A chunk of the file being read: kept if it is the one expected, dropped otherwise."""
+        listener = self.chunk_listeners.get(content.get("id")) if isinstance(content, dict) else None
+        if listener is None or listener.version != self.version or len(buffers) != 1:
+            return
+        chunk = buffers[0]
+        queued = sum(c["length"] for c in listener.chunk_queue)
+        expected = (
+            content.get("offset") == listener.offset + queued
+            and content.get("length") == len(chunk)
+            and listener.offset + queued + len(chunk) <= min(listener.size, MAX_FILE_BYTES + 1)
+        )
+        if expected:
+            listener.handle_chunk(dict(content), chunk)
 
 
 @solara.component
@@ -308,8 +341,9 @@ def OpenScenario(on_file: Callable[[FileInfo, ScenarioFile], None]) -> solara.El
                 return
             real.version += 1
             real.reset_stats()
-            (file,) = real.get_files()
-            threading.Thread(target=on_file, args=(file, real), daemon=True).start()  # reading waits for the browser
+            files = real.get_files()
+            if len(files) == 1:  # the gate lets a drop announce one file only
+                threading.Thread(target=on_file, args=(files[0], real), daemon=True).start()  # reading waits
 
         real.observe(changed, "file_info")
         return lambda: real.unobserve(changed, "file_info")
@@ -413,7 +447,12 @@ def LessonPanel(lesson: Lesson, world: ClassroomModel, rebuild: Callable[[], Non
 
     def uploaded(file: FileInfo, widget: ScenarioFile) -> None:
         shown = show_name(file["name"])
-        refused = receive(lesson, file)
+        try:
+            refused = receive(lesson, file)
+        except Exception:  # a fault of the server's own: the student still hears of it, the log has the rest
+            logging.getLogger("bamboo.app").exception("an upload could not be read")
+            refused = "the server could not read it (its log says why)"
+        widget.chunk_listeners.clear()  # the file is read: its reader, and anything queued for it, go
         widget.clear()  # the button is ready for the next file; the page says what became of this one
         if refused:
             set_message(("error", f"{shown} was refused, and the page still shows {lesson.scenario.name}: {refused}"))

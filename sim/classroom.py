@@ -33,7 +33,7 @@ from sim.calendar import Month
 from sim.domain import POWERS
 from sim.events import EVENT_TYPES, Event
 from sim.explain import Decision
-from sim.limits import MAX_FILE_BYTES, MAX_UPLOADS
+from sim.limits import MAX_FILE_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOADS
 from sim.model import BalanceModel, Observer
 from sim.outcomes import Failure
 from sim.plots import NAMES, QS
@@ -200,8 +200,9 @@ class Lesson:
         # a sim.posterior.Posterior each run draws its calibrated parameters from, as `bamboo run --parameters`
         self.posterior = posterior if posterior is not None else SERVED_POSTERIOR
         self.strategy = DEFAULT  # who plays Vietnam: a registered strategy, or STUDENT
-        self.uploads: dict[str, Scenario] = {}  # by scenario name
         self.files: dict[str, bytes] = {}  # the uploaded files, by file name (for base: in later uploads)
+        self.opened: dict[str, Scenario] = {}  # the scenario of each uploaded file, by file name
+        self.received = 0  # bytes uploaded in this session, whatever became of them
         self.choose(scenario)
         if seed is not None:
             self.seed = seed
@@ -247,10 +248,19 @@ class Lesson:
             raise ScenarioError(short, None, "", f"the file is larger than {MAX_FILE_BYTES // 1024:,} KiB, the limit")
         if short not in self.files and len(self.files) >= MAX_UPLOADS:
             raise ScenarioError(short, None, "", f"a session keeps at most {MAX_UPLOADS} uploads; reload the page")
+        if self.received + len(data) > MAX_UPLOAD_BYTES:
+            limit = f"{MAX_UPLOAD_BYTES // 2**20} MiB"
+            raise ScenarioError(short, None, "", f"a session uploads at most {limit} in all; reload the page")
+        self.received += len(data)
         scenario = load_scenario(short, reach=Library({**shipped(), **self.files, short: data}))
         self.files[short] = data
+        self.opened[short] = scenario  # a file sent again replaces its scenario: the menu has one entry a file
         self.choose(scenario)
-        self.uploads[scenario.name] = scenario
+
+    @property
+    def uploads(self) -> dict[str, Scenario]:
+        """The scenarios uploaded in this session, by name: one for each file it keeps."""
+        return {scenario.name: scenario for scenario in self.opened.values()}
 
     def scenarios(self) -> dict[str, Path | Scenario]:
         """Every scenario the teacher can pick: the packaged ones and those uploaded."""

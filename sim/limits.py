@@ -30,6 +30,7 @@ MAX_DIGITS = 30  # digits of a whole number in YAML
 MAX_SEED = 2**63 - 1
 MAX_OUT_NAME = 200  # bytes in the output folder's name (its staging folders add 10; a name has at most 255)
 MAX_UPLOADS = 20  # scenario files one dashboard session keeps
+MAX_UPLOAD_BYTES = 32 << 20  # bytes one dashboard session may upload in all, whatever the files' names
 MAX_BENCH_MESA_RUNS = 1_000  # bench: one Mesa model per run, all kept by batch_run
 MAX_BENCH_ENSEMBLE_RUNS = 10_000_000
 
@@ -81,6 +82,11 @@ def _rows() -> list[tuple[str, str, str]]:
         ("a whole number in YAML", f"{MAX_DIGITS} digits", "longer ones are refused, never converted"),
         ("output folder name", f"{MAX_OUT_NAME} bytes", "its staging folders beside it add 10"),
         ("dashboard uploads per session", f"{MAX_UPLOADS}", "each at most the file limit above"),
+        (
+            "bytes a dashboard session uploads",
+            f"{MAX_UPLOAD_BYTES // 2**20} MiB in all",
+            "whatever the files' names; a chunk the server did not ask for is dropped",
+        ),
         (
             "`bench --steps`, `--mesa-runs`, `--ensemble-runs`",
             f"{MAX_STEPS}; {MAX_BENCH_MESA_RUNS:,}; {MAX_BENCH_ENSEMBLE_RUNS:,}",

@@ -120,3 +120,77 @@ def test_nothing_of_an_upload_reaches_the_server_s_disk(tmp_path, monkeypatch):
     lesson = Lesson()
     assert receive(lesson, dropped("mine.yaml", HEAD + b"base: status_quo.yaml\n")) is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_one_name_uploaded_again_and_again_keeps_one_menu_entry_and_flat_memory():
+    import gc
+    import tracemalloc
+
+    lesson = Lesson()
+    shipped = len(lesson.scenarios())
+
+    def send(i: int) -> None:
+        assert receive(lesson, dropped("same.yaml", b"name: Mine %d\ndescription: d\n" % i)) is None
+
+    tracemalloc.start()
+    try:
+        for i in range(20):
+            send(i)
+        gc.collect()
+        after_20 = tracemalloc.get_traced_memory()[0]
+        for i in range(20, 300):
+            send(i)
+        gc.collect()
+        after_300 = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(lesson.scenarios()) == shipped + 1  # one file: one entry, its latest scenario
+    assert lesson.scenario.name == "Mine 299"
+    assert after_300 - after_20 < 256 * 1024, (after_20, after_300)
+
+
+def test_a_session_uploads_a_bounded_number_of_bytes_whatever_the_names(monkeypatch):
+    import sim.classroom
+
+    monkeypatch.setattr(sim.classroom, "MAX_UPLOAD_BYTES", 1000)
+    lesson = Lesson()
+    file = HEAD + b"#" * 250 + b"\n"
+    for _ in range(3):
+        assert receive(lesson, dropped("same.yaml", file)) is None
+    assert "uploads at most" in refusal(lesson, "other.yaml", file)
+    assert "reload the page" in refusal(lesson, "same.yaml", file)
+
+
+def test_chunks_the_server_did_not_ask_for_are_dropped():
+    from sim.app import ScenarioFile
+
+    widget = ScenarioFile()
+    widget.file_info = [{"name": "a.yaml", "isFile": True, "size": 10}]
+    widget.version += 1
+    widget.reset_stats()
+    (file,) = widget.get_files()
+    reader = file["file_obj"]
+    big = b"x" * (5 << 20)
+    for _ in range(100):  # 500 MiB never asked for
+        widget.vue_upload({"id": reader.id, "file_index": 0, "offset": 0, "length": len(big)}, [big])
+    widget.vue_upload({"id": reader.id, "file_index": 0, "offset": 0, "length": 20}, [b"y" * 20])  # more than 10
+    widget.vue_upload({"id": reader.id, "file_index": 0, "offset": 4, "length": 2}, [b"zz"])  # not the next part
+    widget.vue_upload({"id": reader.id, "file_index": 0, "offset": 0, "length": 3}, [b"abcd"])  # other than it says
+    widget.vue_upload({"id": 10**9, "file_index": 0, "offset": 0, "length": 2}, [b"zz"])  # no such reader
+    assert reader.chunk_queue == []
+    widget.vue_upload({"id": reader.id, "file_index": 0, "offset": 0, "length": 6}, [b"name: "])
+    widget.vue_upload({"id": reader.id, "file_index": 0, "offset": 6, "length": 4}, [b"Mine"])
+    assert [c["buffer"] for c in reader.chunk_queue] == [b"name: ", b"Mine"]
+    widget.vue_upload({"id": reader.id, "file_index": 0, "offset": 10, "length": 1}, [b"!"])  # past the size
+    assert len(reader.chunk_queue) == 2
+
+
+def test_a_transfer_that_fails_is_a_message_to_the_student():
+    class Broken(io.BytesIO):
+        def read(self, *args):
+            raise ValueError("memoryview assignment: lvalue and rvalue have different structures")
+
+    lesson = Lesson()
+    message = receive(lesson, {"name": "a.yaml", "size": 10, "file_obj": Broken(), "data": None})
+    assert message is not None and "did not send the file" in message
+    assert receive(lesson, {"name": "a.yaml", "size": "ten", "file_obj": Broken(), "data": None}) is not None
