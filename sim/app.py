@@ -46,8 +46,10 @@ from sim.charts import (
     event_marks,
     explain_chart,
     fan_chart,
+    parameter_label,
     power_name,
     security_chart,
+    text_alternative,
     world_chart,
 )
 from sim.classroom import (
@@ -78,9 +80,12 @@ if TYPE_CHECKING:
 TITLE = "Bamboo classroom"
 PLAY_SECONDS = 0.6  # between quarters while playing
 CULL_TIMEOUT = "2m"  # a closed page's session is freed this long after its last connection went
-FAN_IDLE = 120.0  # seconds without a fan asked for, after which the fan workers exit (respawned on demand)
+FAN_IDLE = 120.0  # seconds with no page open, after which the fan workers exit (respawned on demand)
 EVENTS = {event_label(kind, None): kind for kind in sorted(EVENT_TYPES)}  # plain name -> event type
 VIEWS = ("Possible worlds", "Why Vietnam moved", "Security", "Compare")
+# each of the two views takes half of what the window leaves below the play bar, the verdict and the view
+# buttons: both are in view without scrolling from a 1280x600 window (a projector's 720p less the browser's bar)
+VIEW_HEIGHT = "max(170px, calc(50vh - 118px))"
 type Notice = tuple[str, str]  # a message to the teacher: its kind ("error" or "success") and its text
 
 CSS = """
@@ -98,6 +103,9 @@ CSS = """
 .bamboo.present .bamboo-date { font-size: 34px; }
 .bamboo.present .bamboo-note, .bamboo.present .bamboo-events { font-size: 18px; }
 .bamboo .v-slider { margin-top: 0; }
+.bamboo .v-input__slider .v-label { display: none; }  /* named for screen readers; the line above shows the value */
+.bamboo-verdict { font-size: 16px; }
+.bamboo.present .bamboo-verdict { font-size: 26px !important; font-weight: bold; }
 .bamboo-moves .v-btn { min-width: 0 !important; padding: 0 10px !important; }
 .bamboo .v-messages { min-height: 0; }
 .bamboo .v-input__slot { margin-bottom: 0; }
@@ -138,6 +146,7 @@ class FanWorkers:
         self.views = Cache[FanKey, FanSummary](16, max(workers, 1))
         self.last_used = time.monotonic()
         self.busy = 0  # fans under way: the workers are not idle while one is computed
+        self.pages = 0  # pages open: a class that pauses keeps its workers, so the next fan needs no cold start
         self.reaper: threading.Thread | None = None
 
     def start(self, workers: int) -> None:
@@ -159,16 +168,34 @@ class FanWorkers:
         self.pool = ProcessPoolExecutor(self.workers, spawn, initializer=_leave_with, initargs=(os.getpid(),))
         return self.pool
 
+    def page_opened(self) -> Callable[[], None]:
+        """A page has opened (a session started): the workers stay while it is open; what to call as it closes."""
+        with self.lock:
+            self.pages += 1
+
+        def closed() -> None:
+            with self.lock:
+                self.pages -= 1
+                self.last_used = time.monotonic()
+
+        return closed
+
+    def idle(self) -> bool:
+        """Whether no page has been open, and no fan asked for or under way, for FAN_IDLE seconds."""
+        return not self.pages and not self.busy and time.monotonic() - self.last_used > FAN_IDLE
+
     def _reap(self) -> None:
-        """Let the workers go once no page has asked for a fan for FAN_IDLE seconds.
+        """Let the workers go once no page has been open for FAN_IDLE seconds.
 
         A class that has left gives its memory back (each worker holds the
-        model and its compiled rules); the next fan respawns them.
+        model and its compiled rules); the next fan respawns them. A class
+        that pauses with its pages open keeps them: after the pause, the
+        first fan is as quick as any other.
         """
         while True:
             time.sleep(FAN_IDLE / 8)
             with self.lock:
-                if self.pool is not None and not self.busy and time.monotonic() - self.last_used > FAN_IDLE:
+                if self.pool is not None and self.idle():
                     self.pool.shutdown(wait=False)  # a fan under way still finishes
                     self.pool = None
 
@@ -294,8 +321,22 @@ class Chart(ipyvuetify.VuetifyTemplate):
 
 
 def chart(option: dict[str, Any], height: str, width: str = "100%") -> solara.Element:
-    """A chart of ECharts ``option`` (a JSON object), at the CSS ``height`` and ``width`` given."""
-    return Chart.element(option_json=json.dumps(option), attributes={"style": f"height: {height}; width: {width}"})
+    """A chart of ECharts ``option`` (a JSON object), at the CSS ``height`` and ``width`` given.
+
+    A screen reader reads it as a picture whose text says what the chart
+    shows (``sim.charts.text_alternative``).
+    """
+    attributes = {"style": f"height: {height}; width: {width}", "role": "img", "aria-label": text_alternative(option)}
+    return Chart.element(option_json=json.dumps(option), attributes=attributes)
+
+
+class PageLanguage(ipyvuetify.VuetifyTemplate):
+    """Tells the browser, and so screen readers and translators, that the page is in English."""
+
+    template = traitlets.Unicode(
+        '<template><span style="display: none"></span></template>'
+        '<script>module.exports = { mounted() { document.documentElement.lang = "en"; } };</script>'
+    ).tag(sync=True)
 
 
 class ScenarioFile(FileDropZone):
@@ -386,6 +427,7 @@ def Page() -> None:
     solara.Title(TITLE)
     classes = ["bamboo", "present"] if present.value else ["bamboo"]
     with solara.Column(classes=classes, gap="0px", style={"padding": "0"}):
+        PageLanguage.element()
         PlayBar(model, tick, playing, present, rebuild)
         with solara.Row(gap="8px", style={"align-items": "flex-start", "padding": "4px 8px"}):
             if not present.value:
@@ -507,7 +549,7 @@ def Dial(knob: Knob, value: float, on_value: Callable[[float], None]) -> None:
         solara.Checkbox(label=knob.label, value=value >= 0.5, on_value=on_value)
         return
     solara.Text(f"{knob.label}: {value:.2f}", classes=["bamboo-note"])
-    solara.SliderFloat("", value=value, min=knob.low, max=knob.high, step=knob.step, on_value=on_value,
+    solara.SliderFloat(knob.label, value=value, min=knob.low, max=knob.high, step=knob.step, on_value=on_value,
                        thumb_label=False)  # fmt: skip
 
 
@@ -523,14 +565,15 @@ def Main(model: solara.Reactive[ClassroomModel], tick: int, present: bool, view:
     with m.lock:
         text, kind = verdict_line(m)
         world = world_chart(m, font)
-    height = "430px" if present else "330px"
+    height = VIEW_HEIGHT
     with solara.Row(style={"align-items": "center", "gap": "8px"}):
-        getattr(solara, kind.capitalize())(text, dense=True, text=True, style={"margin": "0", "flex": "1 1 auto"})
+        getattr(solara, kind.capitalize())(text, dense=True, text=True, classes=["bamboo-verdict"],
+                                           style={"margin": "0", "flex": "1 1 auto"})  # fmt: skip
         solara.Text(fan_line(m, fan), classes=["bamboo-note"])
     chart(world, height)
     EventList(m, tick)
     solara.ToggleButtonsSingle(value=view, values=list(VIEWS), dense=True)
-    second = "360px" if present else "290px"
+    second = VIEW_HEIGHT
     with m.lock:
         option = second_chart(m, view.value, fan, font)
     if view.value == "Why Vietnam moved":
@@ -600,7 +643,7 @@ def WhyVietnamMoved(m: ClassroomModel, tick: int, font: int) -> None:
     solara.Text(f"At {when}. Points: how much each driver pulled on the move; habit counts for keeping a tie.",
                 classes=["bamboo-note"])  # fmt: skip
     with solara.Row(style={"align-items": "flex-start"}):
-        chart(explain_chart(reasons, font), "300px", "55%")
+        chart(explain_chart(reasons, font), VIEW_HEIGHT, "55%")
         with solara.Column(style={"width": "45%"}, gap="6px"):
             for r in reasons.values():
                 solara.Text(r.sentence(student=m.student), classes=["bamboo-note", "bamboo-why"])
@@ -649,6 +692,9 @@ def LiveEvents(model: solara.Reactive[ClassroomModel], tick: solara.Reactive[int
 
     with solara.Card("Live event", margin=0, style={"padding": "6px"}):
         solara.Select("Event", values=list(EVENTS), value=label, on_value=pick, dense=True)
+        InjectAt(model, tick, inject)  # right under the event: the settings below change height, the button never moves
+        if refused:
+            solara.Error(refused, dense=True, text=True)
         solara.Text(cls.effect, classes=["bamboo-note"])
         by = {power_name(p): p for p in actors}
         on = {power_name(t): t for t in targets}
@@ -663,16 +709,15 @@ def LiveEvents(model: solara.Reactive[ClassroomModel], tick: solara.Reactive[int
                 "On", values=list(on), value=power_name(target), on_value=lambda n: set_target(on[n]), dense=True
             )
         if kind == "shock":
-            solara.Select("Parameter", values=sorted(load_parameters().entries), value=path, on_value=set_path)
+            named = {parameter_label(p): p for p in sorted(load_parameters().entries)}
+            solara.Select("Parameter", values=list(named), value=parameter_label(path),
+                          on_value=lambda n: set_path(named[n]))  # fmt: skip
             solara.SliderFloat("Shift", value=shift, min=-1.0, max=1.0, step=0.05, on_value=set_shift)
         solara.Text(f"Strength: {magnitude:.2f}", classes=["bamboo-note"])
-        solara.SliderFloat("", value=magnitude, min=0.0, max=1.0, step=0.05, on_value=set_magnitude)
+        solara.SliderFloat("Strength", value=magnitude, min=0.0, max=1.0, step=0.05, on_value=set_magnitude)
         lasts = "as long as this event usually lasts" if not quarters else f"{quarters} quarters"
         solara.Text(f"Lasts: {lasts}", classes=["bamboo-note"])
-        solara.SliderInt("", value=quarters, min=0, max=12, on_value=set_quarters)
-        InjectAt(model, tick, inject)
-        if refused:
-            solara.Error(refused, dense=True, text=True)
+        solara.SliderInt("Lasts (quarters)", value=quarters, min=0, max=12, on_value=set_quarters)
 
 
 @solara.component
@@ -749,6 +794,7 @@ TRIMMER = Trimmer()
 gate.dispatch_only()  # ipyvue's handler imports and calls nothing a page names (sim.gate)
 solara.lab.on_kernel_start(gate.install)  # and only the page's own messages reach its kernel, from the first page on
 solara.lab.on_kernel_start(lambda: TRIMMER.session_closed)  # called with each new session; its result at its close
+solara.lab.on_kernel_start(FANS.page_opened)  # the fan workers stay while any page is open
 
 
 def offline() -> None:

@@ -18,7 +18,7 @@ from sim.classroom import ClassroomModel, Comparison, Outcome, outcome
 from sim.domain import DIMENSIONS, POWERS, TIERS
 from sim.explain import DOING, DONE, DRIVERS, Reason
 from sim.outcomes import Failure
-from sim.plots import COLOURS, DIM_COLOURS, NAMES, QS
+from sim.plots import COLOURS, DIM_COLOURS, HEDGING_COLOUR, NAMES, QS
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -32,7 +32,7 @@ TIER_NAMES = {
     "none": "no partnership",
     "comprehensive": "comprehensive",
     "strategic": "strategic",
-    "comprehensive_strategic": "comp. strategic",
+    "comprehensive_strategic": "comprehensive strategic",
     "alliance": "alliance (ruled out)",
 }
 
@@ -40,6 +40,15 @@ TIER_NAMES = {
 def power_name(code: str) -> str:
     """A country's name for a code in the events: "US" is "United States", "VN" "Vietnam"; others as given."""
     return NAMES.get(code, "Vietnam" if code == "VN" else code)
+
+
+def parameter_label(path: str) -> str:
+    """A parameter's dotted path in words: ``powers.CN.threat.territory`` is "China: threat, territory"."""
+    parts = [power_name(p).replace("_", " ") for p in path.split(".")]
+    who = {"powers": None, "hedger": "Vietnam"}.get(parts[0], parts[0])
+    rest = parts[1:] if who is not None else parts[2:]
+    owner = who if who is not None else parts[1]
+    return f"{owner}: {', '.join(rest)}" if rest else owner
 
 
 def event_label(kind: str, actor: str | None, target: str | None = None) -> str:
@@ -65,8 +74,9 @@ def _base(title: str, dates: list[str], font: int, ylabel: str, ylim: tuple[floa
         "animation": False,
         "textStyle": {"fontSize": font},
         "title": {"text": title, "left": 8, "top": 2, "textStyle": {"fontSize": font + 1, "fontWeight": "bold"}},
-        "grid": {"left": 4 * font, "right": 11 * font, "top": 3 * font, "bottom": 4.5 * font},
-        "legend": {"bottom": 0, "left": 8, "textStyle": {"fontSize": font}, "itemWidth": 22},
+        # the legend beside the title and the tiers' names on the right: the plot keeps the height, down to 1280x600
+        "grid": {"left": 4 * font, "right": 13 * font, "top": 2.8 * font, "bottom": 2.2 * font},
+        "legend": {"top": 0, "right": 8, "textStyle": {"fontSize": font}, "itemWidth": 22},
         "tooltip": {"trigger": "axis", "textStyle": {"fontSize": font}},
         "xAxis": {
             "type": "category",
@@ -184,7 +194,7 @@ def world_chart(model: ClassroomModel, font: int = FONT) -> dict:
 
 def fan_chart(model: ClassroomModel, q: np.ndarray, runs: int, font: int = FONT) -> dict:
     """Median, 50% and 90% bands over the fan's runs (``q``: percentiles QS per step and power), the class dashed."""
-    option = _base(f"{runs} possible worlds: median and bands; dashed: this class's", _dates(model), font, "alignment")
+    option = _base(f"{runs} possible worlds; dashed: this class's", _dates(model), font, "alignment")
     series = []
     lo, mid, hi = QS.index(5), QS.index(50), QS.index(95)
     inner = (QS.index(25), QS.index(75))
@@ -211,7 +221,7 @@ def security_chart(model: ClassroomModel, font: int = FONT) -> dict:
     """Hedging index (1 = even engagement) and security satisfaction per demand, with the isolation line."""
     t = model.trajectories()
     option = _base("Hedging and security satisfaction", _dates(model), font, "share", (0, 1))
-    option["series"] = [_line("hedging (1 = even)", t["hedging_index"][:, 0], "#1e8449")]
+    option["series"] = [_line("hedging (1 = even)", t["hedging_index"][:, 0], HEDGING_COLOUR)]
     for d, dim in enumerate(DIMENSIONS):
         option["series"].append(_line(f"{dim} security", t["satisfaction"][:, 0, d], DIM_COLOURS[dim], 2))
     marks = _marker_series(model, font)
@@ -223,6 +233,7 @@ def security_chart(model: ClassroomModel, font: int = FONT) -> dict:
         "label": {"formatter": "isolation line", "fontSize": font, "position": "end"},
     }
     option["series"].append(marks)
+    option["legend"]["data"] = [s["name"] for s in option["series"][:-1]]  # the lines, not the marks
     return option
 
 
@@ -282,3 +293,21 @@ def comparison_chart(model: ClassroomModel, c: Comparison, mine: Outcome, own: O
     option["series"] = series
     option["legend"]["data"] = [NAMES[p] for p in POWERS]
     return option
+
+
+def text_alternative(option: dict) -> str:
+    """What a chart shows, in a sentence a screen reader can say: its title and each line's latest value.
+
+    A band's edges and the marks of events and tiers are left out; a line
+    is named with the value it ends on (``None`` where it has no data yet).
+    """
+    title = option.get("title", {}).get("text", "A chart")
+    said = []
+    for series in option.get("series", []):
+        name, data = series.get("name"), series.get("data")
+        if not name or not data or series.get("stack") or name == "marks":
+            continue
+        values = [v.get("value") if isinstance(v, dict) else v for v in data if v is not None]
+        last = values[-1] if values else None
+        said.append(f"{name} {last:.2f}" if isinstance(last, int | float) else str(name))
+    return f"{title}: {'; '.join(said)}." if said else f"{title}."

@@ -36,9 +36,11 @@ if TYPE_CHECKING:
 
 matplotlib.rcParams.update({"svg.hashsalt": "bamboo", "text.parse_math": False})  # same bytes; names as text
 
-COLOURS = {"US": "#1f5fa8", "CN": "#c0392b", "RU": "#6c3483"}
+# Okabe and Ito's colours, told apart by viewers with each kind of colour blindness (tests/test_palette.py)
+COLOURS = {"US": "#0072B2", "CN": "#D55E00", "RU": "#CC79A7"}
 NAMES = {"US": "United States", "CN": "China", "RU": "Russia"}
-DIM_COLOURS = {"regime": "#b9770e", "territory": "#117a65", "prosperity": "#2e86c1"}
+DIM_COLOURS = {"regime": "#CC79A7", "territory": "#D55E00", "prosperity": "#0072B2"}
+HEDGING_COLOUR = "#000000"  # the hedging index, beside the demands' colours
 FAILURE_COLOURS = {"bandwagoning": "#a04000", "dropped_partner": "#7d3c98", "isolation": "#1c2833"}
 TIER_LABELS = {
     "none": "no partnership",
@@ -176,7 +178,7 @@ def hedging(agg: Aggregate, scenario: Scenario) -> Figure:
     """The hedging index (1 = even engagement): median, 50% and 90% bands; event markers."""
     years = scenario_years(scenario)
     fig, ax = plt.subplots(figsize=(8, 4), dpi=120)
-    _band(ax, years, agg.percentiles("hedging_index", QS)[:, 0], "#1e8449", "hedging index")
+    _band(ax, years, agg.percentiles("hedging_index", QS)[:, 0], HEDGING_COLOUR, "hedging index")
     _events(ax, scenario.events)
     ax.set(xlim=(years[0], years[-1]), ylim=(0, 1.02), xlabel="year", ylabel="hedging index (1 = even)")
     ax.set_title(f"{scenario.name}: hedging index (median, 50% and 90% bands)", fontsize=11)

@@ -603,3 +603,27 @@ def test_idle_fan_workers_leave_and_come_back_when_a_fan_is_asked_for(monkeypatc
         assert workers.pool is not None and second.key != first.key
     finally:
         workers.stop()
+
+
+@pytest.mark.slow
+def test_fan_workers_stay_while_a_page_is_open_through_a_pause(monkeypatch):
+    """A class that pauses with its pages open keeps its workers: no cold start after the pause."""
+    import time
+
+    import sim.app
+
+    monkeypatch.setattr(sim.app, "FAN_IDLE", 0.5)
+    workers = sim.app.FanWorkers()
+    workers.start(1)
+    closed = workers.page_opened()
+    try:
+        workers.view(Lesson(SCENARIOS / "status_quo.yaml").model())
+        time.sleep(3)  # six idle periods
+        assert workers.pool is not None  # a page is open: the workers stayed
+        closed()
+        deadline = time.monotonic() + 30
+        while workers.pool is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert workers.pool is None  # the last page closed: after the idle time, they left
+    finally:
+        workers.stop()

@@ -234,8 +234,10 @@ def test_chart_text_is_large_and_presentation_mode_enlarges_it(page, tmp_path):
     after = world_chart(page).bounding_box()
     larger = [int(x) for f in page.frames_received for x in re.findall(r'\\?"fontSize\\?":\s*(\d+)', f)]
     assert larger and min(larger) >= 18
-    assert after["width"] > before["width"] and after["height"] > before["height"]
+    assert after["width"] > before["width"]  # both views still fit the screen: the dials' room goes to width
     assert page.get_by_role("button", name=re.compile("^Inject at")).bounding_box()["y"] < 720
+    verdict = page.locator(".bamboo-verdict").first.evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    assert verdict >= 24  # the verdict reads from the back of the room
     time.sleep(1)
     shoot(page, "classroom_presentation.png", tmp_path)
     page.get_by_text("Presentation mode").click()
@@ -405,3 +407,42 @@ def test_forged_messages_over_the_real_websocket_write_no_file_and_import_no_mod
     assert not any(line.startswith("FORGED") for line in log.splitlines())
     step(page)  # the page still works
     page.close()
+
+
+def test_both_views_fit_a_browser_window_on_a_720p_projector(browser, dashboard, tmp_path):
+    page = browser.new_page()
+    page.set_viewport_size({"width": 1280, "height": 600})  # 720p less the browser's own bars
+    page.goto(dashboard)
+    page.get_by_text("possible worlds, multi-alignment survives").wait_for(timeout=90_000)
+    charts = page.locator(".bamboo-chart")
+    expect(charts).to_have_count(2, timeout=60_000)
+    for i in range(2):
+        box = charts.nth(i).bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 600, f"view {i + 1} is out of view: {box}"
+        assert box["height"] >= 160
+    inject = page.get_by_role("button", name=re.compile("^Inject at")).bounding_box()
+    assert inject["y"] + inject["height"] <= 600
+    assert page.evaluate("document.documentElement.scrollHeight") <= 600
+    shoot(page, "classroom_1280x600.png", tmp_path)
+    page.close()
+
+
+def test_the_inject_button_stays_put_whatever_the_event(page):
+    button = page.get_by_role("button", name=re.compile("^Inject at"))
+    where = button.bounding_box()
+    for event in ("Tariff", "Sanctions", "A shock to one parameter", "Summit", "Secondary sanctions",
+                  "Maritime incident"):  # fmt: skip
+        choose(page, "Event", event)
+        time.sleep(0.5)
+        moved = button.bounding_box()
+        assert (moved["x"], moved["y"]) == (where["x"], where["y"]), event
+
+
+def test_the_page_says_its_language_names_its_controls_and_describes_its_charts(page):
+    assert page.evaluate("document.documentElement.lang") == "en"
+    for name in ("China's territorial threat", "Russia–China closeness", "Strength", "Lasts (quarters)"):
+        expect(page.get_by_role("slider", name=name)).to_have_count(1)
+    described = page.locator(".bamboo-chart[role=img]")
+    expect(described).to_have_count(2)
+    text = described.first.get_attribute("aria-label")
+    assert text.startswith("Status quo: this class's world:") and "United States 0." in text and "Russia" in text
