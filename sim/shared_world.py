@@ -365,6 +365,7 @@ class Seat:
     role: str | None = None
     choice: dict[str, str] | str | None = None  # the move chosen for the coming quarter
     moves: list[dict[str, str] | str | None] = field(default_factory=list)  # own choice at each quarter played
+    roles: list[str | None] = field(default_factory=list)  # the role played at each quarter (a student may switch)
 
 
 def _majority(choices: list[str], default: str) -> str:
@@ -392,6 +393,7 @@ class SharedWorld:
         self.quarters: list[Decided] = []
         self.version = 0
         self.lock = threading.RLock()
+        self._debriefed: tuple[int, dict[str, Any]] | None = None  # the debrief at a version: replays cost seconds
 
     # -- students ----------------------------------------------------------
     def join(self, name: str, token: str | None = None) -> Seat:
@@ -406,6 +408,7 @@ class SharedWorld:
                 raise ActionError("", f"this class is full ({MAX_SEATS} seats)")
             seat = Seat(f"s{len(self.seats) + 1}", secrets.token_urlsafe(TOKEN_BYTES), display_name(name))
             seat.moves = [None] * len(self.quarters)  # the quarters before the student came: no choice
+            seat.roles = [None] * len(self.quarters)
             self.seats[seat.token] = seat
             self.version += 1
             return seat
@@ -504,6 +507,7 @@ class SharedWorld:
             self.quarters.append(decided)
             for seat in self.seats.values():
                 seat.moves.append(seat.choice if seat.role is not None else None)
+                seat.roles.append(seat.role)
                 seat.choice = None
             self.version += 1
             return decided
@@ -604,12 +608,17 @@ class SharedWorld:
     def debrief(self) -> dict[str, Any]:
         """Every student's moves by quarter, the world's verdict, and the yardsticks beside it (plain JSON data).
 
+        Worked out once for each version of the class (the replays take a few
+        seconds at the limits) and shared by every caller: read it, never change it.
+
         Beside the class's world: the model's own world on the same seed with the
         same live events (every capital the model's), each role's score had the
         model played that role alone (the others as the class played them), and
         for each live event the world without it (the class's moves the same).
         """
         with self.lock:
+            if self._debriefed is not None and self._debriefed[0] == self.version:
+                return self._debriefed[1]
             lesson, live, quarters = self.lesson, tuple(self.world.live_events), list(self.quarters)
             seats = list(self.seats.values())
             world = self.world
@@ -627,7 +636,7 @@ class SharedWorld:
             for i, (kind, at, fields) in enumerate(live):
                 without = replay(lesson, live[:i] + live[i + 1 :], quarters)
                 events.append({"event": _event_words(kind, at, fields), "date": str(at), "without": fate(without)})
-            return {
+            debrief = {
                 "code": self.code,
                 "scenario": html.escape(lesson.scenario.name),
                 "seed": lesson.seed,
@@ -637,39 +646,46 @@ class SharedWorld:
                 "roles": roles,
                 "decided": [_decided_row(d) for d in quarters],
                 "students": [
-                    {**_seat_row(s), "moves": list(s.moves), "score": roles[s.role]["score"] if s.role else None}
+                    {
+                        **_seat_row(s),
+                        "moves": list(s.moves),
+                        "roles": list(s.roles),
+                        "score": roles[s.role]["score"] if s.role else None,
+                    }
                     for s in seats
                 ],
                 "events": events,
             }
+            self._debriefed = self.version, debrief
+            return debrief
 
     def debrief_csv(self) -> str:
         """The debrief as CSV text: one row per student and quarter, then the world, the model's and each event's."""
-        d = self.debrief()
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(["row", "seat", "name", "role", "quarter", "date", "choice", "class_move",
-                         "verdict", "failure_date", "security", "score", "model_score"])  # fmt: skip
-        for s in self.seats.values():
-            for q, (choice, date) in enumerate(zip(s.moves, d["dates"], strict=True), start=1):
-                decided = d["decided"][q - 1]
-                class_move = decided.get(s.role, "") if s.role else ""
-                writer.writerow(["move", s.id, for_csv(s.name), s.role or "", q, date,
-                                 _move_words(choice), _move_words(class_move), "", "", "", "", ""])  # fmt: skip
-        for s in self.seats.values():
-            role = d["roles"].get(s.role or "", {})
-            w = d["world"]
-            writer.writerow(["student", s.id, for_csv(s.name), s.role or "", "", "", "", "", w["verdict"],
-                             w["failure_date"] or "", w["security"], role.get("score", ""),
-                             role.get("model_in_the_chair", "")])  # fmt: skip
-        for label, f in (("class world", d["world"]), ("model's own world", d["model"])):
-            writer.writerow([label, "", "", "", "", "", "", "", f["verdict"], f["failure_date"] or "",
-                             f["security"], "", ""])  # fmt: skip
-        for e in d["events"]:
-            f = e["without"]
-            writer.writerow([f"without {e['event']}", "", "", "", "", e["date"], "", "", f["verdict"],
-                             f["failure_date"] or "", f["security"], "", ""])  # fmt: skip
-        return out.getvalue()
+        with self.lock:
+            d = self.debrief()
+            out = io.StringIO()
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(["row", "seat", "name", "role", "quarter", "date", "choice", "class_move",
+                             "verdict", "failure_date", "security", "score", "model_score"])  # fmt: skip
+            for s in self.seats.values():
+                for q, (choice, role, date) in enumerate(zip(s.moves, s.roles, d["dates"], strict=True), start=1):
+                    class_move = d["decided"][q - 1].get(role, "") if role else ""
+                    writer.writerow(["move", s.id, for_csv(s.name), role or "", q, date,
+                                     _move_words(choice), _move_words(class_move), "", "", "", "", ""])  # fmt: skip
+            for s in self.seats.values():
+                role = d["roles"].get(s.role or "", {})
+                w = d["world"]
+                writer.writerow(["student", s.id, for_csv(s.name), s.role or "", "", "", "", "", w["verdict"],
+                                 w["failure_date"] or "", w["security"], role.get("score", ""),
+                                 role.get("model_in_the_chair", "")])  # fmt: skip
+            for label, f in (("class world", d["world"]), ("model's own world", d["model"])):
+                writer.writerow([label, "", "", "", "", "", "", "", f["verdict"], f["failure_date"] or "",
+                                 f["security"], "", ""])  # fmt: skip
+            for e in d["events"]:
+                f = e["without"]
+                writer.writerow([f"without {e['event']}", "", "", "", "", e["date"], "", "", f["verdict"],
+                                 f["failure_date"] or "", f["security"], "", ""])  # fmt: skip
+            return out.getvalue()
 
 
 def _without_role(decided: Decided, role: str) -> Decided:

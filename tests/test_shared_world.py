@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import re
 import threading
 
 import numpy as np
@@ -100,6 +102,8 @@ def test_four_roles_and_a_teacher_play_one_world(hub):
     assert views["Hanoi"]["score"] == teacher_view["security"]
     assert views["Washington"]["score"] == teacher_view["gains"]["Washington"]["tie"]
     assert "seats" in teacher_view and "seats" not in views["Hanoi"]
+    for view in [*views.values(), teacher_view]:  # plain JSON: what a page is sent, as it is
+        assert json.loads(json.dumps(view, allow_nan=False)) == view
     assert all("token" not in row for row in teacher_view["seats"])
 
 
@@ -153,6 +157,7 @@ def test_the_debrief_lists_every_student_s_moves_beside_the_model(hub):
     without = replay(shared.lesson, (), shared.quarters)
     assert event["without"] == shared_world.fate(without)
     assert event["event"].startswith("maritime incident by China")
+    assert json.loads(json.dumps(debrief, allow_nan=False)) == debrief
     # the CSV: one row per student and quarter, then the summaries
     rows = list(csv.DictReader(io.StringIO(shared.debrief_csv())))
     moves = [r for r in rows if r["row"] == "move"]
@@ -417,3 +422,33 @@ def test_a_quarter_decided_replays_to_the_same_world(hub):
     for key, values in again.trajectories().items():
         assert np.array_equal(values, shared.world.trajectories()[key]), key
     assert isinstance(shared.quarters[0], Decided)
+
+
+def test_a_student_who_switches_roles_is_debriefed_in_each(hub):
+    shared, _ = opened(hub)
+    token = seated(hub, shared.code, "Quang", "Moscow")
+    shared.choose(token, stance="press")
+    shared.advance()
+    shared.take(token, "Hanoi")
+    shared.choose(token, moves={"US": "keep", "CN": "deepen", "RU": "keep"})
+    shared.advance()
+    late = shared.join("late")
+    (student, newcomer) = shared.debrief()["students"]
+    assert student["roles"] == ["Moscow", "Hanoi"]
+    assert student["moves"] == ["press", {"US": "keep", "CN": "deepen", "RU": "keep"}]
+    assert newcomer["id"] == late.id and newcomer["moves"] == [None, None]
+    rows = [r for r in csv.DictReader(io.StringIO(shared.debrief_csv())) if r["row"] == "move" and r["seat"] == "s1"]
+    assert [(r["role"], r["choice"], r["class_move"]) for r in rows] == [
+        ("Moscow", "press", "press"),
+        ("Hanoi", "US:keep CN:deepen RU:keep", "US:keep CN:deepen RU:keep"),
+    ]
+
+
+def test_the_example_in_the_classroom_guide_runs(capsys):
+    from conftest import REPO
+
+    guide = (REPO / "docs" / "classroom.md").read_text(encoding="utf-8")
+    section = guide.split("## One world for the whole class", 1)[1].split("\n## ", 1)[0]
+    (example,) = re.findall(r"```python\n(.*?)```", section, flags=re.S)
+    exec(compile(example, "docs/classroom.md", "exec"), {})
+    assert "the class chose to press" in capsys.readouterr().out
