@@ -246,20 +246,8 @@ class PlayedPower(GreatPower):
             self.courtship, self.coercion = stance_response(self, *before, stance)
 
 
-class PlayedRussia(Russia):
-    """Russia (deferring to China as the model's does) whose stance toward Vietnam is the class's choice."""
-
-    model: SharedModel
-    rule: tuple[np.ndarray, np.ndarray] | None = None
-
-    def respond(self) -> None:
-        """The class's stance this quarter, or the model's rule where nobody plays Russia."""
-        before = self.courtship, self.coercion
-        super().respond()
-        self.rule = self.courtship, self.coercion
-        stance = self.model.stances.get(self.name)
-        if stance is not None:
-            self.courtship, self.coercion = stance_response(self, *before, stance)
+class PlayedRussia(PlayedPower, Russia):
+    """Russia played by the class: its stance is the class's choice, and it cedes territorial supply as Russia does."""
 
 
 PLAYED_POWERS: dict[str, type[GreatPower]] = {"US": PlayedPower, "CN": PlayedPower, "RU": PlayedRussia}
@@ -594,7 +582,7 @@ class SharedWorld:
             return [r.sentence(student=played) for r in explain(w.decisions[-1]).values()]
         power = CAPITALS[role]
         agent = w.great_powers[POWERS.index(power)]
-        assert isinstance(agent, (PlayedPower, PlayedRussia)) and agent.rule is not None
+        assert isinstance(agent, PlayedPower) and agent.rule is not None
         stance = self.quarters[-1].stances[power]
         line = float(w.world.scalars["coercion"][0])
         did = "the model's rule acted" if stance is None else f"the class chose to {stance}"

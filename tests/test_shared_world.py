@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import shared_world
+from sim.agents import Russia
 from sim.classroom import Lesson, same_world
 from sim.domain import POWERS
 from sim.shared_world import (
@@ -122,6 +123,7 @@ def test_each_student_s_move_reaches_the_world(hub):
     assert t["courtship"][-1, 0, us] > m["courtship"][-1, 0, us] + 0.2  # Washington courted
     assert t["coercion"][-1, 0, cn] > m["coercion"][-1, 0, cn] + 0.2  # Beijing pressed
     assert t["courtship"][-1, 0, ru] > m["courtship"][-1, 0, ru] + 0.2  # Moscow courted
+    assert isinstance(world.great_powers[ru], Russia)  # played, Russia still cedes territorial supply to China
     # exactly the stated mapping, quarter by quarter
     for q in range(len(HANOI_PLAN)):
         before = replay(shared.lesson, tuple(world.live_events), shared.quarters[:q])
