@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from sim.agents import KEEP, Hedger
+from sim.agents import KEEP, GreatPower, Hedger
 from sim.calendar import Month
 from sim.domain import POWERS
 from sim.events import EVENT_TYPES, Event
@@ -424,8 +424,16 @@ class ClassroomModel(BalanceModel):
     the model's rules.
     """
 
-    def __init__(self, lesson: Lesson | None = None, live: tuple[LiveEvent, ...] = ()) -> None:
-        """The world of ``lesson`` (a new lesson's if None), with the ``live`` events already injected."""
+    def __init__(
+        self,
+        lesson: Lesson | None = None,
+        live: tuple[LiveEvent, ...] = (),
+        powers: dict[str, type[GreatPower]] | None = None,
+    ) -> None:
+        """The world of ``lesson`` (a new lesson's if None), with the ``live`` events already injected.
+
+        ``powers``: the GreatPower subclass of each power where it differs from the model's (a class playing it).
+        """
         lesson = lesson if lesson is not None else Lesson()
         what_if = lesson.what_if()
         built = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in live]
@@ -437,6 +445,7 @@ class ClassroomModel(BalanceModel):
             horizon=what_if.steps,
             events=[*(e.build() for e in what_if.events), *built],
             strategy=watched(lesson.strategy),
+            powers=powers,
         )
         self.lesson, self.what_if, self.seed = lesson, what_if, lesson.seed
         self.student, self.fan_runs = lesson.student, lesson.fan_runs
