@@ -40,7 +40,6 @@ if TYPE_CHECKING:
     from sim.model import BalanceModel
     from sim.scenario import Scenario
 
-TALLY_ARRAYS = ("patterns", "modes", "security", "gap", "gap_sq")
 
 DEFAULT_CHUNK = 10_000
 ROW_GROUP = 1 << 18  # rows per row group of a trajectories file
@@ -105,6 +104,7 @@ def _tally(
     survived: dict[str, np.ndarray] = {}
     modes: dict[str, np.ndarray] = {}
     security: dict[str, np.ndarray] = {}
+    coerced: dict[str, np.ndarray] = {}
     for name in strategies:
         m, mm = model, means
         if name != model.strategy:
@@ -114,8 +114,10 @@ def _tally(
             )
             m.run_for(scenario.steps)
         survived[name], modes[name], security[name] = m.verdict.survived, m.verdict.mode, mm.mean
+        assert mm.coerced is not None  # the model tells its observers the world's scalars
+        coerced[name] = mm.coerced
     tally = StrategyTally(tuple(strategies))
-    tally.add(survived, modes, security)
+    tally.add(survived, modes, security, coerced)
     return tally
 
 
@@ -427,7 +429,7 @@ class Checkpoint:
             if "tally_names" in f:
                 agg.tally = StrategyTally(tuple(str(n) for n in f["tally_names"]))
                 agg.tally.runs = int(f["tally_runs"])
-                for key in TALLY_ARRAYS:
+                for key in StrategyTally.ARRAYS:
                     getattr(agg.tally, key)[...] = f[f"tally_{key}"]
         return agg
 
@@ -450,7 +452,7 @@ class Checkpoint:
         arrays |= {f"sums_{k}": v for k, v in agg.sums.items()}
         arrays |= {"tiers": agg.tiers, "failures": agg.failures, "runs": agg.runs, "steps": agg.steps}
         if agg.tally is not None:
-            arrays |= {f"tally_{key}": getattr(agg.tally, key) for key in TALLY_ARRAYS}
+            arrays |= {f"tally_{key}": getattr(agg.tally, key) for key in StrategyTally.ARRAYS}
             arrays |= {"tally_names": np.array(agg.tally.names), "tally_runs": agg.tally.runs}
         _replace(stem.with_suffix(".npz"), lambda f: _savez(f, series=np.array(list(agg.hist)), **arrays))
 

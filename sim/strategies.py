@@ -13,6 +13,8 @@ under common random numbers (docs/ODD.md 7.9).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from sim.agents import DEEPEN, KEEP, LOOSEN, Hedger
@@ -58,6 +60,57 @@ class Random(Hedger):
     def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
         """An allowed move per tie, each equally likely."""
         return np.argmax(np.where(feasible, self.noise(), -np.inf), axis=2)
+
+
+@register
+class Redline(Hedger):
+    """A null strategy, an oracle: keep every tie, but stay one step inside every rival's line.
+
+    It knows what each power tolerates of Vietnam's tie with each of its
+    rivals (the model's tolerances, which the hedger itself only weighs), and
+    loosens a tie whenever it is within one step (the size of a quarter's
+    move, so that no single move crosses a line) of the lowest line a rival
+    draws on it; otherwise it keeps the tie. It is the best simple rule the
+    review of the verdict found: it ties or beats the model's Vietnam in most
+    worlds, so the value of hedging is measured against it (docs/ODD.md 7.9).
+    """
+
+    name = "redline"
+    description = "keeps every tie, and loosens a tie that comes within a step of a rival's line (knows the lines)"
+
+    def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """Loosen each tie within one step of its lowest rival line; keep the rest."""
+        w = situation.world
+        lines = np.where(w.rivalry > 0, w.tolerance, np.inf).min(axis=1)  # [:, p]: the lowest line on tie p
+        near = self.alignment > lines - step
+        return np.where(near & feasible[:, :, LOOSEN], LOOSEN, KEEP)
+
+
+@register
+class TitForTat(Hedger):
+    """A null strategy that answers pressure: keep every tie; loosen what a coercer objects to once coerced.
+
+    It knows no lines. When a power's coercion rises over a quarter, it
+    loosens, by one step, every tie with that power's rivals, and keeps its
+    ties otherwise: it gives way only after being pushed, as far as it is
+    pushed.
+    """
+
+    name = "tit-for-tat"
+    description = "keeps every tie, and loosens the ties a power objects to after that power's coercion rises"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """The hedger's state, and the coercion it saw last (none yet)."""
+        super().__init__(*args, **kwargs)
+        self.seen: np.ndarray | None = None
+
+    def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """Loosen the ties whose rivals' coercion rose since the last quarter; keep the rest."""
+        coercion = np.zeros_like(self.alignment) if situation.coercion is None else situation.coercion
+        rose = coercion > (np.zeros_like(coercion) if self.seen is None else self.seen)
+        self.seen = coercion.copy()
+        objected = np.einsum("rq,rqp->rp", rose.astype(float), (situation.world.rivalry > 0).astype(float)) > 0
+        return np.where(objected & feasible[:, :, LOOSEN], LOOSEN, KEEP)
 
 
 class Aligner(Hedger):

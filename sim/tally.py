@@ -41,17 +41,25 @@ def paired_difference(only_first: float, only_second: float, runs: int) -> tuple
 
 
 class RunMeans:
-    """An observer: each run's mean security satisfaction over the steps it observes."""
+    """An observer: each run's mean security satisfaction over the steps it observes, and whether it was coerced."""
 
     def __init__(self) -> None:
         """No step observed yet."""
         self.total: np.ndarray | None = None
+        self.coerced: np.ndarray | None = None  # some power coerced at or above the coercion line at some step
         self.steps = 0
 
-    def observe(self, step: int, values: dict[str, np.ndarray], scalars: object = None) -> None:
-        """Add this step's security satisfaction (the first column of ``values["security"]``) to each run's total."""
+    def observe(self, step: int, values: dict[str, np.ndarray], scalars: dict[str, np.ndarray] | None = None) -> None:
+        """Add this step's security satisfaction (the first column of ``values["security"]``) to each run's total.
+
+        With the world's ``scalars``, a run in which a power's coercion
+        reaches the coercion line is marked coerced.
+        """
         security = values["security"][:, 0]
         self.total = security.copy() if self.total is None else self.total + security
+        if scalars is not None:
+            now = np.any(values["coercion"] >= scalars["coercion"][:, None], axis=1)
+            self.coerced = now if self.coerced is None else self.coerced | now
         self.steps += 1
 
     @property
@@ -65,6 +73,8 @@ class RunMeans:
 class StrategyTally:
     """Exact, mergeable counts of the same runs under several strategies."""
 
+    ARRAYS = ("patterns", "modes", "security", "gap", "gap_sq", "coerced", "security_failed")  # what merges and keeps
+
     def __init__(self, names: tuple[str, ...]) -> None:
         """An empty tally of the strategies ``names``, which must include the model's own."""
         if DEFAULT not in names:
@@ -77,11 +87,17 @@ class StrategyTally:
         self.security = np.zeros(n, np.int64)  # sum of each run's mean satisfaction
         self.gap = np.zeros(n, np.int64)  # sum of the paired difference from the model's own strategy
         self.gap_sq = np.zeros(n, np.int64)  # and of its square
+        self.coerced = np.zeros(n, np.int64)  # runs in which a power coerced at or above the coercion line
+        self.security_failed = np.zeros(n, np.int64)  # sum of each failed run's mean satisfaction
 
     def add(
-        self, survived: dict[str, np.ndarray], modes: dict[str, np.ndarray], security: dict[str, np.ndarray]
+        self,
+        survived: dict[str, np.ndarray],
+        modes: dict[str, np.ndarray],
+        security: dict[str, np.ndarray],
+        coerced: dict[str, np.ndarray] | None = None,
     ) -> None:
-        """One chunk: per strategy, each run's survival, failure mode and mean satisfaction (same runs)."""
+        """One chunk: per strategy, each run's survival, failure mode, mean satisfaction and coercion (same runs)."""
         code = sum(survived[name].astype(np.int64) << s for s, name in enumerate(self.names))
         self.patterns += np.bincount(code, minlength=self.patterns.size)
         own = security[DEFAULT]
@@ -91,13 +107,17 @@ class StrategyTally:
             gap = own - security[name]
             self.gap[s] += np.rint(gap * SCALE).astype(np.int64).sum()
             self.gap_sq[s] += np.rint(gap * gap * SCALE).astype(np.int64).sum()
+            failed = ~survived[name].astype(bool)
+            self.security_failed[s] += np.rint(security[name][failed] * SCALE).astype(np.int64).sum()
+            if coerced is not None:
+                self.coerced[s] += int(np.count_nonzero(coerced[name]))
         self.runs += len(own)
 
     def merge(self, other: StrategyTally) -> StrategyTally:
         """Add the counts of ``other`` (a tally of other runs under the same strategies) to this one."""
         if other.names != self.names:
             raise ValueError(f"cannot merge tallies of {other.names} into {self.names}")
-        for key in ("patterns", "modes", "security", "gap", "gap_sq"):
+        for key in self.ARRAYS:
             getattr(self, key)[...] += getattr(other, key)
         self.runs += other.runs
         return self
@@ -123,6 +143,19 @@ class StrategyTally:
         """The mean over runs of each run's mean security satisfaction under ``name``."""
         return float(self.security[self.names.index(name)]) / SCALE / max(self.runs, 1)
 
+    def security_by_fate(self, name: str) -> tuple[float | None, float | None]:
+        """The mean satisfaction of ``name``'s failed runs and of its surviving runs (None where there are none).
+
+        A failure should leave Vietnam worse off: a verdict that fails runs
+        more secure than those it passes is judging something else.
+        """
+        s = self.names.index(name)
+        survivors = int(self.patterns[self._survived(s)].sum())
+        failures = self.runs - survivors
+        failed = float(self.security_failed[s]) / SCALE
+        surviving = float(self.security[s] - self.security_failed[s]) / SCALE
+        return (failed / failures if failures else None, surviving / survivors if survivors else None)
+
     def security_gap(self, name: str) -> tuple[float, float, float]:
         """Mean satisfaction of the model's own strategy minus ``name``'s, paired, with its 95% interval."""
         s, n = self.names.index(name), max(self.runs, 1)
@@ -130,6 +163,10 @@ class StrategyTally:
         var = max(float(self.gap_sq[s]) / SCALE / n - mean * mean, 0.0)
         half = Z95 * math.sqrt(var / n)
         return mean, mean - half, mean + half
+
+
+def _maybe(value: float | None) -> float | None:
+    return None if value is None else rounded(value)
 
 
 def comparison(tally: StrategyTally, descriptions: dict[str, str]) -> dict[str, object]:
@@ -143,6 +180,9 @@ def comparison(tally: StrategyTally, descriptions: dict[str, str]) -> dict[str, 
             "survival_probability": rounded(tally.survival(name)),
             "failure_modes": {f.label: rounded(tally.modes[s, f] / n) for f in Failure if f != Failure.NONE},
             "mean_security_satisfaction": rounded(tally.security_mean(name)),
+            "mean_security_satisfaction_of_failed_runs": _maybe(tally.security_by_fate(name)[0]),
+            "mean_security_satisfaction_of_surviving_runs": _maybe(tally.security_by_fate(name)[1]),
+            "share_coerced": rounded(tally.coerced[s] / n),
             "satisfaction_gap_of_hedging": {"mean": rounded(gap[0]), "ci95": [rounded(gap[1]), rounded(gap[2])]},
         }
     others = [name for name in tally.names if name != DEFAULT]

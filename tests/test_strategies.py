@@ -159,3 +159,58 @@ class TestAlignCN(AlignerContract):
 
 class TestAlignRU(AlignerContract):
     name = "align:RU"
+
+
+class TestRedline(StrategyContract):
+    name = "redline"
+
+    def test_it_keeps_every_tie_while_no_line_is_near(self):
+        m = run("redline", steps=40)  # the 2025 ties lie below the powers' lines
+        a = m.trajectories()["alignment"]
+        lines = np.where(m.world.rivalry > 0, m.world.tolerance, np.inf).min(axis=1)
+        far = (a[0] < lines - m.world.scalars["step_size"][:, None]).all(axis=1)
+        assert far.any()
+        np.testing.assert_array_equal(a[-1][far], a[0][far])
+
+    def test_it_loosens_a_tie_that_a_lowered_line_comes_near_and_stays_a_step_inside(self):
+        """CAATSA lowers the US line on the Russia tie: the oracle backs off to a step inside it, no further."""
+        params = load_parameters()
+        line = 0.3  # far below the 2025 Russia tie
+        m = run("redline", steps=40, values={"powers.US.tolerance.RU": np.full(60, line)})
+        a = m.trajectories()["alignment"][:, :, RU]
+        step = m.world.scalars["step_size"]
+        h = m.hedger
+        may_loosen = h.feasible(h.alignment, step[:, None])[:, RU, LOOSEN]  # the siding rule may forbid it
+        inside = a[-1] <= line - step + 1e-9
+        assert np.all(inside | ~may_loosen) and inside.mean() > 0.5
+        assert np.all(a[-1] > line - 2 * step - 1e-9)  # one step inside, no further
+        assert params.value("powers.US.tolerance.RU") > line
+
+    def test_it_needs_the_lines_it_knows(self):
+        """Without the lines (every tolerance out of reach) it is the frozen Vietnam."""
+        far = {f"powers.{p}.tolerance.{q}": np.full(60, 1.0) for p in POWERS for q in POWERS if p != q}
+        oracle, frozen = run("redline", steps=30, values=far), run("frozen", steps=30, values=far)
+        np.testing.assert_array_equal(oracle.hedger.alignment, frozen.hedger.alignment)
+
+
+class TestTitForTat(StrategyContract):
+    name = "tit-for-tat"
+
+    def test_it_keeps_every_tie_until_coerced(self):
+        m = run("tit-for-tat", steps=40)
+        coerced = (m.trajectories()["coercion"] > 0).any(axis=(0, 2))
+        a = m.trajectories()["alignment"]
+        assert (~coerced).any()
+        np.testing.assert_array_equal(a[-1][~coerced], a[0][~coerced])
+
+    def test_it_gives_way_on_the_ties_a_coercer_objects_to_after_the_coercion(self):
+        """A US line lowered on the Russia tie: the US coerces, and only then does the Russia tie loosen."""
+        m = run("tit-for-tat", steps=20, values={"powers.US.tolerance.RU": np.full(60, 0.3)})
+        t = m.trajectories()
+        us_coercion, ru_tie = t["coercion"][:, :, US], t["alignment"][:, :, RU]
+        first_coerced = np.argmax(us_coercion > 0, axis=0)
+        first_loosened = np.argmax(ru_tie < ru_tie[0], axis=0)
+        hit = (us_coercion > 0).any(axis=0)
+        # the powers move first in a quarter, Vietnam answers in the same quarter: never before the coercion
+        assert hit.all() and np.all(first_loosened[hit] >= first_coerced[hit])
+        assert np.all(ru_tie[-1] < ru_tie[0])

@@ -15,10 +15,16 @@ from sim.tally import StrategyTally, comparison
 NAMES = tuple(STRATEGIES)
 
 
-def fake(survived: dict, security: dict) -> StrategyTally:
+def fake(survived: dict, security: dict, coerced: dict | None = None) -> StrategyTally:
     t = StrategyTally(tuple(survived))
     modes = {k: np.where(v, Failure.NONE, Failure.ISOLATION) for k, v in survived.items()}
-    t.add({k: np.asarray(v) for k, v in survived.items()}, modes, {k: np.asarray(v) for k, v in security.items()})
+    coerced = coerced or {k: np.zeros(len(v), bool) for k, v in survived.items()}
+    t.add(
+        {k: np.asarray(v) for k, v in survived.items()},
+        modes,
+        {k: np.asarray(v, float) for k, v in security.items()},
+        {k: np.asarray(v, bool) for k, v in coerced.items()},
+    )
     return t
 
 
@@ -46,6 +52,20 @@ def test_identical_strategies_differ_by_exactly_nothing():
     assert t.security_gap("frozen") == (0.0, 0.0, 0.0)
 
 
+def test_failed_and_surviving_runs_are_judged_by_their_own_security_and_coercion_is_counted():
+    t = fake(
+        {"hedge": [1, 1, 0, 0], "frozen": [1, 1, 1, 1]},
+        {"hedge": [0.8, 0.6, 0.2, 0.4], "frozen": [0.5] * 4},
+        {"hedge": [0, 1, 1, 0], "frozen": [0, 0, 0, 0]},
+    )
+    assert t.security_by_fate("hedge") == (pytest.approx(0.3), pytest.approx(0.7))
+    assert t.security_by_fate("frozen") == (None, pytest.approx(0.5))
+    block = comparison(t, {"hedge": "h", "frozen": "f"})["by_strategy"]
+    assert block["hedge"]["share_coerced"] == 0.5 and block["frozen"]["share_coerced"] == 0.0
+    assert block["hedge"]["mean_security_satisfaction_of_failed_runs"] == pytest.approx(0.3)
+    assert block["frozen"]["mean_security_satisfaction_of_failed_runs"] is None
+
+
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.booleans(), st.floats(0, 1), st.floats(0, 1)), min_size=2, max_size=60))
 def test_merging_chunks_gives_the_same_counts_as_one_tally(rows):
@@ -64,7 +84,7 @@ def test_merging_chunks_gives_the_same_counts_as_one_tally(rows):
                     {"hedge": [r[2] for r in part], "frozen": [r[3] for r in part]},
                 )
             )
-    for key in ("patterns", "modes", "security", "gap", "gap_sq"):
+    for key in StrategyTally.ARRAYS:
         np.testing.assert_array_equal(getattr(merged, key), getattr(whole, key))
     assert merged.runs == whole.runs
 
