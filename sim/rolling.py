@@ -126,8 +126,13 @@ def _facts(path: Path) -> Facts:
         specs.append(_fact(path, f"events[{i}]", item, sources))
     if not specs:
         raise ExogenousError(path, "events", "expected at least one event")
-    first = min(s.at for s in specs)
-    return Facts(Month(first.year, 1), tuple(sorted(specs, key=lambda s: s.at)))
+    try:
+        covers = Month.parse(str(raw.get("covers_from")))
+    except ValueError:
+        raise ExogenousError(path, "covers_from", "expected the first month the facts cover, YYYY-MM") from None
+    if any(s.at < covers for s in specs):
+        raise ExogenousError(path, "events", f"expected every fact dated from covers_from ({covers}) on")
+    return Facts(covers, tuple(sorted(specs, key=lambda s: s.at)))
 
 
 def _fact(path: Path, field: str, item: object, sources: dict) -> EventSpec:
@@ -240,7 +245,9 @@ def restart(
     facts = facts or load_facts()
     start = Month(origin + 1, 1)
     if start < facts.covers_from:
-        raise ValueError(f"expected an origin from {facts.covers_from.year - 1} (the facts cover events from then)")
+        raise ValueError(
+            f"expected an origin from {facts.covers_from.year - 1} (the facts cover events from {facts.covers_from})"
+        )
     state = origin_state(record, origin, scenario.resolved_parameters)
     params = scenario.resolved_parameters.with_overrides(state)
     params = dataclasses.replace(params, time={**params.time, "start": str(start)})
