@@ -317,11 +317,10 @@ def forecast(
     return Forecast(origin, post, probs, rise, restarted)
 
 
-def losses(record: Record, origin: int, probs: np.ndarray, rise: np.ndarray) -> tuple[dict, dict, dict]:
-    """Per power-year after ``origin``: each forecast's Brier and RPS losses, and the hazard fitted before it.
+def baselines(record: Record, origin: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+    """The baselines' forecasts from ``origin``, fitted on the record up to it: tiers, chances of a rise, the hazard.
 
-    Returns (brier, rps, hazard's report), the losses as forecast name -> array over the window's power-years
-    (powers by years, flattened).
+    Returns (tier distributions, chances of a rise, the hazard's report), each forecast by name.
     """
     tiers, years = record.tiers, record.years
     window = years > origin
@@ -329,16 +328,26 @@ def losses(record: Record, origin: int, probs: np.ndarray, rise: np.ndarray) -> 
     hazard = fit_hazard(tiers, years, (years <= origin) & (years >= since))
     hazard_probs, hazard_rise = hazard_forecast(tiers, years, window, hazard)
     forecasts = {
-        "model": probs,
         "hazard": hazard_probs,
         "persistence": persistence(tiers, years, window),
         "trend": trend(tiers, years, window, since),
     }
-    chances = {"model": rise, "hazard": hazard_rise}
-    chances |= {k: path_rises(forecasts[k]) for k in ("persistence", "trend")}
+    chances = {"hazard": hazard_rise} | {k: path_rises(forecasts[k]) for k in ("persistence", "trend")}
+    return forecasts, chances, hazard.as_dict()
+
+
+def losses(record: Record, origin: int, probs: np.ndarray, rise: np.ndarray) -> tuple[dict, dict, dict]:
+    """Per power-year after ``origin``: each forecast's Brier and RPS losses, and the hazard fitted before it.
+
+    Returns (brier, rps, hazard's report), the losses as forecast name -> array over the window's power-years
+    (powers by years, flattened).
+    """
+    tiers, window = record.tiers, record.years > origin
+    forecasts, chances, hazard = baselines(record, origin)
+    forecasts["model"], chances["model"] = probs, rise
     brier_loss = {k: brier(chances[k], tiers)[:, window].ravel() for k in FORECASTS}
     rps_loss = {k: ranked_probability(forecasts[k], tiers)[:, window].ravel() for k in FORECASTS}
-    return brier_loss, rps_loss, hazard.as_dict()
+    return brier_loss, rps_loss, hazard
 
 
 def scored(record: Record, origin: int, probs: np.ndarray, rise: np.ndarray) -> dict:
