@@ -71,6 +71,17 @@ def _whole(low: int, high: int | None = None, what: str = "") -> Callable[[str],
     return parse
 
 
+def _years(text: str) -> tuple[int, ...]:
+    """A comma-separated list of years, increasing (``--origins``)."""
+    try:
+        years = tuple(int(t) for t in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected years separated by commas, e.g. 1996,2004; got {text!r}") from None
+    if list(years) != sorted(set(years)):
+        raise argparse.ArgumentTypeError(f"expected increasing years, each once; got {text!r}")
+    return years
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line's arguments: one subcommand each, with its flags checked against their limits."""
     top = argparse.ArgumentParser(prog="bamboo", description="Bamboo: Vietnam's multi-alignment, simulated.")
@@ -211,6 +222,18 @@ def parser() -> argparse.ArgumentParser:
     )
     hist.add_argument("--force", action="store_true", help=force)
     hist.add_argument("--quiet", action="store_true", help="no messages on success")
+    hist.add_argument(
+        "--rolling",
+        action="store_true",
+        help="forecasts restarted from the recorded state at rolling origins, with and without post-origin events "
+        "(rolling.json, rolling.csv; default output results/rolling; --cutoff does not apply)",
+    )
+    hist.add_argument(
+        "--origins",
+        type=_years,
+        default=None,
+        help="with --rolling: origin years, e.g. 1996,2004 (default every four years 1996-2020)",
+    )
 
     cal = sub.add_parser("calibrate", help="fit the free parameters to the record up to the cut-off (ABC-SMC)")
     past(cal, "calibration")
@@ -592,6 +615,10 @@ def cmd_history(args: argparse.Namespace) -> int:
     from sim.hindcast import hindcast, simulate, skill_lines
     from sim.results import manifest, write_json
 
+    if args.rolling:
+        return _rolling(args)
+    if args.origins is not None:
+        raise UsageError("--origins: applies only with --rolling")
     path, scenario, record = _past(args)
     scenario = _with_posterior(scenario, args.parameters)
     runs = args.runs or scenario.runs
@@ -620,6 +647,61 @@ def cmd_history(args: argparse.Namespace) -> int:
             print(f"  {window.replace('_', ' ')} (tier match / RPS): {row}")
         print("\n".join(skill_lines(report)))
         print(f"wrote {target.path}/: hindcast.json, hindcast.png, hindcast.svg, manifest.json")
+    return 0
+
+
+def _rolling(args: argparse.Namespace) -> int:
+    """``bamboo history --rolling``: forecasts from the recorded state at each origin; rolling.json and .csv."""
+    import time
+
+    from sim.hindcast import HISTORY_SCENARIO
+    from sim.history import SeriesError, load_series
+    from sim.record import RecordError, load_record
+    from sim.results import manifest, write_csv, write_json
+    from sim.rolling import CSV_COLUMNS, ORIGINS, ExogenousError, load_facts, rolling, rows, summary_lines
+    from sim.scenario import SHIPPED
+
+    try:
+        record = load_record(args.record)
+        scenario = _load(args.scenario or SHIPPED / HISTORY_SCENARIO)
+        load_series(args.series)
+        facts = load_facts()
+    except (RecordError, SeriesError, ExogenousError) as exc:
+        raise UsageError(str(exc)) from None
+    path = args.scenario or Path("scenarios") / HISTORY_SCENARIO  # as a reader of the reports knows it
+    origins = args.origins or ORIGINS
+    first = max(int(record.years[0]), facts.covers_from.year - 1)
+    if not all(first <= o < record.years[-1] for o in origins):
+        raise UsageError(f"--origins: expected years within {first}-{record.years[-1] - 1}, got {list(origins)}")
+    if scenario.start.year > first or scenario.horizon.year <= record.years[-1]:
+        raise UsageError(f"{path}: the scenario must run from {first} or before to {record.years[-1] + 1}-01")
+    if args.parameters is not None:
+        _posterior(scenario, args.parameters)  # a bad posterior fails before any run
+
+    def prepare(restarted: Scenario) -> Scenario:
+        return _with_posterior(restarted, args.parameters)
+
+    runs = args.runs or scenario.runs
+    seed = scenario.seed if args.seed is None else args.seed
+    target = _output(args.out, Path("results") / "rolling", args.force)
+    _warn(scenario, args.quiet)
+    began = time.perf_counter()
+    with _failing(ValueError):
+        report = rolling(scenario, record, origins, runs=runs, seed=seed, series=args.series, prepare=prepare)
+    seconds = time.perf_counter() - began
+    report |= {"scenario": str(path), "scenario_sha256": scenario.content_hash()}
+    report["parameters"] = str(args.parameters) if args.parameters else "the defaults (uncalibrated)"
+    with output.staged(target) as staging:
+        files = [
+            write_json(staging / "rolling.json", report),
+            write_csv(staging / "rolling.csv", CSV_COLUMNS, rows(report)),
+        ]
+        meta = manifest(scenario, runs, seed, files) | {"parameters_sha256": _sha256(args.parameters)}
+        write_json(staging / "manifest.json", meta)
+    if not args.quiet:
+        print(f"Rolling-origin forecasts from {', '.join(map(str, origins))}, {runs:,} runs each, {seconds:.0f} s:")
+        print("\n".join(summary_lines(report)))
+        print(f"wrote {target.path}/: rolling.json, rolling.csv, manifest.json")
     return 0
 
 
