@@ -1,14 +1,19 @@
-"""The agents' rules compiled over the runs axis (numba).
+"""The agents' rules, each written once, compiled over the runs axis (numba).
 
 Each kernel is one mechanism of ``sim.agents``, ``sim.security``,
-``sim.streams`` or ``sim.results``, written as a loop over runs; the numpy
-code there stays the reference, and tests/test_kernels.py checks on random
-inputs that the two agree bit for bit. The kernels do the floating-point
-operations of the reference in the same order (IEEE arithmetic, no fastmath,
-no fused multiply-add), so the model's numbers are those of the numpy engine.
-Logarithms stay in numpy (the Gumbel transform, the hedging index): numpy's
-vectorised ``log`` and the C library's differ in the last bit for a few
-inputs in a thousand.
+``sim.streams``, ``sim.outcomes`` or ``sim.results`` (docs/ODD.md section 7
+states its equation), written as a loop over runs; the agents and the model
+call it with no other implementation beside it. Floating-point operations are
+done in a fixed order (IEEE arithmetic, no fastmath, no fused multiply-add),
+so the numbers are those of the numpy engine the kernels replaced, and the
+same whether compiled or not. Logarithms stay in numpy (the Gumbel transform,
+the hedging index): numpy's vectorised ``log`` and the C library's differ in
+the last bit for a few inputs in a thousand.
+
+To debug a rule, run the same source uncompiled: ``NUMBA_DISABLE_JIT=1`` for
+a whole process, or ``kernel.py_func(...)`` for one kernel (its helpers stay
+compiled). tests/test_kernels.py checks that both give the compiled numbers,
+and tests/test_baselines.py that whole runs keep their recorded results.
 
 Compiled functions are cached on disk (``cache=True``) in ``__pycache__``
 beside this file, or under $NUMBA_CACHE_DIR; only the first call after
@@ -60,7 +65,7 @@ _24 = np.uint64(24)
 
 
 @jit(inline="always")
-def philox4x32(
+def _philox4x32(
     c0: np.uint32, c1: np.uint32, c2: np.uint32, c3: np.uint32, k0: np.uint32, k1: np.uint32
 ) -> tuple[np.uint32, np.uint32, np.uint32, np.uint32]:
     """Philox4x32-10 block function on uint32 words; the products are 32 x 32 -> 64 bits, which vectorise."""
@@ -83,7 +88,7 @@ def philox_block(counter: np.ndarray, key: np.ndarray) -> np.ndarray:
     """The block function on arrays: ``counter`` (n, 4) and ``key`` (2,) of uint32 words; returns (n, 4) uint32."""
     out = np.empty(counter.shape, np.uint32)
     for i in range(counter.shape[0]):
-        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = philox4x32(
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = _philox4x32(
             counter[i, 0], counter[i, 1], counter[i, 2], counter[i, 3], key[0], key[1]
         )
     return out
@@ -107,7 +112,7 @@ def uniform(
         rows = out[4 * b : 4 * b + 4]
         for i in range(n):
             run = runs[i]
-            w0, w1, w2, w3 = philox4x32(np.uint32(run & _LO), np.uint32(run >> _32), lane, ch, k0, k1)
+            w0, w1, w2, w3 = _philox4x32(np.uint32(run & _LO), np.uint32(run >> _32), lane, ch, k0, k1)
             rows[0, i] = (np.float64(w0) + 0.5) / 4294967296.0
             rows[1, i] = (np.float64(w1) + 0.5) / 4294967296.0
             rows[2, i] = (np.float64(w2) + 0.5) / 4294967296.0
@@ -135,9 +140,12 @@ def _tie_loss(
     F: np.ndarray,
     TC: np.ndarray,
 ) -> float:
-    """The losses that hang on tie ``p`` alone at depth ``x`` (Situation.tie_losses).
+    """The losses that hang on tie ``p`` alone at depth ``x``: entrapment, displeasure, broken commitment, cost.
 
-    Entrapment, displeasure, broken commitment, cost; for run ``j`` of a block laid out runs last.
+    For run ``j`` of a block laid out runs last. The other losses couple the ties (insecurity through the
+    noisy-OR, over-reliance through the shares); these add up tie by tie. Displeasure: how far the tie
+    exceeds what each rival q tolerates (rivalry with itself is zero), weighed by what q could take from
+    Vietnam if it coerced (its stake).
     """
     dsp = 0.0
     for q in range(NP):
@@ -170,9 +178,14 @@ def respond(
     interest: np.ndarray,
     scalars: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``GreatPower.respond``: power ``p``'s new courtship and coercion, each (runs,).
+    """``GreatPower.respond``: power ``p``'s new courtship and coercion, each (runs,) (docs/ODD.md 7.5).
 
-    ``scalars`` (4, runs): courtship decay and gain, coercion decay and gain.
+    ``scalars`` (4, runs): courtship decay and gain, coercion decay and gain. It courts in proportion to its
+    rivals' gains and its own losses since Vietnam's last decision (drift = sum_q rivalry_pq max(a_q - a'_q, 0)
+    + max(a'_p - a_p, 0)), coerces in proportion to how far Vietnam's ties with its rivals exceed what it
+    tolerates (pressure = sum_q rivalry_pq max(a_q - tolerance_pq, 0)), each weighted by its interest in
+    Vietnam (a power that has turned away bothers less): courtship = clip((1 - decay) courtship + gain
+    interest_p drift), coercion likewise with the pressure, both within [0, 1]. Rivalry with itself is zero.
     """
     n, n_powers = a.shape
     court = np.empty(n)
@@ -198,7 +211,10 @@ def respond(
 def offer(
     supply: np.ndarray, courtship: np.ndarray, coercion: np.ndarray, boost: np.ndarray, withholds: np.ndarray, p: int
 ) -> np.ndarray:
-    """``GreatPower.offer``: supply (runs, dims) raised by courtship, less what coercion withholds."""
+    """``GreatPower.offer``: supply (runs, dims) raised by courtship, less what coercion withholds (ODD 7.1).
+
+    clip(supply_d (1 + boost courtship) (1 - coercion withholds_pd), 0, 1).
+    """
     n, n_dims = supply.shape
     out = np.empty((n, n_dims))
     for i in range(n):
@@ -217,7 +233,10 @@ def threat(
     coercion_threat: np.ndarray,
     p: int,
 ) -> np.ndarray:
-    """``GreatPower.threat``: the standing threat eased by courtship, plus what coercion adds (runs, dims)."""
+    """``GreatPower.threat``: the standing threat eased by courtship, plus what coercion adds (runs, dims).
+
+    threat_pd (1 - boost courtship) + coercion coercion_threat_pd (docs/ODD.md 7.3).
+    """
     n, n_dims = threat.shape[0], threat.shape[2]
     out = np.empty((n, n_dims))
     for i in range(n):
@@ -239,7 +258,15 @@ def situation(
     coercion_threat: np.ndarray,
     coercion_line: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``Situation.__post_init__``: each power's reach-weighted rivalries and its stake, (runs, powers) each."""
+    """``Situation.__post_init__``: each power's reach-weighted rivalries and its stake, (runs, powers) each.
+
+    Rivalries: sum_q rivalry_pq reach_q, each rivalry weighted by the rival's reach, so that a confrontation
+    far from Vietnam entraps less. Stake: what the power could take from Vietnam by coercing, the supply it
+    would withdraw, as delivered, and the threat it would add, sum_d withholds_pd reach_p trust_p supply_pd +
+    coercion_threat_pd (a power that has already let Vietnam down has less to take); times 1 + coercion_p /
+    coercion line, since a rival already coercing is a warning: Vietnam, "cognisant of the need to avoid
+    being seen as siding" (001), weighs its displeasure the more, twice as much at the coercion line.
+    """
     n, n_powers, n_dims = supply.shape
     rivalries = np.empty((n, n_powers))
     stake = np.empty((n, n_powers))
@@ -260,6 +287,37 @@ def situation(
 
 
 @jit(inline="always")
+def _received(
+    i: int, a: np.ndarray, supply: np.ndarray, trust: np.ndarray, reach: np.ndarray, capability: np.ndarray, d: int
+) -> float:
+    """Security received by run i on dimension d for its alignment row a (powers,): a noisy-OR (docs/ODD.md 7.2).
+
+    R_d = 1 - (1 - C_d) prod_p (1 - a_p reach_p trust_p supply_pd): Vietnam's own means secure it with
+    probability C_d and each power independently delivers; partners substitute with diminishing returns on a
+    dimension, and a dimension no one supplies is covered by Vietnam's own means alone.
+    """
+    prod = 1.0
+    for p in range(NP):
+        f = 1.0 - a[p] * reach[i, p] * trust[i, p] * supply[i, p, d]
+        prod = f if p == 0 else prod * f
+    return 1.0 - (1.0 - capability[i, d]) * prod
+
+
+@jit(inline="always")
+def _faced(i: int, a: np.ndarray, threat: np.ndarray, enmeshment: np.ndarray, d: int) -> float:
+    """The threat run i faces on dimension d: H_d = sum_p threat_pd max(1 - E_pd a_p, 0) (docs/ODD.md 7.3).
+
+    E_pd > 0: engaging p tames its threat on d (direct engagement with China at sea); E_pd < 0: engaging p
+    feeds it (ties with the US carry "peaceful evolution" into the regime dimension). Never below zero.
+    """
+    faced = 0.0
+    for p in range(NP):
+        t = threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * a[p])
+        faced = t if p == 0 else faced + t
+    return faced
+
+
+@jit(inline="always")
 def _net(
     i: int,
     a: np.ndarray,
@@ -271,15 +329,48 @@ def _net(
     enmeshment: np.ndarray,
     d: int,
 ) -> float:
-    """Net security of run i on dimension d for its alignment row a (powers,): received less the threat faced."""
-    prod = 1.0
-    faced = 0.0
-    for p in range(NP):
-        f = 1.0 - a[p] * reach[i, p] * trust[i, p] * supply[i, p, d]
-        t = threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * a[p])
-        prod = f if p == 0 else prod * f
-        faced = t if p == 0 else faced + t
-    return (1.0 - (1.0 - capability[i, d]) * prod) - faced
+    """Net security N_d = R_d - H_d of run i on dimension d for its alignment row a (powers,)."""
+    return _received(i, a, supply, trust, reach, capability, d) - _faced(i, a, threat, enmeshment, d)
+
+
+@jit(inline="always")
+def _met(net: float, demand: float) -> float:
+    """s_d = clip(N_d / D_d, 0, 1): the share of the demand on d that net security meets (docs/ODD.md 7.3)."""
+    return _clip01(net / demand)
+
+
+@jit
+def security_received(
+    a: np.ndarray, supply: np.ndarray, trust: np.ndarray, reach: np.ndarray, capability: np.ndarray
+) -> np.ndarray:
+    """``sim.security.security_received``: R_d per run and dimension (runs, dims), for alignment ``a``."""
+    n = a.shape[0]
+    out = np.empty((n, ND))
+    for i in range(n):
+        for d in range(ND):
+            out[i, d] = _received(i, a[i], supply, trust, reach, capability, d)
+    return out
+
+
+@jit
+def threat_faced(a: np.ndarray, threat: np.ndarray, enmeshment: np.ndarray) -> np.ndarray:
+    """``sim.security.threat_faced``: H_d per run and dimension, (runs, dims), for alignment ``a`` (runs, powers)."""
+    n = a.shape[0]
+    out = np.empty((n, ND))
+    for i in range(n):
+        for d in range(ND):
+            out[i, d] = _faced(i, a[i], threat, enmeshment, d)
+    return out
+
+
+@jit
+def share_met(net: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """``security.satisfaction``: clip(net / demand, 0, 1) element by element, arrays of one shape."""
+    x, y = net.ravel(), demand.ravel()
+    out = np.empty(x.size)
+    for i in range(x.size):
+        out[i] = _met(x[i], y[i])
+    return out.reshape(net.shape)
 
 
 @jit
@@ -298,7 +389,7 @@ def satisfaction(
     out = np.empty((n, ND))
     for i in range(n):
         for d in range(ND):
-            out[i, d] = _clip01(_net(i, a[i], supply, threat, trust, reach, capability, enmeshment, d) / demand[i, d])
+            out[i, d] = _met(_net(i, a[i], supply, threat, trust, reach, capability, enmeshment, d), demand[i, d])
     return out
 
 
@@ -319,7 +410,7 @@ def satisfaction_alone(
     for i in range(n):
         total = 0.0
         for d in range(ND):
-            s = _clip01(_net(i, zero, supply, threat, trust, reach, capability, enmeshment, d) / demand[i, d])
+            s = _met(_net(i, zero, supply, threat, trust, reach, capability, enmeshment, d), demand[i, d])
             total = s if d == 0 else total + s
         out[i] = total / ND
     return out
@@ -633,7 +724,10 @@ def gains(
 # -- Vietnam's perception and decision (sim.agents.Hedger) ------------------------------
 @jit
 def remember(memory: np.ndarray, last: np.ndarray, delivery: np.ndarray, decay: np.ndarray) -> np.ndarray:
-    """``Hedger.remember``: a fall in what a power delivers is remembered, and slowly forgotten."""
+    """``Hedger.remember``: a fall in what a power delivers is remembered, and slowly forgotten (ODD 7.7).
+
+    memory = clip(memory (1 - decay) + max(last delivery - delivery, 0), 0, 1).
+    """
     n = memory.shape[0]
     out = np.empty((n, NP))
     for i in range(n):
@@ -656,7 +750,12 @@ def band(levels: np.ndarray, tier: np.ndarray, offset: int) -> np.ndarray:
 
 @jit
 def feasible(a: np.ndarray, step: np.ndarray, ceiling: np.ndarray, gap: np.ndarray, sides: bool) -> np.ndarray:
-    """``Hedger.feasible``: which moves the policy allows for each tie, (runs, powers, 3)."""
+    """``Hedger.feasible``: which moves the policy allows for each tie, (runs, powers, 3) (docs/ODD.md 7.6).
+
+    No tie below zero or above the ``ceiling``; and unless the strategy takes ``sides``, no tie more than
+    ``gap`` (the siding gap while the Four No's hold, inf otherwise) above another, judged on the worst case
+    of the other ties moving the other way at once (1e-12 absorbs rounding at the gap itself).
+    """
     n, n_powers = a.shape
     ok = np.empty((n, n_powers, 3), np.bool_)
     for i in range(n):
@@ -689,7 +788,11 @@ def logit_choice(
     feasible: np.ndarray,
     noise: np.ndarray,
 ) -> np.ndarray:
-    """``Hedger.choose``: the move (index into MOVES) with the highest noisy score per tie, (runs, powers)."""
+    """``Hedger.choose``: the move (index into MOVES) with the highest noisy score per tie, (runs, powers).
+
+    score_k = gain_k / (step temperature) + inertia [k = keep] + noise_k over the feasible moves (docs/ODD.md
+    7.4): with Gumbel ``noise``, a logit choice. Ties and nan go as in np.argmax.
+    """
     n, n_powers, n_moves = gain.shape
     out = np.empty((n, n_powers), np.int64)
     for i in range(n):
@@ -725,7 +828,10 @@ def carry_out(
 ) -> None:
     """``Hedger.carry_out``: move each tie within its tier's ceiling; tiers change when pressure or a rupture lasts.
 
-    Updates ``a``, ``tier``, ``pressing`` and ``lapsing`` in place.
+    A tie that would deepen past its tier's ceiling (the next level) stops there and presses; pressing for
+    ``patience`` quarters in a row upgrades the tier, up to ``highest``. A tie below its rupture line (the
+    floor of the tier below) for as long lapses one tier, unless Vietnam is deepening it: then it is mending,
+    not lapsing. Updates ``a``, ``tier``, ``pressing`` and ``lapsing`` in place (docs/ODD.md 7.6).
     """
     n, n_powers = a.shape
     for i in range(n):
@@ -779,7 +885,10 @@ def shares(a: np.ndarray, fill: float) -> np.ndarray:
 
 @jit
 def entropy(share: np.ndarray, logs: np.ndarray, log_n: float) -> np.ndarray:
-    """``hedging_index`` from the shares and their logarithms (numpy's): -sum(share * log share) / log n."""
+    """``hedging_index`` from the shares and their logarithms (numpy's): -sum(share * log share) / log n.
+
+    The normalised entropy of the engagement shares: 1 when even, 0 when one tie is all (0 log 0 = 0).
+    """
     n = share.shape[0]
     out = np.empty(n)
     for i in range(n):
@@ -797,7 +906,10 @@ def conditions(
 ) -> np.ndarray:
     """``outcomes.conditions``: bandwagoning, dropped partner, isolation, each (runs,), rows of a (3, runs) array.
 
-    ``lines`` (4, runs): the alliance, coercion, comprehensive-partnership and isolation lines.
+    ``lines`` (4, runs): the alliance, coercion, comprehensive-partnership and isolation lines
+    (``outcomes.LINES``). Bandwagoning: a tie at or above the alliance line, or a power coercing at or above
+    the coercion line; dropped partner: a tie below the lowest tier; isolation: the mean share of demand
+    met less ``alone`` (the same with every tie cut) below the isolation line (docs/ODD.md 7.8).
     """
     n, n_powers = a.shape
     n_dims = satisfaction.shape[1]
@@ -820,7 +932,11 @@ def conditions(
 # -- streaming into an Aggregate (sim.results) -----------------------------------------
 @jit
 def accumulate(hist: np.ndarray, sums: np.ndarray, x: np.ndarray, lo: float, hi: float, scale: float) -> None:
-    """``Aggregate.observe`` for one series and step: histogram counts (k, bins) and fixed-point sums (k,)."""
+    """``Aggregate.observe`` for one series and step: histogram counts (k, bins) and fixed-point sums (k,).
+
+    A value falls in bin floor((v - lo) / (hi - lo) bins), out-of-range values in the first or last bin; the
+    sums add rint(v scale) as integers, so that they are the same in any order of runs or chunks.
+    """
     n, k = x.shape
     bins = hist.shape[1]
     for i in range(n):
@@ -853,6 +969,10 @@ def warm_up() -> None:
     situation(f3, f2, f2, f2, f3, f3, f3, f1)
     satisfaction(f2, f3, f3, f2, f2, f2, f3, f2)
     satisfaction_alone(f3, f3, f2, f2, f2, f3, f2)
+    security_received(f2, f3, f2, f2, f2)
+    threat_faced(f2, f3, f3)
+    share_met(f2, f2)
+    share_met(f1, f1)
     gains(f2, np.ones((n, 3)), f3, f3, f2, f2, f2, f2, f2, f2, f3, f2, f2, f3, f3, f2, np.ones((4, n)))
     remember(f2, f2, f2, f1)
     band(np.ones((n, 6)), np.ones((n, p), np.int64), 0)
