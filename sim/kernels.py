@@ -165,6 +165,34 @@ def _clip01(x: float) -> float:
     return x
 
 
+@jit(inline="always")
+def _short(net: float, demand: float) -> float:
+    """max(D_d - N_d, 0): how far net security falls short of the demand on d (docs/ODD.md 7.4)."""
+    return _pos(demand - net)
+
+
+@jit(inline="always")
+def _insecure(net: float, weight: float, demand: float) -> float:
+    """The insecurity of one dimension, w_d max(D_d - N_d, 0)^2: a shortfall weighs by its square (ODD 7.4)."""
+    u = _short(net, demand)
+    return weight * (u * u)
+
+
+@jit(inline="always")
+def _over_reliance(x0: float, x1: float, x2: float, t0: float, t1: float, t2: float) -> float:
+    """Herfindahl index of engagement shares, each weighted by distrust of the partner: sum_p s_p^2 (1 - trust_p).
+
+    For ties ``x0..x2`` and trusts ``t0..t2``; shares even when every tie is cut. Relying on one partner is
+    costly, and the more so the less that partner can be trusted (docs/ODD.md 7.4).
+    """
+    tot = (x0 + x1) + x2
+    even = 1.0 / NP
+    s0 = x0 / tot if tot > 0 else even
+    s1 = x1 / tot if tot > 0 else even
+    s2 = x2 / tot if tot > 0 else even
+    return (s0 * s0 * (1.0 - t0) + s1 * s1 * (1.0 - t1)) + s2 * s2 * (1.0 - t2)
+
+
 # -- the great powers ---------------------------------------------------------------
 @jit
 def respond(
@@ -538,16 +566,16 @@ def _utility_now(
     u0: np.ndarray,
     own: np.ndarray,
     sep: np.ndarray,
+    terms: np.ndarray,
 ) -> None:
-    """``gains``: the utility of the current alignment into ``u0``; each tie's own losses and their sum.
+    """``gains``, ``utility_terms``: the utility of the current alignment into ``u0``, its six terms into ``terms``.
 
-    Term by term as in Situation.components.
+    Also each tie's own losses and their sum (``own``, ``sep``).
     """
     for j in range(m):
         ins = 0.0
         for d in range(ND):
-            u = _pos(DEM[d, j] - (recv[d, j] - faced[d, j]))
-            v = W[d, j] * (u * u)
+            v = _insecure(recv[d, j] - faced[d, j], W[d, j], DEM[d, j])
             ins = v if d == 0 else ins + v
         ent = 0.0
         dis = 0.0
@@ -567,13 +595,10 @@ def _utility_now(
             com = v if q == 0 else com + v
             v = TC[q, j] * A[q, j]
             cst = v if q == 0 else cst + v
-        tot = (A[0, j] + A[1, j]) + A[2, j]
-        ov = 0.0
-        for p in range(NP):
-            sh = A[p, j] / tot if tot > 0 else 1.0 / NP
-            v = sh * sh * (1.0 - T[p, j])
-            ov = v if p == 0 else ov + v
-        u0[j] = -(ins + C[0, j] * ov + C[1, j] * ent + C[2, j] * dis + C[3, j] * com + cst)
+        ov = C[0, j] * _over_reliance(A[0, j], A[1, j], A[2, j], T[0, j], T[1, j], T[2, j])
+        ent, dis, com = C[1, j] * ent, C[2, j] * dis, C[3, j] * com
+        terms[0, j], terms[1, j], terms[2, j], terms[3, j], terms[4, j], terms[5, j] = ins, ov, ent, dis, com, cst
+        u0[j] = -(ins + ov + ent + dis + com + cst)
         s = 0.0
         for p in range(NP):
             o = _tie_loss(A[p, j], p, j, C, RV, ST, RIV, TOL, F, TC)
@@ -626,18 +651,12 @@ def _trial_moves(
                     others = (1.0 - CAP[d, j]) * (factor[q1, d, j] * factor[q2, d, j])
                     got = 1.0 - others * (1.0 - xrt * S[p, d, j])
                     td = (faced[d, j] - posed[p, d, j]) + H[p, d, j] * _pos(1.0 - E[p, d, j] * x)
-                    u = _pos(DEM[d, j] - (got - td))
-                    v = W[d, j] * (u * u)
+                    v = _insecure(got - td, W[d, j], DEM[d, j])
                     un = v if d == 0 else un + v
                 t0 = x if p == 0 else A[0, j]
                 t1 = x if p == 1 else A[1, j]
                 t2 = x if p == 2 else A[2, j]
-                tot = (t0 + t1) + t2
-                even = 1.0 / NP
-                s0 = t0 / tot if tot > 0 else even
-                s1 = t1 / tot if tot > 0 else even
-                s2 = t2 / tot if tot > 0 else even
-                ov = (s0 * s0 * (1.0 - T[0, j]) + s1 * s1 * (1.0 - T[1, j])) + s2 * s2 * (1.0 - T[2, j])
+                ov = _over_reliance(t0, t1, t2, T[0, j], T[1, j], T[2, j])
                 tl = _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC)
                 res[p, k, j] = -(un + C[0, j] * ov + sep[j] - own[p, j] + tl) - u0[j]
 
@@ -702,6 +721,7 @@ def gains(
     u0 = np.empty(BLOCK)
     sep = np.empty(BLOCK)
     res = np.empty((NP, K, BLOCK))
+    terms = np.empty((6, BLOCK))
     for start in range(0, n, BLOCK):
         m = min(BLOCK, n - start)
         _copy_ties(
@@ -710,7 +730,7 @@ def gains(
         )  # fmt: skip
         _copy_rest(start, m, capability, weight, demand, costs, moves, CAP, W, DEM, C, MV)
         _contributions(m, A, R, T, S, H, E, CAP, factor, posed, faced, recv)
-        _utility_now(m, A, T, F, RV, ST, TC, TOL, RIV, W, DEM, C, faced, recv, u0, own, sep)
+        _utility_now(m, A, T, F, RV, ST, TC, TOL, RIV, W, DEM, C, faced, recv, u0, own, sep, terms)
         _trial_moves(
             m, A, R, T, F, RV, ST, TC, S, H, E, TOL, RIV, CAP, W, DEM, C, MV, factor, posed, faced, own, u0, sep, res
         )
@@ -718,6 +738,112 @@ def gains(
             for p in range(NP):
                 for k in range(K):
                     out[start + j, p, k] = res[p, k, j]
+    return out
+
+
+@jit
+def utility_terms(
+    a: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    floor: np.ndarray,
+    rivalries: np.ndarray,
+    stake: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    weight: np.ndarray,
+    demand: np.ndarray,
+    tolerance: np.ndarray,
+    rivalry: np.ndarray,
+    tie_cost: np.ndarray,
+    costs: np.ndarray,
+) -> np.ndarray:
+    """``Situation.components``: Vietnam's six losses at alignment ``a``, (runs, 6) (docs/ODD.md 7.4).
+
+    Insecurity sum_d w_d max(D_d - N_d, 0)^2; over-reliance; entrapment sum_p rivalries_p a_p^2; rivals'
+    displeasure sum_q stake_q sum_p rivalry_qp max(a_p - tolerance_qp, 0)^2; broken commitment sum_p
+    max(floor_p - a_p, 0); the cost of the ties sum_p tie_cost_p a_p; the middle four times their ``costs``
+    (4, runs). Vietnam's utility is minus their sum: the very terms and sums of ``gains``.
+    """
+    n = a.shape[0]
+    out = np.empty((n, 6))
+    A = np.empty((NP, BLOCK))
+    R = np.empty((NP, BLOCK))
+    T = np.empty((NP, BLOCK))
+    F = np.empty((NP, BLOCK))
+    RV = np.empty((NP, BLOCK))
+    ST = np.empty((NP, BLOCK))
+    TC = np.empty((NP, BLOCK))
+    S = np.empty((NP, ND, BLOCK))
+    H = np.empty((NP, ND, BLOCK))
+    E = np.empty((NP, ND, BLOCK))
+    TOL = np.empty((NP, NP, BLOCK))
+    RIV = np.empty((NP, NP, BLOCK))
+    CAP = np.empty((ND, BLOCK))
+    W = np.empty((ND, BLOCK))
+    DEM = np.empty((ND, BLOCK))
+    C = np.empty((4, BLOCK))
+    MV = np.empty((0, BLOCK))
+    factor = np.empty((NP, ND, BLOCK))
+    posed = np.empty((NP, ND, BLOCK))
+    faced = np.empty((ND, BLOCK))
+    recv = np.empty((ND, BLOCK))
+    own = np.empty((NP, BLOCK))
+    u0 = np.empty(BLOCK)
+    sep = np.empty(BLOCK)
+    terms = np.empty((6, BLOCK))
+    moves = np.empty((n, 0))
+    for start in range(0, n, BLOCK):
+        m = min(BLOCK, n - start)
+        _copy_ties(
+            start, m, a, reach, trust, floor, rivalries, stake, tie_cost, supply, threat, enmeshment, tolerance,
+            rivalry, A, R, T, F, RV, ST, TC, S, H, E, TOL, RIV,
+        )  # fmt: skip
+        _copy_rest(start, m, capability, weight, demand, costs, moves, CAP, W, DEM, C, MV)
+        _contributions(m, A, R, T, S, H, E, CAP, factor, posed, faced, recv)
+        _utility_now(m, A, T, F, RV, ST, TC, TOL, RIV, W, DEM, C, faced, recv, u0, own, sep, terms)
+        for j in range(m):
+            for k in range(6):
+                out[start + j, k] = terms[k, j]
+    return out
+
+
+@jit
+def over_reliance(a: np.ndarray, trust: np.ndarray) -> np.ndarray:
+    """``sim.security.over_reliance``: the distrust-weighted Herfindahl index of each run's ties, (runs,)."""
+    n = a.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = _over_reliance(a[i, 0], a[i, 1], a[i, 2], trust[i, 0], trust[i, 1], trust[i, 2])
+    return out
+
+
+@jit
+def shortfall(net: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """``sim.security.shortfall``: max(demand - net, 0) element by element, arrays of one shape."""
+    x, y = net.ravel(), demand.ravel()
+    out = np.empty(x.size)
+    for i in range(x.size):
+        out[i] = _short(x[i], y[i])
+    return out.reshape(net.shape)
+
+
+@jit
+def insecurity(received: np.ndarray, faced: np.ndarray, weight: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """Vietnam's insecurity sum_d w_d max(D_d - (R_d - H_d), 0)^2 per run, (runs,), from R and H (runs, dims).
+
+    The first term of ``utility_terms``, for security received and threat faced taken apart (``sim.explain``).
+    """
+    n = received.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        total = 0.0
+        for d in range(ND):
+            v = _insecure(received[i, d] - faced[i, d], weight[i, d], demand[i, d])
+            total = v if d == 0 else total + v
+        out[i] = total
     return out
 
 
@@ -974,6 +1100,11 @@ def warm_up() -> None:
     share_met(f2, f2)
     share_met(f1, f1)
     gains(f2, np.ones((n, 3)), f3, f3, f2, f2, f2, f2, f2, f2, f3, f2, f2, f3, f3, f2, np.ones((4, n)))
+    utility_terms(f2, f3, f3, f2, f2, f2, f2, f2, f2, f3, f2, f2, f3, f3, f2, np.ones((4, n)))
+    over_reliance(f2, f2)
+    insecurity(f2, f2, f2, f2)
+    shortfall(f2, f2)
+    shortfall(f1, f1)
     remember(f2, f2, f2, f1)
     band(np.ones((n, 6)), np.ones((n, p), np.int64), 0)
     ok = feasible(f2, f1, f1, f1, False)

@@ -2,35 +2,19 @@
 
 Functions over arrays with runs first (``a`` is alignment, shape (runs,
 powers)). Each equation is stated in docs/ODD.md, section 7, and written once,
-as a kernel of ``sim.kernels``: security received, threat faced, satisfaction,
-a power's stake and Vietnam's gains are the kernels these functions call. The
-terms of Vietnam's utility (``Situation.components``) are spelled out here in
-numpy for the explanations of a move (``sim.explain``); the decision itself
-weighs its moves with ``kernels.gains``, and tests/test_security.py checks
-that those gains are the differences of this utility.
+as a kernel of ``sim.kernels`` that these functions call: security received,
+threat faced, satisfaction, shortfall, over-reliance, a power's stake, the
+terms of Vietnam's utility and the gains of its moves.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
 
 import numpy as np
 
 from sim import kernels
 from sim.params import World
-
-
-def summed(x: np.ndarray) -> np.ndarray:
-    """Sum over the last axis (three powers or three dimensions), term by term.
-
-    With three terms, a few array operations are several times faster than a numpy reduction over so short
-    an axis, and add in the order the kernels do.
-    """
-    out = x[..., 0]
-    for i in range(1, x.shape[-1]):
-        out = out + x[..., i]
-    return out
 
 
 def security_received(
@@ -51,18 +35,17 @@ def satisfaction(net: np.ndarray, demand: np.ndarray) -> np.ndarray:
 
 
 def shortfall(net: np.ndarray, demand: np.ndarray) -> np.ndarray:
-    """max(D_d - N_d, 0): how far net security falls short of the demand on d."""
-    return np.maximum(demand - net, 0.0)
+    """max(D_d - N_d, 0): how far net security falls short of the demand on d (``kernels.shortfall``)."""
+    return kernels.shortfall(net, demand)
 
 
 def over_reliance(a: np.ndarray, trust: np.ndarray) -> np.ndarray:
-    """Herfindahl index of engagement shares, each weighted by distrust of the partner: sum_p s_p^2 (1 - trust_p).
+    """Herfindahl index of engagement shares, each weighted by distrust: sum_p s_p^2 (1 - trust_p) (runs,).
 
-    Relying on one partner is costly, and the more so the less that partner can be trusted.
+    Relying on one partner is costly, and the more so the less that partner can be trusted
+    (``kernels.over_reliance``).
     """
-    total = summed(a)[:, None]
-    share = np.divide(a, total, out=np.full_like(a, 1.0 / a.shape[1]), where=total > 0)
-    return summed(share**2 * (1.0 - trust))
+    return kernels.over_reliance(a, trust)
 
 
 def hedging_index(a: np.ndarray) -> np.ndarray:
@@ -72,6 +55,10 @@ def hedging_index(a: np.ndarray) -> np.ndarray:
     """
     share = kernels.shares(a, 0.0)
     return kernels.entropy(share, np.log(share, out=np.zeros_like(share), where=share > 0), np.log(a.shape[1]))
+
+
+# Vietnam's losses, in the order ``kernels.utility_terms`` gives them (docs/ODD.md 7.4).
+LOSSES = ("insecurity", "over-reliance", "entrapment", "rivals' displeasure", "broken commitment", "cost of the tie")
 
 
 @dataclass
@@ -122,24 +109,29 @@ class Situation:
             a, self.supply, self.threat, self.trust, w.reach, w.capability, w.enmeshment, w.demand
         )
 
+    def costs(self) -> np.ndarray:
+        """The concentration, entrapment, displeasure and commitment costs as rows (4, runs)."""
+        return self.world.rows("concentration_cost", "entrapment_cost", "displeasure_cost", "commitment_cost")
+
+    def _terms(self, a: np.ndarray) -> np.ndarray:
+        w = self.world
+        return kernels.utility_terms(
+            a, self.supply, self.threat, self.trust, self.floor, self.rivalries, self.stake, w.reach, w.capability,
+            w.enmeshment, w.weight, w.demand, w.tolerance, w.rivalry, w.tie_cost, self.costs(),
+        )  # fmt: skip
+
     def components(self, a: np.ndarray) -> dict[str, np.ndarray]:
-        """Utility terms per run, each a loss (a positive number Vietnam wants small)."""
-        w, s = self.world, self.world.scalars
-        unmet = shortfall(self.net(a), w.demand)
-        excess = np.maximum(a[:, None, :] - w.tolerance, 0.0)  # [:, q, p]: tie p over rival q's tolerance
-        return {
-            "insecurity": summed(w.weight * unmet**2),
-            "over-reliance": s["concentration_cost"] * over_reliance(a, self.trust),
-            "entrapment": s["entrapment_cost"] * summed(self.rivalries * a**2),
-            "rivals' displeasure": s["displeasure_cost"] * summed(self.stake * summed(w.rivalry * excess**2)),
-            "broken commitment": s["commitment_cost"] * summed(np.maximum(self.floor - a, 0.0)),
-            "cost of the tie": summed(w.tie_cost * a),
-        }
+        """Utility terms per run, each a loss (a positive number Vietnam wants small) (``kernels.utility_terms``)."""
+        terms = self._terms(a)
+        return {name: terms[:, k] for k, name in enumerate(LOSSES)}
 
     def utility(self, a: np.ndarray) -> np.ndarray:
-        """Vietnam's utility: minus the sum of its losses."""
-        # sum starts from 0, which numpy broadcasts: the result is an array
-        return -cast(np.ndarray, sum(self.components(a).values()))
+        """Vietnam's utility: minus the sum of its losses, added in order."""
+        terms = self._terms(a)
+        total = terms[:, 0]
+        for k in range(1, len(LOSSES)):
+            total = total + terms[:, k]
+        return -total
 
     def gains(self, a: np.ndarray, moves: np.ndarray) -> np.ndarray:
         """Utility change of moving each tie alone by each of ``moves`` (runs, k), as (runs, powers, k).
@@ -149,11 +141,8 @@ class Situation:
         its share of the threat, its own losses. Vietnam weighs six trials a
         quarter, so this is where the model spends its time.
         """
-        w, s = self.world, self.world.scalars
-        costs = np.stack(
-            [s[k] for k in ("concentration_cost", "entrapment_cost", "displeasure_cost", "commitment_cost")]
-        )
+        w = self.world
         return kernels.gains(
             a, moves, self.supply, self.threat, self.trust, self.floor, self.rivalries, self.stake, w.reach,
-            w.capability, w.enmeshment, w.weight, w.demand, w.tolerance, w.rivalry, w.tie_cost, costs,
+            w.capability, w.enmeshment, w.weight, w.demand, w.tolerance, w.rivalry, w.tie_cost, self.costs(),
         )  # fmt: skip

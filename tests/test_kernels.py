@@ -31,7 +31,7 @@ from sim.model import BalanceModel
 from sim.params import POWERS, TIERS, World, load_parameters
 from sim.results import SERIES, Aggregate
 from sim.scenario import load_scenario
-from sim.security import Situation
+from sim.security import Situation, over_reliance, shortfall
 from sim.strategies import STRATEGIES
 from sim.streams import Streams
 
@@ -205,7 +205,7 @@ def situation(seed: int, n: int) -> tuple[Situation, np.ndarray]:
 @SETTINGS
 @given(seeds, sizes, st.sampled_from([0.0, 1e-3, 0.02, 0.25]))
 def test_security_interpreted_is_security_compiled(seed, n, step):
-    """Received, faced, satisfaction and the gains of each trial move, on random situations and alignments."""
+    """Received, faced, satisfaction, the utility's terms and the gains of each trial move, at random."""
     sit, a = situation(seed, n)
     moves = np.tile([-step, 0.0, step], (n, 1))
     cut = np.zeros_like(a)  # every tie cut: the shares fall back to an even split
@@ -215,9 +215,15 @@ def test_security_interpreted_is_security_compiled(seed, n, step):
             sit.gains(x, moves)
             sit.satisfaction(x)
             sit.net(x)
+            sit.components(x)
+            over_reliance(x, sit.trust)
+            shortfall(sit.net(x), sit.world.demand)
+            received = sit.received(x)
+            kernels.insecurity(received, received - sit.net(x), sit.world.weight, sit.world.demand)
 
     called = interpreted_agrees(caught(act))
-    assert {"gains", "satisfaction", "security_received", "threat_faced"} <= called
+    assert {"gains", "satisfaction", "security_received", "threat_faced", "utility_terms"} <= called
+    assert {"over_reliance", "shortfall", "insecurity"} <= called
 
 
 @SETTINGS
