@@ -661,8 +661,8 @@ def _trial_moves(
                 res[p, k, j] = -(un + C[0, j] * ov + sep[j] - own[p, j] + tl) - u0[j]
 
 
-@jit
-def gains(
+@jit(inline="always")
+def _weigh(
     a: np.ndarray,
     moves: np.ndarray,
     supply: np.ndarray,
@@ -680,19 +680,20 @@ def gains(
     rivalry: np.ndarray,
     tie_cost: np.ndarray,
     costs: np.ndarray,
-) -> np.ndarray:
-    """``Situation.gains``: utility change of moving each tie alone by each of ``moves``, (runs, powers, k).
+    out: np.ndarray,
+    utility: np.ndarray,
+) -> None:
+    """``gains`` into ``out`` (runs, powers, k) and, if ``utility`` has a row per run, ``utility_terms`` into it.
 
-    ``costs`` (4, runs): concentration, entrapment, displeasure and commitment costs. Runs go in blocks,
-    copied with runs last; within a block every quantity is computed for all its runs at once (the
-    compiler runs them side by side in vector registers): first what each tie contributes now (the
-    noisy-OR factors, the threats posed, the utility, each tie's own losses), then each trial move,
-    recomputing only what hangs on the moved tie. Three powers and three dimensions (``sim.params``).
-    The stages are helpers inlined into this kernel (``inline="always"``): the same machine code, and
+    Runs go in blocks, copied with runs last; within a block every quantity is computed for all its runs at
+    once (the compiler runs them side by side in vector registers): first what each tie contributes now
+    (the noisy-OR factors, the threats posed, the utility and its terms, each tie's own losses), then each
+    trial move, recomputing only what hangs on the moved tie. Three powers and three dimensions
+    (``sim.params``). The stages are helpers inlined here (``inline="always"``): the same machine code, and
     the same speed, as one long loop.
     """
     n, K = a.shape[0], moves.shape[1]
-    out = np.empty((n, NP, K))
+    keep_terms = utility.shape[0] == n
     # the block's inputs copied with runs last, so that each step of the loops over runs reads contiguous memory:
     # alignment A, reach R, trust T, floor F, rivalries RV, stake ST, tie cost TC; supply S, threat H, enmeshment
     # E; tolerance TOL, rivalry RIV; capability CAP, weight W, demand DEM; costs C; moves MV
@@ -738,6 +739,41 @@ def gains(
             for p in range(NP):
                 for k in range(K):
                     out[start + j, p, k] = res[p, k, j]
+            if keep_terms:
+                for k in range(6):
+                    utility[start + j, k] = terms[k, j]
+
+
+@jit
+def gains(
+    a: np.ndarray,
+    moves: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    floor: np.ndarray,
+    rivalries: np.ndarray,
+    stake: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    weight: np.ndarray,
+    demand: np.ndarray,
+    tolerance: np.ndarray,
+    rivalry: np.ndarray,
+    tie_cost: np.ndarray,
+    costs: np.ndarray,
+) -> np.ndarray:
+    """``Situation.gains``: utility change of moving each tie alone by each of ``moves``, (runs, powers, k).
+
+    ``costs`` (4, runs): concentration, entrapment, displeasure and commitment costs. Computed block by
+    block by changing only what hangs on the moved tie (``_weigh``).
+    """
+    out = np.empty((a.shape[0], NP, moves.shape[1]))
+    _weigh(
+        a, moves, supply, threat, trust, floor, rivalries, stake, reach, capability, enmeshment, weight, demand,
+        tolerance, rivalry, tie_cost, costs, out, np.empty((0, 6)),
+    )  # fmt: skip
     return out
 
 
@@ -769,44 +805,10 @@ def utility_terms(
     """
     n = a.shape[0]
     out = np.empty((n, 6))
-    A = np.empty((NP, BLOCK))
-    R = np.empty((NP, BLOCK))
-    T = np.empty((NP, BLOCK))
-    F = np.empty((NP, BLOCK))
-    RV = np.empty((NP, BLOCK))
-    ST = np.empty((NP, BLOCK))
-    TC = np.empty((NP, BLOCK))
-    S = np.empty((NP, ND, BLOCK))
-    H = np.empty((NP, ND, BLOCK))
-    E = np.empty((NP, ND, BLOCK))
-    TOL = np.empty((NP, NP, BLOCK))
-    RIV = np.empty((NP, NP, BLOCK))
-    CAP = np.empty((ND, BLOCK))
-    W = np.empty((ND, BLOCK))
-    DEM = np.empty((ND, BLOCK))
-    C = np.empty((4, BLOCK))
-    MV = np.empty((0, BLOCK))
-    factor = np.empty((NP, ND, BLOCK))
-    posed = np.empty((NP, ND, BLOCK))
-    faced = np.empty((ND, BLOCK))
-    recv = np.empty((ND, BLOCK))
-    own = np.empty((NP, BLOCK))
-    u0 = np.empty(BLOCK)
-    sep = np.empty(BLOCK)
-    terms = np.empty((6, BLOCK))
-    moves = np.empty((n, 0))
-    for start in range(0, n, BLOCK):
-        m = min(BLOCK, n - start)
-        _copy_ties(
-            start, m, a, reach, trust, floor, rivalries, stake, tie_cost, supply, threat, enmeshment, tolerance,
-            rivalry, A, R, T, F, RV, ST, TC, S, H, E, TOL, RIV,
-        )  # fmt: skip
-        _copy_rest(start, m, capability, weight, demand, costs, moves, CAP, W, DEM, C, MV)
-        _contributions(m, A, R, T, S, H, E, CAP, factor, posed, faced, recv)
-        _utility_now(m, A, T, F, RV, ST, TC, TOL, RIV, W, DEM, C, faced, recv, u0, own, sep, terms)
-        for j in range(m):
-            for k in range(6):
-                out[start + j, k] = terms[k, j]
+    _weigh(
+        a, np.empty((n, 0)), supply, threat, trust, floor, rivalries, stake, reach, capability, enmeshment, weight,
+        demand, tolerance, rivalry, tie_cost, costs, np.empty((n, NP, 0)), out,
+    )  # fmt: skip
     return out
 
 
