@@ -2,8 +2,8 @@
 
 All run the status quo for 40 quarterly steps through the same compiled agent
 rules, side by side in one run: Mesa's batch_run, the ensemble path in this
-process and on two worker processes, and for reference batch_run on the numpy
-engine (see ``sim.bench``). Prints JSON; the same as ``bamboo bench``.
+process and on two worker processes, and for reference batch_run of the same
+rules uncompiled (``NUMBA_DISABLE_JIT=1``; see ``sim.bench``). Prints JSON; the same as ``bamboo bench``.
 
     python benchmarks/bench_ensemble.py [--mesa-runs 40] [--ensemble-runs 50000] [--pool-runs 1000000] [--steps 40]
 """

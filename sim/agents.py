@@ -10,7 +10,6 @@ are subclasses of ``Hedger`` in ``sim.strategies``.
 
 from __future__ import annotations
 
-import functools
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,14 +17,14 @@ from mesa import Agent
 
 from sim import kernels
 from sim.domain import DIMENSIONS, POWERS, TIERS
-from sim.security import Situation, summed
+from sim.security import Situation
 
 if TYPE_CHECKING:  # the model imports the agents
     from sim.model import BalanceModel
 
 # Vietnam's options for each tie each step: loosen, keep, deepen (in step sizes).
 MOVES = np.array([-1.0, 0.0, 1.0])
-LOOSEN, KEEP, DEEPEN = 0, 1, 2
+LOOSEN, KEEP, DEEPEN = kernels.LOOSEN, kernels.KEEP, kernels.DEEPEN
 TERRITORY = DIMENSIONS.index("territory")
 ALLIANCE = TIERS.index("alliance")
 TOP_TIER = ALLIANCE - 1  # the comprehensive strategic partnership
@@ -57,25 +56,12 @@ class GreatPower(Agent):
         turned away bothers less). It reads only Vietnam's ties and its own
         state, so the powers may respond in any order.
         """
-        w, p = self.model.world, self.index
-        s = w.scalars
-        hedger = self.model.hedger
-        if self.model.compiled:
-            rates = w.rows("courtship_decay", "courtship_gain", "coercion_decay", "coercion_gain")
-            self.courtship, self.coercion = kernels.respond(
-                p, hedger.alignment, hedger.previous, self.courtship, self.coercion, w.rivalry, w.tolerance, w.interest,
-                rates,
-            )  # fmt: skip
-            return
-        a, moved = hedger.alignment, hedger.alignment - hedger.previous
-        rivalry = w.rivalry[:, p, :]  # zero for itself
-        drift = summed(rivalry * np.maximum(moved, 0.0)) + np.maximum(-moved[:, p], 0.0)
-        court = (1 - s["courtship_decay"]) * self.courtship + s["courtship_gain"] * w.interest[:, p] * drift
-        excess = np.maximum(a - w.tolerance[:, p, :], 0.0)
-        pressure = w.interest[:, p] * summed(rivalry * excess)  # a power coerces as far as it cares
-        coerce = (1 - s["coercion_decay"]) * self.coercion + s["coercion_gain"] * pressure
-        self.courtship = np.clip(court, 0.0, 1.0)
-        self.coercion = np.clip(coerce, 0.0, 1.0)
+        w, hedger = self.model.world, self.model.hedger
+        rates = w.rows("courtship_decay", "courtship_gain", "coercion_decay", "coercion_gain")
+        self.courtship, self.coercion = kernels.respond(
+            self.index, hedger.alignment, hedger.previous, self.courtship, self.coercion, w.rivalry, w.tolerance,
+            w.interest, rates,
+        )  # fmt: skip
 
     def supply(self) -> np.ndarray:
         """What it can supply per dimension before courtship and coercion (runs, dims)."""
@@ -83,14 +69,9 @@ class GreatPower(Agent):
 
     def offer(self) -> np.ndarray:
         """What it offers this step: courtship raises the offer, coercion withdraws its instruments."""
-        w, p = self.model.world, self.index
-        if self.model.compiled:
-            return kernels.offer(
-                self.supply(), self.courtship, self.coercion, w.scalars["courtship_boost"], w.withholds, p
-            )
-        boost = 1.0 + w.scalars["courtship_boost"][:, None] * self.courtship[:, None]
-        withdrawn = 1.0 - self.coercion[:, None] * w.withholds[:, p]
-        return np.clip(self.supply() * boost * withdrawn, 0.0, 1.0)
+        w = self.model.world
+        boost = w.scalars["courtship_boost"]
+        return kernels.offer(self.supply(), self.courtship, self.coercion, boost, w.withholds, self.index)
 
     def threat(self) -> np.ndarray:
         """The threat it poses per dimension: its standing threat, eased by courtship, plus what coercion adds.
@@ -98,13 +79,9 @@ class GreatPower(Agent):
         A courting power tries to "improve on what it lacks" (004): the US reassures
         the Party, China keeps the sea from spoiling the rest.
         """
-        w, p = self.model.world, self.index
-        if self.model.compiled:
-            return kernels.threat(
-                w.threat, self.courtship, self.coercion, w.scalars["courtship_boost"], w.coercion_threat, p
-            )
-        eased = 1.0 - w.scalars["courtship_boost"][:, None] * self.courtship[:, None]
-        return w.threat[:, p] * eased + self.coercion[:, None] * w.coercion_threat[:, p]
+        w = self.model.world
+        boost = w.scalars["courtship_boost"]
+        return kernels.threat(w.threat, self.courtship, self.coercion, boost, w.coercion_threat, self.index)
 
     def delivery(self) -> np.ndarray:
         """What it delivers, courtship and coercion apart: reach x reliability x mean supply (runs,).
@@ -112,8 +89,7 @@ class GreatPower(Agent):
         A fall in it is abandonment, which Vietnam remembers (docs/ODD.md 7.7).
         """
         w, p = self.model.world, self.index
-        mean = kernels.row_mean(self.supply()) if self.model.compiled else self.supply().mean(axis=1)
-        return w.reach[:, p] * w.reliability[:, p] * mean
+        return w.reach[:, p] * w.reliability[:, p] * kernels.row_mean(self.supply())
 
 
 class Russia(GreatPower):
@@ -177,13 +153,11 @@ class Hedger(Agent):
         for decades" under a CSP, 003), and only a fall through the band below
         is a rupture (003). Zero for the two lowest tiers.
         """
-        if self.model.compiled:
-            return kernels.band(self.levels(), self.tier, -1)
-        return np.take_along_axis(self.levels(), np.maximum(self.tier - 1, 0), axis=1)
+        return kernels.band(self.levels(), self.tier, -1)
 
     def tier_ceiling(self) -> np.ndarray:
         """The deepest cooperation each tie's tier permits (the top of its band)."""
-        return np.take_along_axis(self.levels(), self.tier + 1, axis=1)
+        return kernels.band(self.levels(), self.tier, 1)
 
     def trust(self, reliability: np.ndarray) -> np.ndarray:
         """Reliability as Vietnam perceives it, discounted by its memory of abandonment."""
@@ -191,13 +165,9 @@ class Hedger(Agent):
 
     def remember(self, delivery: np.ndarray) -> None:
         """A fall in what a power delivers is remembered, and slowly forgotten."""
-        if self.last_delivery is not None and self.model.compiled:
+        if self.last_delivery is not None:
             decay = self.model.world.scalars["memory_decay"]
             self.memory = kernels.remember(self.memory, self.last_delivery, delivery, decay)
-        elif self.last_delivery is not None:
-            drop = np.maximum(self.last_delivery - delivery, 0.0)
-            decay = self.model.world.scalars["memory_decay"][:, None]
-            self.memory = np.clip(self.memory * (1.0 - decay) + drop, 0.0, 1.0)
         self.last_delivery = delivery
 
     def perceive(self) -> Situation:
@@ -210,7 +180,7 @@ class Hedger(Agent):
         coercion = np.stack([p.coercion for p in powers], 1)
         trust = self.trust(w.reliability)
         lines = self.rupture_line()
-        self.situation = Situation(w, supply, threat, trust, lines, coercion, compiled=self.model.compiled)
+        self.situation = Situation(w, supply, threat, trust, lines, coercion)
         return self.situation
 
     # -- what the Four No's allow ------------------------------------------------
@@ -229,20 +199,8 @@ class Hedger(Agent):
         worst case of the other ties moving the other way at once.
         """
         s = self.model.world.scalars
-        if self.model.compiled:
-            gap = np.where(s["four_nos"] >= 0.5, s["siding"], np.inf)
-            return kernels.feasible(a, step[:, 0], self.ceiling()[:, 0], gap, self.sides)
-        ok = np.ones((*a.shape, len(MOVES)), dtype=bool)
-        ok[:, :, LOOSEN] = a - step >= 0.0
-        ok[:, :, DEEPEN] = a + step <= self.ceiling()
-        if not self.sides:
-            gap = np.where(s["four_nos"] >= 0.5, s["siding"], np.inf)[:, None]
-            others = [[a[:, q] for q in range(a.shape[1]) if q != p] for p in range(a.shape[1])]
-            lowest_other = np.stack([functools.reduce(np.minimum, o) for o in others], 1)
-            highest_other = np.stack([functools.reduce(np.maximum, o) for o in others], 1)
-            ok[:, :, DEEPEN] &= (a + step) - (lowest_other - step) <= gap + 1e-12
-            ok[:, :, LOOSEN] &= (highest_other + step) - (a - step) <= gap + 1e-12
-        return ok
+        gap = np.where(s["four_nos"] >= 0.5, s["siding"], np.inf)
+        return kernels.feasible(a, step[:, 0], self.ceiling()[:, 0], gap, self.sides)
 
     # -- the decision -----------------------------------------------------------
     def adjust(self) -> None:
@@ -269,15 +227,9 @@ class Hedger(Agent):
 
     def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
         """The logit choice: move index (into MOVES) per tie, (runs, powers)."""
-        s = self.model.world.scalars
+        w = self.model.world
         self.gain = self.gains(situation, step)
-        if self.model.compiled:
-            w = self.model.world
-            return kernels.logit_choice(self.gain, step[:, 0], s["temperature"], w.inertia, feasible, self.noise())
-        scores = self.gain / (step[:, :, None] * s["temperature"][:, None, None])
-        scores[:, :, KEEP] += self.model.world.inertia
-        scores = np.where(feasible, scores + self.noise(), -np.inf)
-        return np.argmax(scores, axis=2)
+        return kernels.logit_choice(self.gain, step[:, 0], w.scalars["temperature"], w.inertia, feasible, self.noise())
 
     def carry_out(self, choice: np.ndarray, step: np.ndarray) -> None:
         """Move each tie, within its tier's ceiling; change tiers when pressure or neglect lasts.
@@ -288,32 +240,14 @@ class Hedger(Agent):
         Four No's hold. A tie below its tier's rupture line for as long lapses one tier.
         """
         s = self.model.world.scalars
-        if self.model.compiled:
-            self.alignment, self.tier = self.alignment.copy(), self.tier.copy()
-            self.pressing, self.lapsing = self.pressing.copy(), self.lapsing.copy()
-            highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
-            kernels.carry_out(
-                self.alignment, choice, step[:, 0], self.tier, self.pressing, self.lapsing, self.levels(),
-                self.ceiling()[:, 0], np.round(s["tier_patience"]), highest,
-            )  # fmt: skip
-            return
-        a = self.alignment
-        wanted = a + MOVES[choice] * step
-        top = self.tier_ceiling()
-        pressing = (choice == DEEPEN) & (wanted > top)
-        moved = np.where(pressing, np.maximum(top, a), wanted)
-        self.alignment = np.clip(moved, 0.0, self.ceiling())
-        self.pressing = np.where(pressing, self.pressing + 1, 0)
-        # a tie below its rupture line that Vietnam is deepening is mending, not lapsing
-        neglected = (self.alignment < self.rupture_line()) & (choice != DEEPEN)
-        self.lapsing = np.where(neglected, self.lapsing + 1, 0)
-        patience = np.round(s["tier_patience"])[:, None]
-        highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)[:, None]
-        up = (self.pressing >= patience) & (self.tier < highest)
-        down = (self.lapsing >= patience) & (self.tier > 0)
-        self.tier = self.tier + up - down
-        self.pressing[up] = 0
-        self.lapsing[down] = 0
+        # the kernel updates in place: fresh arrays, so that whoever kept the last ones (a test, a snapshot) keeps them
+        self.alignment, self.tier = self.alignment.copy(), self.tier.copy()
+        self.pressing, self.lapsing = self.pressing.copy(), self.lapsing.copy()
+        highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
+        kernels.carry_out(
+            self.alignment, choice, step[:, 0], self.tier, self.pressing, self.lapsing, self.levels(),
+            self.ceiling()[:, 0], np.round(s["tier_patience"]), highest,
+        )  # fmt: skip
 
     def downgrade(self, power: int, tier: int, runs: np.ndarray) -> None:
         """The treaty under the tie with ``power`` ends in ``runs`` (a mask): its tier falls to ``tier`` at most.

@@ -23,10 +23,11 @@ from typing import cast
 
 import numpy as np
 
+from sim import kernels
 from sim.agents import KEEP, MOVES
 from sim.domain import POWERS
 from sim.plots import NAMES
-from sim.security import Situation, shortfall, threat_faced
+from sim.security import Situation, threat_faced
 
 MOVE_NAMES = ("loosen", "keep", "deepen")
 DONE = ("loosened", "kept", "deepened")
@@ -135,7 +136,7 @@ def rounded_parts(total: float, values: list[float], digits: int = 1) -> tuple[f
 
 def _insecurity(situation: Situation, received: np.ndarray, threat: np.ndarray) -> np.ndarray:
     w = situation.world
-    return np.sum(w.weight * shortfall(received - threat, w.demand) ** 2, axis=1)
+    return kernels.insecurity(received, threat, w.weight, w.demand)
 
 
 def _terms(situation: Situation, before: np.ndarray, after: np.ndarray) -> dict[str, np.ndarray]:

@@ -1,14 +1,19 @@
-"""The agents' rules compiled over the runs axis (numba).
+"""The agents' rules, each written once, compiled over the runs axis (numba).
 
 Each kernel is one mechanism of ``sim.agents``, ``sim.security``,
-``sim.streams`` or ``sim.results``, written as a loop over runs; the numpy
-code there stays the reference, and tests/test_kernels.py checks on random
-inputs that the two agree bit for bit. The kernels do the floating-point
-operations of the reference in the same order (IEEE arithmetic, no fastmath,
-no fused multiply-add), so the model's numbers are those of the numpy engine.
-Logarithms stay in numpy (the Gumbel transform, the hedging index): numpy's
-vectorised ``log`` and the C library's differ in the last bit for a few
-inputs in a thousand.
+``sim.streams``, ``sim.outcomes`` or ``sim.results`` (docs/ODD.md section 7
+states its equation), written as a loop over runs; the agents and the model
+call it with no other implementation beside it. Floating-point operations are
+done in a fixed order (IEEE arithmetic, no fastmath, no fused multiply-add),
+so the numbers are those of the numpy engine the kernels replaced, and the
+same whether compiled or not. Logarithms stay in numpy (the Gumbel transform,
+the hedging index): numpy's vectorised ``log`` and the C library's differ in
+the last bit for a few inputs in a thousand.
+
+To debug a rule, run the same source uncompiled: ``NUMBA_DISABLE_JIT=1`` for
+a whole process, or ``kernel.py_func(...)`` for one kernel (its helpers stay
+compiled). tests/test_kernels.py checks that both give the compiled numbers,
+and tests/test_baselines.py that whole runs keep their recorded results.
 
 Compiled functions are cached on disk (``cache=True``) in ``__pycache__``
 beside this file, or under $NUMBA_CACHE_DIR; only the first call after
@@ -60,7 +65,7 @@ _24 = np.uint64(24)
 
 
 @jit(inline="always")
-def philox4x32(
+def _philox4x32(
     c0: np.uint32, c1: np.uint32, c2: np.uint32, c3: np.uint32, k0: np.uint32, k1: np.uint32
 ) -> tuple[np.uint32, np.uint32, np.uint32, np.uint32]:
     """Philox4x32-10 block function on uint32 words; the products are 32 x 32 -> 64 bits, which vectorise."""
@@ -83,7 +88,7 @@ def philox_block(counter: np.ndarray, key: np.ndarray) -> np.ndarray:
     """The block function on arrays: ``counter`` (n, 4) and ``key`` (2,) of uint32 words; returns (n, 4) uint32."""
     out = np.empty(counter.shape, np.uint32)
     for i in range(counter.shape[0]):
-        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = philox4x32(
+        out[i, 0], out[i, 1], out[i, 2], out[i, 3] = _philox4x32(
             counter[i, 0], counter[i, 1], counter[i, 2], counter[i, 3], key[0], key[1]
         )
     return out
@@ -107,7 +112,7 @@ def uniform(
         rows = out[4 * b : 4 * b + 4]
         for i in range(n):
             run = runs[i]
-            w0, w1, w2, w3 = philox4x32(np.uint32(run & _LO), np.uint32(run >> _32), lane, ch, k0, k1)
+            w0, w1, w2, w3 = _philox4x32(np.uint32(run & _LO), np.uint32(run >> _32), lane, ch, k0, k1)
             rows[0, i] = (np.float64(w0) + 0.5) / 4294967296.0
             rows[1, i] = (np.float64(w1) + 0.5) / 4294967296.0
             rows[2, i] = (np.float64(w2) + 0.5) / 4294967296.0
@@ -135,9 +140,12 @@ def _tie_loss(
     F: np.ndarray,
     TC: np.ndarray,
 ) -> float:
-    """The losses that hang on tie ``p`` alone at depth ``x`` (Situation.tie_losses).
+    """The losses that hang on tie ``p`` alone at depth ``x``: entrapment, displeasure, broken commitment, cost.
 
-    Entrapment, displeasure, broken commitment, cost; for run ``j`` of a block laid out runs last.
+    For run ``j`` of a block laid out runs last. The other losses couple the ties (insecurity through the
+    noisy-OR, over-reliance through the shares); these add up tie by tie. Displeasure: how far the tie
+    exceeds what each rival q tolerates (rivalry with itself is zero), weighed by what q could take from
+    Vietnam if it coerced (its stake).
     """
     dsp = 0.0
     for q in range(NP):
@@ -157,6 +165,34 @@ def _clip01(x: float) -> float:
     return x
 
 
+@jit(inline="always")
+def _short(net: float, demand: float) -> float:
+    """max(D_d - N_d, 0): how far net security falls short of the demand on d (docs/ODD.md 7.4)."""
+    return _pos(demand - net)
+
+
+@jit(inline="always")
+def _insecure(net: float, weight: float, demand: float) -> float:
+    """The insecurity of one dimension, w_d max(D_d - N_d, 0)^2: a shortfall weighs by its square (ODD 7.4)."""
+    u = _short(net, demand)
+    return weight * (u * u)
+
+
+@jit(inline="always")
+def _over_reliance(x0: float, x1: float, x2: float, t0: float, t1: float, t2: float) -> float:
+    """Herfindahl index of engagement shares, each weighted by distrust of the partner: sum_p s_p^2 (1 - trust_p).
+
+    For ties ``x0..x2`` and trusts ``t0..t2``; shares even when every tie is cut. Relying on one partner is
+    costly, and the more so the less that partner can be trusted (docs/ODD.md 7.4).
+    """
+    tot = (x0 + x1) + x2
+    even = 1.0 / NP
+    s0 = x0 / tot if tot > 0 else even
+    s1 = x1 / tot if tot > 0 else even
+    s2 = x2 / tot if tot > 0 else even
+    return (s0 * s0 * (1.0 - t0) + s1 * s1 * (1.0 - t1)) + s2 * s2 * (1.0 - t2)
+
+
 # -- the great powers ---------------------------------------------------------------
 @jit
 def respond(
@@ -170,9 +206,14 @@ def respond(
     interest: np.ndarray,
     scalars: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``GreatPower.respond``: power ``p``'s new courtship and coercion, each (runs,).
+    """``GreatPower.respond``: power ``p``'s new courtship and coercion, each (runs,) (docs/ODD.md 7.5).
 
-    ``scalars`` (4, runs): courtship decay and gain, coercion decay and gain.
+    ``scalars`` (4, runs): courtship decay and gain, coercion decay and gain. It courts in proportion to its
+    rivals' gains and its own losses since Vietnam's last decision (drift = sum_q rivalry_pq max(a_q - a'_q, 0)
+    + max(a'_p - a_p, 0)), coerces in proportion to how far Vietnam's ties with its rivals exceed what it
+    tolerates (pressure = sum_q rivalry_pq max(a_q - tolerance_pq, 0)), each weighted by its interest in
+    Vietnam (a power that has turned away bothers less): courtship = clip((1 - decay) courtship + gain
+    interest_p drift), coercion likewise with the pressure, both within [0, 1]. Rivalry with itself is zero.
     """
     n, n_powers = a.shape
     court = np.empty(n)
@@ -198,7 +239,10 @@ def respond(
 def offer(
     supply: np.ndarray, courtship: np.ndarray, coercion: np.ndarray, boost: np.ndarray, withholds: np.ndarray, p: int
 ) -> np.ndarray:
-    """``GreatPower.offer``: supply (runs, dims) raised by courtship, less what coercion withholds."""
+    """``GreatPower.offer``: supply (runs, dims) raised by courtship, less what coercion withholds (ODD 7.1).
+
+    clip(supply_d (1 + boost courtship) (1 - coercion withholds_pd), 0, 1).
+    """
     n, n_dims = supply.shape
     out = np.empty((n, n_dims))
     for i in range(n):
@@ -217,7 +261,10 @@ def threat(
     coercion_threat: np.ndarray,
     p: int,
 ) -> np.ndarray:
-    """``GreatPower.threat``: the standing threat eased by courtship, plus what coercion adds (runs, dims)."""
+    """``GreatPower.threat``: the standing threat eased by courtship, plus what coercion adds (runs, dims).
+
+    threat_pd (1 - boost courtship) + coercion coercion_threat_pd (docs/ODD.md 7.3).
+    """
     n, n_dims = threat.shape[0], threat.shape[2]
     out = np.empty((n, n_dims))
     for i in range(n):
@@ -239,7 +286,15 @@ def situation(
     coercion_threat: np.ndarray,
     coercion_line: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``Situation.__post_init__``: each power's reach-weighted rivalries and its stake, (runs, powers) each."""
+    """``Situation.__post_init__``: each power's reach-weighted rivalries and its stake, (runs, powers) each.
+
+    Rivalries: sum_q rivalry_pq reach_q, each rivalry weighted by the rival's reach, so that a confrontation
+    far from Vietnam entraps less. Stake: what the power could take from Vietnam by coercing, the supply it
+    would withdraw, as delivered, and the threat it would add, sum_d withholds_pd reach_p trust_p supply_pd +
+    coercion_threat_pd (a power that has already let Vietnam down has less to take); times 1 + coercion_p /
+    coercion line, since a rival already coercing is a warning: Vietnam, "cognisant of the need to avoid
+    being seen as siding" (001), weighs its displeasure the more, twice as much at the coercion line.
+    """
     n, n_powers, n_dims = supply.shape
     rivalries = np.empty((n, n_powers))
     stake = np.empty((n, n_powers))
@@ -260,6 +315,37 @@ def situation(
 
 
 @jit(inline="always")
+def _received(
+    i: int, a: np.ndarray, supply: np.ndarray, trust: np.ndarray, reach: np.ndarray, capability: np.ndarray, d: int
+) -> float:
+    """Security received by run i on dimension d for its alignment row a (powers,): a noisy-OR (docs/ODD.md 7.2).
+
+    R_d = 1 - (1 - C_d) prod_p (1 - a_p reach_p trust_p supply_pd): Vietnam's own means secure it with
+    probability C_d and each power independently delivers; partners substitute with diminishing returns on a
+    dimension, and a dimension no one supplies is covered by Vietnam's own means alone.
+    """
+    prod = 1.0
+    for p in range(NP):
+        f = 1.0 - a[p] * reach[i, p] * trust[i, p] * supply[i, p, d]
+        prod = f if p == 0 else prod * f
+    return 1.0 - (1.0 - capability[i, d]) * prod
+
+
+@jit(inline="always")
+def _faced(i: int, a: np.ndarray, threat: np.ndarray, enmeshment: np.ndarray, d: int) -> float:
+    """The threat run i faces on dimension d: H_d = sum_p threat_pd max(1 - E_pd a_p, 0) (docs/ODD.md 7.3).
+
+    E_pd > 0: engaging p tames its threat on d (direct engagement with China at sea); E_pd < 0: engaging p
+    feeds it (ties with the US carry "peaceful evolution" into the regime dimension). Never below zero.
+    """
+    faced = 0.0
+    for p in range(NP):
+        t = threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * a[p])
+        faced = t if p == 0 else faced + t
+    return faced
+
+
+@jit(inline="always")
 def _net(
     i: int,
     a: np.ndarray,
@@ -271,15 +357,48 @@ def _net(
     enmeshment: np.ndarray,
     d: int,
 ) -> float:
-    """Net security of run i on dimension d for its alignment row a (powers,): received less the threat faced."""
-    prod = 1.0
-    faced = 0.0
-    for p in range(NP):
-        f = 1.0 - a[p] * reach[i, p] * trust[i, p] * supply[i, p, d]
-        t = threat[i, p, d] * _pos(1.0 - enmeshment[i, p, d] * a[p])
-        prod = f if p == 0 else prod * f
-        faced = t if p == 0 else faced + t
-    return (1.0 - (1.0 - capability[i, d]) * prod) - faced
+    """Net security N_d = R_d - H_d of run i on dimension d for its alignment row a (powers,)."""
+    return _received(i, a, supply, trust, reach, capability, d) - _faced(i, a, threat, enmeshment, d)
+
+
+@jit(inline="always")
+def _met(net: float, demand: float) -> float:
+    """s_d = clip(N_d / D_d, 0, 1): the share of the demand on d that net security meets (docs/ODD.md 7.3)."""
+    return _clip01(net / demand)
+
+
+@jit
+def security_received(
+    a: np.ndarray, supply: np.ndarray, trust: np.ndarray, reach: np.ndarray, capability: np.ndarray
+) -> np.ndarray:
+    """``sim.security.security_received``: R_d per run and dimension (runs, dims), for alignment ``a``."""
+    n = a.shape[0]
+    out = np.empty((n, ND))
+    for i in range(n):
+        for d in range(ND):
+            out[i, d] = _received(i, a[i], supply, trust, reach, capability, d)
+    return out
+
+
+@jit
+def threat_faced(a: np.ndarray, threat: np.ndarray, enmeshment: np.ndarray) -> np.ndarray:
+    """``sim.security.threat_faced``: H_d per run and dimension, (runs, dims), for alignment ``a`` (runs, powers)."""
+    n = a.shape[0]
+    out = np.empty((n, ND))
+    for i in range(n):
+        for d in range(ND):
+            out[i, d] = _faced(i, a[i], threat, enmeshment, d)
+    return out
+
+
+@jit
+def share_met(net: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """``security.satisfaction``: clip(net / demand, 0, 1) element by element, arrays of one shape."""
+    x, y = net.ravel(), demand.ravel()
+    out = np.empty(x.size)
+    for i in range(x.size):
+        out[i] = _met(x[i], y[i])
+    return out.reshape(net.shape)
 
 
 @jit
@@ -298,7 +417,7 @@ def satisfaction(
     out = np.empty((n, ND))
     for i in range(n):
         for d in range(ND):
-            out[i, d] = _clip01(_net(i, a[i], supply, threat, trust, reach, capability, enmeshment, d) / demand[i, d])
+            out[i, d] = _met(_net(i, a[i], supply, threat, trust, reach, capability, enmeshment, d), demand[i, d])
     return out
 
 
@@ -319,7 +438,7 @@ def satisfaction_alone(
     for i in range(n):
         total = 0.0
         for d in range(ND):
-            s = _clip01(_net(i, zero, supply, threat, trust, reach, capability, enmeshment, d) / demand[i, d])
+            s = _met(_net(i, zero, supply, threat, trust, reach, capability, enmeshment, d), demand[i, d])
             total = s if d == 0 else total + s
         out[i] = total / ND
     return out
@@ -447,16 +566,16 @@ def _utility_now(
     u0: np.ndarray,
     own: np.ndarray,
     sep: np.ndarray,
+    terms: np.ndarray,
 ) -> None:
-    """``gains``: the utility of the current alignment into ``u0``; each tie's own losses and their sum.
+    """``gains``, ``utility_terms``: the utility of the current alignment into ``u0``, its six terms into ``terms``.
 
-    Term by term as in Situation.components.
+    Also each tie's own losses and their sum (``own``, ``sep``).
     """
     for j in range(m):
         ins = 0.0
         for d in range(ND):
-            u = _pos(DEM[d, j] - (recv[d, j] - faced[d, j]))
-            v = W[d, j] * (u * u)
+            v = _insecure(recv[d, j] - faced[d, j], W[d, j], DEM[d, j])
             ins = v if d == 0 else ins + v
         ent = 0.0
         dis = 0.0
@@ -476,13 +595,10 @@ def _utility_now(
             com = v if q == 0 else com + v
             v = TC[q, j] * A[q, j]
             cst = v if q == 0 else cst + v
-        tot = (A[0, j] + A[1, j]) + A[2, j]
-        ov = 0.0
-        for p in range(NP):
-            sh = A[p, j] / tot if tot > 0 else 1.0 / NP
-            v = sh * sh * (1.0 - T[p, j])
-            ov = v if p == 0 else ov + v
-        u0[j] = -(ins + C[0, j] * ov + C[1, j] * ent + C[2, j] * dis + C[3, j] * com + cst)
+        ov = C[0, j] * _over_reliance(A[0, j], A[1, j], A[2, j], T[0, j], T[1, j], T[2, j])
+        ent, dis, com = C[1, j] * ent, C[2, j] * dis, C[3, j] * com
+        terms[0, j], terms[1, j], terms[2, j], terms[3, j], terms[4, j], terms[5, j] = ins, ov, ent, dis, com, cst
+        u0[j] = -(ins + ov + ent + dis + com + cst)
         s = 0.0
         for p in range(NP):
             o = _tie_loss(A[p, j], p, j, C, RV, ST, RIV, TOL, F, TC)
@@ -535,24 +651,18 @@ def _trial_moves(
                     others = (1.0 - CAP[d, j]) * (factor[q1, d, j] * factor[q2, d, j])
                     got = 1.0 - others * (1.0 - xrt * S[p, d, j])
                     td = (faced[d, j] - posed[p, d, j]) + H[p, d, j] * _pos(1.0 - E[p, d, j] * x)
-                    u = _pos(DEM[d, j] - (got - td))
-                    v = W[d, j] * (u * u)
+                    v = _insecure(got - td, W[d, j], DEM[d, j])
                     un = v if d == 0 else un + v
                 t0 = x if p == 0 else A[0, j]
                 t1 = x if p == 1 else A[1, j]
                 t2 = x if p == 2 else A[2, j]
-                tot = (t0 + t1) + t2
-                even = 1.0 / NP
-                s0 = t0 / tot if tot > 0 else even
-                s1 = t1 / tot if tot > 0 else even
-                s2 = t2 / tot if tot > 0 else even
-                ov = (s0 * s0 * (1.0 - T[0, j]) + s1 * s1 * (1.0 - T[1, j])) + s2 * s2 * (1.0 - T[2, j])
+                ov = _over_reliance(t0, t1, t2, T[0, j], T[1, j], T[2, j])
                 tl = _tie_loss(x, p, j, C, RV, ST, RIV, TOL, F, TC)
                 res[p, k, j] = -(un + C[0, j] * ov + sep[j] - own[p, j] + tl) - u0[j]
 
 
-@jit
-def gains(
+@jit(inline="always")
+def _weigh(
     a: np.ndarray,
     moves: np.ndarray,
     supply: np.ndarray,
@@ -570,19 +680,20 @@ def gains(
     rivalry: np.ndarray,
     tie_cost: np.ndarray,
     costs: np.ndarray,
-) -> np.ndarray:
-    """``Situation.gains``: utility change of moving each tie alone by each of ``moves``, (runs, powers, k).
+    out: np.ndarray,
+    utility: np.ndarray,
+) -> None:
+    """``gains`` into ``out`` (runs, powers, k) and, if ``utility`` has a row per run, ``utility_terms`` into it.
 
-    ``costs`` (4, runs): concentration, entrapment, displeasure and commitment costs. Runs go in blocks,
-    copied with runs last; within a block every quantity is computed for all its runs at once (the
-    compiler runs them side by side in vector registers): first what each tie contributes now (the
-    noisy-OR factors, the threats posed, the utility, each tie's own losses), then each trial move,
-    recomputing only what hangs on the moved tie. Three powers and three dimensions (``sim.params``).
-    The stages are helpers inlined into this kernel (``inline="always"``): the same machine code, and
+    Runs go in blocks, copied with runs last; within a block every quantity is computed for all its runs at
+    once (the compiler runs them side by side in vector registers): first what each tie contributes now
+    (the noisy-OR factors, the threats posed, the utility and its terms, each tie's own losses), then each
+    trial move, recomputing only what hangs on the moved tie. Three powers and three dimensions
+    (``sim.params``). The stages are helpers inlined here (``inline="always"``): the same machine code, and
     the same speed, as one long loop.
     """
     n, K = a.shape[0], moves.shape[1]
-    out = np.empty((n, NP, K))
+    keep_terms = utility.shape[0] == n
     # the block's inputs copied with runs last, so that each step of the loops over runs reads contiguous memory:
     # alignment A, reach R, trust T, floor F, rivalries RV, stake ST, tie cost TC; supply S, threat H, enmeshment
     # E; tolerance TOL, rivalry RIV; capability CAP, weight W, demand DEM; costs C; moves MV
@@ -611,6 +722,7 @@ def gains(
     u0 = np.empty(BLOCK)
     sep = np.empty(BLOCK)
     res = np.empty((NP, K, BLOCK))
+    terms = np.empty((6, BLOCK))
     for start in range(0, n, BLOCK):
         m = min(BLOCK, n - start)
         _copy_ties(
@@ -619,7 +731,7 @@ def gains(
         )  # fmt: skip
         _copy_rest(start, m, capability, weight, demand, costs, moves, CAP, W, DEM, C, MV)
         _contributions(m, A, R, T, S, H, E, CAP, factor, posed, faced, recv)
-        _utility_now(m, A, T, F, RV, ST, TC, TOL, RIV, W, DEM, C, faced, recv, u0, own, sep)
+        _utility_now(m, A, T, F, RV, ST, TC, TOL, RIV, W, DEM, C, faced, recv, u0, own, sep, terms)
         _trial_moves(
             m, A, R, T, F, RV, ST, TC, S, H, E, TOL, RIV, CAP, W, DEM, C, MV, factor, posed, faced, own, u0, sep, res
         )
@@ -627,13 +739,123 @@ def gains(
             for p in range(NP):
                 for k in range(K):
                     out[start + j, p, k] = res[p, k, j]
+            if keep_terms:
+                for k in range(6):
+                    utility[start + j, k] = terms[k, j]
+
+
+@jit
+def gains(
+    a: np.ndarray,
+    moves: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    floor: np.ndarray,
+    rivalries: np.ndarray,
+    stake: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    weight: np.ndarray,
+    demand: np.ndarray,
+    tolerance: np.ndarray,
+    rivalry: np.ndarray,
+    tie_cost: np.ndarray,
+    costs: np.ndarray,
+) -> np.ndarray:
+    """``Situation.gains``: utility change of moving each tie alone by each of ``moves``, (runs, powers, k).
+
+    ``costs`` (4, runs): concentration, entrapment, displeasure and commitment costs. Computed block by
+    block by changing only what hangs on the moved tie (``_weigh``).
+    """
+    out = np.empty((a.shape[0], NP, moves.shape[1]))
+    _weigh(
+        a, moves, supply, threat, trust, floor, rivalries, stake, reach, capability, enmeshment, weight, demand,
+        tolerance, rivalry, tie_cost, costs, out, np.empty((0, 6)),
+    )  # fmt: skip
+    return out
+
+
+@jit
+def utility_terms(
+    a: np.ndarray,
+    supply: np.ndarray,
+    threat: np.ndarray,
+    trust: np.ndarray,
+    floor: np.ndarray,
+    rivalries: np.ndarray,
+    stake: np.ndarray,
+    reach: np.ndarray,
+    capability: np.ndarray,
+    enmeshment: np.ndarray,
+    weight: np.ndarray,
+    demand: np.ndarray,
+    tolerance: np.ndarray,
+    rivalry: np.ndarray,
+    tie_cost: np.ndarray,
+    costs: np.ndarray,
+) -> np.ndarray:
+    """``Situation.components``: Vietnam's six losses at alignment ``a``, (runs, 6) (docs/ODD.md 7.4).
+
+    Insecurity sum_d w_d max(D_d - N_d, 0)^2; over-reliance; entrapment sum_p rivalries_p a_p^2; rivals'
+    displeasure sum_q stake_q sum_p rivalry_qp max(a_p - tolerance_qp, 0)^2; broken commitment sum_p
+    max(floor_p - a_p, 0); the cost of the ties sum_p tie_cost_p a_p; the middle four times their ``costs``
+    (4, runs). Vietnam's utility is minus their sum: the very terms and sums of ``gains``.
+    """
+    n = a.shape[0]
+    out = np.empty((n, 6))
+    _weigh(
+        a, np.empty((n, 0)), supply, threat, trust, floor, rivalries, stake, reach, capability, enmeshment, weight,
+        demand, tolerance, rivalry, tie_cost, costs, np.empty((n, NP, 0)), out,
+    )  # fmt: skip
+    return out
+
+
+@jit
+def over_reliance(a: np.ndarray, trust: np.ndarray) -> np.ndarray:
+    """``sim.security.over_reliance``: the distrust-weighted Herfindahl index of each run's ties, (runs,)."""
+    n = a.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = _over_reliance(a[i, 0], a[i, 1], a[i, 2], trust[i, 0], trust[i, 1], trust[i, 2])
+    return out
+
+
+@jit
+def shortfall(net: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """``sim.security.shortfall``: max(demand - net, 0) element by element, arrays of one shape."""
+    x, y = net.ravel(), demand.ravel()
+    out = np.empty(x.size)
+    for i in range(x.size):
+        out[i] = _short(x[i], y[i])
+    return out.reshape(net.shape)
+
+
+@jit
+def insecurity(received: np.ndarray, faced: np.ndarray, weight: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """Vietnam's insecurity sum_d w_d max(D_d - (R_d - H_d), 0)^2 per run, (runs,), from R and H (runs, dims).
+
+    The first term of ``utility_terms``, for security received and threat faced taken apart (``sim.explain``).
+    """
+    n = received.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        total = 0.0
+        for d in range(ND):
+            v = _insecure(received[i, d] - faced[i, d], weight[i, d], demand[i, d])
+            total = v if d == 0 else total + v
+        out[i] = total
     return out
 
 
 # -- Vietnam's perception and decision (sim.agents.Hedger) ------------------------------
 @jit
 def remember(memory: np.ndarray, last: np.ndarray, delivery: np.ndarray, decay: np.ndarray) -> np.ndarray:
-    """``Hedger.remember``: a fall in what a power delivers is remembered, and slowly forgotten."""
+    """``Hedger.remember``: a fall in what a power delivers is remembered, and slowly forgotten (ODD 7.7).
+
+    memory = clip(memory (1 - decay) + max(last delivery - delivery, 0), 0, 1).
+    """
     n = memory.shape[0]
     out = np.empty((n, NP))
     for i in range(n):
@@ -656,7 +878,12 @@ def band(levels: np.ndarray, tier: np.ndarray, offset: int) -> np.ndarray:
 
 @jit
 def feasible(a: np.ndarray, step: np.ndarray, ceiling: np.ndarray, gap: np.ndarray, sides: bool) -> np.ndarray:
-    """``Hedger.feasible``: which moves the policy allows for each tie, (runs, powers, 3)."""
+    """``Hedger.feasible``: which moves the policy allows for each tie, (runs, powers, 3) (docs/ODD.md 7.6).
+
+    No tie below zero or above the ``ceiling``; and unless the strategy takes ``sides``, no tie more than
+    ``gap`` (the siding gap while the Four No's hold, inf otherwise) above another, judged on the worst case
+    of the other ties moving the other way at once (1e-12 absorbs rounding at the gap itself).
+    """
     n, n_powers = a.shape
     ok = np.empty((n, n_powers, 3), np.bool_)
     for i in range(n):
@@ -689,7 +916,11 @@ def logit_choice(
     feasible: np.ndarray,
     noise: np.ndarray,
 ) -> np.ndarray:
-    """``Hedger.choose``: the move (index into MOVES) with the highest noisy score per tie, (runs, powers)."""
+    """``Hedger.choose``: the move (index into MOVES) with the highest noisy score per tie, (runs, powers).
+
+    score_k = gain_k / (step temperature) + inertia [k = keep] + noise_k over the feasible moves (docs/ODD.md
+    7.4): with Gumbel ``noise``, a logit choice. Ties and nan go as in np.argmax.
+    """
     n, n_powers, n_moves = gain.shape
     out = np.empty((n, n_powers), np.int64)
     for i in range(n):
@@ -725,7 +956,10 @@ def carry_out(
 ) -> None:
     """``Hedger.carry_out``: move each tie within its tier's ceiling; tiers change when pressure or a rupture lasts.
 
-    Updates ``a``, ``tier``, ``pressing`` and ``lapsing`` in place.
+    A tie that would deepen past its tier's ceiling (the next level) stops there and presses; pressing for
+    ``patience`` quarters in a row upgrades the tier, up to ``highest``. A tie below its rupture line (the
+    floor of the tier below) for as long lapses one tier, unless Vietnam is deepening it: then it is mending,
+    not lapsing. Updates ``a``, ``tier``, ``pressing`` and ``lapsing`` in place (docs/ODD.md 7.6).
     """
     n, n_powers = a.shape
     for i in range(n):
@@ -779,7 +1013,10 @@ def shares(a: np.ndarray, fill: float) -> np.ndarray:
 
 @jit
 def entropy(share: np.ndarray, logs: np.ndarray, log_n: float) -> np.ndarray:
-    """``hedging_index`` from the shares and their logarithms (numpy's): -sum(share * log share) / log n."""
+    """``hedging_index`` from the shares and their logarithms (numpy's): -sum(share * log share) / log n.
+
+    The normalised entropy of the engagement shares: 1 when even, 0 when one tie is all (0 log 0 = 0).
+    """
     n = share.shape[0]
     out = np.empty(n)
     for i in range(n):
@@ -797,7 +1034,10 @@ def conditions(
 ) -> np.ndarray:
     """``outcomes.conditions``: bandwagoning, dropped partner, isolation, each (runs,), rows of a (3, runs) array.
 
-    ``lines`` (4, runs): the alliance, coercion, comprehensive-partnership and isolation lines.
+    ``lines`` (4, runs): the alliance, coercion, comprehensive-partnership and isolation lines
+    (``outcomes.LINES``). Bandwagoning: a tie at or above the alliance line, or a power coercing at or above
+    the coercion line; dropped partner: a tie below the lowest tier; isolation: the mean share of demand
+    met less ``alone`` (the same with every tie cut) below the isolation line (docs/ODD.md 7.8).
     """
     n, n_powers = a.shape
     n_dims = satisfaction.shape[1]
@@ -820,7 +1060,11 @@ def conditions(
 # -- streaming into an Aggregate (sim.results) -----------------------------------------
 @jit
 def accumulate(hist: np.ndarray, sums: np.ndarray, x: np.ndarray, lo: float, hi: float, scale: float) -> None:
-    """``Aggregate.observe`` for one series and step: histogram counts (k, bins) and fixed-point sums (k,)."""
+    """``Aggregate.observe`` for one series and step: histogram counts (k, bins) and fixed-point sums (k,).
+
+    A value falls in bin floor((v - lo) / (hi - lo) bins), out-of-range values in the first or last bin; the
+    sums add rint(v scale) as integers, so that they are the same in any order of runs or chunks.
+    """
     n, k = x.shape
     bins = hist.shape[1]
     for i in range(n):
@@ -853,7 +1097,16 @@ def warm_up() -> None:
     situation(f3, f2, f2, f2, f3, f3, f3, f1)
     satisfaction(f2, f3, f3, f2, f2, f2, f3, f2)
     satisfaction_alone(f3, f3, f2, f2, f2, f3, f2)
+    security_received(f2, f3, f2, f2, f2)
+    threat_faced(f2, f3, f3)
+    share_met(f2, f2)
+    share_met(f1, f1)
     gains(f2, np.ones((n, 3)), f3, f3, f2, f2, f2, f2, f2, f2, f3, f2, f2, f3, f3, f2, np.ones((4, n)))
+    utility_terms(f2, f3, f3, f2, f2, f2, f2, f2, f2, f3, f2, f2, f3, f3, f2, np.ones((4, n)))
+    over_reliance(f2, f2)
+    insecurity(f2, f2, f2, f2)
+    shortfall(f2, f2)
+    shortfall(f1, f1)
     remember(f2, f2, f2, f1)
     band(np.ones((n, 6)), np.ones((n, p), np.int64), 0)
     ok = feasible(f2, f1, f1, f1, False)

@@ -61,8 +61,9 @@ class BalanceModel(Model):
         run_index: the global index of each run held here, in place of
             ``first_run`` onwards (a design's replicates share indices: common
             random numbers across its points).
-        compiled: the agents' rules run as compiled kernels (``sim.kernels``);
-            False runs the numpy reference implementation instead (for tests).
+
+    The agents' rules are the compiled kernels of ``sim.kernels``; to debug
+    them, run the same source uncompiled (``NUMBA_DISABLE_JIT=1``).
     """
 
     def __init__(
@@ -82,11 +83,9 @@ class BalanceModel(Model):
         powers: dict[str, type[GreatPower]] | None = None,
         event_values: dict[str, np.ndarray] | None = None,
         run_index: np.ndarray | None = None,
-        compiled: bool = True,
     ) -> None:
         """The model's runs drawn and checked, its agents made, its events scheduled and its first state observed."""
         super().__init__(rng=rng)
-        self.compiled = compiled
         if int(runs) < 1:
             raise ValueError(f"runs must be at least 1, got {runs!r}")
         self.runs = int(runs)
@@ -100,7 +99,7 @@ class BalanceModel(Model):
         else:
             self.run_index = np.asarray(run_index, dtype=np.uint64).reshape(self.runs)
         self.event_values = {k: np.asarray(v).reshape(self.runs) for k, v in (event_values or {}).items()}
-        self.streams = Streams(int(self.rng.integers(0, 2**63)), self.run_index, compiled)
+        self.streams = Streams(int(self.rng.integers(0, 2**63)), self.run_index)
         self.base = self.parameters.draw(self.run_index, self.streams, everything=uncertainty)
         for path, column in (values or {}).items():
             self.parameters[path]  # validates the path
@@ -168,8 +167,7 @@ class BalanceModel(Model):
         self.satisfaction = self.situation.satisfaction(a)
         self.coercion_now = self.coercion
         self.alone = self.satisfaction_alone()
-        lines = self.world.rows("alliance", "coercion", "comprehensive", "isolation") if self.compiled else None
-        now = conditions(a, self.satisfaction, self.alone, self.coercion_now, s, lines)
+        now = conditions(a, self.satisfaction, self.alone, self.coercion_now, s)
         self.verdict.update(self.steps, now, s["persistence"])
         if self.record or self.observers:
             snapshot = self._snapshot()
@@ -187,7 +185,7 @@ class BalanceModel(Model):
             "alignment": kept(a),
             "tier": self.hedger.tier.astype(np.int8),
             "satisfaction": kept(self.satisfaction),
-            "hedging_index": hedging_index(a, self.compiled),
+            "hedging_index": hedging_index(a),
             "courtship": self.courtship,
             "coercion": self.coercion_now,
             "memory": kept(self.hedger.memory),
@@ -260,11 +258,9 @@ class BalanceModel(Model):
     def satisfaction_alone(self) -> np.ndarray:
         """Mean share of demand met with every tie cut, in the current situation (runs,): Vietnam alone."""
         sit, w = self.situation, self.world
-        if self.compiled:
-            return kernels.satisfaction_alone(
-                sit.supply, sit.threat, sit.trust, w.reach, w.capability, w.enmeshment, w.demand
-            )
-        return sit.satisfaction(np.zeros_like(self.hedger.alignment)).mean(axis=1)
+        return kernels.satisfaction_alone(
+            sit.supply, sit.threat, sit.trust, w.reach, w.capability, w.enmeshment, w.demand
+        )
 
     def survival_probability(self) -> float:
         """Share of runs with no lasting failure so far."""

@@ -30,6 +30,8 @@ class Failure(IntEnum):
         return self.name.lower()
 
 
+# The lines the failure conditions are judged against, in the order ``kernels.conditions`` takes them.
+LINES = ("alliance", "coercion", "comprehensive", "isolation")
 # When several conditions reach their persistence at the same step, the worse names the failure.
 _PRIORITY = (Failure.DROPPED_PARTNER, Failure.BANDWAGONING, Failure.ISOLATION)
 
@@ -49,7 +51,6 @@ def conditions(
     alone: np.ndarray,
     coercion: np.ndarray,
     scalars: dict[str, np.ndarray],
-    lines: np.ndarray | None = None,
 ) -> dict[Failure, np.ndarray]:
     """Which failure conditions hold in each run at this moment, (runs,) each.
 
@@ -61,18 +62,11 @@ def conditions(
       met (``satisfaction`` against ``alone``, the same with every tie cut)
       below the isolation line (004: "it cannot find any suppliers of security").
 
-    With ``lines`` (the alliance, coercion, comprehensive and isolation lines
-    as rows, ``World.rows``), the compiled kernel decides instead.
+    The rule is ``kernels.conditions``; ``scalars`` gives each run's lines.
     """
-    if lines is not None:
-        wagon, dropped, isolated = kernels.conditions(a, satisfaction, alone, coercion, lines)
-        return {Failure.BANDWAGONING: wagon, Failure.DROPPED_PARTNER: dropped, Failure.ISOLATION: isolated}
-    col = {k: v[:, None] for k, v in scalars.items()}
-    return {
-        Failure.BANDWAGONING: np.any(a >= col["alliance"], axis=1) | np.any(coercion >= col["coercion"], axis=1),
-        Failure.DROPPED_PARTNER: np.any(a < col["comprehensive"], axis=1),
-        Failure.ISOLATION: satisfaction.mean(axis=1) - alone < scalars["isolation"],
-    }
+    lines = np.stack([scalars[k] for k in LINES])
+    wagon, dropped, isolated = kernels.conditions(a, satisfaction, alone, coercion, lines)
+    return {Failure.BANDWAGONING: wagon, Failure.DROPPED_PARTNER: dropped, Failure.ISOLATION: isolated}
 
 
 class Verdict:

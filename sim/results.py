@@ -42,10 +42,9 @@ Series = Mapping[str, tuple[tuple[str, ...], float, float]]
 class Aggregate:
     """Bounded-memory, order-independent summary of any number of runs."""
 
-    def __init__(self, steps: int, series: Series | None = None, compiled: bool = True) -> None:
+    def __init__(self, steps: int, series: Series | None = None) -> None:
         """An empty summary of ``steps`` steps (and step 0) of the ``series`` (default: all of ``SERIES``)."""
         self.steps = steps
-        self.compiled = compiled  # stream with sim.kernels, or with the numpy reference in ``observe``
         self.series = series or SERIES
         self.runs = 0
         t = steps + 1
@@ -69,28 +68,13 @@ class Aggregate:
 
     # -- filling ---------------------------------------------------------------
     def observe(self, step: int, values: dict[str, np.ndarray], scalars: dict[str, np.ndarray] | None = None) -> None:
-        """Add one step of a chunk: ``values`` as from ``observations``."""
-        if self.compiled:
-            for key, x in values.items():
-                if key in self.series:
-                    _, lo, hi = self.series[key]
-                    kernels.accumulate(self.hist[key][step], self.sums[key][step], x, lo, hi, float(SCALE))
-            if "tier" in values:
-                kernels.count_tiers(self.tiers[step], values["tier"])
-            return
+        """Add one step of a chunk: ``values`` as from ``observations`` (``kernels.accumulate``, ``count_tiers``)."""
         for key, x in values.items():
-            if key not in self.series:
-                continue
-            _, lo, hi = self.series[key]
-            k = x.shape[1]
-            idx = np.clip(((x - lo) / (hi - lo) * BINS).astype(np.int64), 0, BINS - 1)
-            flat = idx + np.arange(k) * BINS
-            self.hist[key][step] += np.bincount(flat.ravel(), minlength=k * BINS).reshape(k, BINS)
-            self.sums[key][step] += np.rint(x * SCALE).astype(np.int64).sum(axis=0)
+            if key in self.series:
+                _, lo, hi = self.series[key]
+                kernels.accumulate(self.hist[key][step], self.sums[key][step], x, lo, hi, float(SCALE))
         if "tier" in values:
-            t = values["tier"].astype(np.int64)
-            flat = t + np.arange(t.shape[1]) * len(TIERS)
-            self.tiers[step] += np.bincount(flat.ravel(), minlength=t.shape[1] * len(TIERS)).reshape(-1, len(TIERS))
+            kernels.count_tiers(self.tiers[step], values["tier"])
 
     def close_chunk(self, verdict_mode: np.ndarray, verdict_step: np.ndarray) -> None:
         """Count the chunk's runs and their verdicts (after its last step)."""

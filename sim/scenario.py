@@ -219,12 +219,11 @@ class Scenario:
         values: dict[str, np.ndarray] | None = None,
         event_values: dict[str, np.ndarray] | None = None,
         run_index: np.ndarray | None = None,
-        compiled: bool = True,
     ) -> BalanceModel:
         """A BalanceModel of this scenario (fresh events each time), with its strategy unless another is given.
 
         ``runs`` and ``seed`` default to the scenario's own; the other arguments are ``BalanceModel``'s: a design's
-        per-run ``values``, ``event_values`` and ``run_index`` (``sim.explore``), or the engine (``compiled``).
+        per-run ``values``, ``event_values`` and ``run_index`` (``sim.explore``).
         """
         from sim.model import BalanceModel
 
@@ -242,7 +241,6 @@ class Scenario:
             values=values,
             event_values=event_values,
             run_index=run_index,
-            compiled=compiled,
         )
 
 

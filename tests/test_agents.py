@@ -195,10 +195,8 @@ class TestTiers:
             h.carry_out(loosen, step)
         assert np.all(h.tier[:, RU] == STRATEGIC)
 
-    @pytest.mark.parametrize("compiled", [True, False])
-    def test_the_rupture_line_is_the_floor_of_the_tier_below(self, compiled):
+    def test_the_rupture_line_is_the_floor_of_the_tier_below(self):
         m = model()
-        m.compiled = compiled
         h = m.hedger
         h.tier[:] = np.array([[3, 2, 1], [0, 3, 2]] * 4)
         s = m.world.scalars

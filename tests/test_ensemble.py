@@ -166,7 +166,7 @@ def test_bench_reports_both_paths_as_json():
     result = json.loads(done.stdout)
     assert result["steps"] == 4 and result["mesa_runs"] == 2 and result["ensemble_runs"] == 200
     assert result["mesa_runs_per_s"] > 0 and result["speedup"] > 1 and result["peak_memory_mib"] > 0
-    assert result["mesa_numpy_engine_runs_per_s"] > 0 and result["speedup_over_mesa_numpy_engine"] > 1
+    assert result["mesa_interpreted_runs_per_s"] > 0 and result["speedup_over_mesa_interpreted"] > 1
     assert result["two_workers_runs"] == 400 and result["two_workers_runs_per_s"] > 0
     assert len(result["load_average"]) == 2
 

@@ -144,6 +144,7 @@ class TestThreatFaced:
 
 
 class TestDemand:
+    @settings(deadline=None)  # the first example loads the kernel
     @given(st.floats(-1, 1), st.floats(0.01, 1))
     def test_satisfaction_is_the_share_of_demand_met(self, net, demand):
         s = satisfaction(np.array([net]), np.array([demand]))[0]
