@@ -27,6 +27,8 @@ MAX_DATA_BYTES = 16 << 20  # a record, series or posterior file (a posterior of 
 MAX_NODES = 100_000  # YAML values in a file, an alias counted as what it stands for
 MAX_DEPTH = 100  # YAML lists and mappings nested in each other
 MAX_DIGITS = 30  # digits of a whole number in YAML
+MAX_TEXT = 10_000  # characters of one value in YAML (a description, a path)
+MAX_NAME = 200  # characters of a scenario's or a design's name: it titles every figure and the progress bar
 MAX_SEED = 2**63 - 1
 MAX_OUT_NAME = 200  # bytes in the output folder's name (its staging folders add 10; a name has at most 255)
 MAX_UPLOADS = 20  # scenario files one dashboard session keeps
@@ -79,6 +81,8 @@ def _rows() -> list[tuple[str, str, str]]:
         ("YAML values in a file", f"{MAX_NODES:,}", "an alias counts as all it stands for"),
         ("YAML nesting", f"{MAX_DEPTH} levels", "lists and mappings inside each other"),
         ("a whole number in YAML", f"{MAX_DIGITS} digits", "longer ones are refused, never converted"),
+        ("one value in YAML (a text, a number)", f"{MAX_TEXT:,} characters", "tags (`!!int`, `!foo`) are refused"),
+        ("a scenario's or design's `name`", f"{MAX_NAME} characters", "it titles every figure"),
         ("output folder name", f"{MAX_OUT_NAME} bytes", "its staging folders beside it add 10"),
         ("dashboard uploads per session", f"{MAX_UPLOADS}", "each at most the file limit above"),
         (

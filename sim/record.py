@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from sim import yamlfile
 from sim.domain import POWERS, TIERS
 from sim.limits import MAX_DATA_BYTES
 from sim.reach import ReachError, read_file
+from sim.yamlfile import YamlFault
 
 FLAGS = ("checked", "computed", "recalled")
 SUPPLIERS = (*POWERS, "IL", "KR", "BY", "UA", "IN", "others")  # of Vietnam's arms imports (record.yaml)
@@ -92,9 +93,12 @@ def _packaged() -> Record:
 def _load(path: Path) -> Record:
     """Read the record file at ``path`` and check it whole: its years, every power's tiers, the arms imports."""
     try:
-        raw = yaml.safe_load(read_file(path, MAX_DATA_BYTES, "YAML", "a record file").decode("utf-8"))
-    except (ReachError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raw = yamlfile.parse(read_file(path, MAX_DATA_BYTES, "YAML", "a record file").decode("utf-8"))
+    except (ReachError, UnicodeDecodeError) as exc:
         raise RecordError(path, "file", f"cannot read it: {exc}") from None
+    except YamlFault as fault:  # as a scenario's: no tags, bounded, one line
+        at = f"line {fault.line}: " if fault.line else ""
+        raise RecordError(path, "file", f"cannot read it: {at}{fault.message}") from None
     if not isinstance(raw, dict):
         raise RecordError(path, "file", "expected a mapping at the top level")
     years = raw.get("years")

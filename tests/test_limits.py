@@ -102,6 +102,21 @@ def test_nesting_is_bounded(tmp_path):
     refused(write(tmp_path / "deep.yaml", HEAD + "sources: " + "[" * 5000 + "]" * 5000 + "\n"), "nested")
 
 
+def test_a_file_under_the_size_limit_is_read_or_refused_in_well_under_a_second(tmp_path):
+    nested = HEAD + "sources:\n" + "".join("  - " + "[" * 98 + "]" * 98 + "\n" for _ in range(5000))
+    assert len(nested.encode()) < limits.MAX_FILE_BYTES
+    refused(write(tmp_path / "nested.yaml", nested), "100,000 values", seconds=1.5)
+    flat = HEAD + "sources:\n" + "".join(f"  - {{k{i}: {'x' * 50}, v: [1, 2]}}\n" for i in range(11_000))
+    assert len(flat.encode()) < limits.MAX_FILE_BYTES
+    refused(write(tmp_path / "flat.yaml", flat), "sources", seconds=1.5)  # 77,000 values, read whole
+    broken = flat + "events: [\n"  # libyaml finds the fault; its line, without reading the file again
+    refused(write(tmp_path / "broken.yaml", broken), "invalid YAML", seconds=1.5)
+
+
+def test_a_long_text_is_refused_before_it_is_built(tmp_path):
+    refused(write(tmp_path / "s.yaml", HEAD + f"sources: [{'x' * 20_000}]\n"), "20,000 characters", "10,000")
+
+
 # -- the horizon, runs, chunks, workers ----------------------------------------------------------
 def test_the_horizon_has_a_limit_that_states_the_memory(tmp_path):
     err = refused(write(tmp_path / "h.yaml", HEAD + "horizon: 9999-12\n"), "at most 200 steps", "GB")

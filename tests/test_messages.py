@@ -190,3 +190,45 @@ def test_the_dashboard_draws_a_name_with_dollars():
     lesson.upload("dollars.yaml", f'name: "{MATHTEXT}"\ndescription: d\n'.encode())
     option = json.loads(json.dumps(world_chart(lesson.model())))  # plain data for the browser, drawn as text
     assert option["title"]["text"].startswith(lesson.scenario.name) and "$" in lesson.scenario.name
+
+
+# -- tags and huge literals ----------------------------------------------------------------------------
+TAGGED = ["!!int abc", "!!float x", "!!bool abc", '!!int ""', "!!map abc", "!!seq abc", "!!int [1]", "!!int 0x"]
+TAGGED += ["!!str 5", "!foo 3", "!<tag:yaml.org,2002:python/none> x"]
+
+
+@pytest.mark.parametrize("value", TAGGED)
+def test_a_value_written_with_a_tag_is_refused_at_its_line(tmp_path, value):
+    err = refusal(write(tmp_path / "s.yaml", HEAD + f"runs: {value}\n"))
+    assert err.line == 3 and "is not used here; expected text, numbers, lists, mappings" in str(err), str(err)
+
+
+@pytest.mark.parametrize("value", ["0x" + "f" * 5000, "0o" + "7" * 5000, "0b" + "1" * 5000, "1_000" * 1000, "0x_"])
+def test_a_huge_or_broken_literal_is_refused_and_never_converted(tmp_path, value):
+    err = refusal(write(tmp_path / "s.yaml", HEAD + f"runs: {value}\n"))
+    assert err.line == 3 and "runs" in str(err) and len(str(err)) < 300, str(err)
+
+
+def test_every_command_that_reads_yaml_refuses_a_tag_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "bad.yaml", HEAD + "runs: !!int abc\n")
+    write(tmp_path / "ok.yaml", HEAD + "horizon: 2026-07\nruns: 10\n")
+    write(tmp_path / "design.yaml", "name: d\nscenario: ok.yaml\nruns: !!float x\nparameters:\n  powers.RU.reach: {}\n")
+    write(tmp_path / "record.yaml", "years: !!seq abc\n")
+    commands = [
+        ["validate", "bad.yaml"],
+        ["run", "bad.yaml"],
+        ["compare", "ok.yaml", "bad.yaml"],
+        ["sweep", "design.yaml"],
+        ["sensitivity", "bad.yaml"],
+        ["discover", "bad.yaml"],
+        ["history", "--scenario", "bad.yaml"],
+        ["history", "--record", "record.yaml"],
+        ["calibrate", "--scenario", "bad.yaml"],
+        ["calibrate", "--record", "record.yaml"],
+    ]
+    for command in commands:
+        done = run_cli(*command)
+        assert done.returncode == 2, (command, done.stderr)
+        assert "is not used here" in done.stderr and done.stderr.count("\n") == 1, (command, done.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "design.yaml", "ok.yaml", "record.yaml"]
