@@ -30,6 +30,7 @@ from sim import __version__, limits, output
 from sim.domain import POWERS
 from sim.limits import LimitError
 from sim.output import OutputError
+from sim.yamlfile import escape
 
 if TYPE_CHECKING:  # the command's own imports load these when it runs: --version and usage stay light
     from tqdm import tqdm
@@ -240,7 +241,7 @@ def _load(path: Path) -> Scenario:
 def _warn(scenario: Scenario, quiet: bool) -> None:
     if not quiet:
         for w in scenario.warnings:
-            print(f"bamboo: warning: {w}", file=sys.stderr)
+            print(f"bamboo: warning: {escape(w)}", file=sys.stderr)
 
 
 def _output(out: str | None, default: Path, force: bool) -> output.Output:
@@ -253,7 +254,9 @@ def _output(out: str | None, default: Path, force: bool) -> output.Output:
 def _progress(total: int | None, quiet: bool, desc: str, unit: str = "run") -> tqdm:
     from tqdm import tqdm
 
-    return tqdm(total=total, unit=unit, desc=desc, disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True)
+    return tqdm(
+        total=total, unit=unit, desc=escape(desc), disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True
+    )
 
 
 def _checkpoint(
@@ -382,7 +385,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     checkpoint.discard()
     if not args.quiet:
         print(
-            f"{scenario.name}: multi-alignment survives in {agg.survival_probability():.1%} of {runs:,} runs "
+            f"{escape(scenario.name)}: multi-alignment survives in {agg.survival_probability():.1%} of {runs:,} runs "
             f"({scenario.start} to {scenario.horizon})"
         )
         modes = ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in agg.failure_modes().items() if v)
@@ -460,7 +463,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         (pa, pb), (_, lo, hi) = paired.survival, paired.survival_difference()
         alignment = paired.final_alignment_difference()
         print(
-            f"survival: {a.name} {pa:.1%}, {b.name} {pb:.1%} "
+            f"survival: {escape(a.name)} {pa:.1%}, {escape(b.name)} {pb:.1%} "
             f"(difference {pb - pa:+.1%}, 95% CI {lo:+.1%} to {hi:+.1%}, {runs:,} paired runs)"
         )
         for p in POWERS:
@@ -484,7 +487,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             s = _load(path)
         except ScenarioError as exc:
-            print(f"bamboo: error: {exc}", file=sys.stderr)
+            print(f"bamboo: error: {escape(str(exc))}", file=sys.stderr)
             failed += 1
             continue
         kept = limits.TRAJECTORIES if s.runs <= 10_000 else 0
@@ -726,7 +729,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not args.quiet:
         survival = [r["survival_probability"] for r in rows]
         print(
-            f"{design.name}: {len(rows)} design points x {design.runs:,} runs; "
+            f"{escape(design.name)}: {len(rows)} design points x {design.runs:,} runs; "
             f"survival from {min(survival):.1%} to {max(survival):.1%}"
         )
         print(f"wrote {out}/: {', '.join(f.name for f in files)}, manifest.json")
@@ -813,8 +816,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         files = sensitivity.write(staging, design, outcomes, rows, meta, figures)
     if not args.quiet:
         print(
-            f"{scenario.name}: {design.points:,} points x {replicates} runs x {len(design.strategies)} strategies "
-            f"in {seconds:.0f} s"
+            f"{escape(scenario.name)}: {design.points:,} points x {replicates} runs x "
+            f"{len(design.strategies)} strategies in {seconds:.0f} s"
         )
         for method, index in (("sobol", "ST"), ("morris", "mu_star")):
             if method in methods:
@@ -847,7 +850,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         figures = plots.save_peeling(design, boxes, trajectories, staging)
         files = discovery.write(staging, design, outcomes, boxes, trajectories, meta, figures)
     if not args.quiet:
-        print(f"{scenario.name}: multi-alignment collapsed in {y.mean():.1%} of {design.points:,} runs")
+        print(f"{escape(scenario.name)}: multi-alignment collapsed in {y.mean():.1%} of {design.points:,} runs")
         for box in boxes:
             bounds = "; ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in box.limits.items())
             print(
@@ -917,10 +920,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (UsageError, ParameterError, ScenarioError, SetupError, LimitError, OutputError) as exc:
-        print(f"bamboo: error: {exc}", file=sys.stderr)
+        print(f"bamboo: error: {escape(str(exc))}", file=sys.stderr)
         return 2
     except ExecutionError as exc:
-        print(f"bamboo: error: {exc}", file=sys.stderr)
+        print(f"bamboo: error: {escape(str(exc))}", file=sys.stderr)
         return 1
     except Interrupted as exc:
         print(f"bamboo: {exc}", file=sys.stderr)

@@ -28,6 +28,7 @@ MAX_NODES = 100_000  # YAML values in a file, an alias counted as what it stands
 MAX_DEPTH = 100  # YAML lists and mappings nested in each other
 MAX_DIGITS = 30  # digits of a whole number in YAML
 MAX_TEXT = 10_000  # characters of one value in YAML (a description, a path)
+MAX_PATH = 4096  # characters of a base file's path (Linux's own limit)
 MAX_NAME = 200  # characters of a scenario's or a design's name: it titles every figure and the progress bar
 MAX_SEED = 2**63 - 1
 MAX_OUT_NAME = 200  # bytes in the output folder's name (its staging folders add 10; a name has at most 255)
@@ -72,6 +73,7 @@ def _rows() -> list[tuple[str, str, str]]:
         ("sweep points x runs", f"{MAX_RUNS:,}", "the runs of one run"),
         ("events (flattened scenario)", f"{MAX_EVENTS:,}", "each is applied at every step"),
         ("chain of `base:` files", f"{MAX_BASE_DEPTH} files", ""),
+        ("a `base:` path", f"{MAX_PATH:,} characters", "shown shortened in the middle in a message"),
         ("scenario or design file", f"{MAX_FILE_BYTES // 2**20} MiB", "checked before parsing; pipes, devices refused"),
         (
             "record, series or posterior file (`--record`, `--series`, `--parameters`)",

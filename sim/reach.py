@@ -23,7 +23,7 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.limits import MAX_FILE_BYTES
+from sim.limits import MAX_FILE_BYTES, MAX_PATH
 from sim.yamlfile import show
 
 SUFFIXES = (".yaml", ".yml")
@@ -92,6 +92,10 @@ def check_name(name: str, role: str = "base") -> None:
     """A base file's name: a scenario file's, by its ending."""
     if "\x00" in name:
         raise ReachError(f"expected the name of a {role} scenario file, found a NUL character in it")
+    if len(name) > MAX_PATH:
+        raise ReachError(
+            f"expected the name of a {role} scenario file of at most {MAX_PATH:,} characters, got {len(name):,}"
+        )
     if Path(name).suffix.lower() not in SUFFIXES:
         raise ReachError(f"expected the name of a {role} scenario file ending in .yaml or .yml, got {show(name)}")
 
@@ -112,11 +116,12 @@ class Files:
         try:
             return Source(str(path), os.path.realpath(path), read_file(path), path.parent)
         except ReachError as exc:
+            shown = show_path(str(path))
             if exc.kind == "missing":
-                raise ReachError(f"{role} file {path} not found", exc.kind) from None
+                raise ReachError(f"{role} file {shown} not found", exc.kind) from None
             if exc.kind == "folder":
-                raise ReachError(f"{role} file {path} is a folder; expected a scenario file", exc.kind) from None
-            raise ReachError(f"{role} file {path}: {exc}", exc.kind) from None
+                raise ReachError(f"{role} file {shown} is a folder; expected a scenario file", exc.kind) from None
+            raise ReachError(f"{role} file {shown}: {exc}", exc.kind) from None
 
 
 class Library:
@@ -141,6 +146,13 @@ class Library:
                 f"{show_name(name)} is not a shipped scenario or one of your uploads; expected one of {known}"
             )
         return Source(name, name, self.files[name])
+
+
+def show_path(path: str, width: int = 120) -> str:
+    """A path for a message: itself if short, else its start and its end (the file's name) around an ellipsis."""
+    if len(path) <= width:
+        return path
+    return path[: width // 2] + "…" + path[-(width // 2) :]
 
 
 def show_name(name: str, width: int = 60) -> str:

@@ -232,3 +232,47 @@ def test_every_command_that_reads_yaml_refuses_a_tag_in_one_line(tmp_path, monke
         assert done.returncode == 2, (command, done.stderr)
         assert "is not used here" in done.stderr and done.stderr.count("\n") == 1, (command, done.stderr)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "design.yaml", "ok.yaml", "record.yaml"]
+
+
+# -- what a file may print ------------------------------------------------------------------------------
+HOSTILE = ["\\e[2J\\e[H", "\\u202e", "two\\nlines", "\\r", "\\a", "\\x85", "\\u2028"]  # as YAML writes them
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_text_from_a_file_is_escaped_in_every_message(tmp_path, monkeypatch, text):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "ok.yaml", HEAD)
+    scenarios = [
+        HEAD + f'"bad{text}key": 1\n',
+        HEAD + f'events:\n  - type: "tar{text}iff"\n    at: 2026-01\n',
+        HEAD + f'events:\n  - type: summit\n    at: 2026-01\n    "ac{text}tor": US\n',
+        HEAD + f'parameters:\n  "powers.RU.re{text}ach": 0.5\n',
+        HEAD + f'base: "wor{text}ld.yaml"\n',
+        HEAD + f'base: "wor{text}ld"\n',
+        HEAD + f'strategy: "he{text}dge"\n',
+        HEAD + f'horizon: "20{text}30-01"\n',
+    ]
+    commands = [["validate", write(tmp_path / f"s{i}.yaml", t)] for i, t in enumerate(scenarios)]
+    design = f'name: d\nscenario: ok.yaml\n"k{text}": 1\nparameters:\n  powers.RU.reach: {{}}\n'
+    commands.append(["sweep", write(tmp_path / "d.yaml", design)])
+    for command in commands:
+        done = run_cli(*command)
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.endswith("\n") and done.stderr[:-1].isprintable(), (command, done.stderr)
+
+
+def test_names_and_paths_from_a_file_are_bounded(tmp_path):
+    err = refusal(write(tmp_path / "a.yaml", f"name: {'n' * 100_000}\ndescription: d\n"))
+    assert err.line == 1 and "name" in str(err) and len(str(err)) < 300, str(err)[:300]
+    err = refusal(write(tmp_path / "b.yaml", f"name: {'n' * 500}\ndescription: d\n"))
+    assert err.line == 1 and "expected at most 200" in str(err) and len(str(err)) < 300, str(err)[:300]
+    for length in (5_000, 3_000):
+        err = refusal(write(tmp_path / "c.yaml", HEAD + f"base: {'b' * length}.yaml\n"))
+        assert err.line == 3 and len(str(err)) < 400, str(err)[:400]
+
+
+def test_a_whole_number_may_be_written_with_an_exponent_up_to_its_limit(tmp_path):
+    assert load_scenario(write(tmp_path / "a.yaml", HEAD + "seed: 2e18\n")).seed == 2 * 10**18
+    assert load_scenario(write(tmp_path / "b.yaml", HEAD + "runs: 1e8\n")).runs == 10**8
+    err = refusal(write(tmp_path / "c.yaml", HEAD + "seed: 1e19\n"))
+    assert "expected a whole number from 0 to 9223372036854775807, got 1e+19" in str(err)
