@@ -18,13 +18,15 @@ import argparse
 import contextlib
 import dataclasses
 import hashlib
+import importlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from sim import __version__, limits, output
 from sim.domain import POWERS
@@ -33,6 +35,7 @@ from sim.output import OutputError
 from sim.yamlfile import escape
 
 if TYPE_CHECKING:  # the command's own imports load these when it runs: --version and usage stay light
+    import numpy as np
     from tqdm import tqdm
 
     from sim import explore
@@ -906,13 +909,55 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+INTERRUPTED = "bamboo: interrupted; nothing was written"
+
+
+def _quit_at_once(signum: int, frame: FrameType | None) -> None:
+    """Ctrl+C while the command starts (its imports): nothing is written yet, so one line and exit 130 at once."""
+    os.write(sys.stderr.fileno(), (INTERRUPTED + "\n").encode())
+    os._exit(130)
+
+
+def _interrupt_once(signum: int, frame: FrameType | None) -> None:
+    """Ctrl+C while the command works: a KeyboardInterrupt, once; a second Ctrl+C waits for the clean-up to end."""
+    signal.signal(signal.SIGINT, _cleaning_up)
+    raise KeyboardInterrupt
+
+
+def _cleaning_up(signum: int, frame: FrameType | None) -> None:
+    """A further Ctrl+C while the first one's clean-up runs: let pass, so that the first one's line is the only one."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command in ``argv`` (default: the process's arguments).
 
     Returns:
         The exit status: 0 done, 1 the work failed (or the machine: a full disk), 2 bad input, 130 interrupted.
     """
-    args = parser().parse_args(argv)  # before the model's imports: --version and usage load nothing heavy
+    # a process started with Ctrl+C ignored (nohup, a shell's background job) keeps ignoring it, as Python does
+    own_signals = threading.current_thread() is threading.main_thread()
+    own_signals = own_signals and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    previous = signal.signal(signal.SIGINT, _quit_at_once) if own_signals else None
+    try:
+        args = parser().parse_args(argv)  # before the model's imports: --version and usage load nothing heavy
+        for module in ("sim.ensemble", "sim.params", "sim.scenario"):  # the slow start, under the quick exit
+            importlib.import_module(module)
+        if own_signals:
+            signal.signal(signal.SIGINT, _interrupt_once)
+        try:
+            return _command(args)
+        finally:
+            output.release()  # the output folder's lock, held since its --out was checked
+    finally:
+        if own_signals and argv is not None:  # called with arguments (a test, a notebook): as it was
+            signal.signal(signal.SIGINT, previous)
+        elif own_signals:  # the process's own command, ended and reported: a Ctrl+C while Python shuts down
+            # (a while, after Numba) is let pass, not turned into a second line or a death by the signal
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Run the command, turning every refusal into one line on stderr and an exit status."""
     from sim.ensemble import ExecutionError, SetupError
     from sim.params import ParameterError
     from sim.scenario import ScenarioError
@@ -931,7 +976,7 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, SystemError) as exc:
         if not _is_interrupt(exc):
             raise
-        print("bamboo: interrupted; nothing was written", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of the output went away (bamboo events | head)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
