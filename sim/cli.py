@@ -602,6 +602,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     scenario = _with_posterior(scenario, args.parameters)
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
+    limits.check_held(scenario.steps, runs)  # the hindcast keeps every run's record at once
     target = _output(args.out, Path("results") / "history", args.force)
     _warn(scenario, args.quiet)
     trajectories, arms = simulate(scenario, runs, seed)
@@ -638,6 +639,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.posterior import save_posterior
     from sim.results import manifest, write_json
 
+    limits.check_workers(args.workers)
     path, scenario, record = _past(args)
     paths = [q.path for q in scenario.resolved_parameters.free() if q.path not in scenario.parameters]
     if not paths:
@@ -795,6 +797,27 @@ def _explore(
     checkpoint.discard()
 
 
+def _design_size(
+    args: argparse.Namespace, points: int, replicates: int, found: list[explore.Factor], scenario: Scenario
+) -> None:
+    """Refuse, before a point is drawn, a design whose runs, chunks or own arrays exceed their limits."""
+    from sim import explore
+
+    strategies = len(explore.strategies_for(scenario.strategy, True))
+    runs = points * replicates * strategies
+    if runs > limits.MAX_RUNS:
+        raise UsageError(
+            f"{points:,} points x {replicates:,} replicates x {strategies} strategies = {runs:,} runs in all; "
+            f"expected at most {limits.MAX_RUNS:,}: fewer --samples, --trajectories or --replicates"
+        )
+    size = args.chunk or explore.DEFAULT_CHUNK
+    if replicates > size:
+        raise UsageError(f"--replicates {replicates:,}: a point's runs must fit in a chunk ({size:,})")
+    chunks = -(-points // max(1, size // replicates))  # whole points per chunk, as Design.chunks cuts them
+    limits.check_flags(scenario.steps, size, args.workers, 0, runs=size, points=chunks)
+    limits.check_design(points, len(found), len(explore.OUTCOMES))
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``bamboo sensitivity``: Morris and Sobol' indices of the outcomes over the scenario's ranges."""
     from sim import explore, plots, sensitivity
@@ -810,6 +833,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     replicates = args.replicates or sensitivity.REPLICATES
     trajectories = args.trajectories or sensitivity.MORRIS_TRAJECTORIES
+    _design_size(args, sensitivity.points(methods, samples, trajectories, len(found)), replicates, found, scenario)
     plan, design = sensitivity.design(scenario, found, methods, samples, trajectories, replicates, seed)
     name = f"{args.scenario.stem}-sensitivity"
     with _explore(args, design, name, "sensitivity") as (staging, outcomes, seconds, out):

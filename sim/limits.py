@@ -41,7 +41,8 @@ PROCESS = 460 * 2**20  # the command: Python, numpy, Mesa, matplotlib, numba and
 WORKER = 320 * 2**20  # a worker process, with its share of the fork server (numba included)
 PER_RUN = 24 * 2**10  # one run's state in a chunk, with its runs under the other strategies and the kernels' scratch
 TRAJECTORIES = 1400  # per run and step when trajectories are written: the model's record and its Parquet columns
-COMPARISON = 2 * 200  # per run and step in a comparison: the records of both models
+RECORD = 200  # per run and step of one model's record, kept whole by the hindcast (history: 5.6 GB for 100,000 runs)
+COMPARISON = 2 * RECORD  # per run and step in a comparison: the records of both models
 COLUMNS = 17  # columns of the series an Aggregate keeps (sim.results.SERIES)
 BINS = 2000  # histogram bins per column (sim.results.BINS)
 
@@ -173,6 +174,40 @@ def check_flags(
             f"--workers {workers}: expected at most {processors()} (the processors of this machine); "
             f"{workers} workers would need about {size(need)} and run no faster"
         )
+
+
+def check_workers(workers: int, each: int = WORKER) -> None:
+    """A command's own ``--workers`` (calibrate): at most the processors here, as every other command's."""
+    if workers > processors():
+        raise LimitError(
+            f"--workers {workers}: expected at most {processors()} (the processors of this machine); "
+            f"{workers} workers would need about {size(PROCESS + workers * each)} and run no faster"
+        )
+
+
+def check_held(steps: int, runs: int, per_step: int = RECORD, flag: str = "--runs") -> int:
+    """A job that holds every run at once (the hindcast): its estimate, or LimitError if it exceeds the memory here."""
+    need = PROCESS + 3 * aggregate_bytes(steps) + chunk_bytes(steps, runs, per_step)
+    have = available()
+    if have is None or need <= have:
+        return need
+    fits = max(0, int((have - PROCESS - 3 * aggregate_bytes(steps)) // chunk_bytes(steps, 1, per_step)))
+    raise LimitError(
+        f"{flag} {runs:,}: every run's record over {steps} steps is kept at once, about {size(need)} of memory; "
+        f"about {size(have)} is available, enough for {fits:,} runs"
+    )
+
+
+def check_design(points: int, factors: int, outcomes: int) -> int:
+    """A design's own arrays (its points, their values and outcomes, a few copies): LimitError beyond the memory."""
+    need = PROCESS + points * (4 * factors + 2 * outcomes) * 8
+    have = available()
+    if have is None or need <= have:
+        return need
+    raise LimitError(
+        f"{points:,} design points of {factors} factors need about {size(need)} of memory before a run starts; "
+        f"about {size(have)} is available"
+    )
 
 
 def _kept(steps: int, per_step: int) -> str:

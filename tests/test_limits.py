@@ -166,6 +166,49 @@ def test_a_job_of_too_many_chunks_is_refused_before_they_are_counted_out(tmp_pat
     assert list(tmp_path.iterdir()) == []
 
 
+STORM = SCENARIOS / "perfect_storm.yaml"
+
+
+def quickly_refused(tmp_path, *args) -> str:
+    """The command refused, exit 2, in under a second of CPU once its imports are loaded; its message."""
+    missing = ["missing.yaml"] if args[0] == "sensitivity" else ["--scenario", "missing.yaml"]
+    assert run_cli(args[0], *missing).returncode == 2  # the command's imports, loaded by a refusal
+    started = time.process_time()
+    done = run_cli(*args, "--out", tmp_path / "out")
+    assert time.process_time() - started < 1.0
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert list(tmp_path.iterdir()) == []
+    return done.stderr
+
+
+def test_a_sensitivity_design_is_sized_before_a_point_is_drawn(tmp_path):
+    """Each flag within its own limit, their product is not: refused before SALib draws a point."""
+    flags = ["--samples", 8192, "--trajectories", 1000, "--replicates", 100_000]
+    err = quickly_refused(tmp_path, "sensitivity", STORM, *flags)
+    assert "x 100,000 replicates x" in err and "runs in all; expected at most 100,000,000" in err
+
+
+def test_a_sensitivity_design_beyond_the_memory_here_is_refused_before_it_is_drawn(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "available", lambda: 10**9)
+    flags = ["--methods", "sobol", "--samples", 65536, "--replicates", 1]
+    err = quickly_refused(tmp_path, "sensitivity", STORM, *flags)
+    assert "design points of" in err and "of memory before a run starts; about 1.0 GB is available" in err
+
+
+def test_history_runs_are_sized_against_the_memory_before_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "available", lambda: 8 * 10**9)
+    for runs in (1_000_000, limits.MAX_RUNS):
+        err = quickly_refused(tmp_path, "history", "--runs", runs)
+        assert f"--runs {runs:,}: every run's record over 160 steps is kept at once" in err
+        assert "about 8.0 GB is available, enough for 1" in err
+
+
+def test_calibrate_workers_are_at_most_the_processors(tmp_path):
+    fast = ["--population", 10, "--generations", 1, "--reps", 1, "--minutes", 0.05]
+    err = quickly_refused(tmp_path, "calibrate", "--workers", limits.processors() + 1, *fast)
+    assert f"expected at most {limits.processors()} (the processors of this machine)" in err
+
+
 def test_the_file_and_the_flag_share_the_runs_limit(tmp_path):
     refused(write(tmp_path / "r.yaml", HEAD + f"runs: {limits.MAX_RUNS + 1}\n"), "from 1 to 100000000")
 
