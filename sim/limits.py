@@ -31,6 +31,7 @@ MAX_TEXT = 10_000  # characters of one value in YAML (a description, a path)
 MAX_PATH = 4096  # characters of a base file's path (Linux's own limit)
 MAX_NAME = 200  # characters of a scenario's or a design's name: it titles every figure and the progress bar
 MAX_SEED = 2**63 - 1
+MAX_WEIGHT = 1e6  # a weight, an inertia or a behavioural parameter (their defaults are at most 35)
 MAX_OUT_NAME = 200  # bytes in the output folder's name (its staging folders add 10; a name has at most 255)
 MAX_UPLOADS = 20  # scenario files one dashboard session keeps
 MAX_BENCH_MESA_RUNS = 1_000  # bench: one Mesa model per run, all kept by batch_run
@@ -69,6 +70,12 @@ def _rows() -> list[tuple[str, str, str]]:
         ("chunks of a job (runs / chunk, x points)", f"{MAX_CHUNKS:,}", "each kept on disk until the job ends"),
         ("`--workers`", "the processors of this machine", "each worker holds a chunk"),
         ("`--seed`, `seed:`", f"{MAX_SEED:,} (2^63 - 1)", "numpy's seed range"),
+        (
+            "`thresholds.persistence`, `behaviour.tier_patience`",
+            f"{MAX_STEPS} steps",
+            "a wait longer than any run is the same as none",
+        ),
+        ("weights, inertia, `behaviour.*`", f"{MAX_WEIGHT:,.0f}", "their defaults are at most 35; more only overflows"),
         ("sweep design points", f"{MAX_POINTS:,}", "counted exactly, whatever the axes"),
         ("sweep grid levels per axis", f"{MAX_LEVELS:,}", ""),
         ("sweep points x runs", f"{MAX_RUNS:,}", "the runs of one run"),

@@ -18,6 +18,7 @@ user named them.
 
 from __future__ import annotations
 
+import csv
 import os
 import stat
 from dataclasses import dataclass
@@ -162,3 +163,19 @@ def show_name(name: str, width: int = 60) -> str:
         return name
     keep = (width - 1) // 2
     return name[:keep] + "…" + name[-keep:]
+
+
+def csv_row(text: str) -> list[str]:
+    """The fields of one line of a CSV file: a row is one line (a quoted field cannot run on to the next).
+
+    Raises:
+        ValueError: what is wrong with the line, in a few words (never the line itself).
+    """
+    try:
+        return next(csv.reader([text], strict=True))
+    except csv.Error as exc:
+        if text.count('"') % 2:
+            raise ValueError("a quoted field runs past the end of the line") from None
+        if "field limit" in str(exc):
+            raise ValueError(f"a field of more than {csv.field_size_limit():,} characters") from None
+        raise ValueError("not a row of comma-separated values") from None

@@ -337,3 +337,19 @@ def test_the_limits_table_names_every_limit():
     for value in (limits.MAX_RUNS, limits.MAX_CHUNK, limits.MAX_POINTS, limits.MAX_TRAJECTORY_RUNS, limits.MAX_CHUNKS):
         assert f"| {value:,}" in table
     assert f"| {limits.MAX_EVENTS:,} |" in table and f"| {limits.MAX_LEVELS:,} |" in table
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "expected"),
+    [
+        ("thresholds.persistence", "1e19", "expected values in [1, 200], got 1e+19"),
+        ("behaviour.tier_patience", "[2, 1e300]", "expected values in [1, 200]"),
+        ("hedger.weight.regime", "1e308", "expected values in [0, 1e+06], got 1e+308"),
+        ("behaviour.temperature", "[0.01, 1e20]", "expected values in [0, 1e+06]"),
+    ],
+)
+def test_absurd_values_are_refused_by_validate(tmp_path, parameter, value, expected):
+    path = write(tmp_path / "s.yaml", HEAD + f"parameters:\n  {parameter}: {value}\n")
+    refused(path, f"parameters.{parameter}", expected)
+    done = run_cli("validate", path)
+    assert done.returncode == 2 and expected in done.stderr
