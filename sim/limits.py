@@ -79,6 +79,12 @@ def _rows() -> list[tuple[str, str, str]]:
         ("sweep design points", f"{MAX_POINTS:,}", "counted exactly, whatever the axes"),
         ("sweep grid levels per axis", f"{MAX_LEVELS:,}", ""),
         ("sweep points x runs", f"{MAX_RUNS:,}", "the runs of one run"),
+        (
+            "sensitivity points x replicates x strategies",
+            f"{MAX_RUNS:,}",
+            "counted before a point is drawn; the design's arrays within the memory available",
+        ),
+        ("`history --runs`", "the memory available", "every run's record is kept at once"),
         ("events (flattened scenario)", f"{MAX_EVENTS:,}", "each is applied at every step"),
         ("chain of `base:` files", f"{MAX_BASE_DEPTH} files", ""),
         ("a `base:` path", f"{MAX_PATH:,} characters", "shown shortened in the middle in a message"),

@@ -101,10 +101,14 @@ def lock(out: Path, text: str) -> None:
     made = _make_parents(out.parent)
     while True:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o666)
         except OSError as exc:
             _remove_empty(made)
             raise OutputError(f"{out}: cannot write the results there ({exc.strerror})") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a pipe or a device of that name: not Bamboo's to use
+            os.close(fd)
+            _remove_empty(made)
+            raise OutputError(f"{text}: {path.name} beside it is not Bamboo's lock file; choose another --out")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
