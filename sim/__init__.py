@@ -5,14 +5,10 @@ usage message does not start Mesa, Numba and SciPy.
 """
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 
 from sim.domain import DIMENSIONS, POWERS, TIERS
 
-try:
-    __version__ = version("bamboo-sim")  # the distribution's name in pyproject.toml
-except PackageNotFoundError:  # a source tree that was never installed
-    __version__ = "0+unknown"
+__version__: str  # read on first use: importlib.metadata alone takes longer to load than the rest of this module
 
 _LAZY = {
     "GreatPower": "sim.agents",
@@ -29,8 +25,20 @@ _LAZY = {
 }
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("bamboo-sim")  # the distribution's name in pyproject.toml
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> object:
     """The public names, each imported on first use: ``bamboo --version`` loads neither Mesa nor SciPy."""
+    if name == "__version__":
+        globals()["__version__"] = found = _version()
+        return found
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'sim' has no attribute {name!r}")

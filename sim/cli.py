@@ -18,20 +18,24 @@ import argparse
 import contextlib
 import dataclasses
 import hashlib
+import importlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
-
-import numpy as np
 
 from sim import __version__, limits, output
 from sim.domain import POWERS
 from sim.limits import LimitError
 from sim.output import OutputError
+from sim.yamlfile import escape
 
 if TYPE_CHECKING:  # the command's own imports load these when it runs: --version and usage stay light
+    import numpy as np
     from tqdm import tqdm
 
     from sim import explore
@@ -263,7 +267,7 @@ def _load(path: Path) -> Scenario:
 def _warn(scenario: Scenario, quiet: bool) -> None:
     if not quiet:
         for w in scenario.warnings:
-            print(f"bamboo: warning: {w}", file=sys.stderr)
+            print(f"bamboo: warning: {escape(w)}", file=sys.stderr)
 
 
 def _output(out: str | None, default: Path, force: bool) -> output.Output:
@@ -276,7 +280,9 @@ def _output(out: str | None, default: Path, force: bool) -> output.Output:
 def _progress(total: int | None, quiet: bool, desc: str, unit: str = "run") -> tqdm:
     from tqdm import tqdm
 
-    return tqdm(total=total, unit=unit, desc=desc, disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True)
+    return tqdm(
+        total=total, unit=unit, desc=escape(desc), disable=quiet, file=sys.stderr, leave=False, dynamic_ncols=True
+    )
 
 
 def _checkpoint(
@@ -405,7 +411,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     checkpoint.discard()
     if not args.quiet:
         print(
-            f"{scenario.name}: multi-alignment survives in {agg.survival_probability():.1%} of {runs:,} runs "
+            f"{escape(scenario.name)}: multi-alignment survives in {agg.survival_probability():.1%} of {runs:,} runs "
             f"({scenario.start} to {scenario.horizon})"
         )
         modes = ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in agg.failure_modes().items() if v)
@@ -483,7 +489,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         (pa, pb), (_, lo, hi) = paired.survival, paired.survival_difference()
         alignment = paired.final_alignment_difference()
         print(
-            f"survival: {a.name} {pa:.1%}, {b.name} {pb:.1%} "
+            f"survival: {escape(a.name)} {pa:.1%}, {escape(b.name)} {pb:.1%} "
             f"(difference {pb - pa:+.1%}, 95% CI {lo:+.1%} to {hi:+.1%}, {runs:,} paired runs)"
         )
         for p in POWERS:
@@ -507,7 +513,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             s = _load(path)
         except ScenarioError as exc:
-            print(f"bamboo: error: {exc}", file=sys.stderr)
+            print(f"bamboo: error: {escape(str(exc))}", file=sys.stderr)
             failed += 1
             continue
         kept = limits.TRAJECTORIES if s.runs <= 10_000 else 0
@@ -623,6 +629,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     scenario = _with_posterior(scenario, args.parameters)
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
+    limits.check_held(scenario.steps, runs)  # the hindcast keeps every run's record at once
     target = _output(args.out, Path("results") / "history", args.force)
     _warn(scenario, args.quiet)
     trajectories, arms = simulate(scenario, runs, seed)
@@ -715,6 +722,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from sim.posterior import save_posterior
     from sim.results import manifest, write_json
 
+    limits.check_workers(args.workers)
     path, scenario, record = _past(args)
     paths = [q.path for q in scenario.resolved_parameters.free() if q.path not in scenario.parameters]
     if not paths:
@@ -809,7 +817,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     if not args.quiet:
         survival = [r["survival_probability"] for r in rows]
         print(
-            f"{design.name}: {len(rows)} design points x {design.runs:,} runs; "
+            f"{escape(design.name)}: {len(rows)} design points x {design.runs:,} runs; "
             f"survival from {min(survival):.1%} to {max(survival):.1%}"
         )
         print(f"wrote {out}/: {', '.join(f.name for f in files)}, manifest.json")
@@ -872,6 +880,27 @@ def _explore(
     checkpoint.discard()
 
 
+def _design_size(
+    args: argparse.Namespace, points: int, replicates: int, found: list[explore.Factor], scenario: Scenario
+) -> None:
+    """Refuse, before a point is drawn, a design whose runs, chunks or own arrays exceed their limits."""
+    from sim import explore
+
+    strategies = len(explore.strategies_for(scenario.strategy, True))
+    runs = points * replicates * strategies
+    if runs > limits.MAX_RUNS:
+        raise UsageError(
+            f"{points:,} points x {replicates:,} replicates x {strategies} strategies = {runs:,} runs in all; "
+            f"expected at most {limits.MAX_RUNS:,}: fewer --samples, --trajectories or --replicates"
+        )
+    size = args.chunk or explore.DEFAULT_CHUNK
+    if replicates > size:
+        raise UsageError(f"--replicates {replicates:,}: a point's runs must fit in a chunk ({size:,})")
+    chunks = -(-points // max(1, size // replicates))  # whole points per chunk, as Design.chunks cuts them
+    limits.check_flags(scenario.steps, size, args.workers, 0, runs=size, points=chunks)
+    limits.check_design(points, len(found), len(explore.OUTCOMES))
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``bamboo sensitivity``: Morris and Sobol' indices of the outcomes over the scenario's ranges."""
     from sim import explore, plots, sensitivity
@@ -887,6 +916,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     seed = scenario.seed if args.seed is None else args.seed
     replicates = args.replicates or sensitivity.REPLICATES
     trajectories = args.trajectories or sensitivity.MORRIS_TRAJECTORIES
+    _design_size(args, sensitivity.points(methods, samples, trajectories, len(found)), replicates, found, scenario)
     plan, design = sensitivity.design(scenario, found, methods, samples, trajectories, replicates, seed)
     name = f"{args.scenario.stem}-sensitivity"
     with _explore(args, design, name, "sensitivity") as (staging, outcomes, seconds, out):
@@ -896,8 +926,8 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         files = sensitivity.write(staging, design, outcomes, rows, meta, figures)
     if not args.quiet:
         print(
-            f"{scenario.name}: {design.points:,} points x {replicates} runs x {len(design.strategies)} strategies "
-            f"in {seconds:.0f} s"
+            f"{escape(scenario.name)}: {design.points:,} points x {replicates} runs x "
+            f"{len(design.strategies)} strategies in {seconds:.0f} s"
         )
         for method, index in (("sobol", "ST"), ("morris", "mu_star")):
             if method in methods:
@@ -930,7 +960,7 @@ def cmd_discover(args: argparse.Namespace) -> int:
         figures = plots.save_peeling(design, boxes, trajectories, staging)
         files = discovery.write(staging, design, outcomes, boxes, trajectories, meta, figures)
     if not args.quiet:
-        print(f"{scenario.name}: multi-alignment collapsed in {y.mean():.1%} of {design.points:,} runs")
+        print(f"{escape(scenario.name)}: multi-alignment collapsed in {y.mean():.1%} of {design.points:,} runs")
         for box in boxes:
             bounds = "; ".join(f"{k} in [{lo:.3g}, {hi:.3g}]" for k, (lo, hi) in box.limits.items())
             print(
@@ -986,13 +1016,55 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+INTERRUPTED = "bamboo: interrupted; nothing was written"
+
+
+def _quit_at_once(signum: int, frame: FrameType | None) -> None:
+    """Ctrl+C while the command starts (its imports): nothing is written yet, so one line and exit 130 at once."""
+    os.write(sys.stderr.fileno(), (INTERRUPTED + "\n").encode())
+    os._exit(130)
+
+
+def _interrupt_once(signum: int, frame: FrameType | None) -> None:
+    """Ctrl+C while the command works: a KeyboardInterrupt, once; a second Ctrl+C waits for the clean-up to end."""
+    signal.signal(signal.SIGINT, _cleaning_up)
+    raise KeyboardInterrupt
+
+
+def _cleaning_up(signum: int, frame: FrameType | None) -> None:
+    """A further Ctrl+C while the first one's clean-up runs: let pass, so that the first one's line is the only one."""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command in ``argv`` (default: the process's arguments).
 
     Returns:
         The exit status: 0 done, 1 the work failed (or the machine: a full disk), 2 bad input, 130 interrupted.
     """
-    args = parser().parse_args(argv)  # before the model's imports: --version and usage load nothing heavy
+    # a process started with Ctrl+C ignored (nohup, a shell's background job) keeps ignoring it, as Python does
+    own_signals = threading.current_thread() is threading.main_thread()
+    own_signals = own_signals and signal.getsignal(signal.SIGINT) is not signal.SIG_IGN
+    previous = signal.signal(signal.SIGINT, _quit_at_once) if own_signals else None
+    try:
+        args = parser().parse_args(argv)  # before the model's imports: --version and usage load nothing heavy
+        for module in ("sim.ensemble", "sim.params", "sim.scenario"):  # the slow start, under the quick exit
+            importlib.import_module(module)
+        if own_signals:
+            signal.signal(signal.SIGINT, _interrupt_once)
+        try:
+            return _command(args)
+        finally:
+            output.release()  # the output folder's lock, held since its --out was checked
+    finally:
+        if own_signals and argv is not None:  # called with arguments (a test, a notebook): as it was
+            signal.signal(signal.SIGINT, previous)
+        elif own_signals:  # the process's own command, ended and reported: a Ctrl+C while Python shuts down
+            # (a while, after Numba) is let pass, not turned into a second line or a death by the signal
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _command(args: argparse.Namespace) -> int:
+    """Run the command, turning every refusal into one line on stderr and an exit status."""
     from sim.ensemble import ExecutionError, SetupError
     from sim.params import ParameterError
     from sim.scenario import ScenarioError
@@ -1000,10 +1072,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except (UsageError, ParameterError, ScenarioError, SetupError, LimitError, OutputError) as exc:
-        print(f"bamboo: error: {exc}", file=sys.stderr)
+        print(f"bamboo: error: {escape(str(exc))}", file=sys.stderr)
         return 2
     except ExecutionError as exc:
-        print(f"bamboo: error: {exc}", file=sys.stderr)
+        print(f"bamboo: error: {escape(str(exc))}", file=sys.stderr)
         return 1
     except Interrupted as exc:
         print(f"bamboo: {exc}", file=sys.stderr)
@@ -1011,7 +1083,7 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, SystemError) as exc:
         if not _is_interrupt(exc):
             raise
-        print("bamboo: interrupted; nothing was written", file=sys.stderr)
+        print(INTERRUPTED, file=sys.stderr)
         return 130
     except BrokenPipeError:  # the reader of the output went away (bamboo events | head)
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

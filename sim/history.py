@@ -18,7 +18,6 @@ What follows the data (each mapping an assumption, docs/validation.md):
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import functools
 from collections.abc import Container
@@ -30,9 +29,10 @@ from sim.calendar import Month
 from sim.domain import POWERS
 from sim.limits import MAX_DATA_BYTES
 from sim.params import ParameterSet
-from sim.reach import ReachError, read_file
+from sim.reach import ReachError, csv_row, read_file
 from sim.record import FLAGS
 from sim.scenario import EventSpec, Scenario
+from sim.yamlfile import escape, show, token
 
 PARTNERS = (*POWERS, "ALL")
 COLUMNS = ("series", "power", "year", "value", "flag", "source")
@@ -45,7 +45,7 @@ class SeriesError(ValueError):
 
     def __init__(self, path: Path, line: int, field: str, message: str) -> None:
         """The error at ``line`` (0: the file as a whole) and ``field`` of the file at ``path``."""
-        super().__init__(f"{path}:{line}: {field}: {message}")
+        super().__init__(escape(f"{path}:{line}: {token(field)}: {message}"))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,12 +84,17 @@ def _load(path: Path) -> dict[tuple[str, str], Series]:
     except (ReachError, UnicodeDecodeError) as exc:
         raise SeriesError(path, 0, "file", f"cannot read it: {exc}") from None
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
-    reader = csv.reader(line for _, line in numbered)
-    header = next(reader, None)
+    parsed = []
+    for n, line in numbered:  # a row is one line: a quoted field cannot run on to the next
+        try:
+            parsed.append(csv_row(line))
+        except ValueError as exc:
+            raise SeriesError(path, n, "row", f"{exc}; expected the header or one value on each line") from None
+    header = parsed[0] if parsed else None
     if header is None or tuple(header) != COLUMNS:
         raise SeriesError(path, numbered[0][0] if numbered else 0, "header", f"expected {','.join(COLUMNS)}")
     rows: dict[tuple[str, str], list[tuple[int, float, int]]] = {}
-    for (n, _), row in zip(numbered[1:], reader, strict=True):
+    for (n, _), row in zip(numbered[1:], parsed[1:], strict=True):
         series, power, year, value = _value(path, n, row)
         rows.setdefault((series, power), []).append((year, value, n))
     return {key: _series(path, key, items) for key, items in rows.items()}
@@ -101,15 +106,17 @@ def _value(path: Path, line: int, row: list[str]) -> tuple[str, str, int, float]
         raise SeriesError(path, line, "row", f"expected {len(COLUMNS)} fields, got {len(row)}")
     item = dict(zip(COLUMNS, row, strict=True))
     if item["power"] not in PARTNERS:
-        raise SeriesError(path, line, "power", f"expected one of {', '.join(PARTNERS)}, got {item['power']!r}")
+        raise SeriesError(path, line, "power", f"expected one of {', '.join(PARTNERS)}, got {show(item['power'])}")
     try:
+        if len(item["year"].strip()) > 6:  # a year of thousands of digits is no year (and costs to convert)
+            raise ValueError
         year, value = int(item["year"]), float(item["value"])
     except ValueError:
         raise SeriesError(path, line, "year/value", "expected a whole year and a number") from None
     if not np.isfinite(value) or value < 0:
-        raise SeriesError(path, line, "value", f"expected a number >= 0, got {item['value']!r}")
+        raise SeriesError(path, line, "value", f"expected a number >= 0, got {show(item['value'])}")
     if item["flag"] not in FLAGS:
-        raise SeriesError(path, line, "flag", f"expected one of {', '.join(FLAGS)}, got {item['flag']!r}")
+        raise SeriesError(path, line, "flag", f"expected one of {', '.join(FLAGS)}, got {show(item['flag'])}")
     if not item["source"].strip():
         raise SeriesError(path, line, "source", "expected the dataset or document the value comes from")
     return item["series"], item["power"], year, value

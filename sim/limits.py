@@ -27,7 +27,11 @@ MAX_DATA_BYTES = 16 << 20  # a record, series or posterior file (a posterior of 
 MAX_NODES = 100_000  # YAML values in a file, an alias counted as what it stands for
 MAX_DEPTH = 100  # YAML lists and mappings nested in each other
 MAX_DIGITS = 30  # digits of a whole number in YAML
+MAX_TEXT = 10_000  # characters of one value in YAML (a description, a path)
+MAX_PATH = 4096  # characters of a base file's path (Linux's own limit)
+MAX_NAME = 200  # characters of a scenario's or a design's name: it titles every figure and the progress bar
 MAX_SEED = 2**63 - 1
+MAX_WEIGHT = 1e6  # a weight, an inertia or a behavioural parameter (their defaults are at most 35)
 MAX_OUT_NAME = 200  # bytes in the output folder's name (its staging folders add 10; a name has at most 255)
 MAX_UPLOADS = 20  # scenario files one dashboard session keeps
 MAX_UPLOAD_BYTES = 32 << 20  # bytes one dashboard session may upload in all, whatever the files' names
@@ -39,7 +43,8 @@ PROCESS = 460 * 2**20  # the command: Python, numpy, Mesa, matplotlib, numba and
 WORKER = 320 * 2**20  # a worker process, with its share of the fork server (numba included)
 PER_RUN = 24 * 2**10  # one run's state in a chunk, with its runs under the other strategies and the kernels' scratch
 TRAJECTORIES = 1400  # per run and step when trajectories are written: the model's record and its Parquet columns
-COMPARISON = 2 * 200  # per run and step in a comparison: the records of both models
+RECORD = 200  # per run and step of one model's record, kept whole by the hindcast (history: 5.6 GB for 100,000 runs)
+COMPARISON = 2 * RECORD  # per run and step in a comparison: the records of both models
 COLUMNS = 17  # columns of the series an Aggregate keeps (sim.results.SERIES)
 BINS = 2000  # histogram bins per column (sim.results.BINS)
 
@@ -66,11 +71,24 @@ def _rows() -> list[tuple[str, str, str]]:
         ("chunks of a job (runs / chunk, x points)", f"{MAX_CHUNKS:,}", "each kept on disk until the job ends"),
         ("`--workers`", "the processors of this machine", "each worker holds a chunk"),
         ("`--seed`, `seed:`", f"{MAX_SEED:,} (2^63 - 1)", "numpy's seed range"),
+        (
+            "`thresholds.persistence`, `behaviour.tier_patience`",
+            f"{MAX_STEPS} steps",
+            "a wait longer than any run is the same as none",
+        ),
+        ("weights, inertia, `behaviour.*`", f"{MAX_WEIGHT:,.0f}", "their defaults are at most 35; more only overflows"),
         ("sweep design points", f"{MAX_POINTS:,}", "counted exactly, whatever the axes"),
         ("sweep grid levels per axis", f"{MAX_LEVELS:,}", ""),
         ("sweep points x runs", f"{MAX_RUNS:,}", "the runs of one run"),
+        (
+            "sensitivity points x replicates x strategies",
+            f"{MAX_RUNS:,}",
+            "counted before a point is drawn; the design's arrays within the memory available",
+        ),
+        ("`history --runs`", "the memory available", "every run's record is kept at once"),
         ("events (flattened scenario)", f"{MAX_EVENTS:,}", "each is applied at every step"),
         ("chain of `base:` files", f"{MAX_BASE_DEPTH} files", ""),
+        ("a `base:` path", f"{MAX_PATH:,} characters", "shown shortened in the middle in a message"),
         ("scenario or design file", f"{MAX_FILE_BYTES // 2**20} MiB", "checked before parsing; pipes, devices refused"),
         (
             "record, series or posterior file (`--record`, `--series`, `--parameters`)",
@@ -80,6 +98,8 @@ def _rows() -> list[tuple[str, str, str]]:
         ("YAML values in a file", f"{MAX_NODES:,}", "an alias counts as all it stands for"),
         ("YAML nesting", f"{MAX_DEPTH} levels", "lists and mappings inside each other"),
         ("a whole number in YAML", f"{MAX_DIGITS} digits", "longer ones are refused, never converted"),
+        ("one value in YAML (a text, a number)", f"{MAX_TEXT:,} characters", "tags (`!!int`, `!foo`) are refused"),
+        ("a scenario's or design's `name`", f"{MAX_NAME} characters", "it titles every figure"),
         ("output folder name", f"{MAX_OUT_NAME} bytes", "its staging folders beside it add 10"),
         ("dashboard uploads per session", f"{MAX_UPLOADS}", "each at most the file limit above"),
         (
@@ -173,6 +193,40 @@ def check_flags(
             f"--workers {workers}: expected at most {processors()} (the processors of this machine); "
             f"{workers} workers would need about {size(need)} and run no faster"
         )
+
+
+def check_workers(workers: int, each: int = WORKER) -> None:
+    """A command's own ``--workers`` (calibrate): at most the processors here, as every other command's."""
+    if workers > processors():
+        raise LimitError(
+            f"--workers {workers}: expected at most {processors()} (the processors of this machine); "
+            f"{workers} workers would need about {size(PROCESS + workers * each)} and run no faster"
+        )
+
+
+def check_held(steps: int, runs: int, per_step: int = RECORD, flag: str = "--runs") -> int:
+    """A job that holds every run at once (the hindcast): its estimate, or LimitError if it exceeds the memory here."""
+    need = PROCESS + 3 * aggregate_bytes(steps) + chunk_bytes(steps, runs, per_step)
+    have = available()
+    if have is None or need <= have:
+        return need
+    fits = max(0, int((have - PROCESS - 3 * aggregate_bytes(steps)) // chunk_bytes(steps, 1, per_step)))
+    raise LimitError(
+        f"{flag} {runs:,}: every run's record over {steps} steps is kept at once, about {size(need)} of memory; "
+        f"about {size(have)} is available, enough for {fits:,} runs"
+    )
+
+
+def check_design(points: int, factors: int, outcomes: int) -> int:
+    """A design's own arrays (its points, their values and outcomes, a few copies): LimitError beyond the memory."""
+    need = PROCESS + points * (4 * factors + 2 * outcomes) * 8
+    have = available()
+    if have is None or need <= have:
+        return need
+    raise LimitError(
+        f"{points:,} design points of {factors} factors need about {size(need)} of memory before a run starts; "
+        f"about {size(have)} is available"
+    )
 
 
 def _kept(steps: int, per_step: int) -> str:

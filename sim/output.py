@@ -10,11 +10,19 @@ the current folder, one of its parents or ``/``, a file or a symbolic link;
 those are refused before any work, as is a place that cannot be written. A
 staging folder whose writer is no longer running (it was killed) is removed
 by the next command writing the same output.
+
+One writer per output folder: ``prepare`` takes an exclusive lock (``flock``)
+on ``.NAME.bamboo-lock`` beside the folder, held until the command ends
+(``release``), before it looks at what the folder holds. A second command on
+the same folder, with ``--force`` or ``--resume`` or not, is refused at once,
+so nothing is removed or replaced under a running job. The operating system
+drops the lock when its process ends, however it ends (``kill -9``).
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -30,6 +38,8 @@ from sim.limits import MAX_OUT_NAME
 MANIFEST = "manifest.json"
 MARKER = ".bamboo-staging"
 RANDOM = 8  # characters tempfile.mkdtemp adds to a staging folder's name
+LOCK = ".bamboo-lock"  # the lock file beside an output folder: .NAME.bamboo-lock
+LOCK_TEXT = "bamboo output lock, held by process "
 
 
 class OutputError(ValueError):
@@ -65,12 +75,75 @@ def prepare(text: str, force: bool) -> Output:
     # the folder it goes in, resolved now: a parent named through the output itself (out/../out) would
     # vanish with the output it replaces
     path = Path(os.path.realpath(path.parent)) / path.name
+    lock(path, text)  # before looking inside: what is there may be another command's work in progress
     if not path.exists():
         return Output(path, False)
     if not force:
         raise OutputError(f"{text}: output folder exists; choose another --out or add --force to replace it")
     own_files(path)
     return Output(path, True)
+
+
+@dataclass
+class _Held:
+    fd: int
+    made: list[Path]  # parent folders created for the lock file, removed again if left empty
+
+
+_HELD: dict[Path, _Held] = {}
+
+
+def lock(out: Path, text: str) -> None:
+    """Hold the lock of the output folder ``out`` (``--out`` as ``text``) until ``release``; OutputError if taken."""
+    path = out.parent / f".{out.name}{LOCK}"
+    if path in _HELD:
+        return
+    made = _make_parents(out.parent)
+    while True:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o666)
+        except OSError as exc:
+            _remove_empty(made)
+            raise OutputError(f"{out}: cannot write the results there ({exc.strerror})") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):  # a pipe or a device of that name: not Bamboo's to use
+            os.close(fd)
+            _remove_empty(made)
+            raise OutputError(f"{text}: {path.name} beside it is not Bamboo's lock file; choose another --out")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").removeprefix(LOCK_TEXT).strip()
+            os.close(fd)
+            by = f" (process {holder})" if holder.isdigit() else ""
+            raise OutputError(
+                f"{text}: another bamboo command{by} is writing this output folder; wait for it to end, "
+                "or choose another --out (nothing was changed)"
+            ) from None
+        try:
+            same = os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False))
+        except OSError:
+            same = False
+        if same:  # else its holder removed it as we opened it: take the new one
+            break
+        os.close(fd)
+    before = os.pread(fd, 200, 0)
+    if before and not before.startswith(LOCK_TEXT.encode()):  # a file of the user's by that name
+        os.close(fd)
+        _remove_empty(made)
+        raise OutputError(f"{text}: {path.name} beside it is not Bamboo's lock file; choose another --out")
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{LOCK_TEXT}{os.getpid()}\n".encode(), 0)
+    _HELD[path] = _Held(fd, made)
+
+
+def release() -> None:
+    """Give up every output folder's lock this process holds, removing the lock files (the command has ended)."""
+    while _HELD:
+        path, held = _HELD.popitem()
+        with contextlib.suppress(OSError):
+            os.unlink(path)  # while still held: a command waiting for it opens a new file
+        os.close(held.fd)
+        _remove_empty(held.made)
 
 
 def _check_nearest_parent(text: str, path: Path) -> None:

@@ -21,6 +21,7 @@ import yaml
 
 from sim.checks import is_number, suggest
 from sim.domain import DIMENSIONS, POWERS, THRESHOLD_TIERS, TIERS
+from sim.limits import MAX_STEPS, MAX_WEIGHT
 from sim.streams import Streams
 
 # How far a parameter's value rests on evidence (docs/ODD.md, section 8).
@@ -302,17 +303,20 @@ def check_drawn(values: dict[str, np.ndarray]) -> None:
 def bounds(path: str) -> tuple[float, float]:
     """The natural interval of a parameter.
 
-    Weights, inertia and behaviour are >= 0; persistence and patience are at
-    least one quarter; a tier is an index into TIERS; demand is at least 0.01 (it divides net security);
-    enmeshment lies in [-1, 1] (its sign says whether engagement tames or feeds
-    a threat); everything else lies in [0, 1].
+    Weights, inertia and behaviour are >= 0 and at most MAX_WEIGHT (a million:
+    beyond it a value only overflows); persistence and patience are at least
+    one quarter and at most the longest horizon (a wait of more steps than a
+    run has is the same as none, and a count of steps must fit a whole
+    number); a tier is an index into TIERS; demand is at least 0.01 (it
+    divides net security); enmeshment lies in [-1, 1] (its sign says whether
+    engagement tames or feeds a threat); everything else lies in [0, 1].
     """
     if path in ("thresholds.persistence", "behaviour.tier_patience"):
-        return 1.0, float("inf")
+        return 1.0, float(MAX_STEPS)
     if path.startswith("hedger.tier."):
         return 0.0, float(len(TIERS) - 1)
     if path.startswith(("hedger.weight", "hedger.inertia", "behaviour")):
-        return 0.0, float("inf")
+        return 0.0, MAX_WEIGHT
     if ".enmeshment." in path:
         return -1.0, 1.0
     if path.startswith("hedger.demand"):

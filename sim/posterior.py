@@ -20,10 +20,12 @@ from pathlib import Path
 import numpy as np
 
 from sim import limits
-from sim.params import ParameterSet, bounds
-from sim.reach import ReachError, read_file
+from sim.domain import POWERS, THRESHOLD_TIERS, TIERS
+from sim.params import ParameterError, ParameterSet, bounds, check_drawn
+from sim.reach import ReachError, csv_row, read_file
 from sim.scenario import Scenario
 from sim.streams import Streams
+from sim.yamlfile import escape, show, token
 
 CHANNEL = "posterior"
 
@@ -33,7 +35,7 @@ class PosteriorError(ValueError):
 
     def __init__(self, path: Path, line: int, field: str, message: str) -> None:
         """The error at ``line`` (0: the file as a whole) and ``field`` of the file at ``path``."""
-        super().__init__(f"{path}:{line}: {field}: {message}")
+        super().__init__(escape(f"{path}:{line}: {token(field)}: {message}"))  # nothing of the file moves a cursor
 
 
 @dataclass(frozen=True)
@@ -98,16 +100,54 @@ def load_posterior(path: str | Path, parameters: ParameterSet) -> Posterior:
     """
     path = Path(path)
     numbered = _lines(path)
-    rows = list(csv.reader(line for _, line in numbered))
+    rows = [_row(path, n, line) for n, line in numbered]
     header, first = rows[0], numbered[0][0]
     _check_header(path, first, header, parameters)
     if len(rows) < 2:
         raise PosteriorError(path, first, "particles", "expected at least one particle")
     values = np.array([_particle(path, n, header, row) for (n, _), row in zip(numbered[1:], rows[1:], strict=True)])
+    _check_rules(path, [n for n, _ in numbered[1:]], header, values, parameters)
     weights = values[:, 0]
-    if weights.sum() <= 0:
+    if not weights.max() > 0:
         raise PosteriorError(path, first, "weight", "expected weights that add up to more than zero")
+    weights = weights / weights.max()  # first: weights of 1e308 would add up to infinity
     return Posterior(tuple(header[1:]), values[:, 1:], weights / weights.sum(), str(path))
+
+
+def _row(path: Path, line: int, text: str) -> list[str]:
+    """The fields of one line, or a PosteriorError saying why the line is not a row."""
+    try:
+        return csv_row(text)
+    except ValueError as exc:
+        raise PosteriorError(path, line, "row", f"{exc}; expected the header or a particle on each line") from None
+
+
+def _check_rules(path: Path, lines: list[int], header: list[str], values: np.ndarray, parameters: ParameterSet) -> None:
+    """The rules a scenario's values obey (``ParameterSet.check``, ``check_drawn``), particle by particle.
+
+    A parameter the file does not give takes its value in ``parameters``.
+    """
+    column = {name: values[:, j] for j, name in enumerate(header) if j}
+
+    def value(name: str) -> np.ndarray:
+        return column[name] if name in column else np.full(len(values), parameters.value(name))
+
+    for name, x in column.items():
+        bad = np.flatnonzero((x != np.round(x)) & name.startswith("hedger.tier."))
+        if len(bad):
+            message = f"expected a whole tier index (0 to {len(TIERS) - 1}), got {x[bad[0]]:g}"
+            raise PosteriorError(path, lines[bad[0]], name, message)
+    in_force = value("hedger.four_nos") >= 0.5
+    for p in POWERS:
+        bad = np.flatnonzero(in_force & (value(f"hedger.tier.{p}") >= len(TIERS) - 1))
+        if len(bad):
+            message = "starts as an alliance while the Four No's are in force (set hedger.four_nos to 0 to relax them)"
+            raise PosteriorError(path, lines[bad[0]], f"hedger.tier.{p}", message)
+    needed = [f"thresholds.{t}" for t in THRESHOLD_TIERS] + ["thresholds.alliance", "hedger.four_nos"]
+    try:
+        check_drawn({name: value(name) for name in [*needed, *(f"hedger.alignment.{p}" for p in POWERS)]})
+    except ParameterError as exc:
+        raise PosteriorError(path, 0, "particles", str(exc).replace("run(s)", "particle(s)")) from None
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:
@@ -129,7 +169,7 @@ def _check_header(path: Path, line: int, header: list[str], parameters: Paramete
         raise PosteriorError(path, line, "header", "expected weight,<parameter>,<parameter>...")
     for name in header[1:]:
         if name not in parameters.entries:
-            raise PosteriorError(path, line, name, "unknown parameter")
+            raise PosteriorError(path, line, name, "unknown parameter")  # the name is shortened and escaped
     if len(set(header)) != len(header):
         raise PosteriorError(path, line, "header", "a parameter is named twice")
 
@@ -146,7 +186,7 @@ def _particle(path: Path, line: int, header: list[str], row: list[str]) -> list[
             x = math.nan
         lo, hi = (0.0, math.inf) if j == 0 else bounds(name)
         if not (math.isfinite(x) and lo <= x <= hi):
-            raise PosteriorError(path, line, name, f"expected a number in [{lo:g}, {hi:g}], got {cell!r}")
+            raise PosteriorError(path, line, name, f"expected a number in [{lo:g}, {hi:g}], got {show(cell)}")
         values.append(x)
     return values
 

@@ -18,12 +18,13 @@ user named them.
 
 from __future__ import annotations
 
+import csv
 import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from sim.limits import MAX_FILE_BYTES
+from sim.limits import MAX_FILE_BYTES, MAX_PATH
 from sim.yamlfile import show
 
 SUFFIXES = (".yaml", ".yml")
@@ -92,6 +93,10 @@ def check_name(name: str, role: str = "base") -> None:
     """A base file's name: a scenario file's, by its ending."""
     if "\x00" in name:
         raise ReachError(f"expected the name of a {role} scenario file, found a NUL character in it")
+    if len(name) > MAX_PATH:
+        raise ReachError(
+            f"expected the name of a {role} scenario file of at most {MAX_PATH:,} characters, got {len(name):,}"
+        )
     if Path(name).suffix.lower() not in SUFFIXES:
         raise ReachError(f"expected the name of a {role} scenario file ending in .yaml or .yml, got {show(name)}")
 
@@ -112,11 +117,12 @@ class Files:
         try:
             return Source(str(path), os.path.realpath(path), read_file(path), path.parent)
         except ReachError as exc:
+            shown = show_path(str(path))
             if exc.kind == "missing":
-                raise ReachError(f"{role} file {path} not found", exc.kind) from None
+                raise ReachError(f"{role} file {shown} not found", exc.kind) from None
             if exc.kind == "folder":
-                raise ReachError(f"{role} file {path} is a folder; expected a scenario file", exc.kind) from None
-            raise ReachError(f"{role} file {path}: {exc}", exc.kind) from None
+                raise ReachError(f"{role} file {shown} is a folder; expected a scenario file", exc.kind) from None
+            raise ReachError(f"{role} file {shown}: {exc}", exc.kind) from None
 
 
 class Library:
@@ -143,6 +149,13 @@ class Library:
         return Source(name, name, self.files[name])
 
 
+def show_path(path: str, width: int = 120) -> str:
+    """A path for a message: itself if short, else its start and its end (the file's name) around an ellipsis."""
+    if len(path) <= width:
+        return path
+    return path[: width // 2] + "…" + path[-(width // 2) :]
+
+
 def show_name(name: str, width: int = 60) -> str:
     """A file name as the user gave it, without folders or control characters, shortened in the middle."""
     name = "".join(c if c.isprintable() else "?" for c in name.replace("\\", "/").rsplit("/", 1)[-1]) or "upload.yaml"
@@ -150,3 +163,19 @@ def show_name(name: str, width: int = 60) -> str:
         return name
     keep = (width - 1) // 2
     return name[:keep] + "…" + name[-keep:]
+
+
+def csv_row(text: str) -> list[str]:
+    """The fields of one line of a CSV file: a row is one line (a quoted field cannot run on to the next).
+
+    Raises:
+        ValueError: what is wrong with the line, in a few words (never the line itself).
+    """
+    try:
+        return next(csv.reader([text], strict=True))
+    except csv.Error as exc:
+        if text.count('"') % 2:
+            raise ValueError("a quoted field runs past the end of the line") from None
+        if "field limit" in str(exc):
+            raise ValueError(f"a field of more than {csv.field_size_limit():,} characters") from None
+        raise ValueError("not a row of comma-separated values") from None

@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
+from sim import yamlfile
 from sim.datasets import SUPPLIERS, ArmsYear, DatasetError, check_stated, parse_arms, period_share
 from sim.domain import POWERS, TIERS
 from sim.limits import MAX_DATA_BYTES
 from sim.reach import ReachError, read_file
+from sim.yamlfile import YamlFault
 
 FLAGS = ("checked", "computed", "recalled")
 SCORED_SUPPLIER = "RU"  # the one whose share the model measures (sim.measurement.arms_share)
@@ -97,9 +98,12 @@ def _packaged() -> Record:
 def _load(path: Path) -> Record:
     """Read the record file at ``path`` and check it whole: its years, every power's tiers, the arms imports."""
     try:
-        raw = yaml.safe_load(read_file(path, MAX_DATA_BYTES, "YAML", "a record file").decode("utf-8"))
-    except (ReachError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raw = yamlfile.parse(read_file(path, MAX_DATA_BYTES, "YAML", "a record file").decode("utf-8"))
+    except (ReachError, UnicodeDecodeError) as exc:
         raise RecordError(path, "file", f"cannot read it: {exc}") from None
+    except YamlFault as fault:  # as a scenario's: no tags, bounded, one line
+        at = f"line {fault.line}: " if fault.line else ""
+        raise RecordError(path, "file", f"cannot read it: {at}{fault.message}") from None
     if not isinstance(raw, dict):
         raise RecordError(path, "file", "expected a mapping at the top level")
     years = raw.get("years")
@@ -215,7 +219,7 @@ def stated_arms_shares(path: str | Path | None = None) -> list[tuple[int, int, s
 
     Read without the derived series, so that the script that derives it (``sim.datasets``) can check its output.
     """
-    raw = yaml.safe_load(Path(path or default_path()).read_text(encoding="utf-8"))
+    raw = yamlfile.parse(Path(path or default_path()).read_text(encoding="utf-8"))
     return [
         (p["from"], p["to"], supplier, float(entry["value"]))
         for p in raw["arms_imports"]["periods"]

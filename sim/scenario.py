@@ -25,12 +25,12 @@ from sim.calendar import Calendar, Month
 from sim.checks import is_number, suggest
 from sim.domain import POWERS, THRESHOLD_TIERS
 from sim.events import EVENT_TYPES, Event, EventFieldError
-from sim.limits import MAX_BASE_DEPTH, MAX_EVENTS, MAX_RUNS, MAX_SEED, MAX_STEPS, aggregate_bytes, size
+from sim.limits import MAX_BASE_DEPTH, MAX_EVENTS, MAX_NAME, MAX_RUNS, MAX_SEED, MAX_STEPS, aggregate_bytes, size
 from sim.params import ParameterError, ParameterSet, load_parameters
 from sim.reach import Files, ReachError, Source
 from sim.strategies import DEFAULT as DEFAULT_STRATEGY
 from sim.strategies import STRATEGIES
-from sim.yamlfile import Mapping, YamlFault, kind, show, token
+from sim.yamlfile import Mapping, YamlFault, escape, kind, show, token
 
 if TYPE_CHECKING:
     import numpy as np
@@ -65,7 +65,7 @@ class ScenarioError(ValueError):
         self.path, self.line, self.where, self.expected = str(path), line, where, expected
         at = f":{line}" if line else ""
         field_text = f" {where}:" if where else ""
-        super().__init__(f"{path}{at}:{field_text} {expected}")
+        super().__init__(escape(f"{path}{at}:{field_text} {expected}"))  # a name from a file moves no cursor
 
 
 class Refuse(Protocol):
@@ -399,6 +399,11 @@ def _header(raw: dict[str, Any], fail: Refuse) -> tuple[str, str, list[str]]:
             fail(key, f"missing required key {key!r}", line=1)
         if not isinstance(raw[key], str) or not raw[key].strip():
             fail(key, "expected a non-empty text")
+    if len(raw["name"].strip()) > MAX_NAME:
+        fail(
+            "name",
+            f"a name of {len(raw['name'].strip()):,} characters; expected at most {MAX_NAME} (it titles every figure)",
+        )
     sources = raw.get("sources", [])
     if not isinstance(sources, list) or not all(isinstance(s, str) for s in sources):
         fail("sources", "expected a list of texts (file and quote, or a named source)")
@@ -451,7 +456,7 @@ def whole_number(raw: dict[str, Any], key: str, default: int | None, low: int, h
         fail: how the file's reader refuses a field.
     """
     value = raw.get(key, default)
-    if isinstance(value, float) and value.is_integer() and abs(value) <= 2**53:
+    if isinstance(value, float) and value.is_integer() and low <= value <= high:  # 2e18 is a whole number
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         fail(key, f"expected a whole number from {low} to {high}, got {show(value)}")

@@ -75,6 +75,12 @@ def designs(
     return Plan(problem, np.vstack(parts), rows, seed, samples, trajectories, levels)
 
 
+def points(methods: Sequence[str], samples: int, trajectories: int, factors: int) -> int:
+    """How many points ``designs`` draws: Saltelli's N (k + 2) without second order, Morris's r (k + 1)."""
+    count = {"sobol": samples * (factors + 2), "morris": trajectories * (factors + 1)}
+    return sum(count[m] for m in methods)
+
+
 def design(
     scenario: Scenario,
     factors: list[Factor],

@@ -35,7 +35,7 @@ import numpy as np
 from sim.checks import is_number, suggest
 from sim.domain import POWERS
 from sim.ensemble import DEFAULT_CHUNK, Checkpoint, Chunk, Executor, chunks, execute, executor
-from sim.limits import MAX_LEVELS, MAX_POINTS, MAX_RUNS, MAX_SEED
+from sim.limits import MAX_LEVELS, MAX_NAME, MAX_POINTS, MAX_RUNS, MAX_SEED
 from sim.outcomes import Failure
 from sim.params import ParameterError, bounds
 from sim.reach import Files, ReachError, Source
@@ -167,6 +167,10 @@ def _header(doc: Mapping, fail: Refuse) -> tuple[str, str]:
     name = doc["name"]
     if not isinstance(name, str) or not name.strip():
         fail("name", "expected a non-empty text")
+    if len(name.strip()) > MAX_NAME:
+        fail(
+            "name", f"a name of {len(name.strip()):,} characters; expected at most {MAX_NAME} (it titles every figure)"
+        )
     description = doc.get("description", "")
     if not isinstance(description, str):
         fail("description", "expected a text")

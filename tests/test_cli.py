@@ -301,3 +301,52 @@ def test_the_entry_script_says_what_to_do_when_no_python_will_do(tmp_path):
     assert done.returncode == 2 and done.stdout == ""
     assert "Python 3.12 or newer is needed" in done.stderr and "BAMBOO_PYTHON" in done.stderr
     assert not (tmp_path / ".venv").exists()
+
+
+# -- Ctrl+C ----------------------------------------------------------------------------------------
+def interrupted(tmp_path, *args, after=(), until=None):
+    """``bamboo run`` of the perfect storm in a process of its own, sent Ctrl+C at each of ``after`` seconds.
+
+    The seconds count from its start, or from when ``until(tmp_path)`` holds. Returns its exit status and stderr.
+    """
+    import signal
+    import sys
+    import time
+
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "sim", "run", SCENARIOS / "perfect_storm.yaml", "--out", out, "--quiet", *args]
+    command = [str(c) for c in command]
+    # as a terminal starts it: Ctrl+C not ignored (a test runner's background process may inherit it ignored)
+    with subprocess.Popen(
+        command, stderr=subprocess.PIPE, text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL)
+    ) as proc:
+        while until is not None and proc.poll() is None and not until(tmp_path):
+            time.sleep(0.02)
+        started = time.perf_counter()
+        for t in after:
+            time.sleep(max(0.0, started + t - time.perf_counter()))
+            proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("after", [0.2, 0.4, 0.7, 1.0, 1.5])
+def test_an_early_ctrl_c_exits_130_with_one_line(tmp_path, after):
+    """While the command line loads (Numba, Mesa, the scenario): nothing written yet, one line, status 130."""
+    code, err = interrupted(tmp_path, "--runs", 100_000, after=[after])
+    assert code == 130, err
+    assert err.count("\n") == 1 and err.startswith("bamboo: interrupted") and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("gap", [0.0, 0.05, 0.3, 1.0])
+def test_a_double_ctrl_c_exits_130_with_one_line(tmp_path, gap):
+    """A second Ctrl+C while the first one's clean-up runs, or while Python shuts down, adds nothing."""
+
+    def chunks(folder):
+        return len(list((folder / ".out.partial").glob("*.npz"))) >= 2
+
+    code, err = interrupted(tmp_path, "--runs", 400_000, "--chunk", 2000, after=[0, gap], until=chunks)
+    assert code == 130, err
+    assert err.count("\n") == 1 and "finished chunk(s) are kept" in err and "Traceback" not in err, err

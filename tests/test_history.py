@@ -97,13 +97,18 @@ def test_the_soviet_treaty_ends_in_1991():
             ":3: year:",
         ),
         ("year,value\n", ":1: header:"),
+        ('"series,power,year\n,value,flag,source"\n', ":1: row: a quoted field runs past the end of the line"),
+        (f"series,power,year,value,flag,source\ntrade,US,1990,1.0,{'x' * 200_000},GSO\n", ":2: row: a field of"),
+        (f"series,power,year,value,flag,source\ntrade,US,1990,1.0,{'x' * 100_000},GSO\n", ":2: flag: expected"),
+        (f"series,power,year,value,flag,source\ntrade,US,{'9' * 5000},1.0,checked,GSO\n", ":2: year/value:"),
     ],
 )
 def test_a_bad_series_file_names_the_line_and_field(tmp_path, text, where):
     bad = tmp_path / "series.csv"
     bad.write_text(text, encoding="utf-8")
-    with pytest.raises(SeriesError, match=f"{bad}{where}"):
+    with pytest.raises(SeriesError, match=f"{bad}{where}") as info:
         load_series(bad)
+    assert len(str(info.value)) < 400
 
 
 # -- bamboo history ------------------------------------------------------------------------------

@@ -102,6 +102,21 @@ def test_nesting_is_bounded(tmp_path):
     refused(write(tmp_path / "deep.yaml", HEAD + "sources: " + "[" * 5000 + "]" * 5000 + "\n"), "nested")
 
 
+def test_a_file_under_the_size_limit_is_read_or_refused_in_well_under_a_second(tmp_path):
+    nested = HEAD + "sources:\n" + "".join("  - " + "[" * 98 + "]" * 98 + "\n" for _ in range(5000))
+    assert len(nested.encode()) < limits.MAX_FILE_BYTES
+    refused(write(tmp_path / "nested.yaml", nested), "100,000 values", seconds=1.5)
+    flat = HEAD + "sources:\n" + "".join(f"  - {{k{i}: {'x' * 50}, v: [1, 2]}}\n" for i in range(11_000))
+    assert len(flat.encode()) < limits.MAX_FILE_BYTES
+    refused(write(tmp_path / "flat.yaml", flat), "sources", seconds=1.5)  # 77,000 values, read whole
+    broken = flat + "events: [\n"  # libyaml finds the fault; its line, without reading the file again
+    refused(write(tmp_path / "broken.yaml", broken), "invalid YAML", seconds=1.5)
+
+
+def test_a_long_text_is_refused_before_it_is_built(tmp_path):
+    refused(write(tmp_path / "s.yaml", HEAD + f"sources: [{'x' * 20_000}]\n"), "20,000 characters", "10,000")
+
+
 # -- the horizon, runs, chunks, workers ----------------------------------------------------------
 def test_the_horizon_has_a_limit_that_states_the_memory(tmp_path):
     err = refused(write(tmp_path / "h.yaml", HEAD + "horizon: 9999-12\n"), "at most 200 steps", "GB")
@@ -149,6 +164,49 @@ def test_a_job_of_too_many_chunks_is_refused_before_they_are_counted_out(tmp_pat
     assert time.process_time() - started < 30
     assert done.returncode == 2 and "100,000,000 chunks of 1 runs; expected at most 10,000" in done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+STORM = SCENARIOS / "perfect_storm.yaml"
+
+
+def quickly_refused(tmp_path, *args) -> str:
+    """The command refused, exit 2, in under a second of CPU once its imports are loaded; its message."""
+    missing = ["missing.yaml"] if args[0] == "sensitivity" else ["--scenario", "missing.yaml"]
+    assert run_cli(args[0], *missing).returncode == 2  # the command's imports, loaded by a refusal
+    started = time.process_time()
+    done = run_cli(*args, "--out", tmp_path / "out")
+    assert time.process_time() - started < 1.0
+    assert done.returncode == 2 and "Traceback" not in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert list(tmp_path.iterdir()) == []
+    return done.stderr
+
+
+def test_a_sensitivity_design_is_sized_before_a_point_is_drawn(tmp_path):
+    """Each flag within its own limit, their product is not: refused before SALib draws a point."""
+    flags = ["--samples", 8192, "--trajectories", 1000, "--replicates", 100_000]
+    err = quickly_refused(tmp_path, "sensitivity", STORM, *flags)
+    assert "x 100,000 replicates x" in err and "runs in all; expected at most 100,000,000" in err
+
+
+def test_a_sensitivity_design_beyond_the_memory_here_is_refused_before_it_is_drawn(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "available", lambda: 10**9)
+    flags = ["--methods", "sobol", "--samples", 65536, "--replicates", 1]
+    err = quickly_refused(tmp_path, "sensitivity", STORM, *flags)
+    assert "design points of" in err and "of memory before a run starts; about 1.0 GB is available" in err
+
+
+def test_history_runs_are_sized_against_the_memory_before_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "available", lambda: 8 * 10**9)
+    for runs in (1_000_000, limits.MAX_RUNS):
+        err = quickly_refused(tmp_path, "history", "--runs", runs)
+        assert f"--runs {runs:,}: every run's record over 160 steps is kept at once" in err
+        assert "about 8.0 GB is available, enough for 1" in err
+
+
+def test_calibrate_workers_are_at_most_the_processors(tmp_path):
+    fast = ["--population", 10, "--generations", 1, "--reps", 1, "--minutes", 0.05]
+    err = quickly_refused(tmp_path, "calibrate", "--workers", limits.processors() + 1, *fast)
+    assert f"expected at most {limits.processors()} (the processors of this machine)" in err
 
 
 def test_the_file_and_the_flag_share_the_runs_limit(tmp_path):
@@ -279,3 +337,19 @@ def test_the_limits_table_names_every_limit():
     for value in (limits.MAX_RUNS, limits.MAX_CHUNK, limits.MAX_POINTS, limits.MAX_TRAJECTORY_RUNS, limits.MAX_CHUNKS):
         assert f"| {value:,}" in table
     assert f"| {limits.MAX_EVENTS:,} |" in table and f"| {limits.MAX_LEVELS:,} |" in table
+
+
+@pytest.mark.parametrize(
+    ("parameter", "value", "expected"),
+    [
+        ("thresholds.persistence", "1e19", "expected values in [1, 200], got 1e+19"),
+        ("behaviour.tier_patience", "[2, 1e300]", "expected values in [1, 200]"),
+        ("hedger.weight.regime", "1e308", "expected values in [0, 1e+06], got 1e+308"),
+        ("behaviour.temperature", "[0.01, 1e20]", "expected values in [0, 1e+06]"),
+    ],
+)
+def test_absurd_values_are_refused_by_validate(tmp_path, parameter, value, expected):
+    path = write(tmp_path / "s.yaml", HEAD + f"parameters:\n  {parameter}: {value}\n")
+    refused(path, f"parameters.{parameter}", expected)
+    done = run_cli("validate", path)
+    assert done.returncode == 2 and expected in done.stderr

@@ -190,3 +190,89 @@ def test_the_dashboard_draws_a_name_with_dollars():
     lesson.upload("dollars.yaml", f'name: "{MATHTEXT}"\ndescription: d\n'.encode())
     option = json.loads(json.dumps(world_chart(lesson.model())))  # plain data for the browser, drawn as text
     assert option["title"]["text"].startswith(lesson.scenario.name) and "$" in lesson.scenario.name
+
+
+# -- tags and huge literals ----------------------------------------------------------------------------
+TAGGED = ["!!int abc", "!!float x", "!!bool abc", '!!int ""', "!!map abc", "!!seq abc", "!!int [1]", "!!int 0x"]
+TAGGED += ["!!str 5", "!foo 3", "!<tag:yaml.org,2002:python/none> x"]
+
+
+@pytest.mark.parametrize("value", TAGGED)
+def test_a_value_written_with_a_tag_is_refused_at_its_line(tmp_path, value):
+    err = refusal(write(tmp_path / "s.yaml", HEAD + f"runs: {value}\n"))
+    assert err.line == 3 and "is not used here; expected text, numbers, lists, mappings" in str(err), str(err)
+
+
+@pytest.mark.parametrize("value", ["0x" + "f" * 5000, "0o" + "7" * 5000, "0b" + "1" * 5000, "1_000" * 1000, "0x_"])
+def test_a_huge_or_broken_literal_is_refused_and_never_converted(tmp_path, value):
+    err = refusal(write(tmp_path / "s.yaml", HEAD + f"runs: {value}\n"))
+    assert err.line == 3 and "runs" in str(err) and len(str(err)) < 300, str(err)
+
+
+def test_every_command_that_reads_yaml_refuses_a_tag_in_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "bad.yaml", HEAD + "runs: !!int abc\n")
+    write(tmp_path / "ok.yaml", HEAD + "horizon: 2026-07\nruns: 10\n")
+    write(tmp_path / "design.yaml", "name: d\nscenario: ok.yaml\nruns: !!float x\nparameters:\n  powers.RU.reach: {}\n")
+    write(tmp_path / "record.yaml", "years: !!seq abc\n")
+    commands = [
+        ["validate", "bad.yaml"],
+        ["run", "bad.yaml"],
+        ["compare", "ok.yaml", "bad.yaml"],
+        ["sweep", "design.yaml"],
+        ["sensitivity", "bad.yaml"],
+        ["discover", "bad.yaml"],
+        ["history", "--scenario", "bad.yaml"],
+        ["history", "--record", "record.yaml"],
+        ["calibrate", "--scenario", "bad.yaml"],
+        ["calibrate", "--record", "record.yaml"],
+    ]
+    for command in commands:
+        done = run_cli(*command)
+        assert done.returncode == 2, (command, done.stderr)
+        assert "is not used here" in done.stderr and done.stderr.count("\n") == 1, (command, done.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "design.yaml", "ok.yaml", "record.yaml"]
+
+
+# -- what a file may print ------------------------------------------------------------------------------
+HOSTILE = ["\\e[2J\\e[H", "\\u202e", "two\\nlines", "\\r", "\\a", "\\x85", "\\u2028"]  # as YAML writes them
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_text_from_a_file_is_escaped_in_every_message(tmp_path, monkeypatch, text):
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path / "ok.yaml", HEAD)
+    scenarios = [
+        HEAD + f'"bad{text}key": 1\n',
+        HEAD + f'events:\n  - type: "tar{text}iff"\n    at: 2026-01\n',
+        HEAD + f'events:\n  - type: summit\n    at: 2026-01\n    "ac{text}tor": US\n',
+        HEAD + f'parameters:\n  "powers.RU.re{text}ach": 0.5\n',
+        HEAD + f'base: "wor{text}ld.yaml"\n',
+        HEAD + f'base: "wor{text}ld"\n',
+        HEAD + f'strategy: "he{text}dge"\n',
+        HEAD + f'horizon: "20{text}30-01"\n',
+    ]
+    commands = [["validate", write(tmp_path / f"s{i}.yaml", t)] for i, t in enumerate(scenarios)]
+    design = f'name: d\nscenario: ok.yaml\n"k{text}": 1\nparameters:\n  powers.RU.reach: {{}}\n'
+    commands.append(["sweep", write(tmp_path / "d.yaml", design)])
+    for command in commands:
+        done = run_cli(*command)
+        assert done.returncode == 2, (command, done.stderr)
+        assert done.stderr.endswith("\n") and done.stderr[:-1].isprintable(), (command, done.stderr)
+
+
+def test_names_and_paths_from_a_file_are_bounded(tmp_path):
+    err = refusal(write(tmp_path / "a.yaml", f"name: {'n' * 100_000}\ndescription: d\n"))
+    assert err.line == 1 and "name" in str(err) and len(str(err)) < 300, str(err)[:300]
+    err = refusal(write(tmp_path / "b.yaml", f"name: {'n' * 500}\ndescription: d\n"))
+    assert err.line == 1 and "expected at most 200" in str(err) and len(str(err)) < 300, str(err)[:300]
+    for length in (5_000, 3_000):
+        err = refusal(write(tmp_path / "c.yaml", HEAD + f"base: {'b' * length}.yaml\n"))
+        assert err.line == 3 and len(str(err)) < 400, str(err)[:400]
+
+
+def test_a_whole_number_may_be_written_with_an_exponent_up_to_its_limit(tmp_path):
+    assert load_scenario(write(tmp_path / "a.yaml", HEAD + "seed: 2e18\n")).seed == 2 * 10**18
+    assert load_scenario(write(tmp_path / "b.yaml", HEAD + "runs: 1e8\n")).runs == 10**8
+    err = refusal(write(tmp_path / "c.yaml", HEAD + "seed: 1e19\n"))
+    assert "expected a whole number from 0 to 9223372036854775807, got 1e+19" in str(err)

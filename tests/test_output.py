@@ -272,6 +272,68 @@ def test_a_checkpoint_folder_with_a_user_file_is_not_emptied_by_force(tmp_path):
     assert (partial / "mine.txt").read_text() == "mine"
 
 
+# -- one writer per output folder ------------------------------------------------------------------
+HOLD = """
+import fcntl, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)
+os.write(fd, ("bamboo output lock, held by process %d" % os.getpid()).encode())
+fcntl.flock(fd, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_folder_another_command_is_writing_is_refused_at_once(sandbox):
+    assert run_cli("run", "tiny.yaml", "--out", "warm", "--quiet").returncode == 0  # the imports, once
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, ".out.bamboo-lock"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for args in (["--force"], ["--resume"], []):
+            started = time.perf_counter()
+            done = run_cli("run", "tiny.yaml", "--out", "out", "--quiet", *args)
+            assert time.perf_counter() - started < 1.0
+            assert done.returncode == 2, done.stderr
+            assert f"out: another bamboo command (process {holder.pid}) is writing this output folder" in done.stderr
+        assert sorted(p.name for p in sandbox.iterdir()) == [".out.bamboo-lock", "thesis.txt", "tiny.yaml", "warm"]
+    finally:
+        holder.kill()
+        holder.communicate()
+    # its holder gone (kill -9 included), the lock is free again: the run takes it, then removes its file
+    assert run_cli("run", "tiny.yaml", "--out", "out", "--quiet").returncode == 0
+    assert sorted(p.name for p in sandbox.iterdir()) == ["out", "thesis.txt", "tiny.yaml", "warm"]
+
+
+def test_a_file_of_the_user_s_where_the_lock_goes_is_kept(sandbox):
+    (sandbox / ".out.bamboo-lock").write_text("my notes")
+    done = run_cli("run", "tiny.yaml", "--out", "out", "--quiet")
+    assert done.returncode == 2 and "is not Bamboo's lock file" in done.stderr, done.stderr
+    assert (sandbox / ".out.bamboo-lock").read_text() == "my notes" and not (sandbox / "out").exists()
+
+
+@pytest.mark.slow
+def test_a_second_run_on_a_folder_being_written_is_refused_and_the_first_completes_unchanged(tmp_path):
+    """The issue's case: a seed-5 run under way; a seed-6 run with --force on the same folder must not touch it."""
+    out, partial = tmp_path / "out", tmp_path / ".out.partial"
+    args = ["run", str(STORM), "--runs", "40000", "--chunk", "1000", "--no-trajectories", "--out", str(out)]
+    first = subprocess.Popen([sys.executable, "-m", "sim", *args, "--seed", "5", "--quiet"], stderr=subprocess.PIPE)
+    while first.poll() is None and len(list(partial.glob("*.npz"))) < 2:
+        time.sleep(0.05)
+    assert first.poll() is None, "the first run ended too soon for the test"
+    finished = files(partial)
+    for second in (["--seed", "6", "--force"], ["--seed", "5", "--resume"], ["--seed", "6", "--force", "--resume"]):
+        started = time.process_time()
+        done = run_cli(*args, "--quiet", *second)
+        assert time.process_time() - started < 2.0
+        assert done.returncode == 2 and "another bamboo command" in done.stderr, done.stderr
+        now = files(partial)
+        assert all(now.get(name) == data for name, data in finished.items())  # no finished chunk removed
+    _, err = first.communicate(timeout=600)
+    assert first.returncode == 0, err
+    assert json.loads((out / "summary.json").read_text())["seed"] == 5
+    output.own_files(out)  # every file as its manifest says: one writer's
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
 # -- the property --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def bamboo_folder(tmp_path_factory):

@@ -71,6 +71,38 @@ def test_a_bad_posterior_names_the_line_and_field(tmp_path, text, where):
         load_posterior(bad, PARAMS)
 
 
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("weight,hedger.tier.US\n1,2.5\n", ":2: hedger.tier.US: expected a whole tier index (0 to 4), got 2.5"),
+        ("weight,hedger.tier.US\n1,1\n1,4\n", ":3: hedger.tier.US: starts as an alliance while the Four No's"),
+        ("weight,thresholds.persistence\n1,1e19\n", ":2: thresholds.persistence: expected a number in [1, 200]"),
+        ("weight,behaviour.temperature\n1,1e300\n", ":2: behaviour.temperature: expected a number in [0, 1e+06]"),
+        ("weight,thresholds.strategic\n1,0.05\n", ":0: particles: thresholds: tiers must rise strictly in every"),
+        ('"weight,\nbehaviour.step_size"\n1,0.02\n', ":1: row: a quoted field runs past the end of the line"),
+        ("weight,behaviour.step_size\n1,0.02\n" + "2" * 200_000 + ",0.02\n", ":3: row: a field of more than 131,072"),
+        ("weight,behaviour.step_size\n1,0.02\n1," + "9" * 100_000 + "\n", ":3: behaviour.step_size: expected a"),
+        ("weight,behaviour.\x1b[2Jstep_size\n1,0.02\n", ":1: behaviour.\\x1b[2Jstep_size: unknown parameter"),
+    ],
+)
+def test_a_posterior_s_values_obey_a_scenario_s_rules_and_its_faults_are_one_line(tmp_path, text, where):
+    bad = tmp_path / "p.csv"
+    bad.write_text(text, encoding="utf-8")
+    with pytest.raises(PosteriorError, match=re.escape(f"{bad}{where}")) as info:
+        load_posterior(bad, PARAMS)
+    assert len(str(info.value)) < 400 and str(info.value).isprintable()
+
+
+def test_weights_near_the_largest_number_are_drawn_by_weight_without_overflow(tmp_path):
+    path = tmp_path / "p.csv"
+    path.write_text("weight,behaviour.step_size\n1e308,0.012\n1e308,0.02\n0,0.024\n", encoding="utf-8")
+    with np.errstate(over="raise", invalid="raise"):
+        loaded = load_posterior(path, PARAMS)
+    assert np.allclose(loaded.weights, [0.5, 0.5, 0.0])
+    drawn = loaded.draw(Streams(1, np.arange(2000, dtype=np.uint64)))["behaviour.step_size"]
+    assert 0.4 < np.mean(drawn == 0.012) < 0.6 and not np.any(drawn == 0.024)
+
+
 @pytest.mark.slow
 def test_run_with_a_posterior_is_the_same_on_one_worker_or_two_and_differs_from_the_defaults(tmp_path):
     from conftest import SCENARIOS
