@@ -194,6 +194,7 @@ def test_facts_prints_each_fact_with_its_counts():
     assert len(rows) == 10 and all(" of 4 " in row for row in rows)
 
 
+@pytest.mark.slow  # a process of its own: seconds
 def test_bad_scenario_names_file_line_and_expectation_and_writes_nothing(tmp_path):
     bad = scenario(tmp_path, "name: x\ndescription: y\nevents:\n  - type: tarif\n    at: 2026-01\n")
     out = tmp_path / "never"
@@ -266,6 +267,7 @@ def test_events_lists_the_catalogue_with_sources():
     assert done.stdout.count("source:") == len(EVENT_TYPES)
 
 
+@pytest.mark.slow  # a process of its own for each: seconds
 @pytest.mark.parametrize("args", [["--help"], ["run", "--runs", "0"], ["validate", "no-such-file.yaml"]], ids=str)
 def test_in_process_the_command_line_says_and_returns_what_a_process_does(args, tmp_path, monkeypatch):
     """run_cli, which most of these tests use, stands for the process a user starts: same status, same words."""
@@ -277,11 +279,12 @@ def test_in_process_the_command_line_says_and_returns_what_a_process_does(args, 
 
 # -- the entry script ----------------------------------------------------------------------------
 def test_the_entry_script_runs_the_command_line_from_its_environment():
-    with (REPO / "pyproject.toml").open("rb") as project:  # the script's own test of a current environment
-        stamp = subprocess.run(["cksum"], stdin=project, capture_output=True, text=True).stdout
+    # the script's own test of a current environment: pyproject.toml and the lockfiles, as they were when built
+    built_from = ["pyproject.toml", "requirements.lock", "requirements-app.lock", "requirements-test.lock"]
+    stamp = subprocess.run(["cksum"], input=b"".join((REPO / n).read_bytes() for n in built_from), capture_output=True)
     built = REPO / ".venv" / ".stamp"
-    if not built.is_file() or built.read_text().strip() != stamp.strip():
-        pytest.skip("the environment is older than pyproject.toml: ./bamboo would build it again")
+    if not built.is_file() or built.read_text().strip() != stamp.stdout.decode().strip():
+        pytest.skip("the environment is older than pyproject.toml or a lockfile: ./bamboo would build it again")
     done = subprocess.run([REPO / "bamboo", "--version"], capture_output=True, text=True, cwd=REPO.parent)
     assert done.returncode == 0 and done.stdout == f"bamboo {__version__}\n" and done.stderr == ""
 

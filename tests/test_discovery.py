@@ -117,6 +117,7 @@ def both(tmp_path_factory):
     return out, design, outcomes
 
 
+@pytest.mark.slow  # two discoveries of 400 points each (the fixture)
 def test_the_metadata_is_what_bamboo_discover_writes(both):
     out, design, outcomes = both
     written = json.loads((out / "manifest.json").read_text())["discovery"]
@@ -124,6 +125,7 @@ def test_the_metadata_is_what_bamboo_discover_writes(both):
     assert json.loads(json.dumps(meta)) == {"discovery": written}
 
 
+@pytest.mark.slow  # two discoveries of 400 points each (the fixture)
 def test_the_peeling_figures_are_what_bamboo_discover_draws(both, tmp_path):
     out, design, outcomes = both
     boxes, trajectories = discovery.find_boxes(pd.DataFrame(design.values), discovery.collapsed(outcomes))

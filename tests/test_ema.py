@@ -8,6 +8,8 @@ from sim import ema, explore
 from sim.discovery import quiet
 from sim.scenario import load_scenario
 
+pytestmark = pytest.mark.slow  # EMA's evaluator, and its imports (scikit-learn, statsmodels): seconds
+
 FACTORS = ["powers.US.tolerance.RU", "events[0].magnitude"]
 
 

@@ -1058,6 +1058,7 @@ def test_fuzz_event_lists(tmp_path):
 # -- 6. the command line ------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a process of its own: seconds
 def test_validate_command_reports_each_file_without_traceback(tmp_path):
     good = SCENARIOS / "status_quo.yaml"
     bad_runs = write(tmp_path / "bad_runs.yaml", HEAD + "runs: many\n")
