@@ -319,12 +319,14 @@ class Fan:
 
 
 def verdict(model: BalanceModel, run: int = 0) -> str:
-    """One run's verdict so far, in words."""
+    """One run's verdict so far, in words; a power's sustained coercion is said beside it, not as a failure."""
     mode = Failure(int(model.verdict.mode[run]))
-    if mode == Failure.NONE:
-        return "multi-alignment holds"
-    when = model.calendar.date(int(model.verdict.step[run]))
-    return f"{mode.label.replace('_', ' ')} in {when}"
+    said = "multi-alignment holds"
+    if mode != Failure.NONE:
+        said = f"{mode.label.replace('_', ' ')} in {model.calendar.date(int(model.verdict.step[run]))}"
+    if model.verdict.coerced[run]:
+        said += f" (coerced from {model.calendar.date(int(model.verdict.coerced_step[run]))})"
+    return said
 
 
 @dataclass(frozen=True)
@@ -333,8 +335,8 @@ class Outcome:
 
     failure: Failure
     date: Month | None  # the first quarter of the failure
-    power: str | None  # the partner dropped, the power sided with, or the power treating Vietnam as a rival's
-    sided: bool = False  # bandwagoning by a tie past the alliance line (else by a power's coercion)
+    power: str | None  # the partner dropped, or the power sided with
+    sided: bool = False  # bandwagoning by a tie past the alliance line (else by the gap between two ties)
 
     def words(self) -> str:
         """The outcome in plain words, e.g. "dropped partner: United States, from 2029-04"."""
@@ -348,7 +350,7 @@ class Outcome:
         elif self.sided:
             what = f"bandwagoning: sided with {name}"
         else:
-            what = f"bandwagoning: {name} treats Vietnam as its rival's camp" if name else "bandwagoning"
+            what = f"bandwagoning: sided with {name} against the others" if name else "bandwagoning"
         return f"{what}, from {self.date}"
 
 
@@ -363,13 +365,9 @@ def outcome(model: BalanceModel, run: int = 0) -> Outcome:
     power, sided = None, False
     if failure == Failure.DROPPED_PARTNER:
         power = POWERS[int(np.argmin(a - s["comprehensive"][run]))]
-    elif failure == Failure.BANDWAGONING:
-        coercion = model.trajectories()["coercion"][step, run]
+    elif failure == Failure.BANDWAGONING:  # Vietnam sided: with its deepest tie, past the alliance line or the gap
         sided = bool(np.any(a >= s["alliance"][run]))
-        if sided:
-            power = POWERS[int(np.argmax(a))]
-        elif np.any(coercion >= s["coercion"][run]):
-            power = POWERS[int(np.argmax(coercion))]
+        power = POWERS[int(np.argmax(a))]
     return Outcome(failure, model.calendar.date(step), power, sided)
 
 

@@ -114,8 +114,7 @@ def _tally(
             )
             m.run_for(scenario.steps)
         survived[name], modes[name], security[name] = m.verdict.survived, m.verdict.mode, mm.mean
-        assert mm.coerced is not None  # the model tells its observers the world's scalars
-        coerced[name] = mm.coerced
+        coerced[name] = m.verdict.coerced
     tally = StrategyTally(tuple(strategies))
     tally.add(survived, modes, security, coerced)
     return tally

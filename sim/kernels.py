@@ -1032,28 +1032,37 @@ def entropy(share: np.ndarray, logs: np.ndarray, log_n: float) -> np.ndarray:
 def conditions(
     a: np.ndarray, satisfaction: np.ndarray, alone: np.ndarray, coercion: np.ndarray, lines: np.ndarray
 ) -> np.ndarray:
-    """``outcomes.conditions``: bandwagoning, dropped partner, isolation, each (runs,), rows of a (3, runs) array.
+    """``outcomes.conditions``: bandwagoning, dropped partner, isolation and coercion, each (runs,), rows of (4, runs).
 
-    ``lines`` (4, runs): the alliance, coercion, comprehensive-partnership and isolation lines
-    (``outcomes.LINES``). Bandwagoning: a tie at or above the alliance line, or a power coercing at or above
-    the coercion line; dropped partner: a tie below the lowest tier; isolation: the mean share of demand
-    met less ``alone`` (the same with every tie cut) below the isolation line (docs/ODD.md 7.8).
+    ``lines`` (5, runs): the alliance, siding, comprehensive-partnership, isolation and coercion lines
+    (``outcomes.LINES``). Bandwagoning is Vietnam siding: a tie at or above the alliance line, or one tie more
+    than the siding gap above another (the Four No's' rule against siding with one country against another,
+    002); dropped partner: a tie below the lowest tier; isolation: the mean share of demand met less ``alone``
+    (the same with every tie cut) below the isolation line; coercion: a power coercing at or above the coercion
+    line, which is the powers' doing, not a failure of Vietnam's (docs/ODD.md 7.8).
     """
     n, n_powers = a.shape
     n_dims = satisfaction.shape[1]
-    out = np.empty((3, n), np.bool_)
+    out = np.empty((4, n), np.bool_)
     for i in range(n):
         wagon = False
         dropped = False
+        coerced = False
+        high = a[i, 0]
+        low = a[i, 0]
         for p in range(n_powers):
-            wagon = wagon or a[i, p] >= lines[0, i] or coercion[i, p] >= lines[1, i]
+            wagon = wagon or a[i, p] >= lines[0, i]
             dropped = dropped or a[i, p] < lines[2, i]
+            coerced = coerced or coercion[i, p] >= lines[4, i]
+            high = max(high, a[i, p])
+            low = min(low, a[i, p])
         total = satisfaction[i, 0]
         for d in range(1, n_dims):
             total = total + satisfaction[i, d]
-        out[0, i] = wagon
+        out[0, i] = wagon or high - low > lines[1, i] + 1e-9  # the hedger's own moves stop at the gap itself
         out[1, i] = dropped
         out[2, i] = total / n_dims - alone[i] < lines[3, i]
+        out[3, i] = coerced
     return out
 
 
@@ -1125,6 +1134,6 @@ def warm_up() -> None:
     )
     row_mean(f2)
     entropy(shares(f2, 0.0), f2, 1.0)
-    conditions(f2, f2, f1, f2, np.ones((4, n)))
+    conditions(f2, f2, f1, f2, np.ones((5, n)))
     accumulate(np.zeros((p, 4), np.int64), np.zeros(p, np.int64), f2, 0.0, 1.0, 1e9)
     count_tiers(np.zeros((p, 5), np.int64), np.ones((n, p), np.int64))

@@ -167,8 +167,8 @@ class BalanceModel(Model):
         self.satisfaction = self.situation.satisfaction(a)
         self.coercion_now = self.coercion
         self.alone = self.satisfaction_alone()
-        now = conditions(a, self.satisfaction, self.alone, self.coercion_now, s)
-        self.verdict.update(self.steps, now, s["persistence"])
+        now, coerced = conditions(a, self.satisfaction, self.alone, self.coercion_now, s)
+        self.verdict.update(self.steps, now, s["persistence"], coerced)
         if self.record or self.observers:
             snapshot = self._snapshot()
             for key, value in snapshot.items() if self.record else ():

@@ -20,7 +20,7 @@ class Failure(IntEnum):
     """How multi-alignment ends (MODEL.md); NONE while it survives."""
 
     NONE = 0
-    BANDWAGONING = 1  # a tie crosses the alliance line, or a rival treats Vietnam as the other camp's
+    BANDWAGONING = 1  # Vietnam sides: a tie at the alliance line, or one tie a siding gap above another
     DROPPED_PARTNER = 2  # a tie falls below the lowest tier
     ISOLATION = 3  # no supplier meets the demand: partners add (almost) nothing
 
@@ -31,7 +31,7 @@ class Failure(IntEnum):
 
 
 # The lines the failure conditions are judged against, in the order ``kernels.conditions`` takes them.
-LINES = ("alliance", "coercion", "comprehensive", "isolation")
+LINES = ("alliance", "siding", "comprehensive", "isolation", "coercion")
 # When several conditions reach their persistence at the same step, the worse names the failure.
 _PRIORITY = (Failure.DROPPED_PARTNER, Failure.BANDWAGONING, Failure.ISOLATION)
 
@@ -51,22 +51,28 @@ def conditions(
     alone: np.ndarray,
     coercion: np.ndarray,
     scalars: dict[str, np.ndarray],
-) -> dict[Failure, np.ndarray]:
-    """Which failure conditions hold in each run at this moment, (runs,) each.
+) -> tuple[dict[Failure, np.ndarray], np.ndarray]:
+    """Which failure conditions hold in each run at this moment, (runs,) each; and where a power coerces.
 
-    - bandwagoning: a tie at or above the alliance line, or a power coercing
-      at or above the coercion line: it treats Vietnam as having sided with
-      its rival (001: "avoid being seen as siding with Russia against the West");
+    - bandwagoning is Vietnam siding: a tie at or above the alliance line, or
+      one tie more than the siding gap above another (the Four No's: "no
+      siding with one country against another", 002);
     - dropped partner: a tie below the lowest tier: the partnership is let go;
     - isolation: what all partners together add to the mean share of demand
       met (``satisfaction`` against ``alone``, the same with every tie cut)
       below the isolation line (004: "it cannot find any suppliers of security").
 
+    A power coercing at or above the coercion line is returned apart: it is
+    the power's doing and a cost to Vietnam, and Vietnam may well be more
+    secure for the risk it ran (004: Vietnam "is willing to run minor risks in
+    its relationship with the United States"), so it is no failure of
+    multi-alignment unless it drives one of the three.
+
     The rule is ``kernels.conditions``; ``scalars`` gives each run's lines.
     """
     lines = np.stack([scalars[k] for k in LINES])
-    wagon, dropped, isolated = kernels.conditions(a, satisfaction, alone, coercion, lines)
-    return {Failure.BANDWAGONING: wagon, Failure.DROPPED_PARTNER: dropped, Failure.ISOLATION: isolated}
+    wagon, dropped, isolated, coerced = kernels.conditions(a, satisfaction, alone, coercion, lines)
+    return {Failure.BANDWAGONING: wagon, Failure.DROPPED_PARTNER: dropped, Failure.ISOLATION: isolated}, coerced
 
 
 class Verdict:
@@ -84,11 +90,19 @@ class Verdict:
         self.step = np.full(runs, -1, dtype=np.int64)
         self.spell = {f: np.zeros(runs, dtype=np.int64) for f in _PRIORITY}
         self.clear = np.ones(runs, dtype=bool)  # no condition holds at the last step observed
+        self.coercion_spell = np.zeros(runs, dtype=np.int64)
+        self.coerced = np.zeros(runs, dtype=bool)  # a power coerced at the coercion line for as long as a failure
+        self.coerced_step = np.full(runs, -1, dtype=np.int64)  # the quarter that spell began
 
-    def update(self, step: int, now: dict[Failure, np.ndarray], persistence: np.ndarray) -> None:
+    def update(
+        self, step: int, now: dict[Failure, np.ndarray], persistence: np.ndarray, coerced: np.ndarray | None = None
+    ) -> None:
         """Extend or break each condition's spell with ``now`` at ``step``; date the failures reached.
 
-        ``persistence`` is each run's number of quarters a spell must last (at least one).
+        ``persistence`` is each run's number of quarters a spell must last (at
+        least one). ``coerced``: where a power coerces at the coercion line
+        now; a spell of it as long is sustained coercion, reported beside the
+        verdict (``coerced``), not as a failure.
         """
         need = np.maximum(np.round(persistence), 1).astype(np.int64)
         alive = self.mode == Failure.NONE
@@ -98,6 +112,11 @@ class Verdict:
             self.mode[new] = mode
             self.step[new] = step - need[new] + 1
         self.clear = ~np.logical_or.reduce(list(now.values()))
+        if coerced is not None:
+            self.coercion_spell = np.where(coerced, self.coercion_spell + 1, 0)
+            first = ~self.coerced & (self.coercion_spell >= need)
+            self.coerced |= first
+            self.coerced_step[first] = step - need[first] + 1
 
     @property
     def survived(self) -> np.ndarray:

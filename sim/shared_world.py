@@ -589,7 +589,7 @@ class SharedWorld:
         return [
             f"{role}: {did}; courtship is {agent.courtship[0]:.2f} and coercion {agent.coercion[0]:.2f}.",
             f"By the model's rule {NAMES[power]} would have set courtship {agent.rule[0][0]:.2f} and coercion "
-            f"{agent.rule[1][0]:.2f}. Coercion above {line:.2f} for a year means treating Vietnam as a rival's camp.",
+            f"{agent.rule[1][0]:.2f}. Coercion above {line:.2f} for a year is sustained coercion: a cost to Vietnam.",
         ]
 
     # -- the debrief -------------------------------------------------------

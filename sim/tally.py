@@ -41,25 +41,17 @@ def paired_difference(only_first: float, only_second: float, runs: int) -> tuple
 
 
 class RunMeans:
-    """An observer: each run's mean security satisfaction over the steps it observes, and whether it was coerced."""
+    """An observer: each run's mean security satisfaction over the steps it observes."""
 
     def __init__(self) -> None:
         """No step observed yet."""
         self.total: np.ndarray | None = None
-        self.coerced: np.ndarray | None = None  # some power coerced at or above the coercion line at some step
         self.steps = 0
 
-    def observe(self, step: int, values: dict[str, np.ndarray], scalars: dict[str, np.ndarray] | None = None) -> None:
-        """Add this step's security satisfaction (the first column of ``values["security"]``) to each run's total.
-
-        With the world's ``scalars``, a run in which a power's coercion
-        reaches the coercion line is marked coerced.
-        """
+    def observe(self, step: int, values: dict[str, np.ndarray], scalars: object = None) -> None:
+        """Add this step's security satisfaction (the first column of ``values["security"]``) to each run's total."""
         security = values["security"][:, 0]
         self.total = security.copy() if self.total is None else self.total + security
-        if scalars is not None:
-            now = np.any(values["coercion"] >= scalars["coercion"][:, None], axis=1)
-            self.coerced = now if self.coerced is None else self.coerced | now
         self.steps += 1
 
     @property
@@ -87,7 +79,7 @@ class StrategyTally:
         self.security = np.zeros(n, np.int64)  # sum of each run's mean satisfaction
         self.gap = np.zeros(n, np.int64)  # sum of the paired difference from the model's own strategy
         self.gap_sq = np.zeros(n, np.int64)  # and of its square
-        self.coerced = np.zeros(n, np.int64)  # runs in which a power coerced at or above the coercion line
+        self.coerced = np.zeros(n, np.int64)  # runs in which a power coerced at the coercion line for a spell
         self.security_failed = np.zeros(n, np.int64)  # sum of each failed run's mean satisfaction
 
     def add(

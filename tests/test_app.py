@@ -211,7 +211,8 @@ def test_the_student_s_path_is_set_beside_the_model_s_own_vietnam():
     c = student.compare()
     assert len(c.dates) == len(c.student["alignment"]) == len(c.model["alignment"]) == student.horizon + 1
     assert c.student["alignment"][-1, 0, 1] < c.model["alignment"][-1, 0, 1]  # China loosened
-    assert c.student_verdict.startswith("bandwagoning in")  # China treats Vietnam as the US camp's
+    # China coerces as the US tie passes what it bears: a cost the verdict reports, not Vietnam's failure
+    assert c.student_verdict.startswith("multi-alignment holds (coerced from ")
     assert c.model_verdict == "multi-alignment holds"
     lesson.student = False
     assert np.array_equal(c.model["alignment"], run(lesson.model(), student.horizon)["alignment"])
@@ -220,8 +221,9 @@ def test_the_student_s_path_is_set_beside_the_model_s_own_vietnam():
 def test_the_student_cannot_cross_the_alliance_line_while_the_four_nos_hold():
     model = play(Lesson(), lambda step: {"US": 1, "CN": 0, "RU": 0})
     assert model.trajectories()["alignment"][:, 0, 0].max() < 0.9
-    # no alliance, but so deep a US tie passes what China bears: China coerces, and the verdict says so
-    assert model.compare().student_verdict.startswith("bandwagoning in")
+    # no alliance, and no siding (the Four No's keep the ties within the gap); so deep a US tie passes what
+    # China bears: China coerces, and the verdict says so beside "holds"
+    assert model.compare().student_verdict.startswith("multi-alignment holds (coerced from ")
 
 
 @pytest.mark.parametrize("student", [False, True])
@@ -272,11 +274,8 @@ def test_a_bad_upload_is_refused_and_changes_nothing():
     assert lesson.scenario.name == "Status quo"
 
 
-def test_a_strategy_that_lets_a_tie_go_is_told_which_partner_was_dropped_and_when():
-    lesson = Lesson(SCENARIOS / "caatsa_enforced.yaml")
-    lesson.strategy = "align:CN"  # lets the US tie go
-    model = lesson.model()
-    model.run_for(model.horizon)
+def test_a_student_who_lets_the_ties_go_is_told_which_partner_was_dropped_and_when():
+    model = play(Lesson(), lambda step: dict.fromkeys(POWERS, -1))  # all together: no siding, the US tie first
     result = outcome(model)
     assert result.failure == Failure.DROPPED_PARTNER and result.power == "US"
     a = model.trajectories()["alignment"][:, 0, 0]
@@ -627,3 +626,13 @@ def test_fan_workers_stay_while_a_page_is_open_through_a_pause(monkeypatch):
         assert workers.pool is None  # the last page closed: after the idle time, they left
     finally:
         workers.stop()
+
+
+def test_a_strategy_that_sides_with_one_power_is_told_it_bandwagoned_with_it():
+    lesson = Lesson(SCENARIOS / "caatsa_enforced.yaml")
+    lesson.strategy = "align:CN"  # deepens the China tie and lets the others go: siding with China
+    model = lesson.model()
+    model.run_for(model.horizon)
+    result = outcome(model)
+    assert result.failure == Failure.BANDWAGONING and result.power == "CN"
+    assert result.words().startswith("bandwagoning: sided with China")

@@ -45,6 +45,7 @@ def results(path: Path) -> dict[str, object]:
         digest.update(np.ascontiguousarray(value).tobytes())
     digest.update(m.verdict.mode.tobytes())
     digest.update(m.verdict.step.tobytes())
+    digest.update(m.verdict.coerced_step.tobytes())
     final = {key: value[-1] for key, value in t.items()}
 
     def per_power(x: np.ndarray) -> dict[str, float]:
@@ -61,6 +62,7 @@ def results(path: Path) -> dict[str, object]:
         "failure_modes": m.failure_modes(),
         "failure_step_mean": float(m.verdict.step[m.verdict.step >= 0].mean()) if (m.verdict.step >= 0).any() else None,
         "recovered": float(m.verdict.recovered.mean()),
+        "sustained_coercion": float(m.verdict.coerced.mean()),
         "final_alignment_quantiles": {
             p: [float(q) for q in np.quantile(final["alignment"][:, i], QUANTILES)] for i, p in enumerate(POWERS)
         },

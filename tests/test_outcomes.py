@@ -26,39 +26,61 @@ def calm(n=4):
 # -- conditions -----------------------------------------------------------------------------
 
 
+def failures(*args):
+    return conditions(*args)[0]
+
+
 def test_a_calm_run_is_in_no_condition(scalars):
-    now = conditions(*calm(), scalars)
+    now, coerced = conditions(*calm(), scalars)
     assert set(now) == {Failure.BANDWAGONING, Failure.DROPPED_PARTNER, Failure.ISOLATION}
-    assert not any(v.any() for v in now.values())
+    assert not any(v.any() for v in now.values()) and not coerced.any()
 
 
 def test_a_tie_at_the_alliance_line_is_bandwagoning(scalars):
     a, s, alone, k = calm()
     a[:, 0] = scalars["alliance"]
-    assert conditions(a, s, alone, k, scalars)[Failure.BANDWAGONING].all()
+    assert failures(a, s, alone, k, scalars)[Failure.BANDWAGONING].all()
 
 
-def test_a_rival_coercing_past_the_line_is_bandwagoning(scalars):
-    """Judged on what the powers do: a rival treating Vietnam as the other camp's."""
+def test_one_tie_a_siding_gap_above_another_is_bandwagoning(scalars):
+    """The Four No's: no siding with one country against another. Vietnam's own act, judged on its ties."""
+    a, s, alone, k = calm()
+    a[:, 1] = a[:, 0] - scalars["siding"]  # the gap itself: the hedger's moves may reach it
+    assert not failures(a, s, alone, k, scalars)[Failure.BANDWAGONING].any()
+    a[:, 1] -= 1e-6
+    assert failures(a, s, alone, k, scalars)[Failure.BANDWAGONING].all()
+
+
+def test_a_rival_coercing_past_the_line_is_coercion_not_bandwagoning(scalars):
+    """The powers' doing is reported apart: Vietnam may be the more secure for the risk it runs (004)."""
     a, s, alone, k = calm()
     k[:, 1] = scalars["coercion"]
-    assert conditions(a, s, alone, k, scalars)[Failure.BANDWAGONING].all()
+    now, coerced = conditions(a, s, alone, k, scalars)
+    assert coerced.all() and not now[Failure.BANDWAGONING].any()
     k[:, 1] = np.nextafter(scalars["coercion"], 0)
-    assert not conditions(a, s, alone, k, scalars)[Failure.BANDWAGONING].any()
+    assert not conditions(a, s, alone, k, scalars)[1].any()
 
 
 def test_a_tie_below_the_lowest_tier_is_a_dropped_partner(scalars):
     a, s, alone, k = calm()
     a[:, 2] = np.nextafter(scalars["comprehensive"], 0)
-    assert conditions(a, s, alone, k, scalars)[Failure.DROPPED_PARTNER].all()
+    assert failures(a, s, alone, k, scalars)[Failure.DROPPED_PARTNER].all()
 
 
 def test_isolation_is_partners_adding_next_to_nothing(scalars):
     a, s, alone, k = calm()
     alone = s.mean(axis=1) - scalars["isolation"] + 1e-9
-    assert conditions(a, s, alone, k, scalars)[Failure.ISOLATION].all()
+    assert failures(a, s, alone, k, scalars)[Failure.ISOLATION].all()
     alone = s.mean(axis=1) - scalars["isolation"] - 1e-9
-    assert not conditions(a, s, alone, k, scalars)[Failure.ISOLATION].any()
+    assert not failures(a, s, alone, k, scalars)[Failure.ISOLATION].any()
+
+
+def test_coercion_that_lasts_is_recorded_and_dated_but_fails_nothing():
+    v = Verdict(1)
+    quiet = {f: np.array([False]) for f in (Failure.BANDWAGONING, Failure.DROPPED_PARTNER, Failure.ISOLATION)}
+    for step, now in enumerate("..xxx.xxxx.."):
+        v.update(step, quiet, np.array([4.0]), np.array([now == "x"]))
+    assert v.coerced[0] and v.coerced_step[0] == 6 and v.survived[0]
 
 
 def test_tier_bands(scalars):

@@ -124,12 +124,37 @@ def test_the_summary_block_names_every_strategy_and_the_value_of_hedging(caatsa)
     assert worst["survival_difference"] >= best["survival_difference"]
 
 
-def test_hedging_is_worth_something_when_a_rival_moves_its_line(caatsa):
-    """Under CAATSA the US bears less of the Russia tie: a Vietnam that adapts is seen as siding less often."""
+def test_a_powers_coercion_is_reported_and_is_not_vietnams_failure(caatsa):
+    """Under CAATSA the US coerces a Vietnam that stands still: a cost, not a failure of multi-alignment.
+
+    Under the verdict of 2026-11 the frozen Vietnam "failed" in half of these runs.
+    """
     tally = execute([caatsa], 400, 1, strategies=NAMES)[0].tally
-    for other in ("frozen", "random"):
-        diff, lo, _ = tally.paired_survival(DEFAULT, other)
-        assert lo > 0.1, (other, diff)
+    frozen = tally.names.index("frozen")
+    assert tally.coerced[frozen] > 0.3 * tally.runs
+    assert tally.survival("frozen") == 1.0
+
+
+def test_hedging_leaves_vietnam_more_secure_than_the_best_simple_rule(caatsa):
+    """Where survival does not tell them apart, security does: the hedger's runs are the more secure, paired."""
+    tally = execute([caatsa], 400, 1, strategies=NAMES)[0].tally
+    for other in ("frozen", "redline", "tit-for-tat"):
+        mean, lo, _ = tally.security_gap(other)
+        assert lo > 0, (other, mean)
+
+
+@pytest.mark.slow
+def test_a_failed_run_is_a_less_secure_run_under_every_strategy():
+    """Failure means Vietnam is worse off: each strategy's failed runs are less secure than its surviving runs."""
+    storm = load_scenario(SCENARIOS / "perfect_storm.yaml")
+    tally = execute([storm], 400, 1, strategies=NAMES)[0].tally
+    compared = 0
+    for name in NAMES:
+        failed, surviving = tally.security_by_fate(name)
+        if failed is not None and surviving is not None:
+            assert failed < surviving, name
+            compared += 1
+    assert compared >= 5
 
 
 def test_aligning_with_china_under_chinese_coercion_fails_more_than_hedging():
