@@ -8,7 +8,7 @@
 - ``drivers.csv``: for each fact and each ranged parameter, Spearman's rank
   correlation of the fact's effect with the parameter across the draws, and
   the share of draws in which the fact holds with the parameter at or below
-  its median and above it (the figures docs/ODD.md 1.2 and 10.7 quote);
+  its median and above it (the figures docs/ODD.md 1.2 quotes);
 - ``manifest.json``: the design (draws, runs, seed), the parameter file's
   hash and the versions, with every file's hash.
 
