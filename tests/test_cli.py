@@ -67,7 +67,16 @@ def test_run_writes_summary_trajectories_plots_and_manifest(crisis_run):
         assert "<svg" in (out / f"{name}.svg").read_text()
     strategies = summary["strategies"]
     assert summary["strategy"] == "hedge" and strategies["runs"] == 300
-    assert list(strategies["by_strategy"]) == ["hedge", "frozen", "random", "align:US", "align:CN", "align:RU"]
+    assert list(strategies["by_strategy"]) == [
+        "hedge",
+        "frozen",
+        "random",
+        "redline",
+        "tit-for-tat",
+        "align:US",
+        "align:CN",
+        "align:RU",
+    ]
     assert strategies["by_strategy"]["hedge"]["survival_probability"] == summary["survival_probability"]
     assert {"against_best", "against_worst"} == set(strategies["value_of_hedging"])
     assert "survival by strategy" in done.stdout and "value of hedging" in done.stdout
