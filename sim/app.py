@@ -843,6 +843,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, posterior: Posterior | None
         return 2
     offline()
     free_closed_sessions()
+    gate.guard_addresses()
     if not loopback(host) and hasattr(os, "geteuid") and os.geteuid() == 0:
         print(f"bamboo app: warning: serving {host} as root: anyone on the network reaches a server that runs as "
               "root; run it as an ordinary user", file=sys.stderr)  # fmt: skip

@@ -254,3 +254,83 @@ def _dispatch_only(self: Any, _: object, content: Message, buffers: list[bytes])
         handler(data, buffers)
     else:
         handler(data)
+
+
+# -- what an address may ask of the server -------------------------------------------------------
+HIDDEN = frozenset({"/resourcez"})  # Solara's counters of sessions and memory: nobody's business on a class network
+
+
+class Addresses:
+    """An ASGI wrapper of Solara's web app: no path with a NUL byte, no server counters.
+
+    A NUL in a path made Solara's static files answer 500 and log a
+    traceback; ``/resourcez`` showed anyone the server's sessions and
+    memory. Both get a plain 404 here, before Solara sees them.
+    """
+
+    def __init__(self, app: Any) -> None:
+        """Wrap ``app``, Solara's Starlette application."""
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Answer 404 to a hidden or NUL-bearing path; pass everything else (and the lifespan) on."""
+        if scope.get("type") in ("http", "websocket"):
+            raw = bytes(scope.get("raw_path") or b"").lower()
+            path = str(scope.get("path", ""))
+            if "\x00" in path or b"%00" in raw or path.rstrip("/") in HIDDEN:
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                await send({"type": "http.response.start", "status": 404, "headers": [(b"content-length", b"9")]})
+                await send({"type": "http.response.body", "body": b"Not Found"})
+                return
+        await self.app(scope, receive, send)
+
+
+class _AfterImport:
+    """A one-time import hook: runs ``then(module)`` right after module ``name`` is first executed."""
+
+    def __init__(self, name: str, then: Callable[[Any], None]) -> None:
+        self.name, self.then = name, then
+
+    def find_spec(self, fullname: str, path: object = None, target: object = None) -> Any:
+        """The module's own spec, its loader made to call ``then`` once the module has run."""
+        import importlib.util
+        import sys
+
+        if fullname != self.name:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(fullname)
+        if spec is None or spec.loader is None:
+            return spec
+        run, then = spec.loader.exec_module, self.then
+
+        def exec_then(module: Any) -> None:
+            run(module)
+            then(module)
+
+        spec.loader.exec_module = exec_then  # type: ignore[method-assign]
+        return spec
+
+
+def guard_addresses() -> None:
+    """Wrap Solara's web app in ``Addresses`` as Solara's server module loads (before it serves a request).
+
+    Importing that module ourselves any earlier would leave Solara serving no
+    app (see ``install``); the hook waits for Solara to import it.
+    """
+    import sys
+
+    name = "solara.server.starlette"
+    if name in sys.modules:
+        _wrap(sys.modules[name])
+        return
+    hook: Any = _AfterImport(name, _wrap)  # a finder of sys.meta_path, by its find_spec
+    sys.meta_path.insert(0, hook)
+
+
+def _wrap(module: Any) -> None:
+    """Wrap the ``app`` of Solara's server module in ``Addresses``, once."""
+    if not isinstance(module.app, Addresses):
+        module.app = Addresses(module.app)

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -446,3 +447,12 @@ def test_the_page_says_its_language_names_its_controls_and_describes_its_charts(
     expect(described).to_have_count(2)
     text = described.first.get_attribute("aria-label")
     assert text.startswith("Status quo: this class's world:") and "United States 0." in text and "Russia" in text
+
+
+def test_no_server_counters_and_no_traceback_for_a_nul_in_a_path(dashboard, server_files):
+    for path in ("resourcez", "static/assets/%00", "static/assets/a%00b.js"):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(dashboard + path, timeout=10)
+        assert refused.value.code == 404, path
+    urllib.request.urlopen(dashboard + "readyz", timeout=10).close()  # the health check stays
+    assert "Traceback" not in (server_files / "server.log").read_text()

@@ -201,3 +201,27 @@ def test_the_gate_sits_between_solaras_websocket_and_the_kernel():
     assert server.process_kernel_messages.gated
     kernel = Kernel({})
     assert server.process_kernel_messages(kernel, message("execute_request", code="import os")) is True
+
+
+def test_addresses_answer_404_to_counters_and_nul_bytes_and_pass_the_rest():
+    import asyncio
+
+    from sim.gate import Addresses
+
+    seen = []
+
+    async def app(scope, receive, send):
+        seen.append(scope.get("path", scope["type"]))
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    wrapped = Addresses(app)
+    for path, raw in [("/resourcez", b"/resourcez"), ("/static/a\x00", b"/static/a%00"), ("/x", b"/x%00")]:
+        asyncio.run(wrapped({"type": "http", "path": path, "raw_path": raw}, None, send))
+    asyncio.run(wrapped({"type": "http", "path": "/", "raw_path": b"/"}, None, send))
+    asyncio.run(wrapped({"type": "lifespan"}, None, send))
+    assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [404, 404, 404]
+    assert seen == ["/", "lifespan"]  # the page and Solara's start-up pass; nothing refused reaches Solara
