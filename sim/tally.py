@@ -65,7 +65,7 @@ class RunMeans:
 class StrategyTally:
     """Exact, mergeable counts of the same runs under several strategies."""
 
-    ARRAYS = ("patterns", "modes", "security", "gap", "gap_sq", "coerced", "security_failed")  # what merges and keeps
+    ARRAYS = ("patterns", "modes", "security", "gap", "gap_sq", "coerced", "security_failed", "security_by_pattern")
 
     def __init__(self, names: tuple[str, ...]) -> None:
         """An empty tally of the strategies ``names``, which must include the model's own."""
@@ -81,6 +81,8 @@ class StrategyTally:
         self.gap_sq = np.zeros(n, np.int64)  # and of its square
         self.coerced = np.zeros(n, np.int64)  # runs in which a power coerced at the coercion line for a spell
         self.security_failed = np.zeros(n, np.int64)  # sum of each failed run's mean satisfaction
+        # sum of each run's mean satisfaction under each strategy, by the run's survival pattern: the paired fates
+        self.security_by_pattern = np.zeros((n, 2**n), np.int64)
 
     def add(
         self,
@@ -94,6 +96,8 @@ class StrategyTally:
         self.patterns += np.bincount(code, minlength=self.patterns.size)
         own = security[DEFAULT]
         for s, name in enumerate(self.names):
+            fixed = np.rint(security[name] * SCALE).astype(np.int64)
+            np.add.at(self.security_by_pattern[s], code, fixed)  # integers: exact in any order of chunks
             self.modes[s] += np.bincount(modes[name].astype(np.int64), minlength=len(Failure))
             self.security[s] += np.rint(security[name] * SCALE).astype(np.int64).sum()
             gap = own - security[name]
@@ -148,6 +152,20 @@ class StrategyTally:
         surviving = float(self.security[s] - self.security_failed[s]) / SCALE
         return (failed / failures if failures else None, surviving / survivors if survivors else None)
 
+    def paired_fates(self, a: str, b: str) -> tuple[int, float | None, float | None]:
+        """Over the runs where ``a`` fails and ``b`` survives: their number, and each one's mean satisfaction there.
+
+        The same worlds and noise (common random numbers), so the two means compare
+        a failing Vietnam with a surviving one in the very same runs.
+        """
+        sa, sb = self._survived(self.names.index(a)), self._survived(self.names.index(b))
+        where = ~sa & sb
+        runs = int(self.patterns[where].sum())
+        if not runs:
+            return 0, None, None
+        mean = [float(self.security_by_pattern[self.names.index(x)][where].sum()) / SCALE / runs for x in (a, b)]
+        return runs, mean[0], mean[1]
+
     def security_gap(self, name: str) -> tuple[float, float, float]:
         """Mean satisfaction of the model's own strategy minus ``name``'s, paired, with its 95% interval."""
         s, n = self.names.index(name), max(self.runs, 1)
@@ -159,6 +177,19 @@ class StrategyTally:
 
 def _maybe(value: float | None) -> float | None:
     return None if value is None else rounded(value)
+
+
+def _only_one_fails(tally: StrategyTally, name: str) -> dict[str, object]:
+    """The runs where only one of the model's strategy and ``name`` fails, and how secure each was in them."""
+    out: dict[str, object] = {}
+    for label, failing, surviving in (("model_fails", DEFAULT, name), ("this_fails", name, DEFAULT)):
+        runs, fails, survives = tally.paired_fates(failing, surviving)
+        out[label] = {
+            "runs": runs,
+            "security_of_the_failing": _maybe(fails),
+            "security_of_the_surviving": _maybe(survives),
+        }
+    return out
 
 
 def comparison(tally: StrategyTally, descriptions: dict[str, str]) -> dict[str, object]:
@@ -175,6 +206,7 @@ def comparison(tally: StrategyTally, descriptions: dict[str, str]) -> dict[str, 
             "mean_security_satisfaction_of_failed_runs": _maybe(tally.security_by_fate(name)[0]),
             "mean_security_satisfaction_of_surviving_runs": _maybe(tally.security_by_fate(name)[1]),
             "share_coerced": rounded(tally.coerced[s] / n),
+            **({} if name == DEFAULT else {"when_only_one_fails": _only_one_fails(tally, name)}),
             "satisfaction_gap_of_hedging": {"mean": rounded(gap[0]), "ci95": [rounded(gap[1]), rounded(gap[2])]},
         }
     others = [name for name in tally.names if name != DEFAULT]

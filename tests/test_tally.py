@@ -155,6 +155,13 @@ def test_a_failed_run_is_a_less_secure_run_under_every_strategy():
             assert failed < surviving, name
             compared += 1
     assert compared >= 5
+    # paired: in the very runs where only one of two Vietnams fails, the failing one is the less secure (siding
+    # with China is the exception the README reports: in a perfect storm it buys slightly more security)
+    for other in ("frozen", "random", "redline", "tit-for-tat", "align:US", "align:RU"):
+        for failing, surviving in ((DEFAULT, other), (other, DEFAULT)):
+            runs, fails, survives = tally.paired_fates(failing, surviving)
+            if runs >= 10:
+                assert fails < survives, (failing, surviving, runs, fails, survives)
 
 
 def test_aligning_with_china_under_chinese_coercion_fails_more_than_hedging():
@@ -170,3 +177,13 @@ def test_aligning_with_the_us_under_a_russia_china_axis_fails_more_than_hedging(
     _, lo, _ = tally.paired_survival(DEFAULT, "align:US")
     assert lo > 0.5
     assert tally.security_gap("align:US")[1] > 0  # and it leaves Vietnam less secure
+
+
+def test_paired_fates_compare_a_failing_vietnam_with_a_surviving_one_in_the_same_runs():
+    t = fake(
+        {"hedge": [1, 1, 0, 0, 1], "frozen": [0, 1, 1, 0, 0]},
+        {"hedge": [0.6, 0.5, 0.2, 0.1, 0.7], "frozen": [0.3, 0.5, 0.4, 0.1, 0.2]},
+    )
+    assert t.paired_fates("frozen", "hedge") == (2, pytest.approx(0.25), pytest.approx(0.65))
+    assert t.paired_fates("hedge", "frozen") == (1, pytest.approx(0.2), pytest.approx(0.4))
+    assert t.paired_fates("hedge", "hedge") == (0, None, None)
