@@ -456,3 +456,13 @@ def test_no_server_counters_and_no_traceback_for_a_nul_in_a_path(dashboard, serv
         assert refused.value.code == 404, path
     urllib.request.urlopen(dashboard + "readyz", timeout=10).close()  # the health check stays
     assert "Traceback" not in (server_files / "server.log").read_text()
+
+
+def test_the_server_says_it_writes_only_into_its_caches(dashboard, server_files):
+    from sim import sandbox
+
+    log = (server_files / "server.log").read_text()
+    if sandbox.abi():
+        assert "the server writes only into its caches and its scratch folder" in log
+    else:
+        assert "cannot confine the server's writes" in log
