@@ -12,6 +12,10 @@ from sim.cli import main
 from sim.ensemble import simulate
 from sim.scenario import load_scenario
 
+# the perfect storm with the US retreat's date and strength left open: multi-alignment collapses in some runs
+# (under enforced CAATSA alone it no longer does: a power's coercion is reported beside the verdict, not a failure)
+STORM_WHEN = SCENARIOS / "discovery" / "storm_when.yaml"
+
 
 @pytest.mark.slow
 def test_prim_finds_a_planted_box():
@@ -40,8 +44,8 @@ def test_prim_on_noise_restricts_nothing_it_cannot_tell_from_chance():
 @pytest.fixture(scope="module")
 def found(tmp_path_factory):
     """In its own process, as a user runs it (PRIM's memory stays out of the test process)."""
-    out = tmp_path_factory.mktemp("discovery") / "caatsa"
-    args = ["discover", SCENARIOS / "caatsa_enforced.yaml", "--points", 8000, "--out", out, "--quiet"]
+    out = tmp_path_factory.mktemp("discovery") / "storm"
+    args = ["discover", STORM_WHEN, "--points", 8000, "--out", out, "--quiet"]
     done = bamboo(*args)
     assert done.returncode == 0, done.stderr
     return out
@@ -67,7 +71,8 @@ def test_a_discovered_box_run_as_a_scenario_collapses_at_its_density(found):
     agg = simulate(scenario, runs=runs, seed=scenario.seed + 1000)  # runs the design never saw
     rate = 1 - agg.survival_probability()
     density, se = boxes.loc[1, "density"], boxes.loc[1, "density_se"]
-    assert density > 2 * (1 - 0.88)  # the box is far denser in collapses than the scenario as a whole
+    overall = json.loads((found / "manifest.json").read_text())["discovery"]["collapse_rate"]
+    assert 0 < overall < 0.25 and density > 2 * overall  # the box is far denser in collapses than the whole
     assert abs(rate - density) <= 3 * np.hypot(se, np.sqrt(rate * (1 - rate) / runs)), (rate, density, se)
 
 
@@ -77,9 +82,13 @@ def test_a_box_file_restricts_what_the_box_restricts(found):
     scenario = load_scenario(found / "box_1.yaml")
     for _, row in boxes[boxes["box"] == 1].iterrows():
         name = row["dimension"]
-        if name.startswith("events["):
+        if name.startswith("events[") and name.endswith(".magnitude"):
             i = int(name[7 : name.index("]")])
             assert scenario.events[i].fields["magnitude"][0] == pytest.approx(row["low"], abs=1e-6)
+        elif name.startswith("events["):  # a date: the box's quarters, as months
+            i = int(name[7 : name.index("]")])
+            at = scenario.events[i].fields["at"]
+            assert str(at[0] if isinstance(at, list) else at) == str(explore.month_of(row["low"]))
         else:
             assert scenario.parameter_set[name].range == pytest.approx((row["low"], row["high"]), abs=1e-6)
 
@@ -107,11 +116,11 @@ def test_a_scenario_where_nothing_collapses_is_refused_plainly(tmp_path, capsys)
 def both(tmp_path_factory):
     """A small discovery by ``bamboo discover``, and the same one through the library: (its folder, design, ...)."""
     out = tmp_path_factory.mktemp("discovery") / "cli"
-    names = ["powers.US.tolerance.RU", "behaviour.coercion_gain", "events[0].magnitude"]
-    args = ["discover", SCENARIOS / "caatsa_enforced.yaml", "--factors", ",".join(names), "--points", 400]
+    names = ["powers.CN.reliability", "thresholds.isolation", "events[0].magnitude"]
+    args = ["discover", SCENARIOS / "perfect_storm.yaml", "--factors", ",".join(names), "--points", 400]
     done = run_cli(*args, "--seed", 3, "--out", out, "--quiet")
     assert done.returncode == 0, done.stderr
-    scenario = load_scenario(SCENARIOS / "caatsa_enforced.yaml")
+    scenario = load_scenario(SCENARIOS / "perfect_storm.yaml")
     design = discovery.design(scenario, explore.factors(scenario, names), points=400, seed=3)
     outcomes = explore.run(design)
     return out, design, outcomes

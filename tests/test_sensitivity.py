@@ -108,19 +108,61 @@ def test_bamboo_sensitivity_writes_indices_figures_and_manifest(small):
     meta = json.loads((out / "manifest.json").read_text())["analysis"]
     assert meta["replicates_per_point"] == 8 and meta["common_random_numbers"]
     assert meta["points"] == {"morris": 6 * 4, "sobol": 16 * 5}
-    assert set(meta["strategies"]) == {"hedge", "frozen", "random", "align:US", "align:CN", "align:RU"}
+    assert set(meta["strategies"]) == {"hedge", "frozen", "random", "redline", "tit-for-tat"} | {
+        "align:US",
+        "align:CN",
+        "align:RU",
+    }
     assert "sobol ST of survival" in done.stdout
 
 
 @pytest.mark.slow
-def test_the_indices_see_what_drives_survival_under_caatsa(small):
-    """US tolerance of the Russia tie is what CAATSA moves: it must matter more than a factor of no consequence."""
+def test_under_caatsa_survival_hangs_on_nothing_and_us_tolerance_drives_the_russia_tie(small):
+    """Under CAATSA survival is 1 everywhere; US tolerance of the Russia tie is what moves that tie.
+
+    CAATSA no longer breaks the balance (coercion is reported beside the verdict): survival's indices are 0.
+    What CAATSA moves is the Russia tie, and US tolerance of it moves it most, far more than how fast a
+    slighted power's coercion builds.
+    """
     out, _ = small
     rows = pq.read_table(out / "sensitivity.parquet").to_pylist()
-    st = by(rows, "sobol", "ST", "survival_probability")
-    assert st["powers.US.tolerance.RU"]["estimate"] > 0.1
     points = pq.read_table(out / "points.parquet").to_pydict()
-    survival = np.array(points["survival_probability"])
+    assert np.all(np.array(points["survival_probability"]) == 1.0)
+    assert all(r["estimate"] == 0.0 for r in rows if r["outcome"] == "survival_probability")
+    assert np.std(points["alignment_RU"]) > 0.02
+    st = by(rows, "sobol", "ST", "alignment_RU")
+    assert st["powers.US.tolerance.RU"]["estimate"] > 0.3
+    assert st["powers.US.tolerance.RU"]["estimate"] > 2 * st["behaviour.coercion_gain"]["estimate"]
+    mu = by(rows, "morris", "mu_star", "alignment_RU")
+    assert mu["powers.US.tolerance.RU"]["rank"] == 1
+    assert mu["powers.US.tolerance.RU"]["estimate"] > 10 * mu["behaviour.coercion_gain"]["estimate"]
+
+
+@pytest.fixture(scope="module")
+def storm(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sensitivity") / "storm"
+    args = ["sensitivity", SCENARIOS / "perfect_storm.yaml", "--factors", STORM_FACTORS, "--samples", 16]
+    done = run_cli(*args, "--trajectories", 6, "--replicates", 8, "--chunk", 200, "--out", out, "--quiet")
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+STORM_FACTORS = "powers.CN.reliability,thresholds.isolation,behaviour.courtship_decay"
+
+
+@pytest.mark.slow
+def test_the_indices_see_what_drives_survival_in_the_perfect_storm(storm):
+    """Where multi-alignment still fails (isolation), China's reliability matters far more than a factor of none.
+
+    The factor of no consequence is how fast courtship fades.
+    """
+    rows = pq.read_table(storm / "sensitivity.parquet").to_pylist()
+    st = by(rows, "sobol", "ST", "survival_probability")
+    assert st["powers.CN.reliability"]["estimate"] > 0.3
+    assert st["powers.CN.reliability"]["estimate"] > 10 * st["behaviour.courtship_decay"]["estimate"]
+    mu = by(rows, "morris", "mu_star", "survival_probability")
+    assert mu["powers.CN.reliability"]["rank"] == 1
+    survival = np.array(pq.read_table(storm / "points.parquet").to_pydict()["survival_probability"])
     assert 0 < survival.mean() < 1 and survival.std() > 0.05
 
 
