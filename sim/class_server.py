@@ -189,6 +189,7 @@ class ClassServer:
                 Route("/class.css", self.asset("class.css", "text/css")),
                 Route("/echarts.min.js", self.echarts_script),
                 Route("/debrief.csv", self.debrief_csv),
+                Route("/favicon.ico", lambda request: Response(status_code=204)),
                 WebSocketRoute("/ws", self.socket),
             ]
         )

@@ -108,6 +108,7 @@
       seat = { code: msg.code, token: msg.token, name };
       remember(seat);
     } else if (msg.action === "debrief") {
+      say("");
       drawDebrief(msg.debrief);
     } else if (msg.action === "inject") {
       say("Event injected.");
@@ -121,6 +122,7 @@
       chart = echarts.init($("chart"), null, { renderer: "canvas" });
       window.addEventListener("resize", () => chart.resize());
     }
+    chart.resize();
     chart.setOption(msg.chart, true);
     $("chart").setAttribute("aria-label", msg.chart_text);
   }
@@ -139,9 +141,9 @@
     const v = msg.view;
     $("status").textContent = statusLine(v);
     drawEvents(v);
-    drawChart(msg);
     if (page === "teacher") drawConsole(v);
     else drawSeat(v);
+    drawChart(msg); // once the chart's box is in view: ECharts takes its size from it
   }
 
   // -- the teacher's console -----------------------------------------------------------------------------------
@@ -281,7 +283,7 @@
   }
 
   function teacher() {
-    for (const name of catalogue.scenarios) $("scenario").append(new Option(name, name));
+    for (const name of catalogue.scenarios) $("scenario").append(new Option(name, name, false, name === "Status quo"));
     for (const kind of Object.keys(catalogue.events)) {
       const words = kind.replaceAll("_", " ");
       $("event").append(new Option(words[0].toUpperCase() + words.slice(1), kind));
