@@ -156,6 +156,10 @@
   };
 
   function drawConsole(v) {
+    if (v.code !== $("code").textContent) {
+      $("open-panel").open = false; // a class is open: its form folds away, for the world to keep the room
+      $("open-summary").textContent = "Open another class";
+    }
     $("code").textContent = v.code;
     $("code").setAttribute("aria-label", `Class code ${v.code.split("").join(" ")}`);
     $("join-hint").hidden = false;
