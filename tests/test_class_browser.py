@@ -8,6 +8,7 @@ BAMBOO_DOCS_SCREENSHOT set, the screenshots of docs/classroom.md's shared
 world are taken again (1280×600, 1280×720, 1920×1080).
 """
 
+import json
 import os
 import re
 import socket
@@ -235,3 +236,24 @@ def test_a_dropped_student_rejoins_the_same_world_and_seat(laptop, server):
         teacher.get_by_role("table", name="Every student's moves by quarter").get_by_role("row").filter(has_text="Lan")
     )
     expect(row).to_contain_text("hold")
+
+
+def test_the_real_server_refuses_oversized_and_binary_frames_and_closes_on_huge_ones(server):
+    from websockets.exceptions import ConnectionClosed, InvalidStatus
+    from websockets.sync.client import connect
+
+    from sim.class_server import MAX_FRAME, MAX_MESSAGE
+
+    url = server[0].replace("http://", "ws://") + "ws"
+    with connect(url, subprotocols=["bamboo"]) as ws:
+        ws.send(b"\x00" * 10)
+        assert json.loads(ws.recv(timeout=10))["why"].startswith("the class speaks JSON text")
+        ws.send("x" * (MAX_MESSAGE + 1))
+        assert "at most" in json.loads(ws.recv(timeout=10))["why"]
+        ws.send("x" * (MAX_FRAME + 1))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009  # message too big
+    with pytest.raises(InvalidStatus) as refused:  # another site's page: refused before the websocket opens
+        connect(url, origin="http://elsewhere.example")
+    assert refused.value.response.status_code == 403
