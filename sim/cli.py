@@ -254,6 +254,10 @@ def parser() -> argparse.ArgumentParser:
     app.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     app.add_argument("--port", type=_whole(0), default=8765, help="port (default 8765; 0: any free port)")
     app.add_argument("--parameters", type=Path, default=None, help="a posterior each run draws from (bamboo calibrate)")
+
+    cls = sub.add_parser("class", help="one shared world for a class: the teacher's console and the students' pages")
+    cls.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0: the class)")
+    cls.add_argument("--port", type=_whole(1, 65535), default=8766, help="port (default 8766)")
     return top
 
 
@@ -1000,8 +1004,20 @@ def cmd_app(args: argparse.Namespace) -> int:
     return serve(args.host, args.port, posterior)
 
 
+def cmd_class(args: argparse.Namespace) -> int:
+    """``bamboo class``: serve one shared world per class (sim.class_server) until interrupted.
+
+    Returns:
+        The server's exit status.
+    """
+    from sim.class_server import serve
+
+    return serve(args.host, args.port)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "app": cmd_app,
+    "class": cmd_class,
     "run": cmd_run,
     "compare": cmd_compare,
     "sweep": cmd_sweep,
