@@ -17,7 +17,6 @@ import contextlib
 import ctypes
 import functools
 import gc
-import ipaddress
 import json
 import logging
 import multiprocessing
@@ -827,16 +826,6 @@ def fan_workers() -> int:
     return int(text)
 
 
-def loopback(host: str) -> bool:
-    """Whether ``host`` is reached only from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def serve(host: str = "127.0.0.1", port: int = 8765, posterior: Posterior | None = None) -> int:
     """Run the dashboard until Ctrl+C; with ``posterior``, every lesson's runs draw their parameters from it."""
     try:
@@ -847,7 +836,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, posterior: Posterior | None
     offline()
     free_closed_sessions()
     gate.guard_addresses()
-    if not loopback(host) and hasattr(os, "geteuid") and os.geteuid() == 0:
+    if not gate.loopback(host) and hasattr(os, "geteuid") and os.geteuid() == 0:
         print(f"bamboo app: warning: serving {host} as root: anyone on the network reaches a server that runs as "
               "root; run it as an ordinary user", file=sys.stderr)  # fmt: skip
     classroom.SERVED_POSTERIOR = posterior

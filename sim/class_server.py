@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import ipaddress
 import json
 import os
 import secrets
@@ -45,7 +44,7 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from sim import roles
+from sim import gate, roles
 from sim.charts import event_label, text_alternative, world_chart
 from sim.domain import POWERS
 from sim.plots import COLOURS, NAMES
@@ -97,16 +96,6 @@ def echarts_file(prefix: str = sys.prefix) -> Path:
             "which brings solara-assets"
         )
     return path
-
-
-def loopback(host: str) -> bool:
-    """Whether ``host`` is reached only from this machine."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class DuplicateKey(ValueError):
@@ -420,7 +409,7 @@ def serve(host: str = "127.0.0.1", port: int = 8766) -> int:
     except ClassServerError as exc:
         print(f"bamboo class: error: {exc}", file=sys.stderr)
         return 2
-    if not loopback(host) and hasattr(os, "geteuid") and os.geteuid() == 0:
+    if not gate.loopback(host) and hasattr(os, "geteuid") and os.geteuid() == 0:
         print(f"bamboo class: warning: serving {host} as root: anyone on the network reaches a server that runs as "
               "root; run it as an ordinary user", file=sys.stderr)  # fmt: skip
     config = uvicorn.Config(

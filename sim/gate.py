@@ -31,6 +31,7 @@ else.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import re
@@ -334,3 +335,13 @@ def _wrap(module: Any) -> None:
     """Wrap the ``app`` of Solara's server module in ``Addresses``, once."""
     if not isinstance(module.app, Addresses):
         module.app = Addresses(module.app)
+
+
+def loopback(host: str) -> bool:
+    """Whether ``host`` is reached only from this machine (a server on any other address is on a network)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
