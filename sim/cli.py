@@ -459,6 +459,16 @@ def _print_strategies(tally: StrategyTally) -> None:
             diff, lo, hi = tally.paired_survival(DEFAULT, other)
             ci = f"95% CI {lo:+.1%} to {hi:+.1%}"
             print(f"value of hedging against the {label} alternative ({other}): {diff:+.1%} ({ci})")
+        security = ", ".join(f"{n} {tally.security_mean(n):.3f}" for n in tally.names)
+        print(f"security (mean share of demand met) by strategy: {security}")
+        secure = max(others, key=tally.security_mean)
+        gap, lo, hi = tally.security_gap(secure)
+        print(f"security of hedging against the most secure alternative ({secure}): {gap:+.3f} "
+              f"(95% CI {lo:+.3f} to {hi:+.3f})")  # fmt: skip
+        coerced = ", ".join(
+            f"{n} {c / max(tally.runs, 1):.0%}" for n, c in zip(tally.names, tally.coerced, strict=True)
+        )
+        print(f"runs with a power coercing at the line for a year: {coerced}")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
