@@ -23,7 +23,6 @@ import multiprocessing
 import os
 import shutil
 import sys
-import tempfile
 import threading
 import time
 import warnings
@@ -840,7 +839,10 @@ def serve(host: str = "127.0.0.1", port: int = 8765, posterior: Posterior | None
         print(f"bamboo app: warning: serving {host} as root: anyone on the network reaches a server that runs as "
               "root; run it as an ordinary user", file=sys.stderr)  # fmt: skip
     classroom.SERVED_POSTERIOR = posterior
-    scratch = confine()
+    import solara.server.settings as server
+
+    # the server and its fan workers write only their caches (Solara's assets among them) and a scratch folder
+    scratch = sandbox.confine_server("bamboo app", [Path(server.assets.proxy_cache_dir)])
     FANS.start(workers)
     # a classroom serves plain http on its own network; Solara warns of that on each new address
     warnings.filterwarnings("ignore", "Cookies with samesite=none require https", UserWarning)
@@ -855,39 +857,3 @@ def serve(host: str = "127.0.0.1", port: int = 8765, posterior: Posterior | None
         FANS.stop()
         shutil.rmtree(scratch, ignore_errors=True)
     return 0
-
-
-def caches() -> list[Path]:
-    """The folders the server may write: the compiled rules' cache, Solara's asset cache, shared memory."""
-    import solara.server.settings as server
-
-    from sim import kernels
-
-    folders = [Path(kernels.__file__).parent / "__pycache__", Path(server.assets.proxy_cache_dir)]
-    if os.environ.get("NUMBA_CACHE_DIR"):
-        folders.append(Path(os.environ["NUMBA_CACHE_DIR"]))
-    if Path("/dev/shm").is_dir():  # the fan workers' semaphores
-        folders.append(Path("/dev/shm"))
-    return folders
-
-
-def confine() -> Path:
-    """Confine the server (and its fan workers) to writing its own caches and a scratch folder; the scratch folder.
-
-    Defence in depth behind ``sim.gate``: whatever a page manages to ask, the
-    kernel refuses the server a file outside these (``sim.sandbox``).
-    """
-    scratch = Path(tempfile.mkdtemp(prefix="bamboo-app-"))
-    tempfile.tempdir = str(scratch)  # this process's temporary files, and its workers' (TMPDIR)
-    os.environ["TMPDIR"] = str(scratch)
-    try:
-        confined = sandbox.confine_writes([scratch, *caches()])
-    except OSError as exc:
-        confined = False
-        print(f"bamboo app: warning: could not confine the server's writes ({exc})", file=sys.stderr)
-    if confined:
-        print("bamboo app: the server writes only into its caches and its scratch folder", file=sys.stderr)
-    else:
-        print("bamboo app: warning: this system cannot confine the server's writes (Linux Landlock is needed); "
-              "the server runs unconfined", file=sys.stderr)  # fmt: skip
-    return scratch

@@ -31,6 +31,7 @@ import html
 import json
 import os
 import secrets
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -44,7 +45,7 @@ from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, R
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from sim import gate, roles
+from sim import gate, roles, sandbox
 from sim.charts import event_label, text_alternative, world_chart
 from sim.domain import POWERS
 from sim.plots import COLOURS, NAMES
@@ -422,11 +423,15 @@ def serve(host: str = "127.0.0.1", port: int = 8766) -> int:
         limit_concurrency=MAX_CONNECTIONS + 50,
         lifespan="off",
     )
+    scratch = sandbox.confine_server("bamboo class")  # it writes no file; should it ever try, the kernel refuses
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     where = f"http://{shown}:{port}"
     print(f"bamboo class: the teacher's console (keep this address to yourself): {where}/teacher#key={server.key}")
     print(f"bamboo class: students open {where}/ " + ("(this machine's address on the class network)" if
           host in ("0.0.0.0", "::") else ""), flush=True)  # fmt: skip
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: the usual way to stop a server
-        uvicorn.Server(config).run()
+    try:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl+C: the usual way to stop a server
+            uvicorn.Server(config).run()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return 0

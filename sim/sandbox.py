@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -84,3 +85,40 @@ def confine_writes(allowed: Iterable[Path]) -> bool:
     finally:
         os.close(ruleset)
     return True
+
+
+def caches() -> list[Path]:
+    """The folders a Bamboo server must write: the compiled rules' cache and shared memory (its workers' locks)."""
+    from sim import kernels
+
+    folders = [Path(kernels.__file__).parent / "__pycache__"]
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        folders.append(Path(os.environ["NUMBA_CACHE_DIR"]))
+    if Path("/dev/shm").is_dir():
+        folders.append(Path("/dev/shm"))
+    return folders
+
+
+def confine_server(program: str, extra: Iterable[Path] = ()) -> Path:
+    """Confine a server (and what it starts) to writing its caches, ``extra`` and a scratch folder; the scratch folder.
+
+    Defence in depth behind what the server accepts (``sim.gate``,
+    ``sim.class_server``): whatever a page manages to ask, the kernel refuses
+    the server a file anywhere else. The scratch folder becomes the process's
+    (and its workers') temporary folder; the caller removes it at the end.
+    Says on standard error whether the confinement holds.
+    """
+    scratch = Path(tempfile.mkdtemp(prefix="bamboo-server-"))
+    tempfile.tempdir = str(scratch)
+    os.environ["TMPDIR"] = str(scratch)
+    try:
+        confined = confine_writes([scratch, *caches(), *extra])
+    except OSError as exc:
+        confined = False
+        print(f"{program}: warning: could not confine the server's writes ({exc})", file=sys.stderr)
+    if confined:
+        print(f"{program}: the server writes only into its caches and its scratch folder", file=sys.stderr)
+    else:
+        print(f"{program}: warning: this system cannot confine the server's writes (Linux Landlock is needed); "
+              "the server runs unconfined", file=sys.stderr)  # fmt: skip
+    return scratch

@@ -73,6 +73,10 @@ def server(tmp_path_factory):
                     pytest.fail(f"bamboo class did not answer within 120 s:\n{log.read_text()}")
                 time.sleep(0.5)
         console = re.search(r"(http://\S+/teacher#key=\S+)", log.read_text()).group(1)
+        from sim import sandbox
+
+        said = "writes only into its caches" if sandbox.abi() else "cannot confine the server's writes"
+        assert said in log.read_text()  # confined as it starts (sim.sandbox), or says why not
         yield root, console
     finally:
         proc.terminate()
