@@ -239,6 +239,31 @@ def parser() -> argparse.ArgumentParser:
         help="with --rolling: origin years, e.g. 1996,2004 (default every four years 1996-2020)",
     )
 
+    fc = sub.add_parser("forecast", help="a sealed forecast from the recorded state at an origin (forecast.json)")
+    fc.add_argument(
+        "--origin", type=_whole(1800, 2200), default=None, help="the last recorded year (default: the record's last)"
+    )
+    fc.add_argument("--to", type=_whole(1800, 2200), default=None, help="the last forecast year (default origin + 3)")
+    fc.add_argument(
+        "--scenario", type=Path, default=None, help="history scenario (default: scenarios/history_1986_2025.yaml)"
+    )
+    fc.add_argument("--record", type=Path, default=None, help="the record the state is read from (default: packaged)")
+    fc.add_argument("--parameters", type=Path, default=None, help="a calibrated posterior (bamboo calibrate)")
+    fc.add_argument("--runs", type=runs, default=None, help="runs (default: the scenario's)")
+    fc.add_argument(
+        "--seed", type=_whole(0, limits.MAX_SEED), default=None, help="random seed (default: the scenario's)"
+    )
+    fc.add_argument("--out", default=None, help="output folder (default: results/forecast)")
+    fc.add_argument("--force", action="store_true", help=force)
+    fc.add_argument("--quiet", action="store_true", help="no messages on success")
+
+    sc = sub.add_parser("score", help="grade a sealed forecast against a record of the years it forecast")
+    sc.add_argument("forecast", type=Path, help="forecast.json (bamboo forecast)")
+    sc.add_argument("record", type=Path, help="a record file in the format of sim/data/record.yaml")
+    sc.add_argument("--out", default=None, help="also write the grade (score.json) to this folder")
+    sc.add_argument("--force", action="store_true", help=force)
+    sc.add_argument("--quiet", action="store_true", help="no messages on success")
+
     cal = sub.add_parser("calibrate", help="fit the free parameters to the record up to the cut-off (ABC-SMC)")
     past(cal, "calibration")
     cal.add_argument("--population", type=_whole(10, 10_000), default=100, help="particles (default 100)")
@@ -726,6 +751,90 @@ def _rolling(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forecast(args: argparse.Namespace) -> int:
+    """``bamboo forecast``: a sealed forecast from the recorded state at the origin; forecast.json."""
+    from sim.forecasting import DEFAULT_YEARS, dumps, make, summary_lines
+    from sim.hindcast import HISTORY_SCENARIO
+    from sim.record import RecordError, load_record
+    from sim.record import default_path as record_path
+    from sim.results import file_hashes, write_json
+    from sim.rolling import ExogenousError, load_facts
+    from sim.scenario import SHIPPED
+
+    try:
+        record = load_record(args.record)
+        scenario = _load(args.scenario or SHIPPED / HISTORY_SCENARIO)
+        facts = load_facts()
+    except (RecordError, ExogenousError) as exc:
+        raise UsageError(str(exc)) from None
+    path = args.scenario or Path("scenarios") / HISTORY_SCENARIO  # as a reader of the forecast knows it
+    first = max(int(record.years[0]), facts.covers_from.year - 1)
+    origin = int(record.years[-1]) if args.origin is None else args.origin
+    if not first <= origin <= record.years[-1]:
+        raise UsageError(f"--origin: expected a year within {first}-{record.years[-1]}, got {origin}")
+    last = origin + DEFAULT_YEARS if args.to is None else args.to
+    if not origin < last <= origin + 50:
+        raise UsageError(f"--to: expected a year after the origin {origin}, at most {origin + 50}; got {last}")
+    if scenario.start.year > first:
+        raise UsageError(f"{path}: the scenario must run from {first} or before")
+    if args.parameters is not None:
+        _posterior(scenario, args.parameters)  # a bad posterior fails before any run
+
+    def prepare(restarted: Scenario) -> Scenario:
+        return _with_posterior(restarted, args.parameters)
+
+    runs = args.runs or scenario.runs
+    seed = scenario.seed if args.seed is None else args.seed
+    target = _output(args.out, Path("results") / "forecast", args.force)
+    _warn(scenario, args.quiet)
+    inputs = {
+        "scenario": str(path),
+        "record": str(args.record) if args.record else "sim/data/record.yaml",
+        "record_sha256": _sha256(args.record or record_path()),
+        "parameters": str(args.parameters) if args.parameters else "the defaults (uncalibrated)",
+        "parameters_sha256": _sha256(args.parameters),
+    }
+    with _failing(ValueError):
+        document = make(
+            scenario, record, origin, last, runs=runs, seed=seed, facts=facts, prepare=prepare, inputs=inputs
+        )
+    with output.staged(target) as staging:
+        (staging / "forecast.json").write_text(dumps(document), encoding="utf-8")
+        write_json(staging / "manifest.json", {"files": file_hashes([staging / "forecast.json"])})
+    if not args.quiet:
+        print("\n".join(summary_lines(document)))
+        print(f"sealed: sha256 {document['sha256']}")
+        print(f"wrote {target.path}/: forecast.json, manifest.json")
+    return 0
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    """``bamboo score``: grade a sealed forecast against a record of the years it forecast."""
+    from sim.forecasting import ForecastError, grade, grade_lines, read
+    from sim.record import RecordError, load_record
+    from sim.results import file_hashes, write_json
+
+    target = None if args.out is None else _output(args.out, Path(args.out), args.force)
+    try:
+        document = read(args.forecast)
+        record = load_record(args.record)
+        report = grade(document, record)
+    except (ForecastError, RecordError) as exc:
+        raise UsageError(str(exc)) from None
+    except (KeyError, TypeError, ValueError) as exc:  # sealed, but not a forecast this version can read
+        raise UsageError(f"{args.forecast}: not a forecast of bamboo forecast ({exc})") from None
+    report |= {"forecast": str(args.forecast), "record": str(args.record), "record_sha256": _sha256(args.record)}
+    if target is not None:
+        with output.staged(target) as staging:
+            files = [write_json(staging / "score.json", report)]
+            write_json(staging / "manifest.json", {"files": file_hashes(files)})
+    if not args.quiet:
+        print("\n".join(grade_lines(report)))
+        if target is not None:
+            print(f"wrote {target.path}/: score.json, manifest.json")
+    return 0
+
+
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``bamboo calibrate``: fit the free parameters to the record up to the cut-off (ABC-SMC).
 
@@ -1039,6 +1148,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "facts": cmd_facts,
     "history": cmd_history,
     "calibrate": cmd_calibrate,
+    "forecast": cmd_forecast,
+    "score": cmd_score,
 }
 
 
