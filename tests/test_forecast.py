@@ -195,3 +195,13 @@ def test_forecast_refuses_a_bad_origin(tmp_path):
     assert done.returncode == 2 and "--origin" in done.stderr and not (tmp_path / "x").exists()
     done = run_cli("forecast", "--origin", "2020", "--to", "2020", "--out", tmp_path / "y")
     assert done.returncode == 2 and "--to" in done.stderr
+
+
+def test_the_committed_forecast_of_the_shipped_state_is_still_sealed():
+    """docs/forecast/forecast.json is graded later: it must be the file that was made, unedited."""
+    from conftest import REPO
+
+    from sim.forecasting import read
+
+    document = read(REPO / "docs" / "forecast" / "forecast.json")  # refuses a file whose seal does not hold
+    assert document["origin"] == 2025 and document["years"] == [2026, 2027, 2028]
