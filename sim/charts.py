@@ -336,8 +336,11 @@ def debrief_chart(model: ClassroomModel, debrief: Mapping[str, Any], fan: FanSum
     dates = _dates(model)
     ties = debrief["ties"]
     runs = f", {fan.runs} possible worlds" if fan is not None else ""
-    title = f"{model.what_if.name}: this class (solid), the model's own Vietnam (dashed){runs}"
+    title = f"This class (solid), model's own (dashed){runs}"
     option = _base(title, dates, font, "Vietnam's alignment")
+    option["legend"] |= {"top": 1.6 * font, "left": 8}  # under the title: the title is long
+    del option["legend"]["right"]
+    option["grid"]["top"] = 4.4 * font
     series: list[dict] = []
     for i, p in enumerate(POWERS):
         if fan is not None:
@@ -355,7 +358,7 @@ def debrief_chart(model: ClassroomModel, debrief: Mapping[str, Any], fan: FanSum
         "type": "line", "id": REPLAY, "name": REPLAY, "data": [], "silent": True,
         "markLine": {"silent": True, "symbol": "none", "data": [{
             "xAxis": now, "lineStyle": {"color": "#000", "type": "solid", "width": 2},
-            "label": {"formatter": "shown", "fontSize": font, "position": "insideEndTop"}}]},
+            "label": {"formatter": "shown", "fontSize": font, "position": "insideStartTop"}}]},
     })  # fmt: skip
     option["series"] = series
     option["legend"]["data"] = [NAMES[p] for p in POWERS]
@@ -386,8 +389,11 @@ def chart_png(option: Mapping[str, Any], width: float = 12.8, height: float = 6.
             dash = {"solid": "-", "dashed": "--", "dotted": ":"}[style.get("type", "solid")]
             label = s["name"] if s["name"] in option["legend"]["data"] else None
             ax.plot(x[: len(data)], data, dash, color=style["color"], linewidth=style["width"], label=label)
-        for area in s.get("markArea", {}).get("data", []):
-            ax.axhspan(area[0]["yAxis"], area[1]["yAxis"], color="grey", alpha=0.06, linewidth=0)
+        for k, area in enumerate(s.get("markArea", {}).get("data", [])):
+            low, high = area[0]["yAxis"], area[1]["yAxis"]
+            ax.axhspan(low, high, color="grey", alpha=0.04 if k % 2 else 0.12, linewidth=0)
+            ax.text(len(dates) - 1.5, (low + high) / 2, area[0].get("name", ""), ha="right", va="center",
+                    fontsize=9, color="#555")  # fmt: skip
         for mark in s.get("markLine", {}).get("data", []):
             style = mark.get("lineStyle", {})
             dash = {"solid": "-", "dashed": "--", "dotted": ":"}[style.get("type", "solid")]

@@ -177,7 +177,7 @@ def test_the_debrief_carries_its_chart_and_its_png_goes_to_the_teacher(client, s
     done = until(teacher, lambda m: m.get("action") == "debrief")
     names = [s["name"] for s in done["chart"]["series"]]
     assert "United States" in names and "United States (model's own)" in names and "replay" in names
-    assert done["chart_text"].startswith("Status quo: this class")
+    assert done["chart_text"].startswith("This class (solid)")
     assert len(done["debrief"]["record"]) == 2
     png = client.get("/debrief.png", headers={"X-Bamboo-Class": code, "Authorization": f"Bearer {token}"})
     assert png.status_code == 200 and png.content.startswith(b"\x89PNG\r\n\x1a\n")

@@ -195,7 +195,7 @@ def test_the_debrief_chart_sets_the_class_against_the_model_and_the_fan(hub):
         assert np.allclose(lines[f"{name} (without event 1)"], without, atol=1e-4)
     (now,) = next(s for s in option["series"] if s.get("id") == charts.REPLAY)["markLine"]["data"]
     assert now["xAxis"] == debrief["dates"][-1]
-    assert charts.text_alternative(option).startswith(f"{shared.world.what_if.name}: this class")
+    assert charts.text_alternative(option).startswith("This class (solid)")
     # without a fan: no bands, the same lines
     assert not [s for s in charts.debrief_chart(shared.world, debrief, None)["series"] if "stack" in s]
     # drawn as a PNG for a file
