@@ -328,7 +328,7 @@ def debrief_chart(model: ClassroomModel, debrief: Mapping[str, Any], fan: FanSum
     """The debrief's chart: the class's ties over the quarters against the model's own Vietnam and the fan.
 
     The class's ties are solid, the model's own Vietnam (same seed and live
-    events) dashed, each world without a live event dotted, over the fan of
+    events) dashed (its failure date too, if it fails), each world without a live event dotted, over the fan of
     possible worlds (50% and 90% bands), to the scenario's horizon.
     ``model`` is the class's world, ``debrief`` its ``SharedWorld.debrief()``, ``fan`` the fan of its world (None:
     no bands). The series with id ``REPLAY`` marks the quarter shown (the last played): the page moves it.
@@ -352,7 +352,14 @@ def debrief_chart(model: ClassroomModel, debrief: Mapping[str, Any], fan: FanSum
             without["lineStyle"]["type"] = "dotted"
             without["data"] = [v["value"] if isinstance(v, dict) else v for v in without["data"]]
             series.append(without)
-    series.append(_marker_series(model, font, [(outcome(model), "class fails")]))
+    marks = _marker_series(model, font, [(outcome(model), "class fails")])
+    fails = debrief["model"]["failure_date"]
+    if fails is not None:  # the model's own Vietnam failed: its date, dashed as its line
+        marks["markLine"]["data"].append({
+            "xAxis": fails, "lineStyle": {"color": FAILED, "type": "dashed", "width": 2},
+            "label": {"formatter": "model's fails", "color": FAILED, "fontSize": font, "position": "insideEndBottom"},
+        })  # fmt: skip
+    series.append(marks)
     now = dates[len(ties["class"]) - 1]
     series.append({
         "type": "line", "id": REPLAY, "name": REPLAY, "data": [], "silent": True,

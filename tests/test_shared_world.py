@@ -196,6 +196,13 @@ def test_the_debrief_chart_sets_the_class_against_the_model_and_the_fan(hub):
     (now,) = next(s for s in option["series"] if s.get("id") == charts.REPLAY)["markLine"]["data"]
     assert now["xAxis"] == debrief["dates"][-1]
     assert charts.text_alternative(option).startswith("This class (solid)")
+    # the model's own failure date is marked where it fails
+    failed = {**debrief, "model": {**debrief["model"], "failure_date": debrief["dates"][1]}}
+    marks = next(s for s in charts.debrief_chart(shared.world, failed, None)["series"] if s.get("name") == "marks")
+    said = {m["label"].get("formatter"): m.get("xAxis") for m in marks["markLine"]["data"]}
+    assert said["model's fails"] == debrief["dates"][1]
+    if debrief["model"]["failure_date"] is None:
+        assert "model's fails" not in json.dumps(option)
     # without a fan: no bands, the same lines
     assert not [s for s in charts.debrief_chart(shared.world, debrief, None)["series"] if "stack" in s]
     # drawn as a PNG for a file
