@@ -8,17 +8,20 @@ own assets, so nothing is fetched from the internet. Text is at least
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import io
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from matplotlib.figure import Figure
 
 from sim.agents import KEEP
-from sim.classroom import ClassroomModel, Comparison, Outcome, outcome
+from sim.classroom import FANS, ClassroomModel, Comparison, FanSummary, Outcome, compute_fan, outcome
 from sim.domain import DIMENSIONS, POWERS, TIERS
 from sim.explain import DOING, DONE, DRIVERS, Reason
 from sim.outcomes import Failure
 from sim.plots import COLOURS, DIM_COLOURS, HEDGING_COLOUR, NAMES, QS
+from sim.shared_world import SharedWorld
 
 if TYPE_CHECKING:
     from numpy.typing import ArrayLike
@@ -192,23 +195,28 @@ def world_chart(model: ClassroomModel, font: int = FONT) -> dict:
     return option
 
 
+def _bands(q: np.ndarray, i: int) -> list[dict]:
+    """The 90% and 50% bands of power ``i`` over a fan's percentiles ``q``: a hidden low edge and a stacked band."""
+    p = POWERS[i]
+    series = []
+    inner = (QS.index(25), QS.index(75))
+    for (below, above), alpha in (((QS.index(5), QS.index(95)), 0.15), (inner, 0.3)):
+        stack = f"{p}{below}"
+        hidden = {"showSymbol": False, "lineStyle": {"opacity": 0}, "silent": True, "tooltip": {"show": False}}
+        series.append({"type": "line", "name": f"{p} low", "stack": stack, "data": _round(q[:, i, below]), **hidden})
+        band = _round(q[:, i, above] - q[:, i, below])
+        area = {"areaStyle": {"color": COLOURS[p], "opacity": alpha}}
+        series.append({"type": "line", "name": f"{p} band", "stack": stack, "data": band, **hidden, **area})
+    return series
+
+
 def fan_chart(model: ClassroomModel, q: np.ndarray, runs: int, font: int = FONT) -> dict:
     """Median, 50% and 90% bands over the fan's runs (``q``: percentiles QS per step and power), the class dashed."""
     option = _base(f"{runs} possible worlds; dashed: this class's", _dates(model), font, "alignment")
     series = []
-    lo, mid, hi = QS.index(5), QS.index(50), QS.index(95)
-    inner = (QS.index(25), QS.index(75))
     for i, p in enumerate(POWERS):
-        for (below, above), alpha in (((lo, hi), 0.15), (inner, 0.3)):
-            stack = f"{p}{below}"
-            hidden = {"showSymbol": False, "lineStyle": {"opacity": 0}, "silent": True, "tooltip": {"show": False}}
-            series.append(
-                {"type": "line", "name": f"{p} low", "stack": stack, "data": _round(q[:, i, below]), **hidden}
-            )
-            band = _round(q[:, i, above] - q[:, i, below])
-            area = {"areaStyle": {"color": COLOURS[p], "opacity": alpha}}
-            series.append({"type": "line", "name": f"{p} band", "stack": stack, "data": band, **hidden, **area})
-        series.append(_line(NAMES[p], q[:, i, mid], COLOURS[p], width=2.5))
+        series += _bands(q, i)
+        series.append(_line(NAMES[p], q[:, i, QS.index(50)], COLOURS[p], width=2.5))
     a = model.trajectories()["alignment"][:, 0]
     series += [_line(f"{NAMES[p]} (this class)", a[:, i], COLOURS[p], 2, True) for i, p in enumerate(POWERS)]
     series.append(_marker_series(model, font))
@@ -311,3 +319,116 @@ def text_alternative(option: dict) -> str:
         last = values[-1] if values else None
         said.append(f"{name} {last:.2f}" if isinstance(last, int | float) else str(name))
     return f"{title}: {'; '.join(said)}." if said else f"{title}."
+
+
+REPLAY = "replay"  # the id of the debrief chart's series that marks the quarter the replay shows
+
+
+def debrief_chart(model: ClassroomModel, debrief: Mapping[str, Any], fan: FanSummary | None, font: int = FONT) -> dict:
+    """The debrief's chart: the class's ties over the quarters against the model's own Vietnam and the fan.
+
+    The class's ties are solid, the model's own Vietnam (same seed and live
+    events) dashed (its failure date too, if it fails), each world without a live event dotted, over the fan of
+    possible worlds (50% and 90% bands), to the scenario's horizon.
+    ``model`` is the class's world, ``debrief`` its ``SharedWorld.debrief()``, ``fan`` the fan of its world (None:
+    no bands). The series with id ``REPLAY`` marks the quarter shown (the last played): the page moves it.
+    """
+    dates = _dates(model)
+    ties = debrief["ties"]
+    runs = f", {fan.runs} possible worlds" if fan is not None else ""
+    title = f"This class (solid), model's own (dashed){runs}"
+    option = _base(title, dates, font, "Vietnam's alignment")
+    option["legend"] |= {"top": 1.6 * font, "left": 8}  # under the title: the title is long
+    del option["legend"]["right"]
+    option["grid"]["top"] = 4.4 * font
+    series: list[dict] = []
+    for i, p in enumerate(POWERS):
+        if fan is not None:
+            series += _bands(fan.q, i)
+        series.append(_line(NAMES[p], [row[i] for row in ties["class"]], COLOURS[p]))
+        series.append(_line(f"{NAMES[p]} (model's own)", [row[i] for row in ties["model"]], COLOURS[p], 2, True))
+        for n, event in enumerate(debrief["events"], start=1):
+            without = _line(f"{NAMES[p]} (without event {n})", [row[i] for row in event["ties"]], COLOURS[p], 1.5)
+            without["lineStyle"]["type"] = "dotted"
+            without["data"] = [v["value"] if isinstance(v, dict) else v for v in without["data"]]
+            series.append(without)
+    marks = _marker_series(model, font, [(outcome(model), "class fails")])
+    fails = debrief["model"]["failure_date"]
+    if fails is not None:  # the model's own Vietnam failed: its date, dashed as its line
+        marks["markLine"]["data"].append({
+            "xAxis": fails, "lineStyle": {"color": FAILED, "type": "dashed", "width": 2},
+            "label": {"formatter": "model's fails", "color": FAILED, "fontSize": font, "position": "insideEndBottom"},
+        })  # fmt: skip
+    series.append(marks)
+    now = dates[len(ties["class"]) - 1]
+    series.append({
+        "type": "line", "id": REPLAY, "name": REPLAY, "data": [], "silent": True,
+        "markLine": {"silent": True, "symbol": "none", "data": [{
+            "xAxis": now, "lineStyle": {"color": "#000", "type": "solid", "width": 2},
+            "label": {"formatter": "shown", "fontSize": font, "position": "insideStartTop"}}]},
+    })  # fmt: skip
+    option["series"] = series
+    option["legend"]["data"] = [NAMES[p] for p in POWERS]
+    return option
+
+
+def chart_png(option: Mapping[str, Any], width: float = 12.8, height: float = 6.4, dpi: int = 100) -> bytes:
+    """An ECharts line chart's option (``debrief_chart``'s) drawn as a PNG with matplotlib, for a file.
+
+    Its lines (solid, dashed, dotted), its stacked bands, its title, and its
+    tier bands and vertical marks; the colours and names are the option's.
+    """
+    dates = list(option["xAxis"]["data"])
+    x = np.arange(len(dates))
+    fig = Figure(figsize=(width, height), dpi=dpi)
+    ax = fig.add_subplot()
+    lows: dict[str, list[float]] = {}
+    for s in option["series"]:
+        data = [v["value"] if isinstance(v, dict) else v for v in s.get("data", [])]
+        if "stack" in s and "areaStyle" not in s:
+            lows[s["stack"]] = data
+        elif "stack" in s:
+            low = np.asarray(lows[s["stack"]], dtype=float)
+            ax.fill_between(x[: len(data)], low, low + np.asarray(data, dtype=float), linewidth=0,
+                            color=s["areaStyle"]["color"], alpha=s["areaStyle"]["opacity"])  # fmt: skip
+        elif data:
+            style = s["lineStyle"]
+            dash = {"solid": "-", "dashed": "--", "dotted": ":"}[style.get("type", "solid")]
+            label = s["name"] if s["name"] in option["legend"]["data"] else None
+            ax.plot(x[: len(data)], data, dash, color=style["color"], linewidth=style["width"], label=label)
+        for k, area in enumerate(s.get("markArea", {}).get("data", [])):
+            low, high = area[0]["yAxis"], area[1]["yAxis"]
+            ax.axhspan(low, high, color="grey", alpha=0.04 if k % 2 else 0.12, linewidth=0)
+            ax.text(len(dates) - 1.5, (low + high) / 2, area[0].get("name", ""), ha="right", va="center",
+                    fontsize=9, color="#555")  # fmt: skip
+        for mark in s.get("markLine", {}).get("data", []):
+            style = mark.get("lineStyle", {})
+            dash = {"solid": "-", "dashed": "--", "dotted": ":"}[style.get("type", "solid")]
+            colour, width_ = style.get("color", "#333"), style.get("width", 1) * 0.75
+            if "xAxis" in mark and mark["xAxis"] in dates:
+                ax.axvline(dates.index(mark["xAxis"]), linestyle=dash, color=colour, linewidth=width_)
+            elif "yAxis" in mark:
+                ax.axhline(mark["yAxis"], linestyle=dash, color=colour, linewidth=width_)
+    ax.set_xlim(0, max(len(dates) - 1, 1))
+    ax.set_ylim(option["yAxis"]["min"], option["yAxis"]["max"])
+    ax.set_ylabel(option["yAxis"].get("name", ""))
+    ticks = x[:: max(1, len(dates) // 10)]
+    ax.set_xticks(ticks, [dates[t] for t in ticks])
+    ax.set_title(option["title"]["text"], fontsize=11, loc="left")
+    ax.legend(loc="upper left", fontsize=9)
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", metadata={"Software": None})
+    return out.getvalue()
+
+
+def class_debrief_chart(shared: SharedWorld, font: int = FONT) -> dict:
+    """``debrief_chart`` of a class: its debrief, and the fan of its world (computed once per world, and cached).
+
+    The fan is worked out outside the class's lock (it takes seconds the first time), the rest under it.
+    """
+    with shared.lock:
+        key, args = shared.world.fan_recipe()
+    fan = FanSummary.of(FANS.get(key, lambda: compute_fan(*args)))
+    with shared.lock:
+        return debrief_chart(shared.world, shared.debrief(), fan, font)

@@ -46,7 +46,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from sim import gate, roles, sandbox
-from sim.charts import event_label, text_alternative, world_chart
+from sim.charts import chart_png, class_debrief_chart, event_label, text_alternative, world_chart
 from sim.domain import POWERS
 from sim.plots import COLOURS, NAMES
 from sim.shared_world import (
@@ -59,6 +59,7 @@ from sim.shared_world import (
     STANCES,
     ActionError,
     Hub,
+    SharedWorld,
     check,
 )
 
@@ -179,6 +180,7 @@ class ClassServer:
                 Route("/class.css", self.asset("class.css", "text/css")),
                 Route("/echarts.min.js", self.echarts_script),
                 Route("/debrief.csv", self.debrief_csv),
+                Route("/debrief.png", self.debrief_png),
                 Route("/favicon.ico", lambda request: Response(status_code=204)),
                 WebSocketRoute("/ws", self.socket),
             ]
@@ -231,16 +233,32 @@ class ClassServer:
         """ECharts, from the installed Solara assets: nothing is fetched from the internet."""
         return FileResponse(self.echarts, media_type="text/javascript", headers={"Cache-Control": "max-age=86400"})
 
-    async def debrief_csv(self, request: Request) -> Response:
-        """The debrief of one class as CSV, to its teacher only (code and token in headers, never in the URL)."""
+    def _teachers(self, request: Request) -> SharedWorld | None:
+        """The class whose teacher sent ``request`` (code and token in headers, never in the URL), else None."""
         code = request.headers.get("x-bamboo-class", "")
         token = request.headers.get("authorization", "").removeprefix("Bearer ")
         shared = self.hub.classes.get(code.upper()) if len(code) <= CODE_LENGTH else None
         if shared is None or len(token) > MAX_TOKEN or not shared.is_teacher(token):
+            return None
+        return shared
+
+    async def debrief_csv(self, request: Request) -> Response:
+        """The debrief of one class as CSV, to its teacher only."""
+        shared = self._teachers(request)
+        if shared is None:
             return PlainTextResponse("only the class's teacher may download its debrief", 403, SECURITY_HEADERS)
         text = await asyncio.to_thread(shared.debrief_csv)
         disposition = {"Content-Disposition": f'attachment; filename="bamboo-class-{shared.code}.csv"'}
         return Response(text, media_type="text/csv", headers={**SECURITY_HEADERS, **disposition})
+
+    async def debrief_png(self, request: Request) -> Response:
+        """The debrief's chart of one class as a PNG (drawn on the server with matplotlib), to its teacher only."""
+        shared = self._teachers(request)
+        if shared is None:
+            return PlainTextResponse("only the class's teacher may download its debrief", 403, SECURITY_HEADERS)
+        image = await asyncio.to_thread(lambda: chart_png(class_debrief_chart(shared)))
+        disposition = {"Content-Disposition": f'attachment; filename="bamboo-class-{shared.code}.png"'}
+        return Response(image, media_type="image/png", headers={**SECURITY_HEADERS, **disposition})
 
     # -- the websocket ------------------------------------------------------------------------------------------
     async def socket(self, ws: WebSocket) -> None:
@@ -296,7 +314,9 @@ class ClassServer:
         if action in ("open", "join"):
             done |= {"code": code, "token": token, **({"seat": answer["seat"]} if action == "join" else {})}
         elif action == "debrief":
-            done["debrief"] = answer
+            shared = self.hub.classes.get(code)
+            chart = await asyncio.to_thread(class_debrief_chart, shared) if shared is not None else None
+            done |= {"debrief": answer, "chart": chart, "chart_text": text_alternative(chart) if chart else ""}
         if action == "view":
             link.sent = -1  # asked for: sent even if unchanged
         await self.send(link, done)

@@ -603,6 +603,9 @@ class SharedWorld:
         same live events (every capital the model's), each role's score had the
         model played that role alone (the others as the class played them), and
         for each live event the world without it (the class's moves the same).
+        ``ties`` holds Vietnam's ties at each quarter (the start included) in the
+        class's world, the model's own and (in ``events``) each world without an
+        event; ``record`` the class's world at each quarter (``moment``), to replay it.
         """
         with self.lock:
             if self._debriefed is not None and self._debriefed[0] == self.version:
@@ -623,7 +626,8 @@ class SharedWorld:
             events = []
             for i, (kind, at, fields) in enumerate(live):
                 without = replay(lesson, live[:i] + live[i + 1 :], quarters)
-                events.append({"event": _event_words(kind, at, fields), "date": str(at), "without": fate(without)})
+                events.append({"event": _event_words(kind, at, fields), "date": str(at), "without": fate(without),
+                               "ties": _ties(without)})  # fmt: skip
             debrief = {
                 "code": self.code,
                 "scenario": html.escape(lesson.scenario.name),
@@ -643,6 +647,8 @@ class SharedWorld:
                     for s in seats
                 ],
                 "events": events,
+                "ties": {"class": _ties(world), "model": _ties(own)},
+                "record": record(lesson, live, quarters),
             }
             self._debriefed = self.version, debrief
             return debrief
@@ -674,6 +680,39 @@ class SharedWorld:
                 writer.writerow([f"without {e['event']}", "", "", "", "", e["date"], "", "", f["verdict"],
                                  f["failure_date"] or "", f["security"], "", ""])  # fmt: skip
             return out.getvalue()
+
+
+def _ties(world: SharedModel) -> list[list[float]]:
+    """Vietnam's tie with each power (in the order of POWERS) at each quarter so far, the start included."""
+    a = world.trajectories()["alignment"][:, 0]
+    return [[round(float(v), 4) for v in row] for row in a]
+
+
+def moment(world: SharedModel) -> dict[str, Any]:
+    """The world as it stands now, for the debrief's replay: its quarter, date, ties, tiers and verdict so far."""
+    f = fate(world)
+    return {
+        "quarter": world.steps,
+        "date": str(world.date),
+        "ties": {p: round(float(v), 4) for p, v in zip(POWERS, world.hedger.alignment[0], strict=True)},
+        "tiers": {p: TIERS[int(t)] for p, t in zip(POWERS, world.hedger.tier[0], strict=True)},
+        "verdict": f["verdict"],
+        "failure_date": f["failure_date"],
+        "security": f["security"],
+    }
+
+
+def record(lesson: Lesson, live: tuple[LiveEvent, ...], quarters: list[Decided]) -> list[dict[str, Any]]:
+    """The class's world at each quarter played, the start included (``moment``): the world replayed as decided.
+
+    The verdict at a quarter is the one the class saw then: a failure not yet lasting is not yet said.
+    """
+    world = SharedModel(lesson, live)
+    out = [moment(world)]
+    for decided in quarters:
+        world.play(decided)
+        out.append(moment(world))
+    return out
 
 
 def _without_role(decided: Decided, role: str) -> Decided:

@@ -206,12 +206,23 @@ def test_a_teacher_and_four_capitals_play_one_world(laptop, server, tmp_path):
         expect(row).to_contain_text(words)
     expect(teacher.locator("#debrief")).to_contain_text("The model's own Vietnam")
     expect(teacher.locator("#debrief")).to_contain_text("Without maritime incident by China")
+    expect(teacher.locator("#debrief-chart canvas").first).to_be_visible()  # the class against the model and the fan
+    expect(teacher.locator("#debrief-chart")).to_have_attribute("aria-label", re.compile("This class"))
+    replay = teacher.get_by_label("Quarter shown")
+    expect(teacher.locator("#replay-shown")).to_contain_text("quarter 1:")
+    replay.fill("0")  # back to the start: the world before the first quarter
+    expect(teacher.locator("#replay-shown")).to_contain_text("quarter 0:")
+    expect(teacher.locator("#replay-shown")).to_contain_text("multi-alignment holds")
+    replay.fill("1")
     shoot(teacher, "class_debrief", tmp_path)
 
     with teacher.expect_download() as download:
         teacher.get_by_role("button", name="Download CSV").click()
     text = Path(download.value.path()).read_text()
     assert text.startswith("row,seat,name,role") and "Hanoi student" in text
+    with teacher.expect_download() as download:
+        teacher.get_by_role("button", name="Download PNG").click()
+    assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
 
 def test_a_dropped_student_rejoins_the_same_world_and_seat(laptop, server):

@@ -163,6 +163,26 @@ def test_a_student_cannot_act_as_the_teacher_nor_with_a_forged_token(client, ser
     csv = client.get("/debrief.csv", headers={"X-Bamboo-Class": code, "Authorization": f"Bearer {token}"})
     assert csv.status_code == 200 and csv.text.startswith("row,seat,name,role")
     assert csv.headers["content-type"].startswith("text/csv")
+    for headers in ({"X-Bamboo-Class": code, "Authorization": f"Bearer {mine}"}, {},
+                    {"X-Bamboo-Class": code, "Authorization": f"Bearer {token[:-1]}x"}):  # fmt: skip
+        refused = client.get("/debrief.png", headers=headers)
+        assert refused.status_code == 403 and not refused.content.startswith(b"\x89PNG")
+
+
+def test_the_debrief_carries_its_chart_and_its_png_goes_to_the_teacher(client, server):
+    teacher, code, token = opened(client)
+    teacher.send_json({"action": "advance", "code": code, "token": token})
+    view_where(teacher, lambda v: v["quarter"] == 1)
+    teacher.send_json({"action": "debrief", "code": code, "token": token})
+    done = until(teacher, lambda m: m.get("action") == "debrief")
+    names = [s["name"] for s in done["chart"]["series"]]
+    assert "United States" in names and "United States (model's own)" in names and "replay" in names
+    assert done["chart_text"].startswith("This class (solid)")
+    assert len(done["debrief"]["record"]) == 2
+    png = client.get("/debrief.png", headers={"X-Bamboo-Class": code, "Authorization": f"Bearer {token}"})
+    assert png.status_code == 200 and png.content.startswith(b"\x89PNG\r\n\x1a\n")
+    assert png.headers["content-type"] == "image/png"
+    assert f"bamboo-class-{code}.png" in png.headers["content-disposition"]
 
 
 def test_every_change_reaches_every_seat_of_the_class_and_no_other(client, server):

@@ -17,9 +17,9 @@ from conftest import SCENARIOS
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import shared_world
+from sim import charts, shared_world
 from sim.agents import Russia
-from sim.classroom import Lesson, same_world
+from sim.classroom import FanSummary, Lesson, same_world
 from sim.domain import POWERS
 from sim.shared_world import (
     NOBODY,
@@ -168,6 +168,59 @@ def test_the_debrief_lists_every_student_s_moves_beside_the_model(hub):
     assert [r["row"] for r in rows if r["row"] != "move"][-3:] == [
         "class world", "model's own world", f"without {event['event']}"
     ]  # fmt: skip
+
+
+def test_the_debrief_chart_sets_the_class_against_the_model_and_the_fan(hub):
+    shared, _, _ = play_class(hub)
+    debrief = shared.debrief()
+    n = len(HANOI_PLAN)
+    fan = FanSummary.of(shared.world.fan(40))
+    option = charts.debrief_chart(shared.world, debrief, fan)
+    assert json.loads(json.dumps(option, allow_nan=False)) == option
+    assert option["xAxis"]["data"] == [str(shared.world.calendar.date(t)) for t in range(shared.world.horizon + 1)]
+    lines = {s["name"]: [v["value"] if isinstance(v, dict) else v for v in s["data"]]
+             for s in option["series"] if s.get("data") and "stack" not in s}  # fmt: skip
+    bands = [s for s in option["series"] if "stack" in s]
+    assert len(bands) == 4 * len(POWERS)  # the 90% and 50% bands of each power: a low edge and a band
+    assert all(len(s["data"]) == shared.world.horizon + 1 for s in bands)
+    # the class's line is the class's recorded ties; the model's line a plain model on the same seed and events
+    plain = same_world(shared.world.what_if, SEED, shared.world.live_events, 1)
+    plain.run_for(n)
+    recorded = shared.world.trajectories()["alignment"][:, 0]
+    for i, p in enumerate(POWERS):
+        name = charts.NAMES[p]
+        assert np.allclose(lines[name], recorded[:, i], atol=1e-4) and len(lines[name]) == n + 1
+        assert np.allclose(lines[f"{name} (model's own)"], plain.trajectories()["alignment"][:, 0, i], atol=1e-4)
+        without = replay(shared.lesson, (), shared.quarters).trajectories()["alignment"][:, 0, i]
+        assert np.allclose(lines[f"{name} (without event 1)"], without, atol=1e-4)
+    (now,) = next(s for s in option["series"] if s.get("id") == charts.REPLAY)["markLine"]["data"]
+    assert now["xAxis"] == debrief["dates"][-1]
+    assert charts.text_alternative(option).startswith("This class (solid)")
+    # the model's own failure date is marked where it fails
+    failed = {**debrief, "model": {**debrief["model"], "failure_date": debrief["dates"][1]}}
+    marks = next(s for s in charts.debrief_chart(shared.world, failed, None)["series"] if s.get("name") == "marks")
+    said = {m["label"].get("formatter"): m.get("xAxis") for m in marks["markLine"]["data"]}
+    assert said["model's fails"] == debrief["dates"][1]
+    if debrief["model"]["failure_date"] is None:
+        assert "model's fails" not in json.dumps(option)
+    # without a fan: no bands, the same lines
+    assert not [s for s in charts.debrief_chart(shared.world, debrief, None)["series"] if "stack" in s]
+    # drawn as a PNG for a file
+    assert charts.chart_png(option).startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_the_debrief_replays_the_world_quarter_by_quarter(hub):
+    shared, _, _ = play_class(hub)
+    record = shared.debrief()["record"]
+    assert [m["quarter"] for m in record] == list(range(len(HANOI_PLAN) + 1))
+    assert [m["date"] for m in record[1:]] == shared.debrief()["dates"]
+    for q, moment in enumerate(record):  # each quarter as the class's world stood then
+        then = replay(shared.lesson, tuple(shared.world.live_events), shared.quarters[:q])
+        assert moment == shared_world.moment(then)
+        assert moment["verdict"] == shared_world.fate(then)["verdict"]
+    last = record[-1]
+    assert last["ties"] == shared.view(shared.teacher)["ties"]
+    assert last["verdict"] == shared_world.fate(shared.world)["verdict"]
 
 
 def test_a_dropped_student_rejoins_the_same_seat_and_world(hub):

@@ -32,6 +32,7 @@
   let seat = remembered(); // {code, token, name?}
   let view = null;
   let chart = null;
+  let debriefChart = null;
   let timer = null;
   let shownRole = null;
 
@@ -109,7 +110,7 @@
       remember(seat);
     } else if (msg.action === "debrief") {
       say("");
-      drawDebrief(msg.debrief);
+      drawDebrief(msg.debrief, msg.chart, msg.chart_text);
     } else if (msg.action === "inject") {
       say("Event injected.");
     }
@@ -165,7 +166,7 @@
     $("join-hint").hidden = false;
     $("student-address").textContent = location.host + "/";
     for (const id of ["advance", "timer", "inject"]) $(id).disabled = !v.running;
-    for (const id of ["show-debrief", "csv"]) $(id).disabled = false;
+    for (const id of ["show-debrief", "csv", "png"]) $(id).disabled = false;
     if (!v.running) stopTimer();
     const roster = $("roster");
     roster.replaceChildren();
@@ -205,6 +206,7 @@
     $("chart").hidden = on;
     $("show-debrief").textContent = on ? "Back to the world" : "Debrief";
     if (!on && chart) chart.resize();
+    if (on && debriefChart) debriefChart.resize();
   }
 
   const moveWords = (m) =>
@@ -236,16 +238,58 @@
     return `${f.verdict}${f.failure_date ? " (" + f.failure_date + ")" : ""}, Hanoi's security ${f.security.toFixed(2)}`;
   }
 
-  function drawDebrief(d) {
+  const tieWords = (m) => Object.entries(m.ties)
+    .map(([p, x]) => `${catalogue.powers[p].name} ${x.toFixed(2)} (${m.tiers[p].replaceAll("_", " ")})`).join(", ");
+
+  // the replay: the world at quarter i of the class's record, and the chart's mark moved there
+  function replayAt(d, option, i) {
+    const m = d.record[i];
+    const failed = m.failure_date ? ` (${m.failure_date})` : "";
+    $("replay-shown").value = `${m.date}, quarter ${m.quarter}: ${tieWords(m)}; ${m.verdict}${failed}; Hanoi's security ${m.security.toFixed(2)}`;
+    if (!debriefChart || !option) return;
+    const mark = option.series.find((s) => s.id === "replay");
+    const line = { ...mark.markLine.data[0], xAxis: m.date };
+    debriefChart.setOption({ series: [{ id: "replay", markLine: { data: [line] } }] });
+  }
+
+  function debriefChartBox(d, option, text) {
+    const box = document.createElement("div");
+    box.id = "debrief-chart";
+    box.className = "chart debrief-chart";
+    box.setAttribute("role", "img");
+    box.setAttribute("aria-label", text || "The debrief's chart");
+    const row = document.createElement("div");
+    row.className = "replay";
+    const label = document.createElement("label");
+    label.htmlFor = "replay";
+    label.textContent = "Quarter shown";
+    const slider = document.createElement("input");
+    Object.assign(slider, { type: "range", id: "replay", min: "0", max: String(d.record.length - 1), step: "1" });
+    slider.value = slider.max;
+    const shown = document.createElement("output");
+    shown.id = "replay-shown";
+    shown.htmlFor = "replay";
+    shown.setAttribute("aria-live", "polite");
+    slider.addEventListener("input", () => replayAt(d, option, Number(slider.value)));
+    row.append(label, slider, shown);
+    return [box, row];
+  }
+
+  function drawDebrief(d, option, text) {
     const box = $("debrief");
+    if (debriefChart) {
+      debriefChart.dispose();
+      debriefChart = null;
+    }
     box.replaceChildren();
     const h = document.createElement("h2");
     h.textContent = `Debrief: ${plain(d.scenario)}, seed ${d.seed}, ${d.dates.length} quarters played`;
+    box.append(h, ...debriefChartBox(d, option, text));
     const world = document.createElement("p");
     world.textContent = `This class's world: ${fateWords(d.world)}.`;
     const model = document.createElement("p");
     model.textContent = `The model's own Vietnam (same seed and events, every capital the model's): ${fateWords(d.model)}.`;
-    box.append(h, world, model);
+    box.append(world, model);
     const roles = Object.entries(d.roles).map(([role, r]) => [
       roleLabel(role), r.played_by === "class" ? "the class" : "the model", r.score.toFixed(2), r.model_in_the_chair.toFixed(2),
     ]);
@@ -261,17 +305,22 @@
       box.append(p);
     }
     showDebrief(true);
+    if (window.echarts && option) {
+      debriefChart = echarts.init($("debrief-chart"), null, { renderer: "canvas" });
+      debriefChart.setOption(option, true);
+    }
+    replayAt(d, option, d.record.length - 1);
   }
 
-  async function downloadCsv() {
-    const response = await fetch("/debrief.csv", {
+  async function download(kind) {
+    const response = await fetch(`/debrief.${kind}`, {
       headers: { "X-Bamboo-Class": seat.code, Authorization: "Bearer " + seat.token },
     });
     if (!response.ok) return say(await response.text());
     const url = URL.createObjectURL(await response.blob());
     const a = document.createElement("a");
     a.href = url;
-    a.download = `bamboo-class-${seat.code}.csv`;
+    a.download = `bamboo-class-${seat.code}.${kind}`;
     document.body.append(a);
     a.click();
     a.remove();
@@ -318,7 +367,9 @@
       say("Working out the debrief…");
       act("debrief");
     });
-    $("csv").addEventListener("click", downloadCsv);
+    $("csv").addEventListener("click", () => download("csv"));
+    $("png").addEventListener("click", () => download("png"));
+    window.addEventListener("resize", () => debriefChart && debriefChart.resize());
     if (!key() && !seat) say("Open this page with the console's address from `bamboo class` (it ends with #key=…).");
   }
 
