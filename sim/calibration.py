@@ -34,7 +34,6 @@ import numpy as np
 
 from sim.calendar import Month
 from sim.measurement import tier_distribution
-from sim.model import BalanceModel
 from sim.params import ParameterSet
 from sim.posterior import Posterior
 from sim.record import Record
@@ -149,14 +148,10 @@ class Distance:
         """The mean ranked probability score of the run with ``values``; WORST if they break a sourced order."""
         if not keeps_orders(values, self.orders):
             return WORST
-        model = BalanceModel(
+        model = self.scenario.model(
             runs=self.reps,
-            rng=self.seed,
-            parameters=self.scenario.parameter_set,
-            uncertainty=self.scenario.uncertainty,
+            seed=self.seed,
             horizon=self.steps,
-            events=[e.build() for e in self.scenario.events],
-            strategy=self.scenario.strategy,
             values={path: np.full(self.reps, v) for path, v in values.items()},
         )
         model.run_for(self.steps)

@@ -436,14 +436,9 @@ class ClassroomModel(BalanceModel):
         what_if = lesson.what_if()
         built = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in live]
         super().__init__(
-            runs=1,
-            rng=lesson.seed,
-            parameters=what_if.parameter_set,
-            uncertainty=what_if.uncertainty,
-            horizon=what_if.steps,
-            events=[*(e.build() for e in what_if.events), *built],
-            strategy=watched(lesson.strategy),
-            powers=powers,
+            **what_if.model_arguments(
+                runs=1, seed=lesson.seed, extra_events=built, strategy=watched(lesson.strategy), powers=powers
+            )
         )
         self.lesson, self.what_if, self.seed = lesson, what_if, lesson.seed
         self.student, self.fan_runs = lesson.student, lesson.fan_runs
@@ -565,16 +560,8 @@ def same_world(
     ``record`` and ``observers`` are BalanceModel's: an ensemble streams its outcomes instead of keeping them.
     """
     built = [EVENT_TYPES[kind](at, **fields) for kind, at, fields in live]
-    return BalanceModel(
-        runs=runs,
-        rng=seed,
-        parameters=what_if.parameter_set,
-        uncertainty=what_if.uncertainty,
-        horizon=what_if.steps,
-        events=[*(e.build() for e in what_if.events), *built],
-        strategy=strategy,
-        record=record,
-        observers=observers,
+    return what_if.model(
+        runs=runs, seed=seed, extra_events=built, strategy=strategy, record=record, observers=observers
     )
 
 

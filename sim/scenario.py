@@ -35,6 +35,7 @@ from sim.yamlfile import Mapping, YamlFault, escape, kind, show, token
 if TYPE_CHECKING:
     import numpy as np
 
+    from sim.agents import GreatPower, Hedger
     from sim.model import BalanceModel, Observer
 
 TOP_KEYS = (
@@ -207,41 +208,51 @@ class Scenario:
         text = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
-    def model(
+    def model(self, **options: Any) -> BalanceModel:
+        """A BalanceModel of this scenario (fresh events each time): ``model_arguments(**options)`` made a model."""
+        from sim.model import BalanceModel
+
+        return BalanceModel(**self.model_arguments(**options))
+
+    def model_arguments(
         self,
         *,
         runs: int | None = None,
         seed: int | None = None,
         first_run: int = 0,
+        horizon: int | None = None,
+        extra_events: Iterable[Event] = (),
         record: bool = True,
         observers: Iterable[Observer] = (),
-        strategy: str | None = None,
+        strategy: str | type[Hedger] | None = None,
+        powers: dict[str, type[GreatPower]] | None = None,
         values: dict[str, np.ndarray] | None = None,
         event_values: dict[str, np.ndarray] | None = None,
         run_index: np.ndarray | None = None,
-    ) -> BalanceModel:
-        """A BalanceModel of this scenario (fresh events each time), with its strategy unless another is given.
+    ) -> dict[str, Any]:
+        """What ``BalanceModel`` is given for this scenario: the one way every caller builds a model of it.
 
-        ``runs`` and ``seed`` default to the scenario's own; the other arguments are ``BalanceModel``'s: a design's
-        per-run ``values``, ``event_values`` and ``run_index`` (``sim.explore``).
+        ``runs``, ``seed``, ``horizon`` (steps) and ``strategy`` default to the scenario's own; ``extra_events``
+        are added after the scenario's (a class's live events); the other arguments are ``BalanceModel``'s: a
+        design's per-run ``values``, ``event_values`` and ``run_index`` (``sim.explore``), the powers' classes
+        (a class's played capitals). A subclass of ``BalanceModel`` (the classroom's) takes the same arguments.
         """
-        from sim.model import BalanceModel
-
-        return BalanceModel(
-            runs=runs or self.runs,
-            rng=self.seed if seed is None else seed,
-            parameters=self.parameter_set,
-            uncertainty=self.uncertainty,
-            first_run=first_run,
-            horizon=self.steps,
-            events=[e.build() for e in self.events],
-            record=record,
-            observers=observers,
-            strategy=strategy or self.strategy,
-            values=values,
-            event_values=event_values,
-            run_index=run_index,
-        )
+        return {
+            "runs": runs or self.runs,
+            "rng": self.seed if seed is None else seed,
+            "parameters": self.parameter_set,
+            "uncertainty": self.uncertainty,
+            "first_run": first_run,
+            "horizon": self.steps if horizon is None else horizon,
+            "events": [*(e.build() for e in self.events), *extra_events],
+            "record": record,
+            "observers": observers,
+            "strategy": strategy or self.strategy,
+            "powers": powers,
+            "values": values,
+            "event_values": event_values,
+            "run_index": run_index,
+        }
 
 
 def load_scenario(
