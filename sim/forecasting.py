@@ -43,7 +43,16 @@ from sim.measurement import year_end_steps
 from sim.record import Record
 from sim.rolling import STATE_RULE, VARIANT_NOTES, Facts, baselines, forecast
 from sim.scenario import Scenario
-from sim.scoring import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, bootstrap, brier, certain, ranked_probability, rises
+from sim.scoring import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    bootstrap,
+    brier,
+    certain,
+    ranked_probability,
+    rises,
+    skill_text,
+)
 
 FORMAT = "bamboo-forecast/1"
 UNSEALED = ("sha256", "made")  # the fields the seal is not computed over
@@ -269,15 +278,9 @@ def grade_lines(report: dict) -> list[str]:
     for measure in ("brier", "rps"):
         block = report[measure]
         scores = ", ".join(f"{k} {v['score']:.3f}" for k, v in block["scores"].items())
-        skills = ", ".join(f"{b} {_skill(block['skill'][b])}" for b in BASELINES)
+        skills = ", ".join(f"{b} {skill_text(block['skill'][b])}" for b in BASELINES)
         lines.append(f"  {measure}: {scores}; model's skill vs {skills}")
     return lines
-
-
-def _skill(entry: dict) -> str:
-    value = "n/a" if entry["skill"] is None else f"{entry['skill']:+.2f}"
-    interval = entry["interval"]
-    return value if interval is None else f"{value} [{interval[0]:+.2f}, {interval[1]:+.2f}]"
 
 
 def summary_lines(document: dict) -> list[str]:

@@ -31,6 +31,7 @@ from sim.scoring import (
     ranked_probability,
     rises,
     score,
+    skill_text,
     trend,
 )
 
@@ -122,19 +123,12 @@ def skill_lines(report: dict) -> list[str]:
         entry = report["skill"][window]
         for measure, label in (("brier", "Brier, a rise this year"), ("rps", "RPS")):
             scores = ", ".join(f"{k} {v['score']:.3f}" for k, v in entry[measure]["scores"].items())
-            skills = ", ".join(f"{k} {_skill(v)}" for k, v in entry[measure]["skill"].items())
+            skills = ", ".join(f"{k} {skill_text(v)}" for k, v in entry[measure]["skill"].items())
             lines.append(
                 f"  {window.replace('_', ' ')} {label} ({entry['rises']} rises in {entry['power_years']} "
                 f"power-years): {scores}; model's skill vs {skills}"
             )
     return lines
-
-
-def _skill(entry: dict) -> str:
-    """A skill with its interval, as printed."""
-    value = "n/a" if entry["skill"] is None else f"{entry['skill']:+.2f}"
-    interval = entry["interval"]
-    return value if interval is None else f"{value} [{interval[0]:+.2f}, {interval[1]:+.2f}]"
 
 
 def hindcast(

@@ -64,6 +64,7 @@ from sim.scoring import (
     ranked_probability,
     rises,
     score,
+    skill_text,
     trend,
 )
 
@@ -489,15 +490,9 @@ def summary_lines(report: dict) -> list[str]:
             for measure in ("brier", "rps"):
                 block = entry[measure]
                 scores = ", ".join(f"{k} {block['scores'][k]['score']:.3f}" for k in FORECASTS)
-                skills = ", ".join(f"{b} {_skill(block['skill'][b])}" for b in BASELINES)
+                skills = ", ".join(f"{b} {skill_text(block['skill'][b])}" for b in BASELINES)
                 lines.append(
                     f"    {origin} {measure} ({entry['rises']} rises in {entry['power_years']} power-years): "
                     f"{scores}; model's skill vs {skills}"
                 )
     return lines
-
-
-def _skill(entry: dict) -> str:
-    value = "n/a" if entry["skill"] is None else f"{entry['skill']:+.2f}"
-    interval = entry["interval"]
-    return value if interval is None else f"{value} [{interval[0]:+.2f}, {interval[1]:+.2f}]"

@@ -319,3 +319,10 @@ def bootstrap(
             "undefined": int(np.isnan(resampled).sum()),
         }
     return {"scores": scores, "skill": skill}
+
+
+def skill_text(entry: dict) -> str:
+    """A skill with its bootstrap interval, as the reports print it: "+0.32 [-0.24, +0.67]", or "n/a"."""
+    value = "n/a" if entry["skill"] is None else f"{entry['skill']:+.2f}"
+    interval = entry["interval"]
+    return value if interval is None else f"{value} [{interval[0]:+.2f}, {interval[1]:+.2f}]"
