@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # the command's own imports load these when it runs: --versio
     from sim.ensemble import Checkpoint, Chunk
     from sim.posterior import Posterior
     from sim.record import Record
+    from sim.rolling import Facts
     from sim.scenario import Scenario
     from sim.tally import StrategyTally
 
@@ -696,27 +697,42 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rolling(args: argparse.Namespace) -> int:
-    """``bamboo history --rolling``: forecasts from the recorded state at each origin; rolling.json and .csv."""
-    import time
+def _restart_inputs(args: argparse.Namespace) -> tuple[Record, Scenario, Facts, Path, int]:
+    """What a restart from the record needs (``history --rolling``, ``forecast``), read once, faults as usage.
 
+    The record, the history scenario, the dated facts, the scenario's path as a reader of the reports knows
+    it, and the first origin the facts allow.
+    """
     from sim.hindcast import HISTORY_SCENARIO
-    from sim.history import SeriesError, load_series
     from sim.record import RecordError, load_record
-    from sim.results import manifest, write_csv, write_json
-    from sim.rolling import CSV_COLUMNS, ORIGINS, ExogenousError, load_facts, rolling, rows, summary_lines
+    from sim.rolling import ExogenousError, load_facts
     from sim.scenario import SHIPPED
 
     try:
         record = load_record(args.record)
         scenario = _load(args.scenario or SHIPPED / HISTORY_SCENARIO)
-        load_series(args.series)
         facts = load_facts()
-    except (RecordError, SeriesError, ExogenousError) as exc:
+    except (RecordError, ExogenousError) as exc:
         raise UsageError(str(exc)) from None
-    path = args.scenario or Path("scenarios") / HISTORY_SCENARIO  # as a reader of the reports knows it
-    origins = args.origins or ORIGINS
+    path = args.scenario or Path("scenarios") / HISTORY_SCENARIO
     first = max(int(record.years[0]), facts.covers_from.year - 1)
+    return record, scenario, facts, path, first
+
+
+def _rolling(args: argparse.Namespace) -> int:
+    """``bamboo history --rolling``: forecasts from the recorded state at each origin; rolling.json and .csv."""
+    import time
+
+    from sim.history import SeriesError, load_series
+    from sim.results import manifest, write_csv, write_json
+    from sim.rolling import CSV_COLUMNS, ORIGINS, rolling, rows, summary_lines
+
+    record, scenario, _, path, first = _restart_inputs(args)
+    try:
+        load_series(args.series)
+    except SeriesError as exc:
+        raise UsageError(str(exc)) from None
+    origins = args.origins or ORIGINS
     if not all(first <= o < record.years[-1] for o in origins):
         raise UsageError(f"--origins: expected years within {first}-{record.years[-1] - 1}, got {list(origins)}")
     if scenario.start.year > first or scenario.horizon.year <= record.years[-1]:
@@ -754,21 +770,10 @@ def _rolling(args: argparse.Namespace) -> int:
 def cmd_forecast(args: argparse.Namespace) -> int:
     """``bamboo forecast``: a sealed forecast from the recorded state at the origin; forecast.json."""
     from sim.forecasting import DEFAULT_YEARS, dumps, make, summary_lines
-    from sim.hindcast import HISTORY_SCENARIO
-    from sim.record import RecordError, load_record
     from sim.record import default_path as record_path
     from sim.results import file_hashes, write_json
-    from sim.rolling import ExogenousError, load_facts
-    from sim.scenario import SHIPPED
 
-    try:
-        record = load_record(args.record)
-        scenario = _load(args.scenario or SHIPPED / HISTORY_SCENARIO)
-        facts = load_facts()
-    except (RecordError, ExogenousError) as exc:
-        raise UsageError(str(exc)) from None
-    path = args.scenario or Path("scenarios") / HISTORY_SCENARIO  # as a reader of the forecast knows it
-    first = max(int(record.years[0]), facts.covers_from.year - 1)
+    record, scenario, facts, path, first = _restart_inputs(args)
     origin = int(record.years[-1]) if args.origin is None else args.origin
     if not first <= origin <= record.years[-1]:
         raise UsageError(f"--origin: expected a year within {first}-{record.years[-1]}, got {origin}")
