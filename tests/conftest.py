@@ -108,3 +108,52 @@ def with_scalars(world: World, **changes) -> World:
 @pytest.fixture
 def world() -> World:
     return make_world()
+
+
+def free_port() -> int:
+    """A port on the loopback address that nothing listens on now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serving(command: str, log: Path, seconds: float, env: dict | None = None):
+    """``bamboo COMMAND`` on a free local port, its output in ``log``: its URL once it answers; stopped after.
+
+    Fails the test with the server's output if it exits or does not answer within ``seconds``.
+    """
+    import time
+    import urllib.request
+
+    port = free_port()
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "sim", command, "--host", "127.0.0.1", "--port", str(port)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + seconds
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"bamboo {command} exited with {server.returncode}:\n{log.read_text()}")
+            try:
+                urllib.request.urlopen(url, timeout=2).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"bamboo {command} did not answer within {seconds:.0f} s:\n{log.read_text()}")
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

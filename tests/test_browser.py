@@ -12,16 +12,13 @@ screenshots of docs/classroom.md are taken again.
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, serving
 
 pytestmark = pytest.mark.slow  # a real Chromium and a dashboard server
 
@@ -46,13 +43,6 @@ if not CHROMIUM.exists():
 
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 PROBE = """
 from pathlib import Path
 Path(__file__).with_name("imported").write_text("the server imported bamboo_probe")
@@ -70,37 +60,9 @@ def server_files(tmp_path_factory):
 @pytest.fixture(scope="module")
 def dashboard(server_files):
     """`bamboo app` on a free local port; its URL."""
-    port = free_port()
-    log = server_files / "server.log"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(server_files), os.environ.get("PYTHONPATH", "")])}
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "sim", "app", "--host", "127.0.0.1", "--port", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"bamboo app exited with {server.returncode}:\n{log.read_text()}")
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"bamboo app did not answer within 90 s:\n{log.read_text()}")
-                time.sleep(0.5)
+    with serving("app", server_files / "server.log", 90, env) as url:
         yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
 
 
 @pytest.fixture(scope="module")

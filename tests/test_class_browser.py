@@ -11,15 +11,10 @@ world are taken again (1280×600, 1280×720, 1920×1080).
 import json
 import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import REPO
+from conftest import REPO, serving
 
 pytestmark = pytest.mark.slow  # a real Chromium and a class server
 
@@ -45,46 +40,17 @@ MOVES = {  # each role's move for the first quarter, and how the debrief words i
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """`bamboo class` on a free local port: (the students' address, the console's address with its key)."""
-    port = free_port()
     log = tmp_path_factory.mktemp("class") / "server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "sim", "class", "--port", str(port)], stdout=out,
-                                stderr=subprocess.STDOUT)  # fmt: skip
-    root = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"bamboo class exited with {proc.returncode}:\n{log.read_text()}")
-            try:
-                urllib.request.urlopen(root, timeout=2).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"bamboo class did not answer within 120 s:\n{log.read_text()}")
-                time.sleep(0.5)
+    with serving("class", log, 120) as root:
         console = re.search(r"(http://\S+/teacher#key=\S+)", log.read_text()).group(1)
         from sim import sandbox
 
         said = "writes only into its caches" if sandbox.abi() else "cannot confine the server's writes"
         assert said in log.read_text()  # confined as it starts (sim.sandbox), or says why not
         yield root, console
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
