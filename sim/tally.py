@@ -65,7 +65,7 @@ class RunMeans:
 class StrategyTally:
     """Exact, mergeable counts of the same runs under several strategies."""
 
-    ARRAYS = ("patterns", "modes", "security", "gap", "gap_sq", "coerced", "security_failed", "security_by_pattern")
+    ARRAYS = ("patterns", "modes", "security", "gap", "gap_sq", "coerced", "security_by_pattern")  # merge and keep
 
     def __init__(self, names: tuple[str, ...]) -> None:
         """An empty tally of the strategies ``names``, which must include the model's own."""
@@ -80,7 +80,6 @@ class StrategyTally:
         self.gap = np.zeros(n, np.int64)  # sum of the paired difference from the model's own strategy
         self.gap_sq = np.zeros(n, np.int64)  # and of its square
         self.coerced = np.zeros(n, np.int64)  # runs in which a power coerced at the coercion line for a spell
-        self.security_failed = np.zeros(n, np.int64)  # sum of each failed run's mean satisfaction
         # sum of each run's mean satisfaction under each strategy, by the run's survival pattern: the paired fates
         self.security_by_pattern = np.zeros((n, 2**n), np.int64)
 
@@ -99,12 +98,10 @@ class StrategyTally:
             fixed = np.rint(security[name] * SCALE).astype(np.int64)
             np.add.at(self.security_by_pattern[s], code, fixed)  # integers: exact in any order of chunks
             self.modes[s] += np.bincount(modes[name].astype(np.int64), minlength=len(Failure))
-            self.security[s] += np.rint(security[name] * SCALE).astype(np.int64).sum()
+            self.security[s] += fixed.sum()
             gap = own - security[name]
             self.gap[s] += np.rint(gap * SCALE).astype(np.int64).sum()
             self.gap_sq[s] += np.rint(gap * gap * SCALE).astype(np.int64).sum()
-            failed = ~survived[name].astype(bool)
-            self.security_failed[s] += np.rint(security[name][failed] * SCALE).astype(np.int64).sum()
             if coerced is not None:
                 self.coerced[s] += int(np.count_nonzero(coerced[name]))
         self.runs += len(own)
@@ -146,10 +143,11 @@ class StrategyTally:
         more secure than those it passes is judging something else.
         """
         s = self.names.index(name)
-        survivors = int(self.patterns[self._survived(s)].sum())
+        kept = self._survived(s)
+        survivors = int(self.patterns[kept].sum())
         failures = self.runs - survivors
-        failed = float(self.security_failed[s]) / SCALE
-        surviving = float(self.security[s] - self.security_failed[s]) / SCALE
+        failed = float(self.security_by_pattern[s][~kept].sum()) / SCALE
+        surviving = float(self.security_by_pattern[s][kept].sum()) / SCALE
         return (failed / failures if failures else None, surviving / survivors if survivors else None)
 
     def paired_fates(self, a: str, b: str) -> tuple[int, float | None, float | None]:
