@@ -1169,8 +1169,22 @@ def _quit_at_once(signum: int, frame: FrameType | None) -> None:
 
 def _interrupt_once(signum: int, frame: FrameType | None) -> None:
     """Ctrl+C while the command works: a KeyboardInterrupt, once; a second Ctrl+C waits for the clean-up to end."""
+    if _in_compiler_callback(frame):
+        # llvmlite calls back into Python from C (its object cache) through ctypes, which prints and swallows
+        # whatever the callback raises: the interrupt would be lost and the run go on, so it is sent again shortly
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGINT)).start()
+        return
     signal.signal(signal.SIGINT, _cleaning_up)
     raise KeyboardInterrupt
+
+
+def _in_compiler_callback(frame: FrameType | None) -> bool:
+    """Whether Python code called back from the compiler's C code (llvmlite) runs at ``frame``."""
+    while frame is not None:
+        if f"{os.sep}llvmlite{os.sep}" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _cleaning_up(signum: int, frame: FrameType | None) -> None:

@@ -351,6 +351,38 @@ def test_an_early_ctrl_c_exits_130_with_one_line(tmp_path, after):
     assert not (tmp_path / "out").exists()
 
 
+def test_a_ctrl_c_inside_the_compilers_callback_is_sent_again_not_lost(monkeypatch):
+    """What an llvmlite callback raises, ctypes swallows: so there the interrupt is re-sent instead of raised."""
+    import signal
+    import sys
+
+    from sim import cli
+
+    def frame_in(filename):
+        scope = {"sys": sys}
+        exec(compile("frame = sys._getframe()", filename, "exec"), scope)  # a frame whose code lives in that file
+        return scope["frame"]
+
+    inside = frame_in(os.path.join(os.sep, "venv", "site-packages", "llvmlite", "binding", "executionengine.py"))
+    outside = frame_in(os.path.join(os.sep, "venv", "site-packages", "numba", "core", "dispatcher.py"))
+    assert cli._in_compiler_callback(inside) and not cli._in_compiler_callback(outside)
+    timers = []
+
+    class Timer:
+        def __init__(self, *args):
+            timers.append(args)
+
+        def start(self):
+            pass
+
+    monkeypatch.setattr(cli.threading, "Timer", Timer)
+    monkeypatch.setattr(cli.signal, "signal", lambda *a: None)
+    cli._interrupt_once(signal.SIGINT, inside)  # deferred: no exception here, one re-send scheduled
+    assert len(timers) == 1 and timers[0][1] is os.kill and timers[0][2][1] == signal.SIGINT
+    with pytest.raises(KeyboardInterrupt):
+        cli._interrupt_once(signal.SIGINT, outside)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("gap", [0.0, 0.05, 0.3, 1.0])
 def test_a_double_ctrl_c_exits_130_with_one_line(tmp_path, gap):
