@@ -16,9 +16,9 @@ import json
 import statistics
 import time
 
-from sim.charts import fan_chart
-from sim.classroom import SCENARIOS, Lesson
-from sim.plots import QS
+from sim.classroom.charts import fan_chart
+from sim.classroom.lesson import SCENARIOS, Lesson
+from sim.outputs.plots import QS
 
 
 def slider_move(lesson: Lesson, value: float) -> dict[str, float]:

@@ -3,7 +3,7 @@
 A design of ``--points`` Sobol' points over every open factor of a scenario,
 each simulated over ``--replicates`` runs under every strategy (the value of
 hedging needs them all), in this process. From the rate, the time of the
-default design (Morris and Sobol', sim.sensitivity's defaults) on one core.
+default design (Morris and Sobol', sim.analysis.sensitivity's defaults) on one core.
 
     python benchmarks/bench_sensitivity.py [--scenario scenarios/caatsa_enforced.yaml] [--points 1024]
 """
@@ -15,8 +15,9 @@ import json
 import os
 import time
 
-from sim import explore, sensitivity
-from sim.scenario import load_scenario
+from sim.analysis import sensitivity
+from sim.runs import explore
+from sim.runs.scenario import load_scenario
 
 
 def main() -> None:

@@ -2,7 +2,7 @@
 
 The server is started as a class would start it. A teacher's console and N
 students are websocket clients speaking the pages' own messages (the actions
-of sim.shared_world); the students join, take the four roles in turn and,
+of sim.classroom.shared_world); the students join, take the four roles in turn and,
 after each new quarter reaches them, send their move for the next one (a
 random stance, or a random move on each of Hanoi's ties; a move the Four No's
 forbid is refused, as it would be for a real student). The teacher advances a

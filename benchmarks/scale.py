@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 
-from sim.calendar import Month
+from sim.model.calendar import Month
 
 STATUS_QUO = Path(__file__).resolve().parent.parent / "scenarios" / "status_quo.yaml"
 

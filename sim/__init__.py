@@ -6,22 +6,22 @@ usage message does not start Mesa, Numba and SciPy.
 
 import importlib
 
-from sim.domain import DIMENSIONS, POWERS, TIERS
+from sim.model.domain import DIMENSIONS, POWERS, TIERS
 
 __version__: str  # read on first use: importlib.metadata alone takes longer to load than the rest of this module
 
 _LAZY = {
-    "GreatPower": "sim.agents",
-    "Hedger": "sim.agents",
-    "Month": "sim.calendar",
-    "EVENT_TYPES": "sim.events",
-    "Event": "sim.events",
-    "Shock": "sim.events",
-    "BalanceModel": "sim.model",
-    "Failure": "sim.outcomes",
-    "ParameterError": "sim.params",
-    "ParameterSet": "sim.params",
-    "load_parameters": "sim.params",
+    "GreatPower": "sim.model.agents",
+    "Hedger": "sim.model.agents",
+    "Month": "sim.model.calendar",
+    "EVENT_TYPES": "sim.model.events",
+    "Event": "sim.model.events",
+    "Shock": "sim.model.events",
+    "BalanceModel": "sim.model.balance",
+    "Failure": "sim.model.outcomes",
+    "ParameterError": "sim.model.params",
+    "ParameterSet": "sim.model.params",
+    "load_parameters": "sim.model.params",
 }
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.params import World, load_parameters
-from sim.streams import Streams
+from sim.model.params import World, load_parameters
+from sim.model.streams import Streams
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"
@@ -64,7 +64,7 @@ def run_cli(*args) -> subprocess.CompletedProcess:
     An uncaught exception is not turned into a status; it fails the test with its traceback, as it should.
     Working folder and environment: ``monkeypatch.chdir`` and ``monkeypatch.setenv``.
     """
-    from sim.cli import main
+    from sim.cli.main import main
 
     argv = [str(a) for a in args]
     out, err = io.StringIO(), io.StringIO()

@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 from conftest import REPO, SCENARIOS
 
-from sim.domain import DIMENSIONS, POWERS, TIERS
-from sim.scenario import load_scenario
+from sim.model.domain import DIMENSIONS, POWERS, TIERS
+from sim.runs.scenario import load_scenario
 
 BASELINES = Path(__file__).resolve().parent / "baselines"
 RUNS, SEED = 200, 1

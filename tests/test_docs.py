@@ -6,11 +6,17 @@ import re
 import pytest
 from conftest import REPO
 
-from sim import limits
-from sim.doc_tables import assumption_table, free_parameter_table, order_table, parameter_counts, parameter_table
-from sim.events import EVENT_TYPES
-from sim.params import load_parameters
-from sim.strategies import STRATEGIES
+from sim.model import limits
+from sim.model.events import EVENT_TYPES
+from sim.model.params import load_parameters
+from sim.model.strategies import STRATEGIES
+from sim.outputs.doc_tables import (
+    assumption_table,
+    free_parameter_table,
+    order_table,
+    parameter_counts,
+    parameter_table,
+)
 
 DOCS = REPO / "docs"
 ODD = (DOCS / "ODD.md").read_text(encoding="utf-8")

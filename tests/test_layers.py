@@ -22,13 +22,15 @@ def private_imports(source: str) -> list[str]:
 
 
 def test_the_scan_sees_a_private_import():
-    assert private_imports("from sim.params import _is_number, bounds\n") == ["sim.params._is_number"]
-    assert private_imports("def f():\n    from sim.scenario import _whole\n") == ["sim.scenario._whole"]
-    assert private_imports("from sim.params import bounds\nfrom numpy import _core\n") == []
+    assert private_imports("from sim.model.params import _is_number, bounds\n") == ["sim.model.params._is_number"]
+    assert private_imports("def f():\n    from sim.runs.scenario import _whole\n") == ["sim.runs.scenario._whole"]
+    assert private_imports("from sim.model.params import bounds\nfrom numpy import _core\n") == []
 
 
 def test_no_module_imports_another_modules_private_names():
     found = {
-        f"{path.name}: {name}" for path in PACKAGE.glob("*.py") for name in private_imports(path.read_text("utf-8"))
+        f"{path.relative_to(PACKAGE)}: {name}"
+        for path in PACKAGE.rglob("*.py")
+        for name in private_imports(path.read_text("utf-8"))
     }
     assert not found, f"private names imported across modules: {sorted(found)}"

@@ -1,0 +1,298 @@
+"""Sealed forecasts: made now from the recorded state, graded later against a record of the years forecast.
+
+``make`` runs the rolling-origin machinery (``rolling.forecast``, the ``without`` variant: nothing after the
+origin is known) from the record's state at an origin to a later year, beyond the record if need be, and returns
+the forecast as a document (``forecast.json``):
+
+- ``forecast``: per power and forecast year, the share of runs in each tier at the year's end (``tiers``), and of
+  runs whose tier rises (``rise``) or falls (``fall``) in that year;
+- ``baselines``: the same for the constant upgrade hazard, persistence and the trend, fitted on the record up to
+  the origin (``sim.analysis.rolling.baselines``), so that the grade later sets the model beside what was naive *then*;
+- ``outcomes``: per forecast year, the share of runs in which multi-alignment survives from the origin to the
+  year's end, and of each failure mode;
+- what it was made from: the package version, the git commit (if any), the scenario's content hash and the
+  parameter file's and record's sha256, the runs and the seed; and ``made``, the date and time it was made (UTC).
+
+**The seal.** ``sha256`` is the SHA-256 of the canonical JSON of the document without its ``sha256`` and ``made``
+fields: keys sorted, no spaces (separators ``,`` and ``:``), UTF-8, no NaN. A forecast made twice from the same
+inputs has the same seal and the same bytes apart from ``made``; a forecast edited afterwards no longer matches
+its seal, and ``grade`` refuses it.
+
+``grade`` scores a sealed forecast against a record file (``sim/data/record.yaml``'s format) over the forecast
+years the record covers, consecutive from the year after the origin: Brier on "this power's tier rises this year"
+and RPS on the tiers, each beside the sealed baselines, with skill and bootstrap intervals over power-years, as
+``sim.analysis.rolling.scored`` does. A rise in the first year is judged against the state the forecast started from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import hashlib
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from sim.analysis.hindcast import BASELINES
+from sim.analysis.measurement import year_end_steps
+from sim.analysis.record import Record
+from sim.analysis.rolling import STATE_RULE, VARIANT_NOTES, Facts, baselines, forecast
+from sim.analysis.scoring import (
+    BOOTSTRAP_RESAMPLES,
+    BOOTSTRAP_SEED,
+    bootstrap,
+    brier,
+    certain,
+    ranked_probability,
+    rises,
+    skill_text,
+)
+from sim.model.calendar import Month
+from sim.model.domain import POWERS, TIERS
+from sim.runs.scenario import Scenario
+
+FORMAT = "bamboo-forecast/1"
+UNSEALED = ("sha256", "made")  # the fields the seal is not computed over
+VARIANT = "without"  # a forecast knows nothing after its origin
+DEFAULT_YEARS = 3  # forecast years after the origin when no last year is given
+
+
+class ForecastError(ValueError):
+    """A forecast file or record that cannot be graded: what is wrong, in one line."""
+
+
+def canonical(document: dict) -> bytes:
+    """The canonical JSON the seal is computed over: every field but ``sha256`` and ``made``, keys sorted."""
+    body = {k: v for k, v in document.items() if k not in UNSEALED}
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+
+
+def seal(document: dict) -> str:
+    """The SHA-256 (hex) of the document's canonical JSON."""
+    return hashlib.sha256(canonical(document)).hexdigest()
+
+
+def commit() -> str | None:
+    """The git commit the package's source is at, or None (not a git checkout, or no git)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=Path(__file__).resolve().parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    text = done.stdout.strip()
+    return text if done.returncode == 0 and len(text) == 40 else None
+
+
+def known_until(record: Record, origin: int, last: int) -> Record:
+    """The record up to ``origin``, its years carried on to ``last`` at the origin's tiers.
+
+    The tiers after the origin are placeholders: ``rolling.forecast`` reads only the state at the origin and
+    the years up to it, and the baselines are fitted on those years alone.
+    """
+    years = np.arange(int(record.years[0]), last + 1)
+    upto = record.tiers[:, record.years <= origin]
+    tiers = np.concatenate([upto, np.repeat(upto[:, -1:], last - origin, axis=1)], axis=1)
+    return dataclasses.replace(record, years=years, tiers=tiers, arms_imports=(), arms_years=())
+
+
+def _per_year(probs: np.ndarray, chance: np.ndarray, years: np.ndarray, fall: np.ndarray | None = None) -> dict:
+    """Per power and year: the tier distribution and the chance of a rise (and of a fall), as the file says them."""
+    out: dict[str, dict] = {}
+    for p, power in enumerate(POWERS):
+        out[power] = {}
+        for j, year in enumerate(years.tolist()):
+            entry: dict[str, object] = {
+                "tiers": {t: float(probs[p, j, k]) for k, t in enumerate(TIERS)},
+                "rise": float(chance[p, j]),
+            }
+            if fall is not None:
+                entry["fall"] = float(fall[p, j])
+            out[power][str(year)] = entry
+    return out
+
+
+def _outcomes(scenario: Scenario, runs: int, seed: int, years: np.ndarray) -> tuple[dict, np.ndarray]:
+    """The restarted scenario run again with the same seed: survival and failure modes at each forecast year's end.
+
+    Returns (outcomes by year, the share of runs whose tier falls in each year, (powers, years)).
+    """
+    model = scenario.model(runs=runs, seed=seed)
+    ends = {scenario.calendar.step_of(Month(int(y) + 1, 1)): str(y) for y in years}
+    outcomes = {}
+    for k in range(1, scenario.steps + 1):
+        model.step()
+        if k in ends:
+            outcomes[ends[k]] = {name: float(share) for name, share in model.failure_modes().items()}
+    tier = model.trajectories()["tier"]
+    at = year_end_steps(scenario.calendar, years, tier.shape[0])
+    before = year_end_steps(scenario.calendar, years - 1, tier.shape[0])
+    fall = np.stack([(tier[k] < tier[b]).mean(axis=0) for k, b in zip(at, before, strict=True)], axis=1)
+    return outcomes, fall
+
+
+def make(
+    scenario: Scenario,
+    record: Record,
+    origin: int,
+    last: int,
+    *,
+    runs: int,
+    seed: int,
+    facts: Facts | None = None,
+    prepare: Callable[[Scenario], Scenario] | None = None,
+    inputs: dict | None = None,
+) -> dict:
+    """The sealed forecast of the years after ``origin`` to ``last`` from the record's state at ``origin``.
+
+    ``scenario`` is the history scenario as loaded (its horizon is moved to the start of ``last + 1``);
+    ``prepare`` as for ``sim.analysis.rolling.forecast``; ``inputs``, what the forecast was made from (file names and
+    hashes), is sealed with it. The ``made`` field is set to now. Raises ValueError for an origin outside the
+    record or a last year not after it.
+    """
+    if not record.years[0] <= origin <= record.years[-1]:
+        raise ValueError(f"expected an origin within {record.years[0]}-{record.years[-1]}, got {origin}")
+    if last <= origin:
+        raise ValueError(f"expected a last forecast year after the origin {origin}, got {last}")
+    known = known_until(record, origin, last)
+    longer = dataclasses.replace(scenario, horizon=Month(last + 1, 1))
+    f = forecast(longer, known, origin, post=False, runs=runs, seed=seed, facts=facts, prepare=prepare)
+    window = known.years > origin
+    years = known.years[window]
+    outcomes, fall = _outcomes(f.scenario, runs, seed, years)
+    probs, chances, hazard = baselines(known, origin)
+    start = known.tiers[:, known.years == origin][:, 0]
+    document: dict[str, object] = {
+        "format": FORMAT,
+        "origin": origin,
+        "years": [int(y) for y in years],
+        "state_at_origin": {power: TIERS[int(t)] for power, t in zip(POWERS, start, strict=True)},
+        "state_rule": STATE_RULE,
+        "after_origin": VARIANT_NOTES[VARIANT],
+        "forecast": _per_year(f.probs[:, window], f.rise[:, window], years, fall),
+        "baselines": {name: _per_year(probs[name][:, window], chances[name][:, window], years) for name in BASELINES},
+        "hazard": hazard,
+        "outcomes": outcomes,
+        "runs": runs,
+        "seed": seed,
+        "scenario_sha256": scenario.content_hash(),
+        **(inputs or {}),
+        "package_version": _version(),
+        "commit": commit(),
+        "seal": "sha256 of the canonical JSON (keys sorted, separators ',' ':', UTF-8) without sha256 and made",
+    }
+    document["made"] = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    document["sha256"] = seal(document)
+    return document
+
+
+def _version() -> str:
+    from sim import __version__
+
+    return __version__
+
+
+def dumps(document: dict) -> str:
+    """The forecast as its file holds it: indented JSON, keys in the document's order."""
+    return json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def read(path: Path) -> dict:
+    """A forecast file, its seal checked; ForecastError if it cannot be read or has changed since it was sealed."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ForecastError(f"{path}: cannot read the forecast: {exc}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ForecastError(f"{path}: expected a forecast of bamboo forecast ({FORMAT})")
+    try:
+        same = seal(document) == document.get("sha256")
+    except ValueError:
+        same = False
+    if not same:
+        raise ForecastError(
+            f"{path}: the forecast does not match its sha256; it was changed after it was made, so it is not graded"
+        )
+    return document
+
+
+def _arrays(block: dict, years: list[int]) -> tuple[np.ndarray, np.ndarray]:
+    """A forecast's tier distributions and chances of a rise over ``years``, (powers, years, K) and (powers, years)."""
+    probs = np.array([[[block[p][str(y)]["tiers"][t] for t in TIERS] for y in years] for p in POWERS], dtype=float)
+    chance = np.array([[block[p][str(y)]["rise"] for y in years] for p in POWERS], dtype=float)
+    return probs, chance
+
+
+def grade(document: dict, record: Record) -> dict:
+    """The scores of a sealed forecast on the years the record covers, beside its sealed baselines.
+
+    Raises ForecastError if the record covers no forecast year, or starts after the first one.
+    """
+    origin, years = int(document["origin"]), [int(y) for y in document["years"]]
+    first, last = int(record.years[0]), int(record.years[-1])
+    covered = [y for y in years if first <= y <= last]
+    if not covered:
+        raise ForecastError(
+            f"the record covers {first}-{last}, none of the forecast's years {years[0]}-{years[-1]}; nothing to grade"
+        )
+    if first > years[0]:
+        raise ForecastError(f"the record starts in {first}; expected it to cover the forecast from {years[0]}")
+    start = np.array([TIERS.index(document["state_at_origin"][p]) for p in POWERS])
+    tiers = np.concatenate([start[:, None], record.tiers[:, np.isin(record.years, covered)]], axis=1)
+    window = np.arange(tiers.shape[1]) > 0
+    chances, dists = {}, {}
+    for name, block in [("model", document["forecast"]), *document["baselines"].items()]:
+        probs, chance = _arrays(block, covered)
+        dists[name] = np.concatenate([certain(start)[:, None], probs], axis=1)
+        chances[name] = np.concatenate([np.zeros((len(POWERS), 1)), chance], axis=1)
+    names = ("model", *BASELINES)
+    brier_loss = {k: brier(chances[k], tiers)[:, window].ravel() for k in names}
+    rps_loss = {k: ranked_probability(dists[k], tiers)[:, window].ravel() for k in names}
+    return {
+        "forecast_sha256": document["sha256"],
+        "origin": origin,
+        "years": f"{covered[0]}-{covered[-1]}",
+        "power_years": len(covered) * len(POWERS),
+        "rises": int(rises(tiers)[:, window].sum()),
+        "hazard": document["hazard"],
+        "brier": bootstrap(brier_loss, BASELINES),
+        "rps": bootstrap(rps_loss, BASELINES),
+        "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "unit": "power-year"},
+    }
+
+
+def grade_lines(report: dict) -> list[str]:
+    """The grade as the command line prints it."""
+    lines = [
+        f"Forecast from the end of {report['origin']} graded on {report['years']} "
+        f"({report['rises']} rises in {report['power_years']} power-years):"
+    ]
+    for measure in ("brier", "rps"):
+        block = report[measure]
+        scores = ", ".join(f"{k} {v['score']:.3f}" for k, v in block["scores"].items())
+        skills = ", ".join(f"{b} {skill_text(block['skill'][b])}" for b in BASELINES)
+        lines.append(f"  {measure}: {scores}; model's skill vs {skills}")
+    return lines
+
+
+def summary_lines(document: dict) -> list[str]:
+    """The forecast as the command line prints it: each power's most likely tier and chance of a rise by year."""
+    lines = [f"Forecast from the end of {document['origin']}, {document['runs']:,} runs, seed {document['seed']}:"]
+    for power in POWERS:
+        cells = []
+        for year in document["years"]:
+            entry = document["forecast"][power][str(year)]
+            top = max(entry["tiers"], key=lambda t: entry["tiers"][t])
+            cells.append(f"{year} {top} {entry['tiers'][top]:.0%} (rise {entry['rise']:.0%})")
+        lines.append(f"  {power}: " + "; ".join(cells))
+    survived = ", ".join(f"{y} {o.get('survived', float('nan')):.0%}" for y, o in document["outcomes"].items())
+    lines.append(f"  multi-alignment survives: {survived}")
+    return lines

@@ -1,0 +1,1 @@
+"""The classroom: the dashboard, the shared class world and its server, and their charts."""

@@ -1,0 +1,270 @@
+"""The agents: Vietnam as the Hedger and the great powers as security suppliers.
+
+Each agent holds its state as arrays over the runs axis, so one agent object
+acts in every run of an ensemble at once, by the same rule. The entities are
+those of docs/ODD.md section 2, one class each: ``GreatPower`` (the US and
+China), ``Russia`` (a great power that defers to China), and ``Hedger``
+(Vietnam, the model's own optimising strategy). Vietnam's other strategies
+are subclasses of ``Hedger`` in ``sim.model.strategies``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa import Agent
+
+from sim.model import kernels
+from sim.model.domain import DIMENSIONS, POWERS, TIERS
+from sim.model.security import Situation
+
+if TYPE_CHECKING:  # the model imports the agents
+    from sim.model.balance import BalanceModel
+
+# Vietnam's options for each tie each step: loosen, keep, deepen (in step sizes).
+MOVES = np.array([-1.0, 0.0, 1.0])
+LOOSEN, KEEP, DEEPEN = kernels.LOOSEN, kernels.KEEP, kernels.DEEPEN
+TERRITORY = DIMENSIONS.index("territory")
+ALLIANCE = TIERS.index("alliance")
+TOP_TIER = ALLIANCE - 1  # the comprehensive strategic partnership
+
+
+class GreatPower(Agent):
+    """A security supplier: offers security, poses threats, courts and coerces Vietnam.
+
+    It courts when Vietnam drifts toward a rival, and coerces when Vietnam's
+    tie with a rival exceeds what it tolerates (docs/ODD.md 7.1, 7.5).
+    """
+
+    def __init__(self, model: BalanceModel, name: str) -> None:
+        """Power ``name`` of ``model``, neither courting nor coercing yet."""
+        super().__init__(model)
+        self.name = name
+        self.index = POWERS.index(name)
+        self.courtship = np.zeros(model.runs)
+        self.coercion = np.zeros(model.runs)
+
+    def respond(self) -> None:
+        """Update courtship and coercion from Vietnam's ties at the start of the step.
+
+        It courts when Vietnam drifts toward a rival: in proportion to its
+        rivals' gains and its own losses since Vietnam's last decision (the
+        powers compete to supply, 004), weighted by its interest in Vietnam. It
+        coerces in proportion to how far Vietnam's ties with its rivals exceed
+        what it tolerates, weighted by its interest in Vietnam (a power that has
+        turned away bothers less). It reads only Vietnam's ties and its own
+        state, so the powers may respond in any order.
+        """
+        w, hedger = self.model.world, self.model.hedger
+        rates = w.rows("courtship_decay", "courtship_gain", "coercion_decay", "coercion_gain")
+        self.courtship, self.coercion = kernels.respond(
+            self.index, hedger.alignment, hedger.previous, self.courtship, self.coercion, w.rivalry, w.tolerance,
+            w.interest, rates,
+        )  # fmt: skip
+
+    def supply(self) -> np.ndarray:
+        """What it can supply per dimension before courtship and coercion (runs, dims)."""
+        return self.model.world.supply[:, self.index]
+
+    def offer(self) -> np.ndarray:
+        """What it offers this step: courtship raises the offer, coercion withdraws its instruments."""
+        w = self.model.world
+        boost = w.scalars["courtship_boost"]
+        return kernels.offer(self.supply(), self.courtship, self.coercion, boost, w.withholds, self.index)
+
+    def threat(self) -> np.ndarray:
+        """The threat it poses per dimension: its standing threat, eased by courtship, plus what coercion adds.
+
+        A courting power tries to "improve on what it lacks" (004): the US reassures
+        the Party, China keeps the sea from spoiling the rest.
+        """
+        w = self.model.world
+        boost = w.scalars["courtship_boost"]
+        return kernels.threat(w.threat, self.courtship, self.coercion, boost, w.coercion_threat, self.index)
+
+    def delivery(self) -> np.ndarray:
+        """What it delivers, courtship and coercion apart: reach x reliability x mean supply (runs,).
+
+        A fall in it is abandonment, which Vietnam remembers (docs/ODD.md 7.7).
+        """
+        w, p = self.model.world, self.index
+        return w.reach[:, p] * w.reliability[:, p] * kernels.row_mean(self.supply())
+
+
+class Russia(GreatPower):
+    """Russia: gives up territorial supply to Vietnam as it draws closer to China (000, 002)."""
+
+    def __init__(self, model: BalanceModel, name: str = "RU") -> None:
+        """Russia in ``model``."""
+        super().__init__(model, name)
+
+    def supply(self) -> np.ndarray:
+        """Its supply, the territorial part ceded in proportion to its deference to China."""
+        s = self.model.world.scalars
+        out = super().supply().copy()
+        out[:, TERRITORY] *= 1.0 - s["deference"] * s["russia_china_closeness"]
+        return out
+
+
+class Hedger(Agent):
+    """Vietnam: adjusts its alignment with each power to balance security and costs.
+
+    The model's own strategy (``hedge``). For each tie it weighs three moves
+    (loosen, keep, deepen) by the change in utility they bring, with a bonus
+    for keeping (inertia) and logit noise, among the moves the Four No's allow
+    (docs/ODD.md 7.4). Subclasses (``sim.model.strategies``) choose differently;
+    perception, the partnership tiers and the policy constraints are the same
+    for every strategy.
+    """
+
+    name = "hedge"
+    description = "the model's Vietnam: weighs each move by the utility it brings (bamboo diplomacy)"
+    sides = False  # True: ignores the Four No's rule against siding with one power against another
+
+    def __init__(self, model: BalanceModel, alignment: np.ndarray, memory: np.ndarray, tier: np.ndarray) -> None:
+        """Vietnam in ``model``, from its initial ties, memory of abandonment and tiers, each (runs, powers)."""
+        super().__init__(model)
+        self.alignment = alignment  # (runs, powers)
+        self.previous = alignment.copy()  # the ties before Vietnam's last decision
+        self.memory = memory  # memory of abandonment (runs, powers)
+        self.tier = np.rint(tier).astype(np.int64)  # partnership tier of each tie, an index into TIERS
+        self.pressing = np.zeros(alignment.shape, np.int64)  # quarters in a row pressing at a tier's ceiling
+        self.lapsing = np.zeros(alignment.shape, np.int64)  # quarters in a row below a tier's rupture line
+        self.last_delivery: np.ndarray | None = None
+        self.situation: Situation | None = None
+        self.gain: np.ndarray | None = None  # utility change of each move at the last decision
+        self.feasible_moves: np.ndarray | None = None  # the moves the Four No's allowed at it
+        self.choice: np.ndarray | None = None  # the moves made at it
+
+    # -- perception -----------------------------------------------------------
+    def levels(self) -> np.ndarray:
+        """Tier levels per run, (runs, len(TIERS) + 1): 0, each threshold, then 1 above the alliance band."""
+        s = self.model.world.scalars
+        n = self.model.runs
+        make = lambda: np.stack([np.zeros(n), *(s[t] for t in TIERS[1:]), np.full(n, np.inf)], 1)  # noqa: E731
+        return self.model.world.memo("levels", make)
+
+    def rupture_line(self) -> np.ndarray:
+        """The alignment below which a tie breaks its tier's commitment: the floor of the tier beneath.
+
+        A tier commits the bureaucracy, not the tie's depth: engagement may sag
+        through the tier's band (Vietnam and Russia "have been drifting apart
+        for decades" under a CSP, 003), and only a fall through the band below
+        is a rupture (003). Zero for the two lowest tiers.
+        """
+        return kernels.band(self.levels(), self.tier, -1)
+
+    def tier_ceiling(self) -> np.ndarray:
+        """The deepest cooperation each tie's tier permits (the top of its band)."""
+        return kernels.band(self.levels(), self.tier, 1)
+
+    def trust(self, reliability: np.ndarray) -> np.ndarray:
+        """Reliability as Vietnam perceives it, discounted by its memory of abandonment."""
+        return reliability * (1.0 - self.memory)
+
+    def remember(self, delivery: np.ndarray) -> None:
+        """A fall in what a power delivers is remembered, and slowly forgotten."""
+        if self.last_delivery is not None:
+            decay = self.model.world.scalars["memory_decay"]
+            self.memory = kernels.remember(self.memory, self.last_delivery, delivery, decay)
+        self.last_delivery = delivery
+
+    def perceive(self) -> Situation:
+        """What Vietnam faces this step: the powers' offers and threats, its trust, its commitments."""
+        powers = self.model.great_powers
+        self.remember(np.stack([p.delivery() for p in powers], 1))
+        w = self.model.world
+        supply = np.stack([p.offer() for p in powers], 1)
+        threat = np.stack([p.threat() for p in powers], 1)
+        coercion = np.stack([p.coercion for p in powers], 1)
+        trust = self.trust(w.reliability)
+        lines = self.rupture_line()
+        self.situation = Situation(w, supply, threat, trust, lines, coercion)
+        return self.situation
+
+    # -- what the Four No's allow ------------------------------------------------
+    def ceiling(self) -> np.ndarray:
+        """Highest alignment allowed: just under the alliance line while the Four No's hold."""
+        s = self.model.world.scalars
+        in_force = s["four_nos"] >= 0.5
+        return np.where(in_force, s["alliance"] - 1e-9, 1.0)[:, None]
+
+    def feasible(self, a: np.ndarray, step: np.ndarray) -> np.ndarray:
+        """Which moves the policy allows for each tie, (runs, powers, 3).
+
+        No tie below zero or above the ceiling; and, while the Four No's hold
+        and the strategy keeps them, no tie more than ``siding`` above
+        another (no alignment with one country against another), judged on the
+        worst case of the other ties moving the other way at once.
+        """
+        s = self.model.world.scalars
+        gap = np.where(s["four_nos"] >= 0.5, s["siding"], np.inf)
+        return kernels.feasible(a, step[:, 0], self.ceiling()[:, 0], gap, self.sides)
+
+    # -- the decision -----------------------------------------------------------
+    def adjust(self) -> None:
+        """One quarter's decision: perceive, choose a move per tie, carry it out."""
+        situation = self.perceive()
+        self.previous = self.alignment.copy()
+        step = self.model.world.scalars["step_size"][:, None]
+        self.feasible_moves = self.feasible(self.alignment, step)
+        self.choice = self.choose(situation, step, self.feasible_moves)
+        self.carry_out(self.choice, step)
+
+    def gains(self, situation: Situation, step: np.ndarray) -> np.ndarray:
+        """Utility change of loosening, keeping and deepening each tie, (runs, powers, 3).
+
+        Deepening is valued as if the tier's ceiling did not bind: a tie
+        pressing at its ceiling shows what an upgrade would bring.
+        """
+        return situation.gains(self.alignment, step * MOVES[None, :])
+
+    def noise(self) -> np.ndarray:
+        """Standard Gumbel noise per tie and move, (runs, powers, 3), from the run's own stream."""
+        m = self.model
+        return m.streams.gumbel(m.steps, "hedger.choice", len(POWERS) * len(MOVES)).reshape(-1, len(POWERS), 3)
+
+    def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """The logit choice: move index (into MOVES) per tie, (runs, powers)."""
+        w = self.model.world
+        self.gain = self.gains(situation, step)
+        return kernels.logit_choice(self.gain, step[:, 0], w.scalars["temperature"], w.inertia, feasible, self.noise())
+
+    def carry_out(self, choice: np.ndarray, step: np.ndarray) -> None:
+        """Move each tie, within its tier's ceiling; change tiers when pressure or neglect lasts.
+
+        A tie that would deepen past its tier's ceiling stops there and presses;
+        pressing for ``tier_patience`` quarters in a row upgrades the tier (a
+        summit formalises it), unless the next tier is an alliance while the
+        Four No's hold. A tie below its tier's rupture line for as long lapses one tier.
+        """
+        s = self.model.world.scalars
+        # the kernel updates in place: fresh arrays, so that whoever kept the last ones (a test, a snapshot) keeps them
+        self.alignment, self.tier = self.alignment.copy(), self.tier.copy()
+        self.pressing, self.lapsing = self.pressing.copy(), self.lapsing.copy()
+        highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
+        kernels.carry_out(
+            self.alignment, choice, step[:, 0], self.tier, self.pressing, self.lapsing, self.levels(),
+            self.ceiling()[:, 0], np.round(s["tier_patience"]), highest,
+        )  # fmt: skip
+
+    def downgrade(self, power: int, tier: int, runs: np.ndarray) -> None:
+        """The treaty under the tie with ``power`` ends in ``runs`` (a mask): its tier falls to ``tier`` at most.
+
+        The tie itself stays where it is, for Vietnam to move as it then chooses.
+        """
+        self.tier[:, power] = np.where(runs, np.minimum(self.tier[:, power], tier), self.tier[:, power])
+        self.pressing[runs, power] = 0
+        self.lapsing[runs, power] = 0
+
+    def upgrade(self, power: int, tier: np.ndarray, runs: np.ndarray | None = None) -> None:
+        """A summit raises the tie with ``power`` to at least ``tier`` (per run), within the Four No's.
+
+        ``runs`` (a mask) limits it to the runs whose summit falls now (a date drawn per run).
+        """
+        where: slice | np.ndarray = slice(None) if runs is None else runs
+        highest = np.where(self.model.world.scalars["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
+        self.tier[where, power] = np.maximum(self.tier[where, power], np.minimum(tier, highest)[where])
+        self.pressing[where, power] = 0
+        self.lapsing[where, power] = 0

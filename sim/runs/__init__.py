@@ -1,0 +1,1 @@
+"""Running scenarios: scenario files, ensembles and their executors, results, comparisons, sweeps and designs."""
