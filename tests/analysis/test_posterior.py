@@ -159,7 +159,7 @@ def test_the_dashboard_draws_each_run_from_a_posterior_as_bamboo_run_does(tmp_pa
     from conftest import SCENARIOS
 
     from sim.classroom.lesson import FanSummary, Lesson, compute_fan, same_world
-    from sim.cli.main import _with_posterior
+    from sim.cli.commands import _with_posterior
     from sim.model.strategies import DEFAULT
     from sim.runs.scenario import load_scenario
 

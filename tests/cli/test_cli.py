@@ -356,7 +356,7 @@ def test_a_ctrl_c_inside_the_compilers_callback_is_sent_again_not_lost(monkeypat
     import signal
     import sys
 
-    from sim.cli import main as cli
+    from sim.cli import signals as cli
 
     def frame_in(filename):
         scope = {"sys": sys}
@@ -377,10 +377,10 @@ def test_a_ctrl_c_inside_the_compilers_callback_is_sent_again_not_lost(monkeypat
 
     monkeypatch.setattr(cli.threading, "Timer", Timer)
     monkeypatch.setattr(cli.signal, "signal", lambda *a: None)
-    cli._interrupt_once(signal.SIGINT, inside)  # deferred: no exception here, one re-send scheduled
+    cli.interrupt_once(signal.SIGINT, inside)  # deferred: no exception here, one re-send scheduled
     assert len(timers) == 1 and timers[0][1] is os.kill and timers[0][2][1] == signal.SIGINT
     with pytest.raises(KeyboardInterrupt):
-        cli._interrupt_once(signal.SIGINT, outside)
+        cli.interrupt_once(signal.SIGINT, outside)
 
 
 @pytest.mark.slow
