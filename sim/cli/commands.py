@@ -230,7 +230,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     Returns:
         The exit status: 2 if any file failed, else 0.
     """
-    from sim.runs.ensemble import DEFAULT_CHUNK
+    from sim.runs.chunks import DEFAULT_CHUNK
     from sim.runs.scenario import ScenarioError
 
     failed = 0
@@ -302,7 +302,7 @@ def _past(args: argparse.Namespace) -> tuple[Path, Scenario, Record]:
 @contextlib.contextmanager
 def _failing(*errors: type[Exception]) -> Iterator[None]:
     """Errors of the work itself (not of the input): a message and exit status 1, as ExecutionError."""
-    from sim.runs.ensemble import ExecutionError
+    from sim.runs.chunks import ExecutionError
 
     try:
         yield

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
 def _command(args: argparse.Namespace) -> int:
     """Run the command, turning every refusal into one line on stderr and an exit status."""
     from sim.model.params import ParameterError
-    from sim.runs.ensemble import ExecutionError, SetupError
+    from sim.runs.chunks import ExecutionError, SetupError
     from sim.runs.scenario import ScenarioError
 
     try:

@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     import numpy as np
 
     from sim.runs import explore, sweep
+    from sim.runs.checkpoint import Checkpoint
+    from sim.runs.chunks import Chunk
     from sim.runs.comparison import Comparison
-    from sim.runs.ensemble import Checkpoint, Chunk
     from sim.runs.results import Aggregate
     from sim.runs.scenario import Scenario
 
@@ -93,7 +94,7 @@ def check_memory(
     columns: int = limits.COLUMNS,
 ) -> int:
     """Refuse, before any work, a chunk size and workers beyond their limits, and a job beyond the memory here."""
-    from sim.runs.ensemble import DEFAULT_CHUNK
+    from sim.runs.chunks import DEFAULT_CHUNK
 
     size = resources.chunk or DEFAULT_CHUNK
     limits.check_flags(steps, size, resources.workers, per_step, columns, runs, points)
@@ -119,7 +120,7 @@ def into_folder(
     checkpoint is discarded. On a Ctrl+C or a lost cluster, :class:`Interrupted` or ``ExecutionError`` says
     what was kept.
     """
-    from sim.runs.ensemble import Checkpoint
+    from sim.runs.checkpoint import Checkpoint
 
     out = target.path
     checkpoint = Checkpoint.open(out.parent / f".{out.name}.partial", identity, resources.resume, resources.force)
@@ -138,7 +139,7 @@ def into_folder(
 @contextlib.contextmanager
 def _resumable(checkpoint: Checkpoint, out: Path) -> Iterator[None]:
     """On an interruption or a lost cluster, say what was kept: the finished chunks, if any."""
-    from sim.runs.ensemble import ExecutionError
+    from sim.runs.chunks import ExecutionError
 
     def kept() -> str:
         n = checkpoint.count()
@@ -188,7 +189,8 @@ def run(
     """A scenario's ensemble into ``target``: summary.json, manifest.json, the figures and (if asked) trajectories."""
     from sim import __version__
     from sim.outputs import plots
-    from sim.runs.ensemble import DEFAULT_CHUNK, chunks, execute, executor
+    from sim.runs.chunks import DEFAULT_CHUNK, chunks
+    from sim.runs.ensemble import execute, executor
     from sim.runs.results import manifest, summary, write_json
 
     check_memory(resources, scenario.steps, runs, 1, limits.TRAJECTORIES if trajectories else 0)
@@ -241,8 +243,8 @@ def compare(
 ) -> tuple[Comparison, Path]:
     """Two scenarios on common random numbers into ``target``: compare.json, the difference figure, the manifest."""
     from sim.outputs import plots
+    from sim.runs.chunks import DEFAULT_CHUNK
     from sim.runs.comparison import compare as paired_runs
-    from sim.runs.ensemble import DEFAULT_CHUNK
     from sim.runs.results import file_hashes, manifest, write_json
 
     check_memory(resources, a.steps, runs, 1, limits.COMPARISON)

@@ -84,7 +84,8 @@ def ensemble(scenario: Scenario, runs: int) -> tuple[float, float]:
 
 def two_workers(scenario: Scenario, runs: int) -> float:
     """Seconds for ``runs`` runs on a pool of two worker processes, once they are up: the rate on two cores."""
-    from sim.runs.ensemble import DEFAULT_CHUNK, Chunk, ProcessPool, chunk_task, chunks
+    from sim.runs.chunks import DEFAULT_CHUNK, Chunk, chunks
+    from sim.runs.ensemble import ProcessPool, chunk_task
     from sim.runs.results import Aggregate
 
     def tasks(n: int, size: int = DEFAULT_CHUNK) -> list[tuple[tuple[int, Chunk], tuple[object, ...]]]:

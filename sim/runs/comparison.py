@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.model.domain import POWERS
 from sim.model.outcomes import Failure
-from sim.runs.ensemble import DEFAULT_CHUNK, chunks
+from sim.runs.chunks import DEFAULT_CHUNK, chunks
 from sim.runs.results import Aggregate
 from sim.runs.tally import paired_difference
 

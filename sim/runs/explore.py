@@ -35,7 +35,9 @@ from sim.model.outcomes import Failure
 from sim.model.params import Parameter, keep_orders
 from sim.model.strategies import DEFAULT, STRATEGIES
 from sim.model.streams import Streams
-from sim.runs.ensemble import Checkpoint, Chunk, DaskCluster, InProcess, ProcessPool
+from sim.runs.checkpoint import Checkpoint
+from sim.runs.chunks import Chunk
+from sim.runs.ensemble import DaskCluster, InProcess, ProcessPool
 
 if TYPE_CHECKING:  # the scenario module imports this one's users
     from sim.runs.scenario import Scenario

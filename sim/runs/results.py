@@ -39,6 +39,11 @@ BINS = 2000
 Series = Mapping[str, tuple[tuple[str, ...], float, float]]
 
 
+def series_named(names: Iterable[str] | None) -> Series | None:
+    """The series ``names`` (None: all of them, the Aggregate's default)."""
+    return None if names is None else {k: SERIES[k] for k in names}
+
+
 class Aggregate:
     """Bounded-memory, order-independent summary of any number of runs."""
 

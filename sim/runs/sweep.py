@@ -39,7 +39,9 @@ from sim.model.outcomes import Failure
 from sim.model.params import ParameterError, bounds
 from sim.model.reach import Files, ReachError, Source
 from sim.model.yamlfile import Mapping, show, token
-from sim.runs.ensemble import DEFAULT_CHUNK, Checkpoint, Chunk, Executor, chunks, execute, executor
+from sim.runs.checkpoint import Checkpoint
+from sim.runs.chunks import DEFAULT_CHUNK, Chunk, chunks
+from sim.runs.ensemble import Executor, execute, executor
 from sim.runs.fixed import rounded
 from sim.runs.results import Aggregate, file_hashes, write_csv
 from sim.runs.scenario import Refuse, Scenario, ScenarioError, load_scenario, open_source, parse, whole_number

@@ -11,7 +11,7 @@ from sim.analysis import sensitivity
 from sim.cli.main import main
 from sim.outputs import plots
 from sim.runs import explore
-from sim.runs.ensemble import Checkpoint
+from sim.runs.checkpoint import Checkpoint
 from sim.runs.scenario import load_scenario
 
 

@@ -33,7 +33,7 @@ def test_a_run_job_writes_what_the_command_writes(tmp_path):
 def test_a_job_error_inside_the_folder_discards_the_checkpoint_and_writes_nothing(tmp_path):
     """Outcomes that cannot be written leave neither the output nor chunks to resume."""
     from sim.runs import output
-    from sim.runs.ensemble import chunks
+    from sim.runs.chunks import chunks
 
     target = jobs.folder(str(tmp_path / "out"), tmp_path / "unused", force=False)
     try:

@@ -7,7 +7,9 @@ import numpy as np
 import pytest
 from conftest import SCENARIOS, bamboo, run_cli
 
-from sim.runs.ensemble import FAULTS_ENV, Checkpoint, Chunk, chunks, execute, run_chunk
+from sim.runs.checkpoint import Checkpoint
+from sim.runs.chunks import Chunk, chunks
+from sim.runs.ensemble import FAULTS_ENV, execute, run_chunk
 from sim.runs.scenario import load_scenario
 
 STORM = SCENARIOS / "perfect_storm.yaml"  # events, and runs that fail

@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from sim.model.outcomes import Failure
 from sim.model.strategies import DEFAULT, STRATEGIES
-from sim.runs.ensemble import chunks, execute
+from sim.runs.chunks import chunks
+from sim.runs.ensemble import execute
 from sim.runs.scenario import load_scenario
 from sim.runs.tally import StrategyTally, comparison
 
