@@ -14,7 +14,7 @@ new ECharts option. The server's memory (resident set of the server and its
 fan workers) is read before the class arrives, at its peak, and after the
 pages close, until ``--wait`` seconds have passed (Solara frees a closed
 page's session after the cull timeout: two minutes by default, see
-``sim.classroom.app.CULL_TIMEOUT``).
+``sim.classroom.dashboard.CULL_TIMEOUT``).
 
     python benchmarks/classroom_load.py [--students 30] [--rounds 5] [--wait 600] [--distinct]
 """

@@ -13,32 +13,17 @@ a picture. Every widget calls ``sim.classroom.lesson``; this module only lays ou
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import functools
-import gc
-import json
 import logging
-import multiprocessing
-import os
-import shutil
-import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import ipyvuetify
 import solara
-import traitlets
-from solara.components.file_drop import FileDropZone, FileInfo
+from solara.components.file_drop import FileInfo
 
-from sim.classroom import gate, sandbox
-from sim.classroom import lesson as classroom
+from sim.classroom import gate
 from sim.classroom.charts import (
     FONT,
     LIVE,
@@ -51,39 +36,29 @@ from sim.classroom.charts import (
     parameter_label,
     power_name,
     security_chart,
-    text_alternative,
     world_chart,
 )
+from sim.classroom.fans import FANS, FanView, fan_key, fan_view
 from sim.classroom.lesson import (
-    Cache,
     ClassroomModel,
-    FanArgs,
-    FanKey,
-    FanSummary,
     Fields,
     Knob,
     Lesson,
-    fan_summary,
     outcome,
     strategies,
 )
+from sim.classroom.trimmer import TRIMMER
+from sim.classroom.widgets import InjectButton, OpenScenario, PageLanguage, ScenarioFile, chart, receive
 from sim.model import roles
 from sim.model.domain import POWERS
 from sim.model.events import EVENT_TYPES
-from sim.model.limits import MAX_FILE_BYTES
 from sim.model.outcomes import Failure
 from sim.model.params import load_parameters
 from sim.model.reach import show_name
 from sim.outputs.explain import MOVE_NAMES, explain
-from sim.runs.scenario import ScenarioError
-
-if TYPE_CHECKING:
-    from sim.analysis.posterior import Posterior
 
 TITLE = "Bamboo classroom"
 PLAY_SECONDS = 0.6  # between quarters while playing
-CULL_TIMEOUT = "2m"  # a closed page's session is freed this long after its last connection went
-FAN_IDLE = 120.0  # seconds with no page open, after which the fan workers exit (respawned on demand)
 EVENTS = {event_label(kind, None): kind for kind in sorted(EVENT_TYPES)}  # plain name -> event type
 VIEWS = ("Possible worlds", "Why Vietnam moved", "Security", "Compare")
 # each of the two views takes half of what the window leaves below the play bar, the verdict and the view
@@ -116,147 +91,6 @@ CSS = """
 """
 
 
-# -- the world a page holds --------------------------------------------------------------
-@dataclass
-class FanView:
-    """What the page draws of a fan, and the world it is the fan of (``fan_key``)."""
-
-    key: FanKey
-    summary: FanSummary
-
-
-def fan_key(model: ClassroomModel) -> FanKey:
-    """What the fan of the world is a fan of: the same for every page of a class on the same settings."""
-    return model.fan_recipe()[0]
-
-
-class FanWorkers:
-    """The server's fans, computed in worker processes: a class's fans use every processor, not one.
-
-    One Python process computes one fan at a time, whatever the number of
-    cores; worker processes (spawned, one per core by default) compute as
-    many as there are cores, while the server process keeps drawing pages.
-    Fans are cached by setting and shared across pages. Without workers
-    (``workers=0``, and in the tests that draw the page without a server) a
-    page computes its fan in its own thread.
-    """
-
-    def __init__(self, workers: int = 0) -> None:
-        """Fans computed by ``workers`` processes, spawned by ``start`` (0: by each page, in its own thread)."""
-        self.workers = workers
-        self.pool: ProcessPoolExecutor | None = None
-        self.lock = threading.Lock()
-        self.views = Cache[FanKey, FanSummary](16, max(workers, 1))
-        self.last_used = time.monotonic()
-        self.busy = 0  # fans under way: the workers are not idle while one is computed
-        self.pages = 0  # pages open: a class that pauses keeps its workers, so the next fan needs no cold start
-        self.reaper: threading.Thread | None = None
-
-    def start(self, workers: int) -> None:
-        """Spawn ``workers`` processes, and the watch that lets them go when no page has asked for a while."""
-        with self.lock:
-            self.workers = workers
-            self.views = Cache[FanKey, FanSummary](16, max(workers, 1))
-            if workers and self.pool is None:
-                pool = self._spawn()
-                for _ in range(workers):  # each worker imports the model now, not when the first student asks
-                    pool.submit(int)
-            if workers and self.reaper is None:
-                self.reaper = threading.Thread(target=self._reap, name="bamboo-fan-idle", daemon=True)
-                self.reaper.start()
-
-    def _spawn(self) -> ProcessPoolExecutor:
-        """A new pool of workers, each of which leaves when the server does."""
-        spawn = multiprocessing.get_context("spawn")
-        self.pool = ProcessPoolExecutor(self.workers, spawn, initializer=_leave_with, initargs=(os.getpid(),))
-        return self.pool
-
-    def page_opened(self) -> Callable[[], None]:
-        """A page has opened (a session started): the workers stay while it is open; what to call as it closes."""
-        with self.lock:
-            self.pages += 1
-
-        def closed() -> None:
-            with self.lock:
-                self.pages -= 1
-                self.last_used = time.monotonic()
-
-        return closed
-
-    def idle(self) -> bool:
-        """Whether no page has been open, and no fan asked for or under way, for FAN_IDLE seconds."""
-        return not self.pages and not self.busy and time.monotonic() - self.last_used > FAN_IDLE
-
-    def _reap(self) -> None:
-        """Let the workers go once no page has been open for FAN_IDLE seconds.
-
-        A class that has left gives its memory back (each worker holds the
-        model and its compiled rules); the next fan respawns them. A class
-        that pauses with its pages open keeps them: after the pause, the
-        first fan is as quick as any other.
-        """
-        while True:
-            time.sleep(FAN_IDLE / 8)
-            with self.lock:
-                if self.pool is not None and self.idle():
-                    self.pool.shutdown(wait=False)  # a fan under way still finishes
-                    self.pool = None
-
-    def stop(self) -> None:
-        """Let the workers go, dropping the fans not yet begun."""
-        with self.lock:
-            if self.pool is not None:
-                self.pool.shutdown(wait=False, cancel_futures=True)
-                self.pool = None
-
-    def view(self, model: ClassroomModel) -> FanView:
-        """The fan of ``model``'s world as the page draws it: cached, or computed by a worker (or here, without)."""
-        key, args = model.fan_recipe()
-        if not self.workers:
-            return FanView(key, FanSummary.of(model.fan()))
-        return FanView(key, self.views.get(key, lambda: self._compute(args)))
-
-    def _compute(self, args: FanArgs) -> FanSummary:
-        """One fan's summary, computed by a worker (the workers spawned again if they had left)."""
-        with self.lock:
-            self.busy += 1
-            pool = self.pool if self.pool is not None else self._spawn()
-            future = pool.submit(_summary_in_worker, args)
-        try:
-            return future.result()
-        finally:
-            with self.lock:
-                self.busy -= 1
-                self.last_used = time.monotonic()
-
-
-def _summary_in_worker(args: FanArgs) -> FanSummary:
-    """In a fan worker: one fan's summary, then the fan's freed memory handed back to the system."""
-    summary = fan_summary(*args)
-    if TRIMMER.trim is not None:
-        TRIMMER.trim(0)
-    return summary
-
-
-def _leave_with(server: int) -> None:
-    """In a fan worker: exit when the server is gone, however it ended (a killed server cannot say so)."""
-
-    def watch() -> None:
-        while os.getppid() == server:
-            time.sleep(1)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="bamboo-watch-server", daemon=True).start()
-
-
-FANS = FanWorkers()
-
-
-def fan_view(model: ClassroomModel) -> FanView:
-    """The fan of ``model``'s world, from the server's fan workers."""
-    return FANS.view(model)
-
-
 def verdict_line(model: ClassroomModel) -> tuple[str, str]:
     """The verdict of the class's world so far, and its colour: neutral while it runs, green only at the end."""
     result = outcome(model)
@@ -265,135 +99,6 @@ def verdict_line(model: ClassroomModel) -> tuple[str, str]:
     if model.running:
         return f"No failure so far ({model.date}); the verdict comes at {model.calendar.date(model.horizon)}", "info"
     return f"Multi-alignment held to {model.date}", "success"
-
-
-def receive(lesson: Lesson, file: FileInfo) -> str | None:
-    """Give an uploaded file (Solara's FileInfo) to the lesson; the refusal to show, or None.
-
-    Whatever goes wrong while the browser sends the file (it stops, it sends
-    other bytes than it announced) is a refusal the student reads, not an
-    error in the server's log.
-    """
-    size = file["size"]
-    small = isinstance(size, int) and 0 <= size <= MAX_FILE_BYTES  # a larger file is refused before it is sent
-    try:
-        data = file["file_obj"].read(MAX_FILE_BYTES + 1) if small else b""
-    except Exception:  # the browser's side of the transfer: any failure of it is the student's message
-        return "the browser did not send the file as it announced it; open it again"
-    try:
-        lesson.upload(file["name"], data, size=size if small else MAX_FILE_BYTES + 1)
-    except ScenarioError as exc:
-        return str(exc)
-    return None
-
-
-class InjectButton(ipyvuetify.VuetifyTemplate):
-    """The inject button: a click sends back the quarter the button showed, so the event fires at that date.
-
-    While the world plays, the server may have stepped on before the click
-    arrives; the browser's own copy of ``step`` is what the teacher saw.
-    """
-
-    template = traitlets.Unicode(
-        '<template><v-btn color="warning" block :disabled="disabled" @click="inject(step)">'
-        "Inject at {{ date }}</v-btn></template><script>module.exports = {};</script>"
-    ).tag(sync=True)
-    step = traitlets.Int(0).tag(sync=True)
-    date = traitlets.Unicode("").tag(sync=True)
-    disabled = traitlets.Bool(False).tag(sync=True)
-    on_inject = traitlets.Callable(None, allow_none=True)
-
-    def vue_inject(self, step: int) -> None:
-        """The browser's click, with the quarter the button showed."""
-        if self.on_inject is not None:
-            self.on_inject(int(step))
-
-
-class Chart(ipyvuetify.VuetifyTemplate):
-    """An ECharts chart, drawn by the browser from its option, sent as one JSON text.
-
-    Solara's FigureEcharts takes the option as nested data, which the page's
-    renderer walks value by value on every redraw; as text it is one value,
-    and the browser parses it. ECharts itself comes from Solara's assets.
-    """
-
-    template_file = (__file__, "chart.vue")
-    option_json = traitlets.Unicode("{}").tag(sync=True)
-    attributes = traitlets.Dict(default_value=None, allow_none=True).tag(sync=True)
-    cdn = traitlets.Unicode(None, allow_none=True).tag(sync=True)
-
-
-def chart(option: dict[str, Any], height: str, width: str = "100%") -> solara.Element:
-    """A chart of ECharts ``option`` (a JSON object), at the CSS ``height`` and ``width`` given.
-
-    A screen reader reads it as a picture whose text says what the chart
-    shows (``sim.classroom.charts.text_alternative``).
-    """
-    attributes = {"style": f"height: {height}; width: {width}", "role": "img", "aria-label": text_alternative(option)}
-    return Chart.element(option_json=json.dumps(option), attributes=attributes)
-
-
-class PageLanguage(ipyvuetify.VuetifyTemplate):
-    """Tells the browser, and so screen readers and translators, that the page is in English."""
-
-    template = traitlets.Unicode(
-        '<template><span style="display: none"></span></template>'
-        '<script>module.exports = { mounted() { document.documentElement.lang = "en"; } };</script>'
-    ).tag(sync=True)
-
-
-class ScenarioFile(FileDropZone):
-    """A button that opens the browser's file dialog, and takes a file dropped on it too.
-
-    The server reads a file by asking the browser for it chunk by chunk; a
-    chunk is taken only if it is the next part of the file being read, of
-    the length it says, within the size the browser announced and the file
-    limit. Anything else a page sends (chunks never asked for, more bytes
-    than announced) is dropped, so that a page cannot fill the server's
-    memory through the button.
-    """
-
-    template_file = (__file__, "scenario_file.vue")
-    multiple = traitlets.Bool(False).tag(sync=True)
-
-    def vue_upload(self, content: dict[str, Any], buffers: list[bytes]) -> None:
-        """A chunk of the file being read: kept if it is the one expected, dropped otherwise."""
-        listener = self.chunk_listeners.get(content.get("id")) if isinstance(content, dict) else None
-        if listener is None or listener.version != self.version or len(buffers) != 1:
-            return
-        chunk = buffers[0]
-        queued = sum(c["length"] for c in listener.chunk_queue)
-        expected = (
-            content.get("offset") == listener.offset + queued
-            and content.get("length") == len(chunk)
-            and listener.offset + queued + len(chunk) <= min(listener.size, MAX_FILE_BYTES + 1)
-        )
-        if expected:
-            listener.handle_chunk(dict(content), chunk)
-
-
-@solara.component
-def OpenScenario(on_file: Callable[[FileInfo, ScenarioFile], None]) -> solara.Element:
-    """The upload button: a click opens a file dialog; each file chosen is read and given to ``on_file``, once."""
-    widget = ScenarioFile.element(label="Open a scenario file (YAML)…", on_file_info=lambda info: None)
-
-    def wire() -> Callable[[], None]:
-        real: ScenarioFile = solara.get_widget(widget)
-
-        def changed(change: dict[str, object]) -> None:
-            if not change["new"]:
-                return
-            real.version += 1
-            real.reset_stats()
-            files = real.get_files()
-            if len(files) == 1:  # the gate lets a drop announce one file only
-                threading.Thread(target=on_file, args=(files[0], real), daemon=True).start()  # reading waits
-
-        real.observe(changed, "file_info")
-        return lambda: real.unobserve(changed, "file_info")
-
-    solara.use_effect(wire, [])
-    return widget
 
 
 # -- the page ------------------------------------------------------------------------------
@@ -748,114 +453,7 @@ def HanoiDesk(model: solara.Reactive[ClassroomModel], tick: solara.Reactive[int]
                                        classes=["bamboo-moves"])  # fmt: skip
 
 
-# -- the server ------------------------------------------------------------------------------
-class Trimmer:
-    """Hands a closed session's memory back to the system, a few seconds after the session closes.
-
-    Python frees a session's objects when Solara closes it, but glibc's
-    allocator keeps the freed pages for the process; ``malloc_trim`` returns
-    them, so the server's size follows the class rather than its largest
-    moment. One thread, woken by each close; nothing happens where there is
-    no glibc.
-    """
-
-    def __init__(self, delay: float = 5.0) -> None:
-        """A trimmer that waits ``delay`` seconds after a close, for the others of a burst."""
-        self.delay = delay
-        self.wake = threading.Event()
-        self.lock = threading.Lock()
-        self.thread: threading.Thread | None = None
-        self.trim: Callable[[int], int] | None
-        try:
-            self.trim = ctypes.CDLL(None).malloc_trim
-        except (OSError, AttributeError):
-            self.trim = None
-
-    def session_closed(self) -> None:
-        """A session has closed: trim soon (the thread that does it starts with the first close)."""
-        with self.lock:
-            if self.thread is None:
-                self.thread = threading.Thread(target=self._run, name="bamboo-trimmer", daemon=True)
-                self.thread.start()
-        self.wake.set()
-
-    def _run(self) -> None:
-        while True:
-            self.wake.wait()
-            time.sleep(self.delay)  # sessions close in bursts at the end of a lesson: one trim for many
-            self.wake.clear()
-            self.release()
-
-    def release(self) -> None:
-        """Free what is unreachable, and hand the freed pages back to the system."""
-        gc.collect()
-        if self.trim is not None:
-            self.trim(0)
-
-
-TRIMMER = Trimmer()
 gate.dispatch_only()  # ipyvue's handler imports and calls nothing a page names (sim.classroom.gate)
 solara.lab.on_kernel_start(gate.install)  # and only the page's own messages reach its kernel, from the first page on
 solara.lab.on_kernel_start(lambda: TRIMMER.session_closed)  # called with each new session; its result at its close
 solara.lab.on_kernel_start(FANS.page_opened)  # the fan workers stay while any page is open
-
-
-def offline() -> None:
-    """Serve Solara's web assets from the installed solara-assets package; ask nothing of the internet."""
-    import solara.server.settings as server
-
-    solara.settings.assets.proxy = True  # assets come from the server's cache, which solara-assets fills
-    solara.settings.assets.cdn = "http://127.0.0.1:9/"  # a missing asset is a 404, never a download
-    server.telemetry.mixpanel_enable = False
-    server.theme.show_banner = False
-    server.theme.title = TITLE
-
-
-def free_closed_sessions() -> None:
-    """Free a closed page's session within minutes, not Solara's default day (SOLARA_KERNEL_CULL_TIMEOUT overrides)."""
-    import solara.server.settings as server
-
-    if "SOLARA_KERNEL_CULL_TIMEOUT" not in os.environ:
-        server.kernel.cull_timeout = CULL_TIMEOUT
-
-
-def fan_workers() -> int:
-    """How many processes compute fans: BAMBOO_FAN_WORKERS, else one per processor (0: in the server itself)."""
-    text = os.environ.get("BAMBOO_FAN_WORKERS", str(os.cpu_count() or 1)).strip()
-    if not text.isdecimal() or not 0 <= int(text) <= 64:
-        raise ValueError(f"BAMBOO_FAN_WORKERS must be a whole number from 0 to 64, got {text[:20]!r}")
-    return int(text)
-
-
-def serve(host: str = "127.0.0.1", port: int = 8765, posterior: Posterior | None = None) -> int:
-    """Run the dashboard until Ctrl+C; with ``posterior``, every lesson's runs draw their parameters from it."""
-    try:
-        workers = fan_workers()
-    except ValueError as exc:
-        print(f"bamboo app: error: {exc}", file=sys.stderr)
-        return 2
-    offline()
-    free_closed_sessions()
-    gate.guard_addresses()
-    if not gate.loopback(host) and hasattr(os, "geteuid") and os.geteuid() == 0:
-        print(f"bamboo app: warning: serving {host} as root: anyone on the network reaches a server that runs as "
-              "root; run it as an ordinary user", file=sys.stderr)  # fmt: skip
-    classroom.SERVED_POSTERIOR = posterior
-    import solara.server.settings as server
-
-    # the server and its fan workers write only their caches (Solara's assets among them) and a scratch folder
-    scratch = sandbox.confine_server("bamboo app", [Path(server.assets.proxy_cache_dir)])
-    FANS.start(workers)
-    # a classroom serves plain http on its own network; Solara warns of that on each new address
-    warnings.filterwarnings("ignore", "Cookies with samesite=none require https", UserWarning)
-    from click.exceptions import Abort
-    from solara.__main__ import run
-
-    args = ["sim.classroom.app", "--host", host, "--port", str(port), "--production", "--no-open", "--no-check-version"]
-    try:
-        with contextlib.suppress(Abort, KeyboardInterrupt):  # Ctrl+C: the usual way to stop a server
-            run.main(args, standalone_mode=False)
-    finally:
-        FANS.stop()
-        shutil.rmtree(scratch, ignore_errors=True)
-    return 0

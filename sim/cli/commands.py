@@ -737,7 +737,7 @@ def cmd_app(args: argparse.Namespace) -> int:
         The server's exit status.
     """
     from sim.analysis.posterior import PosteriorError, load_posterior
-    from sim.classroom.app import serve
+    from sim.classroom.dashboard import serve
     from sim.model.params import load_parameters
 
     posterior = None

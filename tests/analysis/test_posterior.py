@@ -189,11 +189,11 @@ def test_a_dial_keeps_its_value_and_the_posterior_the_rest():
 
 
 def test_bamboo_app_takes_a_posterior_and_refuses_a_bad_one_before_serving(tmp_path, monkeypatch, capsys):
-    import sim.classroom.app
+    import sim.classroom.dashboard
     from sim.cli.main import main
 
     served = []
-    monkeypatch.setattr(sim.classroom.app, "serve", lambda host, port, posterior=None: served.append(posterior) or 0)
+    monkeypatch.setattr(sim.classroom.dashboard, "serve", lambda host, port, posterior=None: served.append(posterior) or 0)
     good = save_posterior(posterior(), tmp_path / "p.csv", [])
     assert main(["app", "--parameters", str(good)]) == 0
     assert served[0].paths == PATHS

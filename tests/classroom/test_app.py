@@ -428,14 +428,15 @@ def test_closed_sessions_are_freed_within_minutes(monkeypatch):
     import solara.server.settings as server
 
     import sim.classroom.app
+    import sim.classroom.dashboard
 
     monkeypatch.delenv("SOLARA_KERNEL_CULL_TIMEOUT", raising=False)
     monkeypatch.setattr(server.kernel, "cull_timeout", "24h")
-    sim.classroom.app.free_closed_sessions()
-    assert server.kernel.cull_timeout == sim.classroom.app.CULL_TIMEOUT == "2m"
+    sim.classroom.dashboard.free_closed_sessions()
+    assert server.kernel.cull_timeout == sim.classroom.dashboard.CULL_TIMEOUT == "2m"
     monkeypatch.setenv("SOLARA_KERNEL_CULL_TIMEOUT", "30s")  # the operator's choice wins
     server.kernel.cull_timeout = "30s"
-    sim.classroom.app.free_closed_sessions()
+    sim.classroom.dashboard.free_closed_sessions()
     assert server.kernel.cull_timeout == "30s"
 
 
@@ -506,7 +507,7 @@ def test_the_page_steps_switches_scenario_plays_hanoi_and_resets(page):
 def test_the_page_injects_a_live_event_whose_actor_follows_its_type(page):
     import ipyvuetify as v
 
-    from sim.classroom.app import InjectButton
+    from sim.classroom.widgets import InjectButton
 
     page.find(v.Btn, children=["Step"]).widget.click()
     assert page.find(v.Select, label="By").widget.v_model == "China"
@@ -537,9 +538,9 @@ def test_the_page_refuses_a_bad_seed_with_a_message(page):
 
 
 def test_a_closed_session_s_memory_is_handed_back_soon_after():
-    import sim.classroom.app
+    import sim.classroom.trimmer
 
-    trimmer = sim.classroom.app.Trimmer(delay=0.01)
+    trimmer = sim.classroom.trimmer.Trimmer(delay=0.01)
     released = threading.Event()
     trimmer.release = released.set
     assert not released.is_set()
@@ -552,21 +553,21 @@ def test_a_closed_session_s_memory_is_handed_back_soon_after():
 
 @pytest.mark.slow
 def test_fans_computed_in_worker_processes_are_those_computed_in_the_server():
-    import sim.classroom.app
+    import sim.classroom.fans
 
     lesson = Lesson(SCENARIOS / "caatsa_enforced.yaml")
     model = lesson.model()
     model.run_for(3)
     model.inject("summit", actor="RU")
-    workers = sim.classroom.app.FanWorkers()
+    workers = sim.classroom.fans.FanWorkers()
     workers.start(1)
     try:
         far = workers.view(model)
         assert workers.view(model).summary is far.summary  # asked again: the cache answers
     finally:
         workers.pool.shutdown()
-    near = sim.classroom.app.FanWorkers().view(model)  # no workers: computed here
-    assert far.key == near.key == sim.classroom.app.fan_key(model)
+    near = sim.classroom.fans.FanWorkers().view(model)  # no workers: computed here
+    assert far.key == near.key == sim.classroom.fans.fan_key(model)
     assert np.array_equal(far.summary.q, near.summary.q)
     assert far.summary.survival == near.summary.survival and far.summary.modes == near.summary.modes
 
@@ -584,12 +585,12 @@ def test_idle_fan_workers_leave_and_come_back_when_a_fan_is_asked_for(monkeypatc
     """A class that has left gives the workers' memory back; the next student's fan respawns them."""
     import time
 
-    import sim.classroom.app
+    import sim.classroom.fans
 
-    monkeypatch.setattr(sim.classroom.app, "FAN_IDLE", 0.5)
+    monkeypatch.setattr(sim.classroom.fans, "FAN_IDLE", 0.5)
     lesson = Lesson(SCENARIOS / "status_quo.yaml")
     model = lesson.model()
-    workers = sim.classroom.app.FanWorkers()
+    workers = sim.classroom.fans.FanWorkers()
     workers.start(1)
     try:
         first = workers.view(model)
@@ -609,10 +610,10 @@ def test_fan_workers_stay_while_a_page_is_open_through_a_pause(monkeypatch):
     """A class that pauses with its pages open keeps its workers: no cold start after the pause."""
     import time
 
-    import sim.classroom.app
+    import sim.classroom.fans
 
-    monkeypatch.setattr(sim.classroom.app, "FAN_IDLE", 0.5)
-    workers = sim.classroom.app.FanWorkers()
+    monkeypatch.setattr(sim.classroom.fans, "FAN_IDLE", 0.5)
+    workers = sim.classroom.fans.FanWorkers()
     workers.start(1)
     closed = workers.page_opened()
     try:
