@@ -10,6 +10,11 @@ the forecast as a document (``forecast.json``):
   the origin (``sim.analysis.rolling.baselines``), so that the grade later sets the model beside what was naive *then*;
 - ``outcomes``: per forecast year, the share of runs in which multi-alignment survives from the origin to the
   year's end, and of each failure mode;
+- ``observables``: per forecast year, quantiles over runs of Russia's share of the arms delivered to Vietnam
+  (``russian_arms_share``, the model's measurement of SIPRI's trend-indicator values, ``sim.analysis.measurement``)
+  and of the hedging index, each a run's mean over the year's quarters; for the arms share, the same quantiles of
+  two baselines fitted on the record up to the origin: persistence (the last recorded year's share) and
+  climatology (the recorded years' shares);
 - what it was made from: the package version, the git commit (if any), the scenario's content hash and the
   parameter file's and record's sha256, the runs and the seed; and ``made``, the date and time it was made (UTC).
 
@@ -22,6 +27,9 @@ its seal, and ``grade`` refuses it.
 years the record covers, consecutive from the year after the origin: Brier on "this power's tier rises this year"
 and RPS on the tiers, each beside the sealed baselines, with skill and bootstrap intervals over power-years, as
 ``sim.analysis.rolling.scored`` does. A rise in the first year is judged against the state the forecast started from.
+Where the record gives Russia's arms share for forecast years, the quantiles are graded too: CRPS (from the
+quantiles) beside the two baselines, and whether the 5-95% interval held the recorded share. The hedging index has
+no record to be graded against; it is forecast so that a reader can see what the model expects of Vietnam.
 """
 
 from __future__ import annotations
@@ -31,13 +39,14 @@ import datetime
 import hashlib
 import json
 import subprocess
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-from sim.analysis.hindcast import BASELINES
-from sim.analysis.measurement import year_end_steps
+from sim.analysis.hindcast import ARMS_SUPPLIER, BASELINES
+from sim.analysis.measurement import arms_share, year_end_steps
 from sim.analysis.record import Record
 from sim.analysis.rolling import STATE_RULE, VARIANT_NOTES, Facts, baselines, forecast
 from sim.analysis.scoring import (
@@ -46,18 +55,22 @@ from sim.analysis.scoring import (
     bootstrap,
     brier,
     certain,
+    quantile_crps,
     ranked_probability,
     rises,
     skill_text,
 )
-from sim.model.calendar import Month
+from sim.model.calendar import Calendar, Month
 from sim.model.domain import POWERS, TIERS
+from sim.model.security import hedging_index
 from sim.runs.scenario import Scenario
 
 FORMAT = "bamboo-forecast/1"
 UNSEALED = ("sha256", "made")  # the fields the seal is not computed over
 VARIANT = "without"  # a forecast knows nothing after its origin
 DEFAULT_YEARS = 3  # forecast years after the origin when no last year is given
+QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)  # symmetric about the median: see scoring.quantile_crps
+ARMS_BASELINES = ("persistence", "climatology")
 
 
 class ForecastError(ValueError):
@@ -120,23 +133,66 @@ def _per_year(probs: np.ndarray, chance: np.ndarray, years: np.ndarray, fall: np
     return out
 
 
-def _outcomes(scenario: Scenario, runs: int, seed: int, years: np.ndarray) -> tuple[dict, np.ndarray]:
+def _quantiles(values: np.ndarray) -> dict[str, float] | None:
+    """The QUANTILES of the finite ``values`` (a year's value per run), or None if none is finite."""
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return None
+    return {str(q): float(v) for q, v in zip(QUANTILES, np.quantile(finite, QUANTILES), strict=True)}
+
+
+def _yearly(series: list[np.ndarray], calendar: Calendar, years: np.ndarray) -> dict[str, dict[str, float] | None]:
+    """Quantiles over runs of each run's mean over the steps dated in each year (step k is ``series[k - 1]``)."""
+    dated = np.array([calendar.date(k).year for k in range(1, len(series) + 1)])
+    stacked = np.stack(series)
+    out: dict[str, dict[str, float] | None] = {}
+    for year in years.tolist():
+        inside = stacked[dated == year]
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a run with nothing delivered all year: NaN
+            means = np.nanmean(inside, axis=0) if inside.size else np.full(stacked.shape[1], np.nan)
+        out[str(year)] = _quantiles(means)
+    return out
+
+
+def _arms_baselines(record: Record, origin: int, years: np.ndarray) -> dict[str, dict]:
+    """Russia's arms share by the naive forecasts of the record up to ``origin``, as quantiles for each year."""
+    shares = [y.tiv.get("RU", 0.0) / y.total for y in record.arms_years if y.year <= origin and y.total > 0]
+    if not shares:
+        return {}
+    last = {str(q): float(shares[-1]) for q in QUANTILES}
+    spread = {str(q): float(v) for q, v in zip(QUANTILES, np.quantile(shares, QUANTILES), strict=True)}
+    return {
+        "persistence": {str(y): last for y in years.tolist()},
+        "climatology": {str(y): spread for y in years.tolist()},
+    }
+
+
+def _outcomes(scenario: Scenario, runs: int, seed: int, years: np.ndarray) -> tuple[dict, np.ndarray, dict]:
     """The restarted scenario run again with the same seed: survival and failure modes at each forecast year's end.
 
-    Returns (outcomes by year, the share of runs whose tier falls in each year, (powers, years)).
+    Returns (outcomes by year, the share of runs whose tier falls in each year, (powers, years), and the
+    observables: quantiles of Russia's arms share and of the hedging index by year).
     """
     model = scenario.model(runs=runs, seed=seed)
     ends = {scenario.calendar.step_of(Month(int(y) + 1, 1)): str(y) for y in years}
     outcomes = {}
+    arms, hedging = [], []
     for k in range(1, scenario.steps + 1):
         model.step()
+        arms.append(arms_share(model, ARMS_SUPPLIER))
+        hedging.append(hedging_index(model.hedger.alignment))
         if k in ends:
             outcomes[ends[k]] = {name: float(share) for name, share in model.failure_modes().items()}
     tier = model.trajectories()["tier"]
     at = year_end_steps(scenario.calendar, years, tier.shape[0])
     before = year_end_steps(scenario.calendar, years - 1, tier.shape[0])
     fall = np.stack([(tier[k] < tier[b]).mean(axis=0) for k, b in zip(at, before, strict=True)], axis=1)
-    return outcomes, fall
+    observables = {
+        "russian_arms_share": _yearly(arms, scenario.calendar, years),
+        "hedging_index": _yearly(hedging, scenario.calendar, years),
+    }
+    return outcomes, fall, observables
 
 
 def make(
@@ -167,7 +223,7 @@ def make(
     f = forecast(longer, known, origin, post=False, runs=runs, seed=seed, facts=facts, prepare=prepare)
     window = known.years > origin
     years = known.years[window]
-    outcomes, fall = _outcomes(f.scenario, runs, seed, years)
+    outcomes, fall, observables = _outcomes(f.scenario, runs, seed, years)
     probs, chances, hazard = baselines(known, origin)
     start = known.tiers[:, known.years == origin][:, 0]
     document: dict[str, object] = {
@@ -181,6 +237,11 @@ def make(
         "baselines": {name: _per_year(probs[name][:, window], chances[name][:, window], years) for name in BASELINES},
         "hazard": hazard,
         "outcomes": outcomes,
+        "observables": {
+            "quantiles": list(QUANTILES),
+            "forecast": observables,
+            "baselines": {"russian_arms_share": _arms_baselines(record, origin, years)},
+        },
         "runs": runs,
         "seed": seed,
         "scenario_sha256": scenario.content_hash(),
@@ -266,6 +327,43 @@ def grade(document: dict, record: Record) -> dict:
         "brier": bootstrap(brier_loss, BASELINES),
         "rps": bootstrap(rps_loss, BASELINES),
         "bootstrap": {"resamples": BOOTSTRAP_RESAMPLES, "seed": BOOTSTRAP_SEED, "unit": "power-year"},
+        **_grade_arms(document, record, covered),
+    }
+
+
+def _grade_arms(document: dict, record: Record, covered: list[int]) -> dict:
+    """CRPS of the arms-share quantiles beside the baselines, and the 5-95% interval's coverage, where recorded.
+
+    Empty if the forecast has no observables (made before they were added) or the record no share in its years.
+    """
+    block = document.get("observables")
+    recorded = {y.year: y.tiv.get("RU", 0.0) / y.total for y in record.arms_years if y.total > 0}
+    years = [y for y in covered if y in recorded]
+    if not block or not years:
+        return {}
+    levels = np.array(block["quantiles"], dtype=float)
+    forecasts = {"model": block["forecast"]["russian_arms_share"], **block["baselines"]["russian_arms_share"]}
+    years = [y for y in years if all(f.get(str(y)) for f in forecasts.values())]
+    if not years or set(forecasts) != {"model", *ARMS_BASELINES}:
+        return {}
+
+    def values(f: dict, y: int) -> np.ndarray:
+        return np.array([f[str(y)][str(q)] for q in block["quantiles"]], dtype=float)
+
+    losses = {
+        name: np.array([quantile_crps(levels, values(f, y), recorded[y]) for y in years])
+        for name, f in forecasts.items()
+    }
+    model = forecasts["model"]
+    inside = [model[str(y)][str(QUANTILES[0])] <= recorded[y] <= model[str(y)][str(QUANTILES[-1])] for y in years]
+    return {
+        "russian_arms_share": {
+            "years": years,
+            "recorded": [round(recorded[y], 4) for y in years],
+            "crps": bootstrap(losses, ARMS_BASELINES),
+            "interval_5_95_held": f"{sum(inside)} of {len(inside)}",
+            "unit": "year",
+        }
     }
 
 
@@ -280,6 +378,15 @@ def grade_lines(report: dict) -> list[str]:
         scores = ", ".join(f"{k} {v['score']:.3f}" for k, v in block["scores"].items())
         skills = ", ".join(f"{b} {skill_text(block['skill'][b])}" for b in BASELINES)
         lines.append(f"  {measure}: {scores}; model's skill vs {skills}")
+    arms = report.get("russian_arms_share")
+    if arms:
+        block = arms["crps"]
+        scores = ", ".join(f"{k} {v['score']:.3f}" for k, v in block["scores"].items())
+        skills = ", ".join(f"{b} {skill_text(block['skill'][b])}" for b in ARMS_BASELINES)
+        lines.append(
+            f"  Russia's arms share, CRPS over {len(arms['years'])} year(s): {scores}; model's skill vs {skills}; "
+            f"the 5-95% interval held the record in {arms['interval_5_95_held']}"
+        )
     return lines
 
 
@@ -295,4 +402,11 @@ def summary_lines(document: dict) -> list[str]:
         lines.append(f"  {power}: " + "; ".join(cells))
     survived = ", ".join(f"{y} {o.get('survived', float('nan')):.0%}" for y, o in document["outcomes"].items())
     lines.append(f"  multi-alignment survives: {survived}")
+    for name, label in (("russian_arms_share", "Russia's arms share"), ("hedging_index", "hedging index")):
+        cells = []
+        for year, q in document.get("observables", {}).get("forecast", {}).get(name, {}).items():
+            if q:
+                cells.append(f"{year} {q['0.5']:.2f} [{q['0.05']:.2f}, {q['0.95']:.2f}]")
+        if cells:
+            lines.append(f"  {label}, median [5%, 95%]: " + "; ".join(cells))
     return lines

@@ -321,6 +321,18 @@ def bootstrap(
     return {"scores": scores, "skill": skill}
 
 
+def quantile_crps(levels: np.ndarray, values: np.ndarray, observed: float) -> float:
+    """The CRPS of a forecast given by its quantiles, against what was observed: twice the mean pinball loss.
+
+    ``values`` are the forecast's quantiles at ``levels`` (in (0, 1), symmetric about 0.5 so that a forecast
+    certain of one value scores its absolute error). The CRPS is the integral of the pinball loss over every
+    level; the mean over the levels given is its quadrature on those levels (Gneiting and Raftery 2007).
+    """
+    below = observed < values
+    pinball = np.where(below, (1 - levels) * (values - observed), levels * (observed - values))
+    return float(2 * pinball.mean())
+
+
 def skill_text(entry: dict) -> str:
     """A skill with its bootstrap interval, as the reports print it: "+0.32 [-0.24, +0.67]", or "n/a"."""
     value = "n/a" if entry["skill"] is None else f"{entry['skill']:+.2f}"

@@ -205,3 +205,74 @@ def test_the_committed_forecast_of_the_shipped_state_is_still_sealed():
 
     document = read(REPO / "docs" / "forecast" / "forecast.json")  # refuses a file whose seal does not hold
     assert document["origin"] == 2025 and document["years"] == [2026, 2027, 2028]
+
+
+# -- the observables: quantiles of Russia's arms share, graded by CRPS ------------------------------------------
+def test_quantile_crps_is_the_absolute_error_of_a_point_and_the_integral_for_a_uniform():
+    """Twice the mean pinball loss: a certain forecast scores |x - y|; U(0, 1)'s quantiles give y^2 - y + 1/3."""
+    import numpy as np
+
+    from sim.analysis.forecasting import QUANTILES
+    from sim.analysis.scoring import quantile_crps
+
+    levels = np.array(QUANTILES)
+    assert quantile_crps(levels, np.full(len(levels), 0.5), 0.3) == pytest.approx(0.2)
+    assert quantile_crps(levels, np.full(len(levels), 0.5), 0.9) == pytest.approx(0.4)
+    many = (np.arange(2000) + 0.5) / 2000  # U(0, 1): its quantile at level q is q
+    for y in (0.0, 0.25, 0.5, 0.9):
+        assert quantile_crps(many, many, y) == pytest.approx(y * y - y + 1 / 3, abs=1e-5)
+    # a sharper forecast centred on the truth beats a wider one; a sharp one in the wrong place loses to both
+    assert (
+        quantile_crps(many, 0.45 + 0.1 * many, 0.5)
+        < quantile_crps(many, many, 0.5)
+        < quantile_crps(many, 0.9 + 0 * many, 0.5)
+    )
+
+
+def test_the_arms_share_is_graded_by_hand_beside_persistence_and_climatology(tmp_path):
+    """Two recorded years, Russia's share 0.3 then 0; the model certain of 0.5, persistence of 0.3, climatology of 0.
+
+    CRPS: the model 0.2 and 0.5 (mean 0.35), persistence 0 and 0.3 (0.15), climatology 0.3 and 0 (0.15); the
+    model's 5-95% interval [0.5, 0.5] holds neither year.
+    """
+    import dataclasses
+
+    from sim.analysis.datasets import ArmsYear
+    from sim.analysis.forecasting import QUANTILES, grade
+
+    def point(x):
+        return {str(y): {str(q): x for q in QUANTILES} for y in YEARS}
+
+    document = hand_forecast()
+    document["observables"] = {
+        "quantiles": list(QUANTILES),
+        "forecast": {"russian_arms_share": point(0.5), "hedging_index": point(0.9)},
+        "baselines": {"russian_arms_share": {"persistence": point(0.3), "climatology": point(0.0)}},
+    }
+    record = load_record(write_record(tmp_path / "record.yaml", YEARS, HAND_RECORD))
+    arms = (ArmsYear(2026, 2, {"RU": 30.0, "US": 70.0}), ArmsYear(2027, 1, {"RU": 0.0, "US": 10.0}))
+    report = grade(document, dataclasses.replace(record, arms_years=arms))["russian_arms_share"]
+    assert report["years"] == list(YEARS) and report["recorded"] == [0.3, 0.0]
+    crps = {k: v["score"] for k, v in report["crps"]["scores"].items()}
+    assert crps == pytest.approx({"model": 0.35, "persistence": 0.15, "climatology": 0.15})
+    assert report["crps"]["skill"]["persistence"]["skill"] == pytest.approx(1 - 0.35 / 0.15)
+    assert report["interval_5_95_held"] == "0 of 2"
+    # a year the record has no share for (nothing delivered) is not graded; a forecast without observables neither
+    empty = (ArmsYear(2026, 0, {"RU": 0.0}), ArmsYear(2027, 1, {"RU": 0.0, "US": 10.0}))
+    assert grade(document, dataclasses.replace(record, arms_years=empty))["russian_arms_share"]["years"] == [2027]
+    assert "russian_arms_share" not in grade(hand_forecast(), dataclasses.replace(record, arms_years=arms))
+
+
+def test_a_forecast_carries_quantiles_of_the_arms_share_and_the_hedging_index(tmp_path):
+    """Every forecast year has ordered quantiles within [0, 1] of both observables, and the baselines of the share."""
+    done = run_cli("forecast", "--runs", "60", "--out", tmp_path / "f", "--quiet")
+    assert done.returncode == 0, done.stderr
+    document = json.loads((tmp_path / "f" / "forecast.json").read_text())
+    block = document["observables"]
+    for name in ("russian_arms_share", "hedging_index"):
+        for year in document["years"]:
+            q = [block["forecast"][name][str(year)][str(level)] for level in block["quantiles"]]
+            assert q == sorted(q) and q[0] >= 0.0 and q[-1] <= 1.0, (name, year, q)
+    shares = [y.tiv.get("RU", 0) / y.total for y in RECORD.arms_years if y.year <= 2025 and y.total > 0]
+    persistence = block["baselines"]["russian_arms_share"]["persistence"][str(document["years"][0])]
+    assert persistence["0.5"] == pytest.approx(shares[-1])  # the last recorded year's share, carried on

@@ -193,7 +193,9 @@ def test_bamboo_app_takes_a_posterior_and_refuses_a_bad_one_before_serving(tmp_p
     from sim.cli.main import main
 
     served = []
-    monkeypatch.setattr(sim.classroom.dashboard, "serve", lambda host, port, posterior=None: served.append(posterior) or 0)
+    monkeypatch.setattr(
+        sim.classroom.dashboard, "serve", lambda host, port, posterior=None: served.append(posterior) or 0
+    )
     good = save_posterior(posterior(), tmp_path / "p.csv", [])
     assert main(["app", "--parameters", str(good)]) == 0
     assert served[0].paths == PATHS
