@@ -451,6 +451,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
     """``bamboo forecast``: a sealed forecast from the recorded state at the origin; forecast.json."""
     from sim.analysis.forecasting import DEFAULT_YEARS, dumps, make, summary_lines
     from sim.analysis.record import default_path as record_path
+    from sim.outputs import plots
     from sim.runs.results import file_hashes, write_json
 
     record, scenario, facts, path, first = _restart_inputs(args)
@@ -485,11 +486,12 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         )
     with output.staged(target) as staging:
         (staging / "forecast.json").write_text(dumps(document), encoding="utf-8")
-        write_json(staging / "manifest.json", {"files": file_hashes([staging / "forecast.json"])})
+        figure = plots.save(plots.forecast(document), staging / "forecast")
+        write_json(staging / "manifest.json", {"files": file_hashes([staging / "forecast.json", *figure])})
     if not args.quiet:
         print("\n".join(summary_lines(document)))
         print(f"sealed: sha256 {document['sha256']}")
-        print(f"wrote {target.path}/: forecast.json, manifest.json")
+        print(f"wrote {target.path}/: forecast.json, forecast.png, forecast.svg, manifest.json")
     return 0
 
 

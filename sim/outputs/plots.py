@@ -544,3 +544,59 @@ def save_peeling(
         figure = peeling_trajectory(trajectory, title, [chosen], (box.coverage, box.density))
         figures[box.number] = save(figure, folder / f"peeling_{box.number}")
     return figures
+
+
+def forecast(document: dict) -> Figure:
+    """A sealed forecast (``sim.analysis.forecasting``): each power's tier probabilities by year, and the fans.
+
+    One panel per power: the share of runs in each tier at each forecast year's end, stacked; a last panel:
+    Russia's share of the arms delivered (5-95% and 25-75% of runs, the median) beside its persistence and
+    climatology baselines, and the hedging index's median and 5-95%.
+    """
+    years = [int(y) for y in document["years"]]
+    tiers = [t for t in TIER_LABELS if t != "alliance"]
+    shades = plt.get_cmap("Greens")(np.linspace(0.15, 0.85, len(tiers)))
+    fig, axes = plt.subplots(1, len(POWERS) + 1, figsize=(13, 3.6), constrained_layout=True)
+    for ax, power in zip(axes, POWERS, strict=False):
+        bottom = np.zeros(len(years))
+        for tier, shade in zip(tiers, shades, strict=True):
+            share = np.array([document["forecast"][power][str(y)]["tiers"].get(tier, 0.0) for y in years])
+            ax.bar(years, share, bottom=bottom, color=shade, label=TIER_LABELS[tier], width=0.7)
+            bottom += share
+        ax.set_title(f"Vietnam–{NAMES[power]}: tier at year's end", fontsize=9)
+        ax.set_ylim(0, 1)
+        ax.set_xticks(years)
+    axes[0].set_ylabel("share of runs")
+    axes[0].legend(fontsize=7, loc="lower left")
+    ax = axes[-1]
+    block = document.get("observables", {})
+    if block:
+
+        def band(name: str, source: dict, low: str, high: str) -> tuple[np.ndarray, np.ndarray]:
+            values = [source[name][str(y)] or {} for y in years]
+            return (np.array([v.get(low, np.nan) for v in values]), np.array([v.get(high, np.nan) for v in values]))
+
+        forecast_block = block["forecast"]
+        for name, colour, label in (
+            ("russian_arms_share", COLOURS["RU"], "Russia's arms share"),
+            ("hedging_index", HEDGING_COLOUR, "hedging index"),
+        ):
+            lo, hi = band(name, forecast_block, "0.05", "0.95")
+            ax.fill_between(years, lo, hi, color=colour, alpha=0.15, linewidth=0)
+            mid, _ = band(name, forecast_block, "0.5", "0.5")
+            ax.plot(years, mid, color=colour, marker="o", label=f"{label}: median, 5-95% of runs")
+        for baseline, style in (("persistence", "--"), ("climatology", ":")):
+            shares = block["baselines"]["russian_arms_share"].get(baseline)
+            if shares:
+                held = [shares[str(y)]["0.5"] for y in years]
+                ax.plot(years, held, color=COLOURS["RU"], linestyle=style, label=f"arms share: {baseline}")
+        ax.legend(fontsize=7, loc="center left")
+    ax.set_ylim(0, 1.05)
+    ax.set_xticks(years)
+    ax.set_title("Observables, by year", fontsize=9)
+    fig.suptitle(
+        f"Forecast from the end of {document['origin']} ({document['runs']:,} runs, seed {document['seed']}; "
+        f"sealed {document['sha256'][:12]}…)",
+        fontsize=10,
+    )
+    return fig

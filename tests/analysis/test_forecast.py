@@ -268,6 +268,8 @@ def test_a_forecast_carries_quantiles_of_the_arms_share_and_the_hedging_index(tm
     done = run_cli("forecast", "--runs", "60", "--out", tmp_path / "f", "--quiet")
     assert done.returncode == 0, done.stderr
     document = json.loads((tmp_path / "f" / "forecast.json").read_text())
+    manifest = json.loads((tmp_path / "f" / "manifest.json").read_text())
+    assert set(manifest["files"]) == {"forecast.json", "forecast.png", "forecast.svg"}  # the figure, hashed beside
     block = document["observables"]
     for name in ("russian_arms_share", "hedging_index"):
         for year in document["years"]:
