@@ -1,14 +1,19 @@
 """Calibration of the free parameters to the record up to a cut-off year, by ABC-SMC (pyabc).
 
 Each particle is a point of the free parameters, within their documented
-ranges (uniform priors) and keeping the orders the sources fix (a particle
-that breaks one is as far from the record as possible). Its simulation runs
-the history scenario to the end of the cut-off year over ``reps`` runs that
-share their random numbers with every other particle's (common random
-numbers, so that particles differ by their parameters, not their luck), and
-its distance to the record is the ranked probability score of its tier
-distribution over the in-sample years (``sim.analysis.scoring``): 0 retells the record
-exactly, 1 is as far from it as can be.
+ranges (uniform priors) and keeping the orders the sources fix. Its
+simulation is one realisation of the history scenario to the end of the
+cut-off year, with its own random numbers (the record is one history: its
+noise is part of what is matched), summarised by the statistics of
+``sim.analysis.summaries``: when each tie rose into each tier, and Russia's
+share of the arms delivered by period. The distance to the record's own
+statistics is pyabc's adaptive weighted Euclidean distance, each statistic
+scaled by its median absolute deviation across the particles of the
+generation, so that a year of delay and a tenth of the arms share are
+weighed by how much each varies. A generation's threshold is the median of
+its distances; the calibration stops after ``generations`` populations,
+when the acceptance rate falls below MIN_ACCEPTANCE (more particles would
+cost more than they tell), or at its time cap.
 
 pyabc draws its proposals from NumPy's global generator; the calibration
 seeds it for the run and restores it afterwards, so that one process with a
@@ -24,6 +29,7 @@ import datetime
 import logging
 import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,10 +38,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.analysis.measurement import tier_distribution
+from sim.analysis import summaries
+from sim.analysis.measurement import ARMS_SUPPLIER, arms_share, year_end_steps
 from sim.analysis.posterior import Posterior
 from sim.analysis.record import Record
-from sim.analysis.scoring import ranked_probability
 from sim.model.calendar import Month
 from sim.model.params import ParameterSet
 from sim.runs.scenario import Scenario
@@ -43,12 +49,15 @@ from sim.runs.scenario import Scenario
 if TYPE_CHECKING:  # pyabc is slow to import: calibrate imports it when it runs
     from pyabc.transition import Transition
 
-WORST = 1.0  # the largest ranked probability score: the distance of a particle that breaks a sourced order
-# stop when a generation brings the threshold down by less than this (in RPS): past that point ABC-SMC's
-# importance weights collapse onto a few particles while the fit barely improves
-MIN_EPS_DIFF = 0.005
+# stop when fewer than this share of a generation's simulations are accepted: the population has converged
+# as far as its threshold can be lowered at a reasonable cost (pyabc's min_acceptance_rate)
+MIN_ACCEPTANCE = 0.02
 LOCAL_SHARE = 0.25  # the share of the population whose covariance perturbs a particle (pyabc LocalTransition)
-METHOD = "ABC-SMC (pyabc), distance: in-sample ranked probability score of the tier distribution"  # as reported
+METHOD = (
+    "ABC-SMC (pyabc), one realisation per particle with its own noise; distance: adaptive weighted Euclidean "
+    "(MAD scales) over the summary statistics of sim.analysis.summaries (each tie's rise into each tier, "
+    "Russia's arms share by period)"
+)  # as reported
 
 
 def transition(pyabc: ModuleType, population: int, dimensions: int) -> Transition:
@@ -134,30 +143,57 @@ def keeps_orders(values: Mapping[str, float], orders: Iterable[tuple[str, str]])
     return all(values[hi] > values[lo] for hi, lo in orders if hi in values and lo in values)
 
 
-class Distance:
-    """The in-sample distance of a scenario's run, with given parameter values, from the record."""
+class Simulator:
+    """Realisations of the history scenario, with given parameter values, summarised as the record is."""
 
-    def __init__(self, scenario: Scenario, record: Record, cutoff: int, reps: int, seed: int) -> None:
-        """The distance over the record's years up to ``cutoff``, each point run ``reps`` times from ``seed``."""
-        self.scenario, self.record, self.reps, self.seed = scenario, record, reps, seed
-        self.window = record.window(record.years[0], cutoff)
+    def __init__(self, scenario: Scenario, record: Record, cutoff: int) -> None:
+        """Runs to the end of ``cutoff``, summarised over the record's years up to it."""
+        self.scenario, self.record = scenario, record
+        self.years = record.years[record.years <= cutoff]
         self.steps = scenario.calendar.step_of(Month(cutoff + 1, 1))
-        self.orders = scenario.resolved_parameters.orders
+        self.names = summaries.names(record, cutoff)
+        self.periods = [(p.first, p.last) for p in record.russian_arms_share if p.last <= cutoff]
 
-    def __call__(self, values: dict[str, float]) -> float:
-        """The mean ranked probability score of the run with ``values``; WORST if they break a sourced order."""
-        if not keeps_orders(values, self.orders):
-            return WORST
+    def realise(
+        self, values: Mapping[str, float | np.ndarray], seed: int, runs: int = 1, run_index: np.ndarray | None = None
+    ) -> tuple[np.ndarray, dict[tuple[int, int], np.ndarray]]:
+        """``runs`` histories from ``seed``: tiers by year's end, and Russia's arms share by period, per run.
+
+        The tiers are (runs, powers, years); the shares, per period, a value per run (NaN where nothing was
+        delivered). ``values`` holds a value per run or one for all. ``run_index`` gives each run the random
+        numbers of that run of the ensemble (default: runs 0, 1, ...): runs given the same index meet the same
+        noise, and differ only by their values.
+        """
         model = self.scenario.model(
-            runs=self.reps,
-            seed=self.seed,
+            runs=runs,
+            seed=seed,
             horizon=self.steps,
-            values={path: np.full(self.reps, v) for path, v in values.items()},
+            values={path: np.broadcast_to(np.asarray(v, dtype=float), runs).copy() for path, v in values.items()},
+            run_index=run_index,
         )
-        model.run_for(self.steps)
-        years = self.record.years[self.window]
-        probs = tier_distribution(model.trajectories()["tier"], self.scenario.calendar, years)
-        return float(ranked_probability(probs, self.record.tiers[:, self.window]).mean())
+        calendar = self.scenario.calendar
+        dated = np.array([calendar.date(k).year for k in range(1, self.steps + 1)])
+        arms = []
+        for _ in range(self.steps):
+            model.step()
+            arms.append(arms_share(model, ARMS_SUPPLIER))
+        shares = np.stack(arms)  # (steps, runs)
+        by_period = {}
+        for first, last in self.periods:
+            inside = shares[(dated >= first) & (dated <= last)]
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # nothing delivered in the period: NaN
+                by_period[(first, last)] = np.nanmean(inside, axis=0)
+        tier = model.trajectories()["tier"]  # (steps + 1, runs, powers)
+        at = year_end_steps(calendar, self.years, tier.shape[0])
+        return np.transpose(tier[at], (1, 2, 0)), by_period
+
+    def __call__(
+        self, values: Mapping[str, float | np.ndarray], seed: int, runs: int = 1, run_index: np.ndarray | None = None
+    ) -> np.ndarray:
+        """The statistics of ``runs`` histories (``realise``), (runs, statistics) in the order of ``names``."""
+        by_year, by_period = self.realise(values, seed, runs, run_index)
+        return summaries.of_runs(by_year, self.years, by_period, self.record)
 
 
 def _priors(params: ParameterSet, paths: Iterable[str]) -> dict[str, tuple[float, float]]:
@@ -194,7 +230,7 @@ def calibrate(
     *,
     population: int = 100,
     generations: int = 8,
-    reps: int = 20,
+    reps: int = 1,
     seed: int = 2025,
     minutes: float = 25.0,
     workers: int = 1,
@@ -202,7 +238,10 @@ def calibrate(
 ) -> Fit:
     """ABC-SMC over ``paths`` (each with a range) to the record up to ``cutoff``.
 
-    It stops after ``generations`` populations or ``minutes`` of wall time, whichever comes first.
+    It stops after ``generations`` populations, when fewer than MIN_ACCEPTANCE of a generation's simulations
+    are accepted, or after ``minutes`` of wall time, whichever comes first. Each simulation is ``reps``
+    realisations whose statistics are averaged (1, the default, matches the record: one history; more narrows
+    the noise a particle shows below the record's, and so the posterior below what the record supports).
     ``on_evaluation`` is called after each simulation (a progress bar's update).
 
     Raises:
@@ -211,7 +250,8 @@ def calibrate(
     import pyabc
 
     logging.getLogger("ABC").setLevel(logging.WARNING)  # the caller shows progress; pyabc's log is noise
-    distance = Distance(scenario, record, cutoff, reps, seed)
+    simulator = Simulator(scenario, record, cutoff)
+    observed = summaries.of_record(record, cutoff)
     params = scenario.resolved_parameters
     prior = _priors(params, paths)
     names = {key(path): path for path in paths}
@@ -223,10 +263,12 @@ def calibrate(
         return lo + float(u) * (hi - lo)
 
     def model(particle: Mapping[str, float]) -> dict[str, float]:
-        d = distance({names[k]: scaled(k, u) for k, u in particle.items()})
+        # each particle its own noise, drawn from the generator pyabc samples from (seeded for the calibration)
+        noise = int(np.random.randint(0, 2**31 - 1))  # noqa: NPY002
+        stats = simulator({names[k]: scaled(k, u) for k, u in particle.items()}, noise, reps).mean(axis=0)
         if on_evaluation is not None:
             on_evaluation()
-        return {"rps": d}
+        return dict(zip(simulator.names, stats.tolist(), strict=True))
 
     class Ordered(pyabc.Distribution):
         """Uniform over the unit cube of the ranges, less the points that break a sourced order."""
@@ -249,19 +291,19 @@ def calibrate(
     abc = pyabc.ABCSMC(
         model,
         Ordered(**{key(p): pyabc.RV("uniform", 0.0, 1.0) for p in paths}),
-        lambda x, x0: abs(x["rps"] - x0["rps"]),
+        pyabc.AdaptivePNormDistance(p=2, scale_function=pyabc.distance.mad),
         population_size=population,
         sampler=sampler,
         transitions=transition(pyabc, population, len(paths)),
     )
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bamboo-abc-") as tmp, _seeded(seed):
-        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", {"rps": 0.0})
+        abc.new(f"sqlite:///{Path(tmp) / 'abc.db'}", observed)
         try:
             history = abc.run(
                 max_nr_populations=generations,
                 max_walltime=datetime.timedelta(minutes=minutes),
-                min_eps_diff=MIN_EPS_DIFF,
+                min_acceptance_rate=MIN_ACCEPTANCE,
             )
         except (AssertionError, ValueError, np.linalg.LinAlgError) as exc:
             raise CalibrationError(

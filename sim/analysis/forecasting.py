@@ -45,8 +45,8 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.analysis.hindcast import ARMS_SUPPLIER, BASELINES
-from sim.analysis.measurement import arms_share, year_end_steps
+from sim.analysis.hindcast import BASELINES
+from sim.analysis.measurement import ARMS_SUPPLIER, arms_share, year_end_steps
 from sim.analysis.record import Record
 from sim.analysis.rolling import STATE_RULE, VARIANT_NOTES, Facts, baselines, forecast
 from sim.analysis.scoring import (

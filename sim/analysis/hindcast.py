@@ -13,7 +13,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.analysis.measurement import arms_share, median_by_year, period_means, rise_share, tier_distribution
+from sim.analysis.measurement import (
+    ARMS_SUPPLIER,
+    arms_share,
+    median_by_year,
+    period_means,
+    rise_share,
+    tier_distribution,
+)
 from sim.analysis.record import Record
 from sim.analysis.scoring import (
     BOOTSTRAP_RESAMPLES,
@@ -38,7 +45,6 @@ from sim.runs.scenario import Scenario
 HISTORY_SCENARIO = (
     "history_1986_2025.yaml"  # the history 1986-2025, shipped with the package (sim.runs.scenario.SHIPPED)
 )
-ARMS_SUPPLIER = "RU"  # the record's arms series is Russia's share
 
 
 def windows(record: Record, cutoff: int) -> dict[str, np.ndarray]:

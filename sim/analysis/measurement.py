@@ -67,6 +67,9 @@ def median_by_year(x: np.ndarray, calendar: Calendar, years: np.ndarray) -> np.n
     return out
 
 
+ARMS_SUPPLIER = "RU"  # the record's arms series is Russia's share
+
+
 def arms_share(model: BalanceModel, power: str) -> np.ndarray:
     """A power's share of the territorial security delivered to Vietnam at the last decision, per run.
 

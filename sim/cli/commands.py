@@ -525,10 +525,13 @@ def cmd_score(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``bamboo calibrate``: fit the free parameters to the record up to the cut-off (ABC-SMC).
 
-    Writes the posterior (posterior.csv, for ``--parameters``), calibration.json and the posterior's figure.
+    The free parameters are screened first (``sim.analysis.screening``): only those the record's statistics
+    depend on are calibrated, unless ``--all``. Writes the posterior (posterior.csv, for ``--parameters``),
+    calibration.json (with the screening) and the posterior's figure.
     """
     from sim.analysis.calibration import CalibrationError, calibrate
     from sim.analysis.posterior import save_posterior
+    from sim.analysis.screening import screen
     from sim.outputs import plots
     from sim.runs.results import manifest, write_json
 
@@ -540,6 +543,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if not 0 < args.minutes <= 24 * 60:
         raise UsageError(f"--minutes: expected a wall time above 0 and at most a day, got {args.minutes:g}")
     target = jobs.folder(args.out, Path("results") / "calibration", args.force)
+    screening = screen(scenario, record, args.cutoff, paths, seed=args.seed)
+    if not args.all:
+        paths = list(screening.kept) or paths  # nothing moves the statistics: calibrate all, and say so below
     # how many simulations ABC-SMC needs depends on its acceptance rates: the bar counts them, with the time cap
     with (
         _progress(None, args.quiet, f"calibrating (stops by {args.minutes:g} min)", "simulation") as bar,
@@ -561,16 +567,17 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     with output.staged(target) as staging:
         files = [
             save_posterior(fit.posterior, staging / "posterior.csv", fit.header(path)),
-            write_json(staging / "calibration.json", fit.report(path)),
+            write_json(staging / "calibration.json", fit.report(path) | {"screening": screening.report()}),
         ]
         figure = plots.posterior(fit.posterior.summary(), fit.posterior.particles, fit.posterior.weights, fit.prior)
         files += plots.save(figure, staging / "posterior")
         write_json(staging / "manifest.json", manifest(scenario, args.reps, args.seed, files))
     if not args.quiet:
         print(
-            f"Calibrated {len(paths)} parameters to {record.years[0]}-{args.cutoff}: {fit.evaluations:,} simulations, "
-            f"{len(fit.epsilons)} generations, final threshold {fit.epsilons[-1]:.3f} (RPS), effective sample size "
-            f"{fit.ess:.0f}, {fit.seconds / 60:.1f} min"
+            f"Calibrated {len(paths)} of {len(screening.paths)} free parameters (those whose Sobol' total index "
+            f"reaches {screening.report()['threshold']} on a statistic{'; --all: every one' if args.all else ''}) "
+            f"to {record.years[0]}-{args.cutoff}: {fit.evaluations:,} simulations, {len(fit.epsilons)} generations, "
+            f"final threshold {fit.epsilons[-1]:.3f}, effective sample size {fit.ess:.0f}, {fit.seconds / 60:.1f} min"
         )
         print(f"wrote {target.path}/: posterior.csv, calibration.json, posterior.png, posterior.svg, manifest.json")
     return 0

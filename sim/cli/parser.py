@@ -228,7 +228,12 @@ def parser() -> argparse.ArgumentParser:
     past(cal, "calibration")
     cal.add_argument("--population", type=_whole(10, 10_000), default=100, help="particles (default 100)")
     cal.add_argument("--generations", type=_whole(1, 100), default=8, help="at most this many (default 8)")
-    cal.add_argument("--reps", type=_whole(1, 1000), default=20, help="runs per particle (default 20)")
+    cal.add_argument(
+        "--reps", type=_whole(1, 1000), default=1, help="realisations per particle, averaged (default 1: as the record)"
+    )
+    cal.add_argument(
+        "--all", action="store_true", help="calibrate every free parameter, not only those the screening keeps"
+    )
     cal.add_argument("--minutes", type=float, default=25.0, help="stop after this wall time (default 25)")
     cal.add_argument("--workers", type=_whole(1, 64), default=1, help="processes (default 1: reproducible)")
     cal.add_argument("--seed", type=_whole(0, limits.MAX_SEED), default=2025, help="seed (default 2025)")

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from conftest import SCENARIOS, run_cli
 
-from sim.analysis.calibration import Distance, calibrate
+from sim.analysis.calibration import Simulator, calibrate, keeps_orders
 from sim.analysis.history import with_world
-from sim.analysis.measurement import tier_distribution
 from sim.analysis.posterior import save_posterior
-from sim.analysis.record import Record, load_record
-from sim.analysis.scoring import modal
-from sim.model.balance import BalanceModel
-from sim.model.calendar import Month
+from sim.analysis.record import load_record
+from sim.analysis.screening import screen
+from sim.analysis.summaries import of_record, rise_years
+from sim.analysis.twin import draw_truth, twin_record
+from sim.analysis.twin import run as twin_run
 from sim.runs.scenario import load_scenario
 
 TRUTH = {"behaviour.step_size": 0.022, "behaviour.tier_patience": 3.4}  # away from the middle of the ranges
@@ -23,47 +23,78 @@ TRUTH = {"behaviour.step_size": 0.022, "behaviour.tier_patience": 3.4}  # away f
 
 @pytest.fixture(scope="module")
 def twin():
-    """The history scenario, and the record its model makes with TRUTH: the modal tier by year over 200 runs."""
+    """The history scenario, and the record its model writes at TRUTH: one history to 2011, tiers and arms."""
     scenario = with_world(load_scenario(SCENARIOS / "history_1986_2025.yaml"))
-    years = np.arange(1986, 2013)
-    steps = scenario.calendar.step_of(Month(2013, 1))
-    model = BalanceModel(
-        runs=200,
-        rng=99,
-        parameters=scenario.parameter_set,
-        horizon=steps,
-        events=[e.build() for e in scenario.events],
-        values={k: np.full(200, v) for k, v in TRUTH.items()},
-    )
-    model.run_for(steps)
-    tiers = modal(tier_distribution(model.trajectories()["tier"], scenario.calendar, years))
-    return scenario, Record(years, tiers)
+    return scenario, twin_record(scenario, load_record(), 2011, TRUTH, seed=99)
 
 
-def test_the_distance_is_smaller_at_the_truth_than_away_from_it(twin):
+def test_a_rise_is_the_first_year_a_tie_enters_a_tier_from_below_and_a_jump_enters_every_tier_it_passes():
+    years = np.arange(2000, 2006)
+    tiers = np.array([[0, 1, 1, 3, 3, 3], [4, 4, 0, 0, 2, 2], [2, 2, 2, 2, 2, 2]])  # (powers, years)
+    got = rise_years(tiers, years)
+    assert got.tolist() == [[2001, 2003, 2003], [2004, 2004, 2006], [2006, 2006, 2006]]  # 2006: never (censored)
+
+
+def test_the_records_statistics_are_its_rises_and_its_arms_shares():
+    stats = of_record(load_record(), 2012)
+    assert stats["rise:CN:strategic"] == stats["rise:CN:comprehensive_strategic"] == 2008  # the jump of 2008
+    assert stats["rise:RU:strategic"] == 2001 and stats["rise:US:comprehensive"] == 2013  # 2013: after the cut-off
+    assert [k for k in stats if k.startswith("arms:")] == ["arms:RU:2000-2004", "arms:RU:2005-2009"]
+
+
+def test_the_statistics_are_nearer_the_twin_record_at_the_truth_than_away_from_it(twin):
+    """Over 200 histories each, scaled by their spread, the truth's statistics sit nearer the record it wrote."""
     scenario, record = twin
-    distance = Distance(scenario, record, cutoff=2011, reps=20, seed=5)
-    at_truth = distance(TRUTH)
-    assert at_truth < distance({"behaviour.step_size": 0.011, "behaviour.tier_patience": 5.8})
-    assert at_truth < 0.05
+    simulate = Simulator(scenario, record, 2011)
+    observed = np.array(list(of_record(record, 2011).values()))
+    near = simulate(TRUTH, seed=5, runs=200)
+    far = simulate({"behaviour.step_size": 0.011, "behaviour.tier_patience": 5.8}, seed=5, runs=200)
+    scale = np.maximum(np.concatenate([near, far]).std(axis=0), 1e-9)
+
+    def distance(stats):
+        return float(np.mean(np.sqrt((((stats - observed) / scale) ** 2).sum(axis=1))))
+
+    assert distance(near) < distance(far)
 
 
-def test_a_particle_that_breaks_a_sourced_order_is_as_far_as_can_be(twin):
+def test_histories_given_the_same_run_index_meet_the_same_noise(twin):
+    """Common random numbers for the screening: the same values and run index give the same history.
+
+    Another index, another history.
+    """
     scenario, record = twin
-    distance = Distance(scenario, record, cutoff=2011, reps=5, seed=5)
-    assert distance({"hedger.inertia.US": 0.9, "hedger.inertia.CN": 0.3}) == 1.0
+    simulate = Simulator(scenario, record, 2011)
+    same = simulate({}, seed=5, runs=3, run_index=np.array([7, 7, 8]))
+    assert np.array_equal(same[0], same[1]) and not np.array_equal(same[0], same[2])
+
+
+def test_a_truth_is_drawn_within_the_ranges_and_keeps_the_sourced_orders(twin):
+    scenario, _ = twin
+    paths = ["hedger.inertia.US", "hedger.inertia.CN", "hedger.inertia.RU"]
+    rng = np.random.default_rng(1)
+    for _ in range(50):
+        truth = draw_truth(scenario, paths, rng)
+        assert truth["hedger.inertia.RU"] > truth["hedger.inertia.CN"] > truth["hedger.inertia.US"]
+    assert not keeps_orders({"hedger.inertia.US": 0.9, "hedger.inertia.CN": 0.3}, scenario.resolved_parameters.orders)
+
+
+def test_the_screening_keeps_what_moves_the_statistics_and_drops_what_does_not(twin):
+    """A planted null: a parameter the history's dynamics never read has total index 0 and is not calibrated."""
+    scenario, record = twin
+    paths = ["behaviour.step_size", "thresholds.isolation"]  # the second: only the verdict reads it
+    found = screen(scenario, record, 2011, paths, samples=64)
+    assert found.kept == ("behaviour.step_size",)
+    report = found.report()["parameters"]
+    assert report["behaviour.step_size"]["largest_total_index"] > 0.3 and report["behaviour.step_size"]["calibrated"]
 
 
 @pytest.mark.slow
 def test_calibration_recovers_known_parameters_from_a_twin_record(twin):
-    scenario, record = twin
-    fit = calibrate(scenario, record, 2011, list(TRUTH), population=30, generations=3, reps=10, seed=3)
-    summary = fit.posterior.summary()
-    for path, value in TRUTH.items():
-        lo, hi = fit.prior[path]
-        assert abs(summary[path]["mean"] - value) < 0.5 * abs((lo + hi) / 2 - value), (path, summary[path])
-        assert summary[path]["q05"] <= value <= summary[path]["q95"], (path, summary[path])
-    assert fit.epsilons == sorted(fit.epsilons, reverse=True)
+    """One truth drawn from the prior: each interval holds it, and is narrower than the prior's."""
+    scenario, _ = twin
+    report = twin_run(scenario, load_record(), 2011, list(TRUTH), truths=1, population=60, generations=4, minutes=3)
+    for row in report["rows"]:
+        assert row["held"] and row["width_over_prior"] < 0.9, row
 
 
 @pytest.mark.slow
@@ -78,7 +109,9 @@ def test_calibrate_writes_a_posterior_that_history_takes(tmp_path):
     args = ["calibrate", "--population", "10", "--generations", "1", "--reps", "3", "--quiet"]
     assert main([*args, "--out", str(out)]) == 0
     report = json.loads((out / "calibration.json").read_text())
-    assert report["evaluations"] >= 10 and report["cutoff"] == 2012 and len(report["posterior"]) == 16
+    assert report["evaluations"] >= 10 and report["cutoff"] == 2012
+    screened = report["screening"]["parameters"]
+    assert len(screened) == 16 and set(report["posterior"]) == {p for p, row in screened.items() if row["calibrated"]}
     assert len(load_posterior(out / "posterior.csv", load_parameters()).weights) == 10
     assert (
         main(
@@ -110,7 +143,7 @@ def both(tmp_path_factory):
     """A small calibration by ``bamboo calibrate``, and the same one through the library: (its folder, fit)."""
     out = tmp_path_factory.mktemp("calibration") / "cli"
     path = SCENARIOS / "history_1986_2025.yaml"
-    args = ["calibrate", "--scenario", path, "--population", 10, "--generations", 1, "--reps", 2, "--seed", 4]
+    args = ["calibrate", "--scenario", path, "--population", 10, "--generations", 1, "--reps", 2, "--seed", 4, "--all"]
     done = run_cli(*args, "--out", out, "--quiet")
     assert done.returncode == 0, done.stderr
     scenario = with_world(load_scenario(path))
@@ -124,6 +157,7 @@ def test_the_report_is_what_bamboo_calibrate_writes(both):
     out, fit = both
     written = json.loads((out / "calibration.json").read_text())
     report = fit.report(SCENARIOS / "history_1986_2025.yaml")
+    written.pop("screening")  # bamboo calibrate adds the screening of the parameters to the fit's report
     assert json.loads(json.dumps(report)) == written | {"seconds": report["seconds"]}  # the time taken differs
 
 
