@@ -136,6 +136,11 @@ class Hedger(Agent):
         self.gain: np.ndarray | None = None  # utility change of each move at the last decision
         self.feasible_moves: np.ndarray | None = None  # the moves the Four No's allowed at it
         self.choice: np.ndarray | None = None  # the moves made at it
+        # what Vietnam believes each power q tolerates of its tie with p, [:, q, p]: at first the 2025 ties and a
+        # step beyond, which it reached "without serious adverse repercussions" (001); then learnt (``learn``)
+        prior = alignment + model.world.scalars["step_size"][:, None]
+        self.belief = np.clip(np.repeat(prior[:, None, :], len(POWERS), axis=1), 0.0, 1.0)
+        self.coercion_seen = np.zeros(alignment.shape)  # each power's coercion when Vietnam last learnt
 
     # -- perception -----------------------------------------------------------
     def levels(self) -> np.ndarray:
@@ -170,8 +175,24 @@ class Hedger(Agent):
             self.memory = kernels.remember(self.memory, self.last_delivery, delivery, decay)
         self.last_delivery = delivery
 
+    def learn(self) -> None:
+        """Update the belief of each power's lines from what the powers did this quarter (docs/ODD.md 7.10).
+
+        Vietnam does not read the powers' tolerances: it infers them from the coercion and courtship it
+        sees in answer to its ties as they stand (``kernels.learn``).
+        """
+        powers = self.model.great_powers
+        coercion = np.stack([p.coercion for p in powers], 1)
+        courtship = np.stack([p.courtship for p in powers], 1)
+        s = self.model.world.scalars
+        self.belief = kernels.learn(
+            self.belief, self.alignment, self.model.world.rivalry, coercion, self.coercion_seen, courtship,
+            s["learning_rate"], s["step_size"],
+        )  # fmt: skip
+        self.coercion_seen = coercion
+
     def perceive(self) -> Situation:
-        """What Vietnam faces this step: the powers' offers and threats, its trust, its commitments."""
+        """What Vietnam faces this step: the powers' offers and threats, its trust, commitments and beliefs."""
         powers = self.model.great_powers
         self.remember(np.stack([p.delivery() for p in powers], 1))
         w = self.model.world
@@ -180,7 +201,7 @@ class Hedger(Agent):
         coercion = np.stack([p.coercion for p in powers], 1)
         trust = self.trust(w.reliability)
         lines = self.rupture_line()
-        self.situation = Situation(w, supply, threat, trust, lines, coercion)
+        self.situation = Situation(w, supply, threat, trust, lines, coercion, self.belief)
         return self.situation
 
     # -- what the Four No's allow ------------------------------------------------
@@ -204,7 +225,8 @@ class Hedger(Agent):
 
     # -- the decision -----------------------------------------------------------
     def adjust(self) -> None:
-        """One quarter's decision: perceive, choose a move per tie, carry it out."""
+        """One quarter's decision: learn the powers' lines, perceive, choose a move per tie, carry it out."""
+        self.learn()
         situation = self.perceive()
         self.previous = self.alignment.copy()
         step = self.model.world.scalars["step_size"][:, None]

@@ -865,6 +865,45 @@ def remember(memory: np.ndarray, last: np.ndarray, delivery: np.ndarray, decay: 
 
 
 @jit
+def learn(
+    belief: np.ndarray,
+    a: np.ndarray,
+    rivalry: np.ndarray,
+    coercion: np.ndarray,
+    seen: np.ndarray,
+    courtship: np.ndarray,
+    rate: np.ndarray,
+    margin: np.ndarray,
+) -> np.ndarray:
+    """``Hedger.learn``: Vietnam's belief of each power's line on each tie, (runs, powers, powers) (ODD 7.10).
+
+    ``belief[i, q, p]`` is what Vietnam believes power q tolerates of its tie with p, learnt from what q did
+    in answer to the ties ``a`` as they stood: coercion that rose since it was last ``seen`` puts the line
+    below the tie (target min(belief, a_p) - margin); courtship without new coercion puts it at least a
+    margin above (max(belief, a_p + margin)); neither, at least at the tie (max(belief, a_p)). The belief
+    moves toward its target at ``rate`` times the rivalry of q with p (a power's pressure says nothing of a
+    tie it does not rival), within [0, 1].
+    """
+    n = a.shape[0]
+    out = np.empty((n, NP, NP))
+    for i in range(n):
+        m = margin[i]
+        for q in range(NP):
+            rose = coercion[i, q] > seen[i, q]
+            courted = courtship[i, q] > 0.0
+            for p in range(NP):
+                b, x = belief[i, q, p], a[i, p]
+                if rose:
+                    target = (b if b < x else x) - m
+                elif courted:
+                    target = b if b > x + m else x + m
+                else:
+                    target = b if b > x else x
+                out[i, q, p] = _clip01(b + (rate[i] * rivalry[i, q, p]) * (target - b))
+    return out
+
+
+@jit
 def band(levels: np.ndarray, tier: np.ndarray, offset: int) -> np.ndarray:
     """``Hedger.rupture_line`` (offset -1, at least level 0) and ``tier_ceiling`` (1): a level per tie."""
     n = tier.shape[0]
@@ -1117,6 +1156,7 @@ def warm_up() -> None:
     shortfall(f2, f2)
     shortfall(f1, f1)
     remember(f2, f2, f2, f1)
+    learn(f3, f2, f3, f2, f2, f2, f1, f1)
     band(np.ones((n, 6)), np.ones((n, p), np.int64), 0)
     ok = feasible(f2, f1, f1, f1, False)
     logit_choice(f3, f1, f1, f2, ok, f3)

@@ -478,6 +478,7 @@ BEHAVIOUR = (
     "coercion_gain",
     "coercion_decay",
     "memory_decay",
+    "learning_rate",
 )
 _EXPECTED = frozenset(expected_paths())
 

@@ -78,7 +78,8 @@ def test_calibrate_writes_a_posterior_that_history_takes(tmp_path):
     args = ["calibrate", "--population", "10", "--generations", "1", "--reps", "3", "--quiet"]
     assert main([*args, "--out", str(out)]) == 0
     report = json.loads((out / "calibration.json").read_text())
-    assert report["evaluations"] >= 10 and report["cutoff"] == 2012 and len(report["posterior"]) == 16
+    assert report["evaluations"] >= 10 and report["cutoff"] == 2012
+    assert len(report["posterior"]) == len(load_parameters().free())
     assert len(load_posterior(out / "posterior.csv", load_parameters()).weights) == 10
     assert (
         main(
@@ -131,6 +132,6 @@ def test_the_report_is_what_bamboo_calibrate_writes(both):
 def test_the_posterior_file_is_what_bamboo_calibrate_writes(both, tmp_path):
     out, fit = both
     lines = fit.header(SCENARIOS / "history_1986_2025.yaml")
-    assert lines[0].endswith("16 free parameters to the record 1986-2012")
+    assert lines[0].endswith("17 free parameters to the record 1986-2012")
     written = save_posterior(fit.posterior, tmp_path / "posterior.csv", lines)
     assert written.read_bytes() == (out / "posterior.csv").read_bytes()

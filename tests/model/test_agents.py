@@ -263,6 +263,46 @@ class TestFourNos:
         assert gap.max() <= load_parameters().value("thresholds.siding") + 1e-9
 
 
+# -- Vietnam learns the lines -------------------------------------------------------------------
+
+
+class TestLearningTheLines:
+    """The model's Vietnam does not read the powers' tolerances: it learns them from what they do (ODD 7.10)."""
+
+    def test_its_first_move_does_not_change_with_a_line_it_has_not_seen(self):
+        """Lines just above the 2025 ties or far above: no power coerces at first, so the same first move."""
+        near = {"powers.CN.tolerance.US": 0.53, "powers.US.tolerance.CN": 0.73, "powers.US.tolerance.RU": 0.63}
+        first = []
+        for lines in (near, dict.fromkeys(near, 0.95)):
+            m = BalanceModel(runs=400, rng=5, values={k: np.full(400, v) for k, v in lines.items()})
+            m.step()
+            assert np.all(m.coercion == 0)  # nothing Vietnam has observed differs
+            first.append((m.hedger.gain, m.hedger.choice, m.hedger.belief))
+        for seen, other in zip(*first, strict=True):
+            np.testing.assert_array_equal(seen, other)
+
+    def test_its_belief_of_a_line_falls_once_it_is_coerced(self):
+        """A US line far below the Russia tie: the US coerces, and Vietnam's belief of that line falls."""
+        low = model(values={"powers.US.tolerance.RU": np.full(8, 0.3)})
+        calm = model()
+        prior = low.hedger.belief[:, US, RU].copy()
+        np.testing.assert_array_equal(prior, calm.hedger.belief[:, US, RU])
+        for m in (low, calm):
+            m.step()
+        assert np.all(low.coercion[:, US] > 0) and np.all(calm.coercion[:, US] == 0)
+        assert np.all(low.hedger.belief[:, US, RU] < prior)
+        assert np.all(calm.hedger.belief[:, US, RU] >= prior)
+
+    def test_a_line_it_learns_it_heeds(self):
+        """Coerced over the Russia tie, the model's Vietnam loosens it, though it was never told the line."""
+        low = BalanceModel(runs=200, rng=5, values={"powers.US.tolerance.RU": np.full(200, 0.4)})
+        calm = BalanceModel(runs=200, rng=5)
+        for m in (low, calm):
+            m.run_for(20)
+        assert low.hedger.alignment[:, RU].mean() < calm.hedger.alignment[:, RU].mean()
+        assert low.hedger.belief[:, US, RU].mean() < 0.62  # below the 2025 Russia tie
+
+
 def test_moves_are_loosen_keep_deepen():
     assert MOVES.tolist() == [-1.0, 0.0, 1.0]
     assert issubclass(Russia, GreatPower) and Hedger.name == "hedge"
