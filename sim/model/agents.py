@@ -53,14 +53,16 @@ class GreatPower(Agent):
         powers compete to supply, 004), weighted by its interest in Vietnam. It
         coerces in proportion to how far Vietnam's ties with its rivals exceed
         what it tolerates, weighted by its interest in Vietnam (a power that has
-        turned away bothers less). It reads only Vietnam's ties and its own
-        state, so the powers may respond in any order.
+        turned away bothers less) or, for a patient power, by its want of
+        interest: the US, valuing Vietnam as a swing state, finds it "imprudent
+        to excessively admonish Hanoi" (001). It reads only Vietnam's ties and
+        its own state, so the powers may respond in any order.
         """
         w, hedger = self.model.world, self.model.hedger
         rates = w.rows("courtship_decay", "courtship_gain", "coercion_decay", "coercion_gain")
         self.courtship, self.coercion = kernels.respond(
             self.index, hedger.alignment, hedger.previous, self.courtship, self.coercion, w.rivalry, w.tolerance,
-            w.interest, rates,
+            w.interest, w.patient, rates,
         )  # fmt: skip
 
     def supply(self) -> np.ndarray:

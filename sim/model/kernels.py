@@ -204,6 +204,7 @@ def respond(
     rivalry: np.ndarray,
     tolerance: np.ndarray,
     interest: np.ndarray,
+    patient: np.ndarray,
     scalars: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``GreatPower.respond``: power ``p``'s new courtship and coercion, each (runs,) (docs/ODD.md 7.5).
@@ -211,9 +212,11 @@ def respond(
     ``scalars`` (4, runs): courtship decay and gain, coercion decay and gain. It courts in proportion to its
     rivals' gains and its own losses since Vietnam's last decision (drift = sum_q rivalry_pq max(a_q - a'_q, 0)
     + max(a'_p - a_p, 0)), coerces in proportion to how far Vietnam's ties with its rivals exceed what it
-    tolerates (pressure = sum_q rivalry_pq max(a_q - tolerance_pq, 0)), each weighted by its interest in
-    Vietnam (a power that has turned away bothers less): courtship = clip((1 - decay) courtship + gain
-    interest_p drift), coercion likewise with the pressure, both within [0, 1]. Rivalry with itself is zero.
+    tolerates (pressure = sum_q rivalry_pq max(a_q - tolerance_pq, 0)): courtship = clip((1 - decay)
+    courtship + gain interest_p drift), coercion likewise with the pressure, both within [0, 1]. The pressure
+    is weighted by interest too, with a sign the power's ``patient`` sets: interest_p for a power whose
+    interest makes it press harder (0), 1 - interest_p for one whose interest makes it patient (1: the US,
+    for which it "would be imprudent to excessively admonish Hanoi", 001). Rivalry with itself is zero.
     """
     n, n_powers = a.shape
     court = np.empty(n)
@@ -229,7 +232,8 @@ def respond(
             pressure = e if q == 0 else pressure + e
         drift = drift + _pos(-(a[i, p] - previous[i, p]))
         c = (1 - scalars[0, i]) * courtship[i] + scalars[1, i] * interest[i, p] * drift
-        k = (1 - scalars[2, i]) * coercion[i] + scalars[3, i] * (interest[i, p] * pressure)
+        heed = interest[i, p] + patient[i, p] * (1.0 - 2.0 * interest[i, p])  # phi, or 1 - phi if patient
+        k = (1 - scalars[2, i]) * coercion[i] + scalars[3, i] * (heed * pressure)
         court[i] = _clip01(c)
         coerce[i] = _clip01(k)
     return court, coerce
@@ -1139,7 +1143,7 @@ def warm_up() -> None:
     runs = np.zeros(n, np.uint64)
     uniform(np.uint32(1), np.uint32(2), runs, 0, np.uint32(3), 9)
     philox_block(np.zeros((1, 4), np.uint32), np.zeros(2, np.uint32))  # the tests' entry point
-    respond(0, f2, f2, f1, f1, f3, f3, f2, np.ones((4, n)))
+    respond(0, f2, f2, f1, f1, f3, f3, f2, f2, np.ones((4, n)))
     offer(f2, f1, f1, f1, f3, 0)
     threat(f3, f1, f1, f1, f3, 0)
     situation(f3, f2, f2, f2, f3, f3, f3, f1)

@@ -37,6 +37,7 @@ _POWER_FIELDS = {
     "reach": None,
     "reliability": None,
     "interest": None,
+    "patient": None,
     "tie_cost": None,
     "tolerance": "rivals",
     "rivalry": "rivals",
@@ -489,7 +490,7 @@ class World:
 
     Per power ``p`` and dimension ``d``: ``supply[:, p, d]``, ``threat``,
     ``enmeshment``, ``withholds``, ``coercion_threat``; per power ``reach``,
-    ``reliability``, ``interest``, ``tie_cost``; per ordered pair (p, q)
+    ``reliability``, ``interest``, ``patient``, ``tie_cost``; per ordered pair (p, q)
     ``tolerance`` and ``rivalry`` (zero on the diagonal); Vietnam's ``demand``,
     ``weight`` and own ``capability`` per dimension; scalars per run in
     ``scalars``.
@@ -503,6 +504,7 @@ class World:
     reach: np.ndarray
     reliability: np.ndarray
     interest: np.ndarray
+    patient: np.ndarray
     tie_cost: np.ndarray
     tolerance: np.ndarray
     rivalry: np.ndarray
@@ -550,6 +552,7 @@ class World:
             reach=per_power("reach"),
             reliability=per_power("reliability"),
             interest=per_power("interest"),
+            patient=per_power("patient"),
             tie_cost=per_power("tie_cost"),
             tolerance=pairwise("tolerance"),
             rivalry=pairwise("rivalry"),

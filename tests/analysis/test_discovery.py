@@ -66,11 +66,6 @@ def test_bamboo_discover_writes_boxes_trajectories_and_scenarios(found):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="since Vietnam learns the lines (docs/ODD.md 10.10), the perfect storm's first box collapses in 61.9% "
-    "of 6,000 fresh runs against an in-sample density of 68.9% (se 2.1%): 0.070 apart, 0.067 allowed",
-)
 def test_a_discovered_box_run_as_a_scenario_collapses_at_its_density(found):
     boxes = pd.read_csv(found / "boxes.csv").drop_duplicates("box").set_index("box")
     scenario = load_scenario(found / "box_1.yaml")

@@ -19,13 +19,20 @@ SHARE = 0.8  # the share of draws a fact must hold in
 # strictly, until the team decides; never a threshold tuned to pass
 BELOW_SHARE = {
     6: "since Vietnam learns the lines instead of reading them (ODD 10.10), fact 6 holds in 73 of 100 draws (85 "
-    "before)",
+    "before), and in 72 since the US's interest makes it patient (ODD 10.11)",
+}
+
+# Facts whose ablation no longer takes them away after a principled change, as measured (docs/ODD.md 10)
+ABLATION_KEEPS = {
+    10: "since the US's interest makes it patient (ODD 10.11), a US line lowered to 0.45 no longer brings the "
+    "coercion that reversed the US tie: ablated, fact 10 still holds in 79 of 100 draws (0.4 allowed); the "
+    "mechanism the source names is now the patience itself (powers.US.patient)",
 }
 
 
-def across(number: int) -> object:
-    """Fact ``number`` as a parameter of the test across the ranges, marked if it is expected below SHARE."""
-    reason = BELOW_SHARE.get(number)
+def marked(number: int, reasons: dict[int, str]) -> object:
+    """Fact ``number`` as a test parameter, marked as an expected failure if ``reasons`` names it."""
+    reason = reasons.get(number)
     return pytest.param(number, marks=pytest.mark.xfail(strict=True, reason=reason)) if reason else number
 
 
@@ -52,13 +59,13 @@ def test_fact_holds_at_the_defaults(defaults, number):
     assert result.holds.all(), {k: v.round(4).tolist() for k, v in result.detail.items()}
 
 
-@pytest.mark.parametrize("number", [across(n) for n in sorted(FACTS)])
+@pytest.mark.parametrize("number", [marked(n, BELOW_SHARE) for n in sorted(FACTS)])
 def test_fact_holds_across_the_documented_ranges(design, number):
     result = FACTS[number].evaluate(design)
     assert result.share >= SHARE, f"fact {number} holds in {result.holds.sum()} of {design.draws} draws"
 
 
-@pytest.mark.parametrize("number", sorted(FACTS))
+@pytest.mark.parametrize("number", [marked(n, ABLATION_KEEPS) for n in sorted(FACTS)])
 def test_fact_fails_without_its_mechanism(design, number):
     """Switched off, the mechanism takes the fact with it in most draws."""
     fact = FACTS[number]

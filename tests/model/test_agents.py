@@ -67,6 +67,38 @@ class TestGreatPower:
         m.great_powers[US].respond()
         assert np.all(m.great_powers[US].coercion > 0)
 
+    @pytest.mark.parametrize(("power", "rival", "patient"), [("US", "RU", True), ("CN", "US", False)])
+    def test_interest_makes_the_us_patient_and_china_press(self, power, rival, patient):
+        """The US, valuing Vietnam as a swing state, finds it "imprudent to excessively admonish Hanoi" (001).
+
+        The same tie past its line: a US that values Vietnam more coerces less; China, of which no source says
+        it, still coerces more for the same pressure the more it cares.
+        """
+        p, q = POWERS.index(power), POWERS.index(rival)
+        coercion = {}
+        for interest in (0.5, 0.9):
+            m = with_values(**{f"powers__{power}__interest": interest, f"powers__{power}__tolerance__{rival}": 0.3})
+            assert np.all(m.hedger.alignment[:, q] > 0.3)
+            m.great_powers[p].respond()
+            coercion[interest] = m.great_powers[p].coercion
+        assert bool(m.world.patient[0, p]) is patient
+        assert np.all(coercion[0.5] > 0) and np.all(coercion[0.9] > 0)
+        if patient:
+            assert np.all(coercion[0.9] < coercion[0.5])
+        else:
+            assert np.all(coercion[0.9] > coercion[0.5])
+
+    def test_a_patient_power_still_courts_by_its_interest(self):
+        """Patience restrains the US's coercion, not its courtship: Kritenbrink came a day after Putin (001)."""
+        court = {}
+        for interest in (0.5, 0.9):
+            m = with_values(powers__US__interest=interest)
+            m.hedger.previous = m.hedger.alignment.copy()
+            m.hedger.alignment[:, RU] += 0.1
+            m.great_powers[US].respond()
+            court[interest] = m.great_powers[US].courtship
+        assert np.all(court[0.9] > court[0.5])
+
     def test_coercion_and_courtship_decay(self):
         m = model()
         cn = m.great_powers[CN]
