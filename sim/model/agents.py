@@ -44,6 +44,20 @@ class GreatPower(Agent):
         self.index = POWERS.index(name)
         self.courtship = np.zeros(model.runs)
         self.coercion = np.zeros(model.runs)
+        self.engagement = np.ones(model.runs)  # how far it holds up its side of the partnership (ODD 7.11)
+        self.deviation = np.zeros((model.runs, len(POWERS)))  # of its lines from their parameters, [:, q]
+
+    def drift(self) -> None:
+        """Its lines move: their deviation from the parameters is a mean-reverting random walk (ODD 7.11)."""
+        m, s = self.model, self.model.world.scalars
+        u = m.streams.uniform(m.steps, f"power.{self.name}.lines", len(POWERS))
+        self.deviation = kernels.drift(
+            self.deviation, u, s["tolerance_reversion"], s["tolerance_volatility"], self.index
+        )
+
+    def lines(self) -> np.ndarray:
+        """What it tolerates of Vietnam's tie with each power now, (runs, powers): its parameters plus drift."""
+        return kernels.lines(self.model.world.tolerance, self.deviation, self.index)
 
     def respond(self) -> None:
         """Update courtship and coercion from Vietnam's ties at the start of the step.
@@ -52,18 +66,22 @@ class GreatPower(Agent):
         rivals' gains and its own losses since Vietnam's last decision (the
         powers compete to supply, 004), weighted by its interest in Vietnam. It
         coerces in proportion to how far Vietnam's ties with its rivals exceed
-        what it tolerates, weighted by its interest in Vietnam (a power that has
+        what it tolerates (its lines, which move: ``drift``), weighted by its interest in Vietnam (a power that has
         turned away bothers less) or, for a patient power, by its want of
         interest: the US, valuing Vietnam as a swing state, finds it "imprudent
         to excessively admonish Hanoi" (001). It reads only Vietnam's ties and
-        its own state, so the powers may respond in any order.
+        its own state, so the powers may respond in any order. A power that
+        coerces withdraws its cooperation (its engagement falls toward one less
+        its coercion, at the pace coercion fades), and comes back as it fades.
         """
         w, hedger = self.model.world, self.model.hedger
+        self.drift()
         rates = w.rows("courtship_decay", "courtship_gain", "coercion_decay", "coercion_gain")
         self.courtship, self.coercion = kernels.respond(
-            self.index, hedger.alignment, hedger.previous, self.courtship, self.coercion, w.rivalry, w.tolerance,
+            self.index, hedger.alignment, hedger.previous, self.courtship, self.coercion, w.rivalry, self.lines(),
             w.interest, w.patient, rates,
         )  # fmt: skip
+        self.engagement = kernels.engage(self.engagement, self.coercion, w.scalars["coercion_decay"])
 
     def supply(self) -> np.ndarray:
         """What it can supply per dimension before courtship and coercion (runs, dims)."""
@@ -177,6 +195,14 @@ class Hedger(Agent):
             self.memory = kernels.remember(self.memory, self.last_delivery, delivery, decay)
         self.last_delivery = delivery
 
+    def erode(self, engagement: np.ndarray) -> None:
+        """Each tie sinks toward what its power still holds up, a step a quarter at most (docs/ODD.md 7.11).
+
+        A partnership is held by both sides: when a power walks away (its ``engagement``, (runs, powers),
+        falls below the tie), the tie erodes whatever Vietnam does.
+        """
+        self.alignment = kernels.erode(self.alignment, engagement, self.model.world.scalars["step_size"])
+
     def learn(self) -> None:
         """Update the belief of each power's lines from what the powers did this quarter (docs/ODD.md 7.10).
 
@@ -233,8 +259,17 @@ class Hedger(Agent):
         self.previous = self.alignment.copy()
         step = self.model.world.scalars["step_size"][:, None]
         self.feasible_moves = self.feasible(self.alignment, step)
-        self.choice = self.choose(situation, step, self.feasible_moves)
+        self.choice = self.obey(self.choose(situation, step, self.feasible_moves), self.feasible_moves)
         self.carry_out(self.choice, step)
+
+    def obey(self, choice: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """A move the policy forbids becomes the loosening it asks for, where that is allowed.
+
+        Only a tie that a power's walking away (docs/ODD.md 7.11) has left more than the siding gap above
+        another is ever so forbidden to keep: a Vietnam that keeps the Four No's eases it.
+        """
+        allowed = np.take_along_axis(feasible, choice[:, :, None], axis=2)[:, :, 0]
+        return np.where(allowed | ~feasible[:, :, LOOSEN], choice, LOOSEN)
 
     def gains(self, situation: Situation, step: np.ndarray) -> np.ndarray:
         """Utility change of loosening, keeping and deepening each tie, (runs, powers, 3).

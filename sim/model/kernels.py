@@ -202,7 +202,7 @@ def respond(
     courtship: np.ndarray,
     coercion: np.ndarray,
     rivalry: np.ndarray,
-    tolerance: np.ndarray,
+    lines: np.ndarray,
     interest: np.ndarray,
     patient: np.ndarray,
     scalars: np.ndarray,
@@ -212,7 +212,8 @@ def respond(
     ``scalars`` (4, runs): courtship decay and gain, coercion decay and gain. It courts in proportion to its
     rivals' gains and its own losses since Vietnam's last decision (drift = sum_q rivalry_pq max(a_q - a'_q, 0)
     + max(a'_p - a_p, 0)), coerces in proportion to how far Vietnam's ties with its rivals exceed what it
-    tolerates (pressure = sum_q rivalry_pq max(a_q - tolerance_pq, 0)): courtship = clip((1 - decay)
+    tolerates, its own ``lines`` (runs, powers) as they stand (pressure = sum_q rivalry_pq max(a_q - line_q,
+    0)): courtship = clip((1 - decay)
     courtship + gain interest_p drift), coercion likewise with the pressure, both within [0, 1]. The pressure
     is weighted by interest too, with a sign the power's ``patient`` sets: interest_p for a power whose
     interest makes it press harder (0), 1 - interest_p for one whose interest makes it patient (1: the US,
@@ -227,7 +228,7 @@ def respond(
         for q in range(n_powers):
             r = rivalry[i, p, q]
             d = r * _pos(a[i, q] - previous[i, q])
-            e = r * _pos(a[i, q] - tolerance[i, p, q])
+            e = r * _pos(a[i, q] - lines[i, q])
             drift = d if q == 0 else drift + d
             pressure = e if q == 0 else pressure + e
         drift = drift + _pos(-(a[i, p] - previous[i, p]))
@@ -237,6 +238,65 @@ def respond(
         court[i] = _clip01(c)
         coerce[i] = _clip01(k)
     return court, coerce
+
+
+@jit
+def drift(deviation: np.ndarray, u: np.ndarray, reversion: np.ndarray, volatility: np.ndarray, p: int) -> np.ndarray:
+    """``GreatPower.drift``: power ``p``'s lines' deviation from their parameters, a step on (runs, powers) (ODD 7.11).
+
+    deviation = (1 - reversion) deviation + volatility sqrt(3) (2u - 1): a first-order autoregression with
+    uniform innovations of unit variance (``u`` the run's uniforms); none on its own column (no line on
+    itself).
+    """
+    n = deviation.shape[0]
+    out = np.empty((n, NP))
+    root3 = np.sqrt(3.0)
+    for i in range(n):
+        for q in range(NP):
+            step = (1.0 - reversion[i]) * deviation[i, q] + volatility[i] * (root3 * (2.0 * u[i, q] - 1.0))
+            out[i, q] = step if q != p else 0.0
+    return out
+
+
+@jit
+def lines(tolerance: np.ndarray, deviation: np.ndarray, p: int) -> np.ndarray:
+    """``GreatPower.lines``: power ``p``'s lines now, clip(tolerance_pq + deviation_q, 0, 1), (runs, powers)."""
+    n = deviation.shape[0]
+    out = np.empty((n, NP))
+    for i in range(n):
+        for q in range(NP):
+            out[i, q] = _clip01(tolerance[i, p, q] + deviation[i, q]) if q != p else 0.0
+    return out
+
+
+@jit
+def engage(engagement: np.ndarray, coercion: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """``GreatPower.respond``: how far a power holds up its side of the partnership, (runs,) (ODD 7.11).
+
+    engagement = clip(engagement + rate (1 - coercion - engagement), 0, 1): a power that coerces withdraws
+    its cooperation, and comes back as its coercion fades.
+    """
+    n = engagement.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = _clip01(engagement[i] + rate[i] * ((1.0 - coercion[i]) - engagement[i]))
+    return out
+
+
+@jit
+def erode(a: np.ndarray, engagement: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """``Hedger.erode``: each tie sinks toward what its power still holds up, by a step a quarter at most.
+
+    a_p = a_p - min(step, max(a_p - engagement_p, 0)): a partnership is held by both sides, so a tie deeper
+    than its power's engagement erodes, whatever Vietnam does (ODD 7.11).
+    """
+    n = a.shape[0]
+    out = np.empty((n, NP))
+    for i in range(n):
+        for p in range(NP):
+            gap = _pos(a[i, p] - engagement[i, p])
+            out[i, p] = a[i, p] - (gap if gap < step[i] else step[i])
+    return out
 
 
 @jit
@@ -925,13 +985,16 @@ def feasible(a: np.ndarray, step: np.ndarray, ceiling: np.ndarray, gap: np.ndarr
 
     No tie below zero or above the ``ceiling``; and unless the strategy takes ``sides``, no tie more than
     ``gap`` (the siding gap while the Four No's hold, inf otherwise) above another, judged on the worst case
-    of the other ties moving the other way at once (1e-12 absorbs rounding at the gap itself).
+    of the other ties moving the other way at once (1e-12 absorbs rounding at the gap itself); a tie that
+    already stands more than the gap above another (a power walked away from the lower, ODD 7.11) may not be
+    kept either, where it can be loosened.
     """
     n, n_powers = a.shape
     ok = np.empty((n, n_powers, 3), np.bool_)
     for i in range(n):
         for p in range(n_powers):
             x, s = a[i, p], step[i]
+            keep = True
             loosen = x - s >= 0.0
             deepen = x + s <= ceiling[i]
             if not sides:
@@ -944,8 +1007,9 @@ def feasible(a: np.ndarray, step: np.ndarray, ceiling: np.ndarray, gap: np.ndarr
                         first = False
                 deepen = deepen and (x + s) - (lowest - s) <= gap[i] + 1e-12
                 loosen = loosen and (highest + s) - (x - s) <= gap[i] + 1e-12
+                keep = not (loosen and x - lowest > gap[i] + 1e-12)
             ok[i, p, LOOSEN] = loosen
-            ok[i, p, KEEP] = True
+            ok[i, p, KEEP] = keep
             ok[i, p, DEEPEN] = deepen
     return ok
 
@@ -1143,7 +1207,11 @@ def warm_up() -> None:
     runs = np.zeros(n, np.uint64)
     uniform(np.uint32(1), np.uint32(2), runs, 0, np.uint32(3), 9)
     philox_block(np.zeros((1, 4), np.uint32), np.zeros(2, np.uint32))  # the tests' entry point
-    respond(0, f2, f2, f1, f1, f3, f3, f2, f2, np.ones((4, n)))
+    respond(0, f2, f2, f1, f1, f3, f2, f2, f2, np.ones((4, n)))
+    drift(f2, f2, f1, f1, 0)
+    lines(f3, f2, 0)
+    engage(f1, f1, f1)
+    erode(f2, f2, f1)
     offer(f2, f1, f1, f1, f3, 0)
     threat(f3, f1, f1, f1, f3, 0)
     situation(f3, f2, f2, f2, f3, f3, f3, f1)

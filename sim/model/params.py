@@ -480,6 +480,8 @@ BEHAVIOUR = (
     "coercion_decay",
     "memory_decay",
     "learning_rate",
+    "tolerance_volatility",
+    "tolerance_reversion",
 )
 _EXPECTED = frozenset(expected_paths())
 
