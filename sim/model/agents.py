@@ -44,6 +44,20 @@ class GreatPower(Agent):
         self.index = POWERS.index(name)
         self.courtship = np.zeros(model.runs)
         self.coercion = np.zeros(model.runs)
+        self.engagement = np.ones(model.runs)  # how far it holds up its side of the partnership (ODD 7.11)
+        self.deviation = np.zeros((model.runs, len(POWERS)))  # of its lines from their parameters, [:, q]
+
+    def drift(self) -> None:
+        """Its lines move: their deviation from the parameters is a mean-reverting random walk (ODD 7.11)."""
+        m, s = self.model, self.model.world.scalars
+        u = m.streams.uniform(m.steps, f"power.{self.name}.lines", len(POWERS))
+        self.deviation = kernels.drift(
+            self.deviation, u, s["tolerance_reversion"], s["tolerance_volatility"], self.index
+        )
+
+    def lines(self) -> np.ndarray:
+        """What it tolerates of Vietnam's tie with each power now, (runs, powers): its parameters plus drift."""
+        return kernels.lines(self.model.world.tolerance, self.deviation, self.index)
 
     def respond(self) -> None:
         """Update courtship and coercion from Vietnam's ties at the start of the step.
@@ -52,16 +66,22 @@ class GreatPower(Agent):
         rivals' gains and its own losses since Vietnam's last decision (the
         powers compete to supply, 004), weighted by its interest in Vietnam. It
         coerces in proportion to how far Vietnam's ties with its rivals exceed
-        what it tolerates, weighted by its interest in Vietnam (a power that has
-        turned away bothers less). It reads only Vietnam's ties and its own
-        state, so the powers may respond in any order.
+        what it tolerates (its lines, which move: ``drift``), weighted by its interest in Vietnam (a power that has
+        turned away bothers less) or, for a patient power, by its want of
+        interest: the US, valuing Vietnam as a swing state, finds it "imprudent
+        to excessively admonish Hanoi" (001). It reads only Vietnam's ties and
+        its own state, so the powers may respond in any order. A power that
+        coerces withdraws its cooperation (its engagement falls toward one less
+        its coercion, at the pace coercion fades), and comes back as it fades.
         """
         w, hedger = self.model.world, self.model.hedger
+        self.drift()
         rates = w.rows("courtship_decay", "courtship_gain", "coercion_decay", "coercion_gain")
         self.courtship, self.coercion = kernels.respond(
-            self.index, hedger.alignment, hedger.previous, self.courtship, self.coercion, w.rivalry, w.tolerance,
-            w.interest, rates,
+            self.index, hedger.alignment, hedger.previous, self.courtship, self.coercion, w.rivalry, self.lines(),
+            w.interest, w.patient, rates,
         )  # fmt: skip
+        self.engagement = kernels.engage(self.engagement, self.coercion, w.scalars["coercion_decay"])
 
     def supply(self) -> np.ndarray:
         """What it can supply per dimension before courtship and coercion (runs, dims)."""
@@ -136,6 +156,11 @@ class Hedger(Agent):
         self.gain: np.ndarray | None = None  # utility change of each move at the last decision
         self.feasible_moves: np.ndarray | None = None  # the moves the Four No's allowed at it
         self.choice: np.ndarray | None = None  # the moves made at it
+        # what Vietnam believes each power q tolerates of its tie with p, [:, q, p]: at first the 2025 ties and a
+        # step beyond, which it reached "without serious adverse repercussions" (001); then learnt (``learn``)
+        prior = alignment + model.world.scalars["step_size"][:, None]
+        self.belief = np.clip(np.repeat(prior[:, None, :], len(POWERS), axis=1), 0.0, 1.0)
+        self.coercion_seen = np.zeros(alignment.shape)  # each power's coercion when Vietnam last learnt
 
     # -- perception -----------------------------------------------------------
     def levels(self) -> np.ndarray:
@@ -170,8 +195,32 @@ class Hedger(Agent):
             self.memory = kernels.remember(self.memory, self.last_delivery, delivery, decay)
         self.last_delivery = delivery
 
+    def erode(self, engagement: np.ndarray) -> None:
+        """Each tie sinks toward what its power still holds up, a step a quarter at most (docs/ODD.md 7.11).
+
+        A partnership is held by both sides: when a power walks away (its ``engagement``, (runs, powers),
+        falls below the tie), the tie erodes whatever Vietnam does.
+        """
+        self.alignment = kernels.erode(self.alignment, engagement, self.model.world.scalars["step_size"])
+
+    def learn(self) -> None:
+        """Update the belief of each power's lines from what the powers did this quarter (docs/ODD.md 7.10).
+
+        Vietnam does not read the powers' tolerances: it infers them from the coercion and courtship it
+        sees in answer to its ties as they stand (``kernels.learn``).
+        """
+        powers = self.model.great_powers
+        coercion = np.stack([p.coercion for p in powers], 1)
+        courtship = np.stack([p.courtship for p in powers], 1)
+        s = self.model.world.scalars
+        self.belief = kernels.learn(
+            self.belief, self.alignment, self.model.world.rivalry, coercion, self.coercion_seen, courtship,
+            s["learning_rate"], s["step_size"],
+        )  # fmt: skip
+        self.coercion_seen = coercion
+
     def perceive(self) -> Situation:
-        """What Vietnam faces this step: the powers' offers and threats, its trust, its commitments."""
+        """What Vietnam faces this step: the powers' offers and threats, its trust, commitments and beliefs."""
         powers = self.model.great_powers
         self.remember(np.stack([p.delivery() for p in powers], 1))
         w = self.model.world
@@ -180,7 +229,7 @@ class Hedger(Agent):
         coercion = np.stack([p.coercion for p in powers], 1)
         trust = self.trust(w.reliability)
         lines = self.rupture_line()
-        self.situation = Situation(w, supply, threat, trust, lines, coercion)
+        self.situation = Situation(w, supply, threat, trust, lines, coercion, self.belief)
         return self.situation
 
     # -- what the Four No's allow ------------------------------------------------
@@ -204,13 +253,23 @@ class Hedger(Agent):
 
     # -- the decision -----------------------------------------------------------
     def adjust(self) -> None:
-        """One quarter's decision: perceive, choose a move per tie, carry it out."""
+        """One quarter's decision: learn the powers' lines, perceive, choose a move per tie, carry it out."""
+        self.learn()
         situation = self.perceive()
         self.previous = self.alignment.copy()
         step = self.model.world.scalars["step_size"][:, None]
         self.feasible_moves = self.feasible(self.alignment, step)
-        self.choice = self.choose(situation, step, self.feasible_moves)
+        self.choice = self.obey(self.choose(situation, step, self.feasible_moves), self.feasible_moves)
         self.carry_out(self.choice, step)
+
+    def obey(self, choice: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """A move the policy forbids becomes the loosening it asks for, where that is allowed.
+
+        Only a tie that a power's walking away (docs/ODD.md 7.11) has left more than the siding gap above
+        another is ever so forbidden to keep: a Vietnam that keeps the Four No's eases it.
+        """
+        allowed = np.take_along_axis(feasible, choice[:, :, None], axis=2)[:, :, 0]
+        return np.where(allowed | ~feasible[:, :, LOOSEN], choice, LOOSEN)
 
     def gains(self, situation: Situation, step: np.ndarray) -> np.ndarray:
         """Utility change of loosening, keeping and deepening each tie, (runs, powers, 3).

@@ -134,9 +134,10 @@ class BalanceModel(Model):
 
     # -- the step ------------------------------------------------------------
     def step(self) -> None:
-        """One quarter: powers respond to Vietnam's ties, then Vietnam adjusts them."""
+        """One quarter: powers respond to Vietnam's ties, the ties erode where a power walked away, Vietnam adjusts."""
         self.world = self._effective_world()
         self.powers.do("respond")
+        self.hedger.erode(self.engagement)
         self.vietnam.do("adjust")
         self._observe()
         if self.record:  # the DataCollector's means are per-step trajectories too
@@ -148,6 +149,16 @@ class BalanceModel(Model):
     def courtship(self) -> np.ndarray:
         """Each power's courtship of Vietnam, (runs, powers)."""
         return np.stack([p.courtship for p in self.great_powers], 1)
+
+    @property
+    def engagement(self) -> np.ndarray:
+        """How far each power holds up its side of the partnership, (runs, powers)."""
+        return np.stack([p.engagement for p in self.great_powers], 1)
+
+    @property
+    def tolerance(self) -> np.ndarray:
+        """The powers' lines as they stand, (runs, powers, powers): [:, p, q] what p tolerates of the tie with q."""
+        return np.stack([p.lines() for p in self.great_powers], 1)
 
     @property
     def coercion(self) -> np.ndarray:

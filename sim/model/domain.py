@@ -10,4 +10,4 @@ DIMENSIONS = ("regime", "territory", "prosperity")
 TIERS = ("none", "comprehensive", "strategic", "comprehensive_strategic", "alliance")
 THRESHOLD_TIERS = TIERS[1:]
 # The agents' state an event may push once (an impulse), as <path>.<power>: e.g. courtship.RU.
-STATE_PATHS = ("alignment", "courtship", "coercion")
+STATE_PATHS = ("alignment", "courtship", "coercion", "engagement")

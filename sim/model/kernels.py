@@ -202,8 +202,9 @@ def respond(
     courtship: np.ndarray,
     coercion: np.ndarray,
     rivalry: np.ndarray,
-    tolerance: np.ndarray,
+    lines: np.ndarray,
     interest: np.ndarray,
+    patient: np.ndarray,
     scalars: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``GreatPower.respond``: power ``p``'s new courtship and coercion, each (runs,) (docs/ODD.md 7.5).
@@ -211,9 +212,12 @@ def respond(
     ``scalars`` (4, runs): courtship decay and gain, coercion decay and gain. It courts in proportion to its
     rivals' gains and its own losses since Vietnam's last decision (drift = sum_q rivalry_pq max(a_q - a'_q, 0)
     + max(a'_p - a_p, 0)), coerces in proportion to how far Vietnam's ties with its rivals exceed what it
-    tolerates (pressure = sum_q rivalry_pq max(a_q - tolerance_pq, 0)), each weighted by its interest in
-    Vietnam (a power that has turned away bothers less): courtship = clip((1 - decay) courtship + gain
-    interest_p drift), coercion likewise with the pressure, both within [0, 1]. Rivalry with itself is zero.
+    tolerates, its own ``lines`` (runs, powers) as they stand (pressure = sum_q rivalry_pq max(a_q - line_q,
+    0)): courtship = clip((1 - decay)
+    courtship + gain interest_p drift), coercion likewise with the pressure, both within [0, 1]. The pressure
+    is weighted by interest too, with a sign the power's ``patient`` sets: interest_p for a power whose
+    interest makes it press harder (0), 1 - interest_p for one whose interest makes it patient (1: the US,
+    for which it "would be imprudent to excessively admonish Hanoi", 001). Rivalry with itself is zero.
     """
     n, n_powers = a.shape
     court = np.empty(n)
@@ -224,15 +228,75 @@ def respond(
         for q in range(n_powers):
             r = rivalry[i, p, q]
             d = r * _pos(a[i, q] - previous[i, q])
-            e = r * _pos(a[i, q] - tolerance[i, p, q])
+            e = r * _pos(a[i, q] - lines[i, q])
             drift = d if q == 0 else drift + d
             pressure = e if q == 0 else pressure + e
         drift = drift + _pos(-(a[i, p] - previous[i, p]))
         c = (1 - scalars[0, i]) * courtship[i] + scalars[1, i] * interest[i, p] * drift
-        k = (1 - scalars[2, i]) * coercion[i] + scalars[3, i] * (interest[i, p] * pressure)
+        heed = interest[i, p] + patient[i, p] * (1.0 - 2.0 * interest[i, p])  # phi, or 1 - phi if patient
+        k = (1 - scalars[2, i]) * coercion[i] + scalars[3, i] * (heed * pressure)
         court[i] = _clip01(c)
         coerce[i] = _clip01(k)
     return court, coerce
+
+
+@jit
+def drift(deviation: np.ndarray, u: np.ndarray, reversion: np.ndarray, volatility: np.ndarray, p: int) -> np.ndarray:
+    """``GreatPower.drift``: power ``p``'s lines' deviation from their parameters, a step on (runs, powers) (ODD 7.11).
+
+    deviation = (1 - reversion) deviation + volatility sqrt(3) (2u - 1): a first-order autoregression with
+    uniform innovations of unit variance (``u`` the run's uniforms); none on its own column (no line on
+    itself).
+    """
+    n = deviation.shape[0]
+    out = np.empty((n, NP))
+    root3 = np.sqrt(3.0)
+    for i in range(n):
+        for q in range(NP):
+            step = (1.0 - reversion[i]) * deviation[i, q] + volatility[i] * (root3 * (2.0 * u[i, q] - 1.0))
+            out[i, q] = step if q != p else 0.0
+    return out
+
+
+@jit
+def lines(tolerance: np.ndarray, deviation: np.ndarray, p: int) -> np.ndarray:
+    """``GreatPower.lines``: power ``p``'s lines now, clip(tolerance_pq + deviation_q, 0, 1), (runs, powers)."""
+    n = deviation.shape[0]
+    out = np.empty((n, NP))
+    for i in range(n):
+        for q in range(NP):
+            out[i, q] = _clip01(tolerance[i, p, q] + deviation[i, q]) if q != p else 0.0
+    return out
+
+
+@jit
+def engage(engagement: np.ndarray, coercion: np.ndarray, rate: np.ndarray) -> np.ndarray:
+    """``GreatPower.respond``: how far a power holds up its side of the partnership, (runs,) (ODD 7.11).
+
+    engagement = clip(engagement + rate (1 - coercion - engagement), 0, 1): a power that coerces withdraws
+    its cooperation, and comes back as its coercion fades.
+    """
+    n = engagement.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        out[i] = _clip01(engagement[i] + rate[i] * ((1.0 - coercion[i]) - engagement[i]))
+    return out
+
+
+@jit
+def erode(a: np.ndarray, engagement: np.ndarray, step: np.ndarray) -> np.ndarray:
+    """``Hedger.erode``: each tie sinks toward what its power still holds up, by a step a quarter at most.
+
+    a_p = a_p - min(step, max(a_p - engagement_p, 0)): a partnership is held by both sides, so a tie deeper
+    than its power's engagement erodes, whatever Vietnam does (ODD 7.11).
+    """
+    n = a.shape[0]
+    out = np.empty((n, NP))
+    for i in range(n):
+        for p in range(NP):
+            gap = _pos(a[i, p] - engagement[i, p])
+            out[i, p] = a[i, p] - (gap if gap < step[i] else step[i])
+    return out
 
 
 @jit
@@ -865,6 +929,45 @@ def remember(memory: np.ndarray, last: np.ndarray, delivery: np.ndarray, decay: 
 
 
 @jit
+def learn(
+    belief: np.ndarray,
+    a: np.ndarray,
+    rivalry: np.ndarray,
+    coercion: np.ndarray,
+    seen: np.ndarray,
+    courtship: np.ndarray,
+    rate: np.ndarray,
+    margin: np.ndarray,
+) -> np.ndarray:
+    """``Hedger.learn``: Vietnam's belief of each power's line on each tie, (runs, powers, powers) (ODD 7.10).
+
+    ``belief[i, q, p]`` is what Vietnam believes power q tolerates of its tie with p, learnt from what q did
+    in answer to the ties ``a`` as they stood: coercion that rose since it was last ``seen`` puts the line
+    below the tie (target min(belief, a_p) - margin); courtship without new coercion puts it at least a
+    margin above (max(belief, a_p + margin)); neither, at least at the tie (max(belief, a_p)). The belief
+    moves toward its target at ``rate`` times the rivalry of q with p (a power's pressure says nothing of a
+    tie it does not rival), within [0, 1].
+    """
+    n = a.shape[0]
+    out = np.empty((n, NP, NP))
+    for i in range(n):
+        m = margin[i]
+        for q in range(NP):
+            rose = coercion[i, q] > seen[i, q]
+            courted = courtship[i, q] > 0.0
+            for p in range(NP):
+                b, x = belief[i, q, p], a[i, p]
+                if rose:
+                    target = (b if b < x else x) - m
+                elif courted:
+                    target = b if b > x + m else x + m
+                else:
+                    target = b if b > x else x
+                out[i, q, p] = _clip01(b + (rate[i] * rivalry[i, q, p]) * (target - b))
+    return out
+
+
+@jit
 def band(levels: np.ndarray, tier: np.ndarray, offset: int) -> np.ndarray:
     """``Hedger.rupture_line`` (offset -1, at least level 0) and ``tier_ceiling`` (1): a level per tie."""
     n = tier.shape[0]
@@ -882,13 +985,16 @@ def feasible(a: np.ndarray, step: np.ndarray, ceiling: np.ndarray, gap: np.ndarr
 
     No tie below zero or above the ``ceiling``; and unless the strategy takes ``sides``, no tie more than
     ``gap`` (the siding gap while the Four No's hold, inf otherwise) above another, judged on the worst case
-    of the other ties moving the other way at once (1e-12 absorbs rounding at the gap itself).
+    of the other ties moving the other way at once (1e-12 absorbs rounding at the gap itself); a tie that
+    already stands more than the gap above another (a power walked away from the lower, ODD 7.11) may not be
+    kept either, where it can be loosened.
     """
     n, n_powers = a.shape
     ok = np.empty((n, n_powers, 3), np.bool_)
     for i in range(n):
         for p in range(n_powers):
             x, s = a[i, p], step[i]
+            keep = True
             loosen = x - s >= 0.0
             deepen = x + s <= ceiling[i]
             if not sides:
@@ -901,8 +1007,9 @@ def feasible(a: np.ndarray, step: np.ndarray, ceiling: np.ndarray, gap: np.ndarr
                         first = False
                 deepen = deepen and (x + s) - (lowest - s) <= gap[i] + 1e-12
                 loosen = loosen and (highest + s) - (x - s) <= gap[i] + 1e-12
+                keep = not (loosen and x - lowest > gap[i] + 1e-12)
             ok[i, p, LOOSEN] = loosen
-            ok[i, p, KEEP] = True
+            ok[i, p, KEEP] = keep
             ok[i, p, DEEPEN] = deepen
     return ok
 
@@ -1100,7 +1207,11 @@ def warm_up() -> None:
     runs = np.zeros(n, np.uint64)
     uniform(np.uint32(1), np.uint32(2), runs, 0, np.uint32(3), 9)
     philox_block(np.zeros((1, 4), np.uint32), np.zeros(2, np.uint32))  # the tests' entry point
-    respond(0, f2, f2, f1, f1, f3, f3, f2, np.ones((4, n)))
+    respond(0, f2, f2, f1, f1, f3, f2, f2, f2, np.ones((4, n)))
+    drift(f2, f2, f1, f1, 0)
+    lines(f3, f2, 0)
+    engage(f1, f1, f1)
+    erode(f2, f2, f1)
     offer(f2, f1, f1, f1, f3, 0)
     threat(f3, f1, f1, f1, f3, 0)
     situation(f3, f2, f2, f2, f3, f3, f3, f1)
@@ -1117,6 +1228,7 @@ def warm_up() -> None:
     shortfall(f2, f2)
     shortfall(f1, f1)
     remember(f2, f2, f2, f1)
+    learn(f3, f2, f3, f2, f2, f2, f1, f1)
     band(np.ones((n, 6)), np.ones((n, p), np.int64), 0)
     ok = feasible(f2, f1, f1, f1, False)
     logit_choice(f3, f1, f1, f2, ok, f3)

@@ -37,6 +37,7 @@ _POWER_FIELDS = {
     "reach": None,
     "reliability": None,
     "interest": None,
+    "patient": None,
     "tie_cost": None,
     "tolerance": "rivals",
     "rivalry": "rivals",
@@ -478,6 +479,9 @@ BEHAVIOUR = (
     "coercion_gain",
     "coercion_decay",
     "memory_decay",
+    "learning_rate",
+    "tolerance_volatility",
+    "tolerance_reversion",
 )
 _EXPECTED = frozenset(expected_paths())
 
@@ -488,7 +492,7 @@ class World:
 
     Per power ``p`` and dimension ``d``: ``supply[:, p, d]``, ``threat``,
     ``enmeshment``, ``withholds``, ``coercion_threat``; per power ``reach``,
-    ``reliability``, ``interest``, ``tie_cost``; per ordered pair (p, q)
+    ``reliability``, ``interest``, ``patient``, ``tie_cost``; per ordered pair (p, q)
     ``tolerance`` and ``rivalry`` (zero on the diagonal); Vietnam's ``demand``,
     ``weight`` and own ``capability`` per dimension; scalars per run in
     ``scalars``.
@@ -502,6 +506,7 @@ class World:
     reach: np.ndarray
     reliability: np.ndarray
     interest: np.ndarray
+    patient: np.ndarray
     tie_cost: np.ndarray
     tolerance: np.ndarray
     rivalry: np.ndarray
@@ -549,6 +554,7 @@ class World:
             reach=per_power("reach"),
             reliability=per_power("reliability"),
             interest=per_power("interest"),
+            patient=per_power("patient"),
             tie_cost=per_power("tie_cost"),
             tolerance=pairwise("tolerance"),
             rivalry=pairwise("rivalry"),

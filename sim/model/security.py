@@ -69,7 +69,8 @@ class Situation:
     dims); ``trust`` is Vietnam's perceived reliability of each (runs, powers);
     ``floor`` is the alignment below which each tie breaks its partnership
     tier's commitment, its rupture line (runs, powers); ``coercion`` is how hard each power coerces now (runs,
-    powers), zero if not given.
+    powers), zero if not given; ``tolerance`` is the lines Vietnam weighs (runs, powers, powers): what it
+    believes each power tolerates of each tie (``Hedger.learn``), the world's own lines if not given.
     """
 
     world: World
@@ -78,6 +79,7 @@ class Situation:
     trust: np.ndarray
     floor: np.ndarray
     coercion: np.ndarray | None = None
+    tolerance: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         """Each power's reach-weighted rivalries and its stake in Vietnam (``kernels.situation``), (runs, powers) each.
@@ -87,6 +89,7 @@ class Situation:
         self.rivalries: np.ndarray
         self.stake: np.ndarray
         w = self.world
+        self.lines = w.tolerance if self.tolerance is None else self.tolerance
         coercion = np.zeros_like(self.trust) if self.coercion is None else self.coercion
         self.rivalries, self.stake = kernels.situation(
             self.supply, self.trust, coercion, w.reach, w.rivalry, w.withholds, w.coercion_threat,
@@ -117,7 +120,7 @@ class Situation:
         w = self.world
         return kernels.utility_terms(
             a, self.supply, self.threat, self.trust, self.floor, self.rivalries, self.stake, w.reach, w.capability,
-            w.enmeshment, w.weight, w.demand, w.tolerance, w.rivalry, w.tie_cost, self.costs(),
+            w.enmeshment, w.weight, w.demand, self.lines, w.rivalry, w.tie_cost, self.costs(),
         )  # fmt: skip
 
     def components(self, a: np.ndarray) -> dict[str, np.ndarray]:
@@ -144,5 +147,5 @@ class Situation:
         w = self.world
         return kernels.gains(
             a, moves, self.supply, self.threat, self.trust, self.floor, self.rivalries, self.stake, w.reach,
-            w.capability, w.enmeshment, w.weight, w.demand, w.tolerance, w.rivalry, w.tie_cost, self.costs(),
+            w.capability, w.enmeshment, w.weight, w.demand, self.lines, w.rivalry, w.tie_cost, self.costs(),
         )  # fmt: skip

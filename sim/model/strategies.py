@@ -45,6 +45,10 @@ class Frozen(Hedger):
         """Keep every tie."""
         return np.full(self.alignment.shape, KEEP)
 
+    def obey(self, choice: np.ndarray, feasible: np.ndarray) -> np.ndarray:
+        """Keep every tie even where a power's walking away leaves one more than the siding gap above another."""
+        return choice
+
 
 @register
 class Random(Hedger):
@@ -81,7 +85,8 @@ class Redline(Hedger):
     def choose(self, situation: Situation, step: np.ndarray, feasible: np.ndarray) -> np.ndarray:
         """Loosen each tie within one step of its lowest rival line; keep the rest."""
         w = situation.world
-        lines = np.where(w.rivalry > 0, w.tolerance, np.inf).min(axis=1)  # [:, p]: the lowest line on tie p
+        # [:, p]: the lowest line a rival draws on tie p, as the lines stand now (they move, docs/ODD.md 7.11)
+        lines = np.where(w.rivalry > 0, self.model.tolerance, np.inf).min(axis=1)
         near = self.alignment > lines - step
         return np.where(near & feasible[:, :, LOOSEN], LOOSEN, KEEP)
 

@@ -119,6 +119,12 @@ def test_bamboo_sensitivity_writes_indices_figures_and_manifest(small):
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=True,
+    reason="since Vietnam learns the lines instead of reading them (docs/ODD.md 10.10), the US line on the Russia "
+    "tie reaches that tie only through the coercion Vietnam meets: the tie's spread over the design is 0.012 "
+    "(0.02 asked), and 0.009 since the lines move (10.12)",
+)
 def test_under_caatsa_survival_hangs_on_nothing_and_us_tolerance_drives_the_russia_tie(small):
     """Under CAATSA survival is 1 everywhere; US tolerance of the Russia tie is what moves that tie.
 

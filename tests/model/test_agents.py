@@ -58,7 +58,7 @@ class TestGreatPower:
         assert np.all(m.great_powers[CN].courtship == 0)
 
     def test_coercion_only_past_tolerance(self):
-        m = model()
+        m = with_values(behaviour__tolerance_volatility=0.0)  # lines that stand still (they drift: ODD 7.11)
         tol = m.world.tolerance[:, US, RU]
         m.hedger.alignment[:, RU] = tol - 0.01
         m.great_powers[US].respond()
@@ -66,6 +66,38 @@ class TestGreatPower:
         m.hedger.alignment[:, RU] = tol + 0.1
         m.great_powers[US].respond()
         assert np.all(m.great_powers[US].coercion > 0)
+
+    @pytest.mark.parametrize(("power", "rival", "patient"), [("US", "RU", True), ("CN", "US", False)])
+    def test_interest_makes_the_us_patient_and_china_press(self, power, rival, patient):
+        """The US, valuing Vietnam as a swing state, finds it "imprudent to excessively admonish Hanoi" (001).
+
+        The same tie past its line: a US that values Vietnam more coerces less; China, of which no source says
+        it, still coerces more for the same pressure the more it cares.
+        """
+        p, q = POWERS.index(power), POWERS.index(rival)
+        coercion = {}
+        for interest in (0.5, 0.9):
+            m = with_values(**{f"powers__{power}__interest": interest, f"powers__{power}__tolerance__{rival}": 0.3})
+            assert np.all(m.hedger.alignment[:, q] > 0.3)
+            m.great_powers[p].respond()
+            coercion[interest] = m.great_powers[p].coercion
+        assert bool(m.world.patient[0, p]) is patient
+        assert np.all(coercion[0.5] > 0) and np.all(coercion[0.9] > 0)
+        if patient:
+            assert np.all(coercion[0.9] < coercion[0.5])
+        else:
+            assert np.all(coercion[0.9] > coercion[0.5])
+
+    def test_a_patient_power_still_courts_by_its_interest(self):
+        """Patience restrains the US's coercion, not its courtship: Kritenbrink came a day after Putin (001)."""
+        court = {}
+        for interest in (0.5, 0.9):
+            m = with_values(powers__US__interest=interest)
+            m.hedger.previous = m.hedger.alignment.copy()
+            m.hedger.alignment[:, RU] += 0.1
+            m.great_powers[US].respond()
+            court[interest] = m.great_powers[US].courtship
+        assert np.all(court[0.9] > court[0.5])
 
     def test_coercion_and_courtship_decay(self):
         m = model()
@@ -263,6 +295,127 @@ class TestFourNos:
         assert gap.max() <= load_parameters().value("thresholds.siding") + 1e-9
 
 
+# -- a world that pushes back: lines that move, partnerships both sides hold ----------------------------
+
+
+class TestAWorldThatPushesBack:
+    """The powers' lines are states that drift, and a tie erodes when its power walks away (ODD 7.11)."""
+
+    @staticmethod
+    def status_quo(strategy="hedge", runs=200, **values):
+        m = BalanceModel(runs=runs, rng=1, uncertainty=True, strategy=strategy,
+                         values={k: np.full(runs, v) for k, v in values.items()})  # fmt: skip
+        low = np.ones((runs, len(POWERS)))
+        moved = np.zeros(runs)
+        for _ in range(40):  # ten years
+            m.step()
+            low = np.minimum(low, m.engagement)
+            moved = np.maximum(moved, np.abs(m.tolerance - m.world.tolerance).max(axis=(1, 2)))
+        return m, (low < 0.99).any(axis=1), moved
+
+    def test_in_the_status_quo_the_powers_engagement_moves_in_most_runs(self):
+        _, withdrew, moved = self.status_quo()
+        assert (moved > 0.05).mean() > 0.9  # every line wanders, apart from events
+        assert withdrew.mean() > 0.5  # some power withdraws some cooperation over ten years
+        _, still, _ = self.status_quo(**{"behaviour.tolerance_volatility": 0.0})
+        assert still.mean() < 0.5  # with lines that stand still it is the exception
+
+    def test_a_frozen_vietnam_meets_a_world_that_moves(self):
+        """The frozen null no longer rides free: lines drift onto its ties and the powers answer."""
+        _, withdrew, _ = self.status_quo("frozen")
+        _, still, _ = self.status_quo("frozen", **{"behaviour.tolerance_volatility": 0.0})
+        assert withdrew.mean() > 0.1 and not still.any()
+
+    def test_lines_follow_their_parameters_and_events(self):
+        m = model()
+        np.testing.assert_array_equal(m.tolerance, m.world.tolerance)  # no drift before the first quarter
+        m.step()
+        assert not np.array_equal(m.tolerance, m.world.tolerance)
+        np.testing.assert_array_equal(np.diagonal(m.tolerance, axis1=1, axis2=2), 0.0)
+
+    def test_a_tie_erodes_when_its_power_walks_away_while_vietnam_holds_still(self):
+        """The US withdraws its cooperation: the US tie sinks, a step a quarter at most, though Vietnam keeps it."""
+        gone, kept = model(strategy="frozen"), model(strategy="frozen")
+        gone.add_impulse("engagement.US", np.full(8, -0.8))
+        before = gone.hedger.alignment.copy()
+        step = gone.world.scalars["step_size"]
+        for m in (gone, kept):
+            m.step()
+        assert np.all(gone.hedger.choice == KEEP)  # Vietnam holds still
+        np.testing.assert_allclose(gone.hedger.alignment[:, US], before[:, US] - step)
+        np.testing.assert_array_equal(gone.hedger.alignment[:, [CN, RU]], before[:, [CN, RU]])
+        np.testing.assert_array_equal(kept.hedger.alignment, before)
+        for _ in range(12):  # it stays away: withdrawn again each quarter
+            gone.add_impulse("engagement.US", np.full(8, -0.8))
+            gone.step()
+        assert np.all(gone.hedger.choice == KEEP)
+        assert np.all(gone.hedger.alignment[:, US] < before[:, US] - 0.1)
+
+    @pytest.mark.parametrize("strategy", ["hedge", "random", "redline", "tit-for-tat", "frozen"])
+    def test_a_tie_left_past_the_siding_gap_is_eased_by_a_vietnam_that_keeps_the_four_nos(self, strategy):
+        """China walked away, the China tie sank: the US tie now stands more than the gap above it (ODD 7.11)."""
+        m = model(strategy=strategy)
+        m.hedger.alignment[:, US], m.hedger.alignment[:, CN] = 0.7, 0.19  # 0.51 apart, the gap is 0.5
+        m.step()
+        want = KEEP if strategy == "frozen" else LOOSEN  # the frozen null keeps its ties whatever happens
+        assert np.all(m.hedger.choice[:, US] == want)
+        assert not m.hedger.feasible_moves[:, US, KEEP].any() and m.hedger.feasible_moves[:, CN, KEEP].all()
+
+    def test_a_power_that_coerces_withdraws_and_its_tie_erodes(self):
+        """China's line far below the US tie: China coerces, withdraws its cooperation, and the China tie erodes."""
+        m = model(strategy="frozen", values={"powers.CN.tolerance.US": np.full(8, 0.1)})
+        start = m.hedger.alignment.copy()
+        m.run_for(20)
+        assert np.all(m.great_powers[CN].engagement < start[:, CN])
+        assert np.all(m.hedger.alignment[:, CN] < start[:, CN])
+        np.testing.assert_array_equal(m.hedger.alignment[:, [US, RU]], start[:, [US, RU]])
+
+
+# -- Vietnam learns the lines -------------------------------------------------------------------
+
+
+class TestLearningTheLines:
+    """The model's Vietnam does not read the powers' tolerances: it learns them from what they do (ODD 7.10)."""
+
+    @pytest.mark.parametrize(
+        ("gap", "drift"),
+        [(0.01, {"behaviour.tolerance_volatility": 0.0}), (0.04, {})],  # lines still, or drifting (< 0.035 a step)
+    )
+    def test_its_first_move_does_not_change_with_a_line_it_has_not_seen(self, gap, drift):
+        """Lines just above the 2025 ties or far above: no power coerces at first, so the same first move."""
+        ties = {"powers.CN.tolerance.US": 0.52, "powers.US.tolerance.CN": 0.72, "powers.US.tolerance.RU": 0.62}
+        near = {k: v + gap for k, v in ties.items()}
+        first = []
+        for lines in (near, dict.fromkeys(near, 0.95)):
+            m = BalanceModel(runs=400, rng=5, values={k: np.full(400, v) for k, v in {**lines, **drift}.items()})
+            m.step()
+            assert np.all(m.coercion == 0)  # nothing Vietnam has observed differs
+            first.append((m.hedger.gain, m.hedger.choice, m.hedger.belief))
+        for seen, other in zip(*first, strict=True):
+            np.testing.assert_array_equal(seen, other)
+
+    def test_its_belief_of_a_line_falls_once_it_is_coerced(self):
+        """A US line far below the Russia tie: the US coerces, and Vietnam's belief of that line falls."""
+        low = model(values={"powers.US.tolerance.RU": np.full(8, 0.3)})
+        calm = model()
+        prior = low.hedger.belief[:, US, RU].copy()
+        np.testing.assert_array_equal(prior, calm.hedger.belief[:, US, RU])
+        for m in (low, calm):
+            m.step()
+        assert np.all(low.coercion[:, US] > 0) and np.all(calm.coercion[:, US] == 0)
+        assert np.all(low.hedger.belief[:, US, RU] < prior)
+        assert np.all(calm.hedger.belief[:, US, RU] >= prior)
+
+    def test_a_line_it_learns_it_heeds(self):
+        """Coerced over the Russia tie, the model's Vietnam loosens it, though it was never told the line."""
+        low = BalanceModel(runs=200, rng=5, values={"powers.US.tolerance.RU": np.full(200, 0.4)})
+        calm = BalanceModel(runs=200, rng=5)
+        for m in (low, calm):
+            m.run_for(20)
+        assert low.hedger.alignment[:, RU].mean() < calm.hedger.alignment[:, RU].mean()
+        assert low.hedger.belief[:, US, RU].mean() < 0.62  # below the 2025 Russia tie
+
+
 def test_moves_are_loosen_keep_deepen():
     assert MOVES.tolist() == [-1.0, 0.0, 1.0]
     assert issubclass(Russia, GreatPower) and Hedger.name == "hedge"
@@ -272,7 +425,10 @@ def test_moves_are_loosen_keep_deepen():
 # The model's agent classes: each power's (sim.model.balance.POWER_CLASSES) and each of Vietnam's strategies
 # (sim.model.strategies.STRATEGIES). A class added to either registry runs the tests below with no more code.
 AGENT_CLASSES = sorted({*POWER_CLASSES.values(), *STRATEGIES.values()}, key=lambda c: c.__qualname__)
-BOUNDED = {GreatPower: ("courtship", "coercion"), Hedger: ("alignment", "memory")}  # shares, in [0, 1]
+BOUNDED = {
+    GreatPower: ("courtship", "coercion", "engagement"),
+    Hedger: ("alignment", "memory", "belief"),
+}  # shares, in [0, 1]
 
 
 def placed(cls, runs=30, rng=9, **kw) -> tuple[BalanceModel, list]:

@@ -177,7 +177,7 @@ def test_a_step_interpreted_is_the_step_compiled(seed, n, strategy):
     """Every kernel of a step (the powers, Vietnam's perception and choice, the verdict, the Aggregate)."""
     m = model_at(seed, n, strategy)
     called = interpreted_agrees(caught(m.step))
-    assert {"respond", "offer", "threat", "situation", "feasible", "carry_out", "remember", "band"} <= called
+    assert {"respond", "offer", "threat", "situation", "feasible", "carry_out", "remember", "band", "learn"} <= called
     assert {"satisfaction", "satisfaction_alone", "conditions", "accumulate", "count_tiers"} <= called
     if strategy == "hedge":  # the others choose by rules of their own (sim.model.strategies)
         assert {"gains", "uniform", "logit_choice"} <= called
