@@ -49,9 +49,11 @@ from sim.runs.scenario import Scenario
 if TYPE_CHECKING:  # pyabc is slow to import: calibrate imports it when it runs
     from pyabc.transition import Transition
 
-# stop when fewer than this share of a generation's simulations are accepted: the population has converged
-# as far as its threshold can be lowered at a reasonable cost (pyabc's min_acceptance_rate)
-MIN_ACCEPTANCE = 0.02
+# stop when fewer than this share of a generation's simulations are accepted (pyabc's min_acceptance_rate): a
+# generation costs population / rate simulations, so the last one at 5% costs twenty populations, which is what
+# a twin experiment of five truths can spend on two cores in a quarter of an hour (set for the cost, before
+# any coverage was seen; at 2% one generation alone took 7,000 simulations)
+MIN_ACCEPTANCE = 0.05
 LOCAL_SHARE = 0.25  # the share of the population whose covariance perturbs a particle (pyabc LocalTransition)
 METHOD = (
     "ABC-SMC (pyabc), one realisation per particle with its own noise; distance: adaptive weighted Euclidean "

@@ -57,7 +57,7 @@ def run(
     paths: Sequence[str],
     *,
     truths: int = TRUTHS,
-    population: int = 200,
+    population: int = 100,
     generations: int = 8,
     minutes: float = 5.0,
     seed: int = 2025,
@@ -111,7 +111,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m sim.analysis.twin", description=__doc__.splitlines()[0])
     parser.add_argument("--truths", type=int, default=TRUTHS)
-    parser.add_argument("--population", type=int, default=200)
+    parser.add_argument("--population", type=int, default=100)
     parser.add_argument("--generations", type=int, default=8)
     parser.add_argument("--minutes", type=float, default=5.0, help="each calibration's time cap")
     parser.add_argument("--workers", type=int, default=1)
