@@ -30,7 +30,7 @@ import logging
 import tempfile
 import time
 import warnings
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -54,6 +54,9 @@ if TYPE_CHECKING:  # pyabc is slow to import: calibrate imports it when it runs
 # a twin experiment of five truths can spend on two cores in a quarter of an hour (set for the cost, before
 # any coverage was seen; at 2% one generation alone took 7,000 simulations)
 MIN_ACCEPTANCE = 0.05
+TABLE_CHUNK = 5000  # draws simulated at once
+DRAWS = 20_000  # prior draws of an ABC rejection: its reference table
+ACCEPT = 0.01  # the share of the reference table nearest the record that is kept: 200 of 20,000
 LOCAL_SHARE = 0.25  # the share of the population whose covariance perturbs a particle (pyabc LocalTransition)
 METHOD = (
     "ABC-SMC (pyabc), one realisation per particle with its own noise; distance: adaptive weighted Euclidean "
@@ -96,7 +99,8 @@ class Fit:
     prior: dict[str, tuple[float, float]]
     years: tuple[int, int]  # the record's first year and the cut-off: the years fitted
     seed: int
-    settings: dict[str, float]  # population, generations, reps, minutes, workers, as calibrate was called
+    settings: dict[str, float]  # as calibrate or reject was called: its sizes, caps and workers
+    method: str = METHOD
 
     def report(self, scenario: str | Path) -> dict[str, object]:
         """The calibration as ``bamboo calibrate`` writes it in calibration.json.
@@ -111,7 +115,7 @@ class Fit:
         return {
             "scenario": str(scenario),
             "cutoff": self.years[1],
-            "method": METHOD,
+            "method": self.method,
             "settings": dict(self.settings),
             "seed": self.seed,
             "epsilons": list(self.epsilons),
@@ -132,6 +136,13 @@ class Fit:
             The lines, without their ``#`` (``sim.analysis.posterior.save_posterior`` adds it).
         """
         (first, cutoff), fitted = self.years, len(self.posterior.paths)
+        if self.method == REJECTION:
+            return [
+                f"Bamboo posterior: ABC rejection of {fitted} free parameters to the record {first}-{cutoff}",
+                f"scenario {scenario}; {self.settings['draws']:,.0f} draws from the prior, the nearest "
+                f"{self.settings['accept']:.1%} kept, seed {self.seed}",
+                "use: bamboo run|compare|history --parameters posterior.csv",
+            ]
         return [
             f"Bamboo posterior: ABC-SMC (pyabc) of {fitted} free parameters to the record {first}-{cutoff}",
             f"scenario {scenario}; population {self.settings['population']}, {len(self.epsilons)} generations, "
@@ -196,6 +207,98 @@ class Simulator:
         """The statistics of ``runs`` histories (``realise``), (runs, statistics) in the order of ``names``."""
         by_year, by_period = self.realise(values, seed, runs, run_index)
         return summaries.of_runs(by_year, self.years, by_period, self.record)
+
+
+REJECTION = (
+    "ABC rejection: a reference table of draws from the prior, each one realisation with its own noise, "
+    "simulated at once; the draws whose summary statistics (sim.analysis.summaries) lie nearest the record's, "
+    "each statistic scaled by its median absolute deviation over the table, are kept with equal weights"
+)
+
+
+def draw_prior(scenario: Scenario, paths: Sequence[str], draws: int, rng: np.random.Generator) -> np.ndarray:
+    """``draws`` points uniform over the parameters' ranges that keep every sourced order, (draws, parameters)."""
+    params = scenario.resolved_parameters
+    ranges = np.array([params[p].range for p in paths], dtype=float)
+    kept: list[np.ndarray] = []
+    while sum(len(k) for k in kept) < draws:
+        points = ranges[:, 0] + rng.random((draws, len(paths))) * (ranges[:, 1] - ranges[:, 0])
+        keep = [keeps_orders(dict(zip(paths, row, strict=True)), params.orders) for row in points]
+        kept.append(points[np.array(keep, dtype=bool)])
+    return np.concatenate(kept)[:draws]
+
+
+@dataclass(frozen=True)
+class Table:
+    """A reference table: prior draws (draws, parameters) over ``paths`` and their statistics (draws, statistics)."""
+
+    paths: tuple[str, ...]
+    points: np.ndarray
+    statistics: np.ndarray
+    names: tuple[str, ...]
+    seconds: float
+
+
+def reference_table(
+    scenario: Scenario, record: Record, cutoff: int, paths: Sequence[str], draws: int = DRAWS, seed: int = 2025
+) -> Table:
+    """``draws`` prior draws, each simulated once with its own noise (run ``i`` of the seed's ensemble)."""
+    start = time.perf_counter()
+    points = draw_prior(scenario, paths, draws, np.random.default_rng(seed))
+    simulate = Simulator(scenario, record, cutoff)
+    blocks = []
+    for first in range(0, draws, TABLE_CHUNK):
+        block = points[first : first + TABLE_CHUNK]
+        values = {p: block[:, j] for j, p in enumerate(paths)}
+        blocks.append(simulate(values, seed, len(block), run_index=np.arange(first, first + len(block))))
+    return Table(tuple(paths), points, np.concatenate(blocks), tuple(simulate.names), time.perf_counter() - start)
+
+
+def nearest(table: Table, observed: Mapping[str, float], accept: float = ACCEPT) -> tuple[np.ndarray, float]:
+    """The indices of the table's draws nearest ``observed``, and the distance of the farthest kept.
+
+    Each statistic is scaled by its median absolute deviation over the table; one that never varies (a rise no
+    draw makes by the cut-off) tells nothing and is left out.
+    """
+    y = np.array([observed[n] for n in table.names])
+    stats = table.statistics
+    mad = np.median(np.abs(stats - np.median(stats, axis=0)), axis=0)
+    used = mad > 0
+    distance = np.sqrt((((stats[:, used] - y[used]) / mad[used]) ** 2).sum(axis=1))
+    k = max(1, round(accept * len(distance)))
+    order = np.argsort(distance, kind="stable")[:k]
+    return order, float(distance[order[-1]])
+
+
+def reject(
+    scenario: Scenario,
+    record: Record,
+    cutoff: int,
+    paths: list[str],
+    *,
+    draws: int = DRAWS,
+    accept: float = ACCEPT,
+    seed: int = 2025,
+    table: Table | None = None,
+) -> Fit:
+    """ABC rejection over ``paths`` to the record up to ``cutoff``: the nearest ``accept`` of ``draws`` prior draws.
+
+    The model simulates a whole reference table at once (each draw a run of one ensemble), which pyabc's
+    one-particle-at-a-time simulations cannot; the kept draws weigh the same, so the effective sample size is
+    their number. ``table``, if given, is used instead of simulating one (a twin experiment's truths share it).
+    """
+    start = time.perf_counter()
+    table = table or reference_table(scenario, record, cutoff, paths, draws, seed)
+    kept, threshold = nearest(table, summaries.of_record(record, cutoff), accept)
+    particles = table.points[kept]
+    posterior = Posterior(tuple(paths), particles, np.full(len(kept), 1.0 / len(kept)))
+    prior = _priors(scenario.resolved_parameters, paths)
+    settings: dict[str, float] = {"draws": len(table.points), "accept": accept}
+    seconds = table.seconds + time.perf_counter() - start
+    years = (int(record.years[0]), cutoff)
+    return Fit(
+        posterior, [threshold], len(table.points), seconds, float(len(kept)), prior, years, seed, settings, REJECTION
+    )
 
 
 def _priors(params: ParameterSet, paths: Iterable[str]) -> dict[str, tuple[float, float]]:

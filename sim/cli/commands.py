@@ -529,7 +529,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     depend on are calibrated, unless ``--all``. Writes the posterior (posterior.csv, for ``--parameters``),
     calibration.json (with the screening) and the posterior's figure.
     """
-    from sim.analysis.calibration import CalibrationError, calibrate
+    from sim.analysis.calibration import CalibrationError, calibrate, reject
     from sim.analysis.posterior import save_posterior
     from sim.analysis.screening import screen
     from sim.outputs import plots
@@ -542,28 +542,37 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise UsageError(f"{path}: the scenario sets every free parameter; nothing is left to calibrate")
     if not 0 < args.minutes <= 24 * 60:
         raise UsageError(f"--minutes: expected a wall time above 0 and at most a day, got {args.minutes:g}")
+    if not 0 < args.accept <= 0.5 or args.accept * args.draws < 1:
+        raise UsageError(
+            f"--accept: expected a share above 0, at most 0.5, keeping a draw at least; got {args.accept:g}"
+        )
+    limits.check_flags(0, min(args.draws, 5000), 1, 0, runs=args.draws)
     target = jobs.folder(args.out, Path("results") / "calibration", args.force)
     screening = screen(scenario, record, args.cutoff, paths, seed=args.seed)
     if not args.all:
         paths = list(screening.kept) or paths  # nothing moves the statistics: calibrate all, and say so below
-    # how many simulations ABC-SMC needs depends on its acceptance rates: the bar counts them, with the time cap
-    with (
-        _progress(None, args.quiet, f"calibrating (stops by {args.minutes:g} min)", "simulation") as bar,
-        _failing(CalibrationError),
-    ):
-        fit = calibrate(
-            scenario,
-            record,
-            args.cutoff,
-            paths,
-            population=args.population,
-            generations=args.generations,
-            reps=args.reps,
-            seed=args.seed,
-            minutes=args.minutes,
-            workers=args.workers,
-            on_evaluation=lambda: bar.update(1),
-        )
+    if args.method == "rejection":
+        with _failing(ValueError):
+            fit = reject(scenario, record, args.cutoff, paths, draws=args.draws, accept=args.accept, seed=args.seed)
+    else:
+        # how many simulations ABC-SMC needs depends on its acceptance rates: the bar counts them, with the time cap
+        with (
+            _progress(None, args.quiet, f"calibrating (stops by {args.minutes:g} min)", "simulation") as bar,
+            _failing(CalibrationError),
+        ):
+            fit = calibrate(
+                scenario,
+                record,
+                args.cutoff,
+                paths,
+                population=args.population,
+                generations=args.generations,
+                reps=args.reps,
+                seed=args.seed,
+                minutes=args.minutes,
+                workers=args.workers,
+                on_evaluation=lambda: bar.update(1),
+            )
     with output.staged(target) as staging:
         files = [
             save_posterior(fit.posterior, staging / "posterior.csv", fit.header(path)),
@@ -576,8 +585,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         print(
             f"Calibrated {len(paths)} of {len(screening.paths)} free parameters (those whose Sobol' total index "
             f"reaches {screening.report()['threshold']} on a statistic{'; --all: every one' if args.all else ''}) "
-            f"to {record.years[0]}-{args.cutoff}: {fit.evaluations:,} simulations, {len(fit.epsilons)} generations, "
-            f"final threshold {fit.epsilons[-1]:.3f}, effective sample size {fit.ess:.0f}, {fit.seconds / 60:.1f} min"
+            f"to {record.years[0]}-{args.cutoff} by {'ABC rejection' if args.method == 'rejection' else 'ABC-SMC'}: "
+            f"{fit.evaluations:,} simulations, final threshold {fit.epsilons[-1]:.3f}, effective sample size "
+            f"{fit.ess:.0f}, {fit.seconds / 60:.1f} min"
         )
         print(f"wrote {target.path}/: posterior.csv, calibration.json, posterior.png, posterior.svg, manifest.json")
     return 0

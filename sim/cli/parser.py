@@ -224,12 +224,23 @@ def parser() -> argparse.ArgumentParser:
     sc.add_argument("--force", action="store_true", help=force)
     sc.add_argument("--quiet", action="store_true", help="no messages on success")
 
-    cal = sub.add_parser("calibrate", help="fit the free parameters to the record up to the cut-off (ABC-SMC)")
+    cal = sub.add_parser("calibrate", help="fit the free parameters to the record up to the cut-off (ABC)")
     past(cal, "calibration")
-    cal.add_argument("--population", type=_whole(10, 10_000), default=100, help="particles (default 100)")
-    cal.add_argument("--generations", type=_whole(1, 100), default=8, help="at most this many (default 8)")
     cal.add_argument(
-        "--reps", type=_whole(1, 1000), default=1, help="realisations per particle, averaged (default 1: as the record)"
+        "--method",
+        choices=("rejection", "smc"),
+        default="rejection",
+        help="ABC rejection on a reference table simulated at once (default), or ABC-SMC (pyabc)",
+    )
+    cal.add_argument("--draws", type=_whole(100, 1_000_000), default=20_000, help="rejection: prior draws (20000)")
+    cal.add_argument("--accept", type=float, default=0.01, help="rejection: the share kept, nearest (default 0.01)")
+    cal.add_argument("--population", type=_whole(10, 10_000), default=100, help="smc: particles (default 100)")
+    cal.add_argument("--generations", type=_whole(1, 100), default=8, help="smc: at most this many (default 8)")
+    cal.add_argument(
+        "--reps",
+        type=_whole(1, 1000),
+        default=1,
+        help="smc: runs per particle, averaged (default 1)",
     )
     cal.add_argument(
         "--all", action="store_true", help="calibrate every free parameter, not only those the screening keeps"
