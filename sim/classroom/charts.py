@@ -422,8 +422,8 @@ def chart_png(option: Mapping[str, Any], width: float = 12.8, height: float = 6.
     return out.getvalue()
 
 
-def class_debrief_chart(shared: SharedWorld, font: int = FONT) -> dict:
-    """``debrief_chart`` of a class: its debrief, and the fan of its world (computed once per world, and cached).
+def class_debrief_chart(shared: SharedWorld, font: int = FONT, debrief: Mapping[str, Any] | None = None) -> dict:
+    """``debrief_chart`` of a class: its debrief (default: as it stands now), and the fan of its world (cached).
 
     The fan is worked out outside the class's lock (it takes seconds the first time), the rest under it.
     """
@@ -431,4 +431,4 @@ def class_debrief_chart(shared: SharedWorld, font: int = FONT) -> dict:
         key, args = shared.world.fan_recipe()
     fan = FanSummary.of(FANS.get(key, lambda: compute_fan(*args)))
     with shared.lock:
-        return debrief_chart(shared.world, shared.debrief(), fan, font)
+        return debrief_chart(shared.world, shared.debrief() if debrief is None else debrief, fan, font)

@@ -126,6 +126,41 @@ def in_view(page, *locators):
         assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"] + 1, locator
 
 
+def shows_the_debrief(page, role):
+    """A student's page shows the debrief, read-only: the chart, every student's moves, its own row marked."""
+    debrief = page.locator("#debrief")
+    expect(debrief).to_be_visible()
+    expect(page.locator("#chart")).to_be_hidden()
+    expect(debrief).to_contain_text("The model's own Vietnam")
+    expect(page.locator("#debrief-chart canvas").first).to_be_visible()
+    table = page.get_by_role("table", name="Every student's moves by quarter")
+    mine = table.locator("tr[aria-current=true]")
+    expect(mine).to_have_count(1)
+    expect(mine).to_contain_text(f"{role} student (you)")
+    expect(mine).to_contain_text(MOVES[role][1])
+    for other in MOVES:  # every student's moves and score, not only one's own
+        expect(table.get_by_role("row").filter(has_text=f"{other} student")).to_contain_text(MOVES[other][1])
+    page.get_by_label("Quarter shown").fill("0")
+    expect(page.locator("#replay-shown")).to_contain_text("quarter 0:")
+    expect(page.get_by_role("button", name=re.compile("Download|PNG"))).to_have_count(0)  # the teacher's alone
+    expect(page.locator("#move-form")).to_be_hidden()
+    expect(page.locator("#status")).to_contain_text("the game is over")
+
+
+def end_the_game(teacher, students):
+    """The teacher ends the game: each student's page shows the debrief, and may go back to the world and again."""
+    teacher.once("dialog", lambda dialog: dialog.accept())  # "End the game for the whole class?"
+    teacher.get_by_role("button", name="End the game").click()
+    expect(teacher.locator("#status")).to_contain_text("the game is over")
+    for role, page in students.items():
+        shows_the_debrief(page, role)
+    page = students["Hanoi"]
+    page.get_by_role("button", name="Back to the world").click()
+    expect(page.locator("#chart canvas").first).to_be_visible()
+    page.get_by_role("button", name="Debrief").click()
+    expect(page.locator("#debrief tr[aria-current=true]").last).to_contain_text("Hanoi student (you)")
+
+
 def test_a_teacher_and_four_capitals_play_one_world(laptop, server, tmp_path):
     root, console = server
     teacher = laptop(console)
@@ -189,6 +224,8 @@ def test_a_teacher_and_four_capitals_play_one_world(laptop, server, tmp_path):
     with teacher.expect_download() as download:
         teacher.get_by_role("button", name="Download PNG").click()
     assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+    end_the_game(teacher, students)
 
 
 def test_a_dropped_student_rejoins_the_same_world_and_seat(laptop, server):

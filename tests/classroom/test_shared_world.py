@@ -223,6 +223,50 @@ def test_the_debrief_replays_the_world_quarter_by_quarter(hub):
     assert last["verdict"] == shared_world.fate(shared.world)["verdict"]
 
 
+def test_the_teacher_ends_the_game_and_every_student_sees_the_debrief(hub):
+    shared, teacher, tokens = play_class(hub)
+    code = shared.code
+    with pytest.raises(ActionError, match="only the class's teacher"):
+        hub.act({"action": "end", "code": code, "token": tokens["Hanoi"]})
+    assert not shared.ended and all(hub.act({"action": "view", "code": code, "token": t})["debrief"] == 0
+                                    for t in tokens.values())  # fmt: skip
+    debrief = hub.act({"action": "end", "code": code, "token": teacher})
+    assert debrief == shared.debrief() and shared.showing == debrief
+    assert len(debrief["dates"]) == len(HANOI_PLAN)
+    for token in tokens.values():
+        view = hub.act({"action": "view", "code": code, "token": token})
+        assert view["ended"] and not view["running"] and view["debrief"] == shared.shown == 1
+        assert view["seat"]["id"] in {s["id"] for s in debrief["students"]}  # the page finds its own row
+    assert not any(token in json.dumps(debrief) for token in [teacher, *tokens.values()])  # no seat's secret in it
+    # the game is over: no more quarters, moves, roles or events
+    for message in (
+        {"action": "advance", "code": code, "token": teacher},
+        {"action": "end", "code": code, "token": teacher},
+        {"action": "inject", "code": code, "token": teacher, "event": "maritime_incident", "actor": "CN"},
+        {"action": "move", "code": code, "token": tokens["Beijing"], "stance": "hold"},
+        {"action": "role", "code": code, "token": tokens["Beijing"], "role": "Hanoi"},
+    ):
+        with pytest.raises(ActionError, match="ended the game"):
+            hub.act(message)
+    assert shared.world.steps == len(HANOI_PLAN) and shared.seat(tokens["Beijing"]).role == "Beijing"
+
+
+def test_a_debrief_shown_during_the_game_goes_away_with_the_next_quarter(hub):
+    shared, teacher = opened(hub)
+    code = shared.code
+    lan = seated(hub, code, "Lan", "Beijing")
+    hub.act({"action": "advance", "code": code, "token": teacher})
+    hub.act({"action": "debrief", "code": code, "token": teacher})  # shown to the class, the game goes on
+    assert hub.act({"action": "view", "code": code, "token": lan})["debrief"] == 1 and not shared.ended
+    hub.act({"action": "move", "code": code, "token": lan, "stance": "press"})
+    hub.act({"action": "advance", "code": code, "token": teacher})
+    view = hub.act({"action": "view", "code": code, "token": lan})
+    assert view["debrief"] == 0 and view["running"] and shared.showing is None
+    hub.act({"action": "debrief", "code": code, "token": teacher})
+    assert hub.act({"action": "view", "code": code, "token": lan})["debrief"] == 2
+    assert len(shared.showing["dates"]) == 2
+
+
 def test_a_dropped_student_rejoins_the_same_seat_and_world(hub):
     shared, teacher = opened(hub)
     code = shared.code.lower()  # a code typed in lower case is the same class
