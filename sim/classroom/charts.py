@@ -372,6 +372,34 @@ def debrief_chart(model: ClassroomModel, debrief: Mapping[str, Any], fan: FanSum
     return option
 
 
+ROLE_COLOURS = {"Hanoi": "#1b1b1b", "Washington": COLOURS["US"], "Beijing": COLOURS["CN"], "Moscow": COLOURS["RU"]}
+SCORE_NAMES = {"Hanoi": "Hanoi's security", "Washington": "Washington's tie", "Beijing": "Beijing's tie",
+               "Moscow": "Moscow's tie"}  # fmt: skip
+
+
+def score_chart(debrief: Mapping[str, Any], font: int = FONT) -> dict:
+    """Each role's score after each quarter played: the class's (solid) beside the model's in the same chair (dashed).
+
+    Hanoi's score is its security, a great power's its mean tie with Vietnam
+    (``shared_world.score``), as they stood after each quarter
+    (``SharedWorld.debrief``'s ``scores``); a role the class did not play is
+    the model's, so its two lines are one.
+    """
+    option = _base("Each role's score: the class (solid), the model in its chair (dashed)", list(debrief["dates"]),
+                   font, "score")  # fmt: skip
+    option["grid"] |= {"right": 2 * font, "top": 4.4 * font}
+    option["legend"] |= {"top": 1.6 * font, "left": 8}
+    del option["legend"]["right"]
+    series = []
+    for role, history in debrief["scores"].items():
+        colour = ROLE_COLOURS[role]
+        series.append(_line(SCORE_NAMES[role], history["class"], colour))
+        series.append(_line(f"{SCORE_NAMES[role]}, the model in the chair", history["model"], colour, 2, True))
+    option["series"] = series
+    option["legend"]["data"] = [SCORE_NAMES[role] for role in debrief["scores"]]
+    return option
+
+
 def chart_png(option: Mapping[str, Any], width: float = 12.8, height: float = 6.4, dpi: int = 100) -> bytes:
     """An ECharts line chart's option (``debrief_chart``'s) drawn as a PNG with matplotlib, for a file.
 

@@ -50,7 +50,14 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from sim.classroom import gate, sandbox
-from sim.classroom.charts import chart_png, class_debrief_chart, event_label, text_alternative, world_chart
+from sim.classroom.charts import (
+    chart_png,
+    class_debrief_chart,
+    event_label,
+    score_chart,
+    text_alternative,
+    world_chart,
+)
 from sim.classroom.shared_world import (
     CAPITALS,
     CODE_LENGTH,
@@ -405,8 +412,10 @@ class ClassServer:
         cached = self.debriefs.get(code)
         if cached is None or cached[0] != shown:
             chart = await asyncio.to_thread(class_debrief_chart, shared, debrief=debrief)
+            scores = score_chart(debrief)
             message = {"kind": "debrief", "shown": shown, "debrief": debrief, "chart": chart,
-                       "chart_text": text_alternative(chart)}  # fmt: skip
+                       "chart_text": text_alternative(chart), "score_chart": scores,
+                       "score_chart_text": text_alternative(scores)}  # fmt: skip
             cached = shown, message
             self.debriefs[code] = cached
         return cached[1]
@@ -415,8 +424,8 @@ class ClassServer:
         """The console's answer to its ``debrief`` or ``end``: the debrief it showed the class, and its chart."""
         shown = await self.debrief_message(code)
         if shown is None:  # the class closed meanwhile
-            return {"debrief": debrief, "chart": None, "chart_text": ""}
-        return {k: shown[k] for k in ("debrief", "chart", "chart_text")}
+            return {"debrief": debrief, "chart": None, "chart_text": "", "score_chart": None, "score_chart_text": ""}
+        return {k: shown[k] for k in ("debrief", "chart", "chart_text", "score_chart", "score_chart_text")}
 
     async def push_debrief(self, code: str) -> None:
         """Send the debrief the class shows now to each student's page that has not had it (none: nothing)."""

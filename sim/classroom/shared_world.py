@@ -645,7 +645,8 @@ class SharedWorld:
         for each live event the world without it (the class's moves the same).
         ``ties`` holds Vietnam's ties at each quarter (the start included) in the
         class's world, the model's own and (in ``events``) each world without an
-        event; ``record`` the class's world at each quarter (``moment``), to replay it.
+        event; ``record`` the class's world at each quarter (``moment``), to replay it;
+        ``scores`` each role's score after each quarter, the class's and the model's in its chair (``score_history``).
         """
         with self.lock:
             if self._debriefed is not None and self._debriefed[0] == self.version:
@@ -655,13 +656,13 @@ class SharedWorld:
             world = self.world
             dates = [str(world.calendar.date(t + 1)) for t in range(len(quarters))]
             own = replay(lesson, live, [NOBODY] * len(quarters))
+            scores = score_history(lesson, live, quarters)
             roles: dict[str, Any] = {}
             for role in ROLES:
-                chair = [_without_role(d, role) for d in quarters]
                 roles[role] = {
                     "played_by": "class" if any(s.role == role for s in seats) else "model",
                     "score": round(score(world, role), 4),
-                    "model_in_the_chair": round(score(replay(lesson, live, chair), role), 4),
+                    "model_in_the_chair": scores[role]["model"][-1] if quarters else 0.0,
                 }
             events = []
             for i, (kind, at, fields) in enumerate(live):
@@ -689,6 +690,7 @@ class SharedWorld:
                 "events": events,
                 "ties": {"class": _ties(world), "model": _ties(own)},
                 "record": record(lesson, live, quarters),
+                "scores": scores,
             }
             self._debriefed = self.version, debrief
             return debrief
@@ -752,6 +754,26 @@ def record(lesson: Lesson, live: tuple[LiveEvent, ...], quarters: list[Decided])
     for decided in quarters:
         world.play(decided)
         out.append(moment(world))
+    return out
+
+
+def score_history(lesson: Lesson, live: tuple[LiveEvent, ...], quarters: list[Decided]) -> dict[str, Any]:
+    """Each role's score as it stood after each quarter played: in the class's world, and with the model in its chair.
+
+    ``{role: {"class": [...], "model": [...]}}``, one value per quarter played:
+    the score (``score``) of the class's world replayed to that quarter, and of
+    the world in which the model played that role alone (the other capitals as
+    the class played them). The last values are the debrief's scores.
+    """
+    world = SharedModel(lesson, live)
+    chairs = {role: SharedModel(lesson, live) for role in ROLES}
+    out: dict[str, dict[str, list[float]]] = {role: {"class": [], "model": []} for role in ROLES}
+    for decided in quarters:
+        world.play(decided)
+        for role, chair in chairs.items():
+            chair.play(_without_role(decided, role))
+            out[role]["class"].append(round(score(world, role), 4))
+            out[role]["model"].append(round(score(chair, role), 4))
     return out
 
 

@@ -133,6 +133,8 @@ def shows_the_debrief(page, role):
     expect(page.locator("#chart")).to_be_hidden()
     expect(debrief).to_contain_text("The model's own Vietnam")
     expect(page.locator("#debrief-chart canvas").first).to_be_visible()
+    expect(page.locator("#score-chart canvas").first).to_be_visible()  # each role's score, the class and the model
+    expect(page.locator("#score-chart")).to_have_attribute("aria-label", re.compile("Hanoi's security"))
     table = page.get_by_role("table", name="Every student's moves by quarter")
     mine = table.locator("tr[aria-current=true]")
     expect(mine).to_have_count(1)
@@ -209,6 +211,8 @@ def test_a_teacher_and_four_capitals_play_one_world(laptop, server, tmp_path):
     expect(teacher.locator("#debrief")).to_contain_text("Without maritime incident by China")
     expect(teacher.locator("#debrief-chart canvas").first).to_be_visible()  # the class against the model and the fan
     expect(teacher.locator("#debrief-chart")).to_have_attribute("aria-label", re.compile("This class"))
+    expect(teacher.locator("#score-chart canvas").first).to_be_visible()
+    expect(teacher.locator("#score-chart")).to_have_attribute("aria-label", re.compile("Each role's score"))
     replay = teacher.get_by_label("Quarter shown")
     expect(teacher.locator("#replay-shown")).to_contain_text("quarter 1:")
     replay.fill("0")  # back to the start: the world before the first quarter

@@ -197,6 +197,9 @@ def test_when_the_teacher_ends_the_game_every_student_page_is_sent_the_debrief(c
     teacher.send_json({"action": "end", "code": code, "token": token})
     done = until(teacher, lambda m: m.get("action") == "end")
     assert done["debrief"]["dates"] and done["chart_text"].startswith("This class (solid)")
+    names = [s["name"] for s in done["score_chart"]["series"]]  # the chart of each role's score over the quarters
+    assert "Hanoi's security" in names and "Beijing's tie, the model in the chair" in names
+    assert done["score_chart_text"].startswith("Each role's score")
     secrets = [token] + [t for _, t, _ in students.values()]
     for ws, _mine, seat in students.values():
         seen: list[dict] = []
@@ -204,6 +207,7 @@ def test_when_the_teacher_ends_the_game_every_student_page_is_sent_the_debrief(c
         (v,) = [m["view"] for m in seen if m["kind"] == "view" and m["view"]["ended"]]  # the view, then the debrief
         assert v["debrief"] == 1 and not v["running"] and v["seat"]["id"] == seat
         assert sent["debrief"] == done["debrief"] and sent["chart"] == done["chart"]
+        assert sent["score_chart"] == done["score_chart"]
         assert seat in [s["id"] for s in sent["debrief"]["students"]]  # the page marks its own row
         assert not any(t in json.dumps(sent) for t in secrets)  # the same for every student: no token in it
     late, _, _ = joined(client, code, "Late")  # a page that comes after the end is sent it too

@@ -209,6 +209,45 @@ def test_the_debrief_chart_sets_the_class_against_the_model_and_the_fan(hub):
     assert charts.chart_png(option).startswith(b"\x89PNG\r\n\x1a\n")
 
 
+QUARTERS_PRESSED = 12
+
+
+def test_the_score_chart_is_each_role_s_recorded_score_quarter_by_quarter(hub):
+    shared, _, _ = play_class(hub)
+    debrief = shared.debrief()
+    option = charts.score_chart(debrief)
+    assert json.loads(json.dumps(option, allow_nan=False)) == option
+    assert option["xAxis"]["data"] == debrief["dates"]
+    lines = {s["name"]: [v["value"] if isinstance(v, dict) else v for v in s["data"]] for s in option["series"]}
+    live = tuple(shared.world.live_events)
+    for role in shared_world.ROLES:
+        name = charts.SCORE_NAMES[role]
+        # the class's line: the role's score in the class's world replayed to each quarter
+        recorded = [shared_world.score(replay(shared.lesson, live, shared.quarters[:q]), role)
+                    for q in range(1, len(HANOI_PLAN) + 1)]  # fmt: skip
+        assert np.allclose(lines[name], recorded, atol=1e-4) and len(lines[name]) == len(HANOI_PLAN)
+        # the dashed line: the same world with the model in this role's chair, the others as the class played
+        chair = [shared_world._without_role(d, role) for d in shared.quarters]
+        model = [shared_world.score(replay(shared.lesson, live, chair[:q]), role) for q in range(1, len(chair) + 1)]
+        assert np.allclose(lines[f"{name}, the model in the chair"], model, atol=1e-4)
+        if role == "Hanoi":  # Hanoi played otherwise than the model would; the powers' ties are Hanoi's moves here
+            assert not np.allclose(lines[name], model, atol=1e-4)
+        assert lines[name][-1] == debrief["roles"][role]["score"]
+        assert lines[f"{name}, the model in the chair"][-1] == debrief["roles"][role]["model_in_the_chair"]
+    assert charts.text_alternative(option).startswith("Each role's score")
+    # a power played against the model's Vietnam: Washington pressing for three years loses some of its tie;
+    # Moscow, unplayed, is the model's, so its two lines are one
+    alone, teacher = opened(hub)
+    lan = seated(hub, alone.code, "Lan", "Washington")
+    for _ in range(QUARTERS_PRESSED):
+        hub.act({"action": "move", "code": alone.code, "token": lan, "stance": "press"})
+        hub.act({"action": "advance", "code": alone.code, "token": teacher})
+    scores = alone.debrief()["scores"]
+    assert scores["Washington"]["class"] != scores["Washington"]["model"]
+    assert scores["Washington"]["class"][-1] < scores["Washington"]["model"][-1]
+    assert scores["Moscow"]["class"] == scores["Moscow"]["model"] and len(scores["Moscow"]["class"]) == QUARTERS_PRESSED
+
+
 def test_the_debrief_replays_the_world_quarter_by_quarter(hub):
     shared, _, _ = play_class(hub)
     record = shared.debrief()["record"]

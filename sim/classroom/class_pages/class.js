@@ -33,6 +33,7 @@
   let view = null;
   let chart = null;
   let debriefChart = null;
+  let scoreChart = null; // the debrief's chart of each role's score over the quarters
   let timer = null;
   let shownRole = null;
   let shownDebrief = 0; // the class's debrief last drawn on a student's page (how many times the teacher showed it)
@@ -90,7 +91,7 @@
       draw(msg);
     } else if (msg.kind === "debrief") {
       // the teacher ended the game or opened the debrief: shown on a student's page, read-only, own row marked
-      drawDebrief(msg.debrief, msg.chart, msg.chart_text, msg.shown !== shownDebrief || !$("debrief").hidden);
+      drawDebrief(msg, msg.shown !== shownDebrief || !$("debrief").hidden);
       shownDebrief = msg.shown;
     } else if (msg.kind === "closed") {
       forget();
@@ -115,7 +116,7 @@
       remember(seat);
     } else if (msg.action === "debrief" || msg.action === "end") {
       say(msg.action === "end" ? "The game is over: every student's page shows the debrief." : "");
-      drawDebrief(msg.debrief, msg.chart, msg.chart_text, true);
+      drawDebrief(msg, true);
     } else if (msg.action === "inject") {
       say("Event injected.");
     }
@@ -212,6 +213,7 @@
     $("show-debrief").textContent = on ? "Back to the world" : "Debrief";
     if (!on && chart) chart.resize();
     if (on && debriefChart) debriefChart.resize();
+    if (on && scoreChart) scoreChart.resize();
   }
 
   const moveWords = (m) =>
@@ -285,12 +287,17 @@
     return [box, row];
   }
 
-  // show: bring the debrief into view (else it is drawn, and stays where the reader put it)
-  function drawDebrief(d, option, text, show) {
+  // msg: the debrief, its chart and its chart of scores; show: bring it into view (else it stays where the reader put it)
+  function drawDebrief(msg, show) {
+    const d = msg.debrief, option = msg.chart, text = msg.chart_text;
     const box = $("debrief");
     if (debriefChart) {
       debriefChart.dispose();
       debriefChart = null;
+    }
+    if (scoreChart) {
+      scoreChart.dispose();
+      scoreChart = null;
     }
     box.replaceChildren();
     const h = document.createElement("h2");
@@ -307,6 +314,12 @@
     ]);
     box.append(table(["Role", "Played by", "Score", "The model in the chair"], roles,
       me ? Object.keys(d.roles).indexOf(me.role) : -1));
+    const scores = document.createElement("div");
+    scores.id = "score-chart";
+    scores.className = "chart score-chart";
+    scores.setAttribute("role", "img");
+    scores.setAttribute("aria-label", msg.score_chart_text || "Each role's score over the quarters");
+    box.append(scores);
     const students = d.students.map((s) => [plain(s.name) + (me && s.id === me.id ? " (you)" : ""), s.role || "no role",
       ...s.moves.map(moveWords), s.score === null ? "—" : s.score.toFixed(2)]);
     const students_table = table(["Student", "Role", ...d.dates, "Score"], students,
@@ -323,6 +336,10 @@
     if (window.echarts && option) {
       debriefChart = echarts.init($("debrief-chart"), null, { renderer: "canvas" });
       debriefChart.setOption(option, true);
+    }
+    if (window.echarts && msg.score_chart) {
+      scoreChart = echarts.init(scores, null, { renderer: "canvas" });
+      scoreChart.setOption(msg.score_chart, true);
     }
     replayAt(d, option, d.record.length - 1);
     if (!show && hidden) showDebrief(false);
@@ -390,7 +407,6 @@
     });
     $("csv").addEventListener("click", () => download("csv"));
     $("png").addEventListener("click", () => download("png"));
-    window.addEventListener("resize", () => debriefChart && debriefChart.resize());
     if (!key() && !seat) say("Open this page with the console's address from `bamboo class` (it ends with #key=…).");
   }
 
@@ -497,6 +513,10 @@
     showJoin(!seat);
   }
 
+  window.addEventListener("resize", () => {
+    if (debriefChart) debriefChart.resize();
+    if (scoreChart) scoreChart.resize();
+  });
   if (page === "teacher") teacher();
   else student();
   connect();
