@@ -109,10 +109,13 @@ def choose(page, role):
     expect(page.locator("#move-state")).to_contain_text("Your move is in")
 
 
-def shoot(page, name, tmp_path):
+def shoot(page, name, tmp_path, arrange=None):
+    """Screenshots of ``page`` at each of SIZES (into docs/img with BAMBOO_DOCS_SCREENSHOT); ``arrange`` before each."""
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(300)  # the chart takes its new size
+        if arrange is not None:
+            arrange()
         file = f"{name}_{width}x{height}.png"
         page.screenshot(path=str(tmp_path / file))
         if os.environ.get("BAMBOO_DOCS_SCREENSHOT"):
@@ -149,13 +152,29 @@ def shows_the_debrief(page, role):
     expect(page.locator("#status")).to_contain_text("the game is over")
 
 
-def end_the_game(teacher, students):
+def end_the_game(teacher, students, tmp_path):
     """The teacher ends the game: each student's page shows the debrief, and may go back to the world and again."""
+    for quarter in (2, 3, 4):  # three more quarters, each student choosing: the debrief's charts have a course
+        for role, page in students.items():
+            if role == "Hanoi":
+                page.get_by_role("group", name="Tie with United States").get_by_label("keep").check()
+                page.get_by_role("button", name="Send my move").click()
+                expect(page.locator("#move-state")).to_contain_text("Your move is in")
+            else:
+                choose(page, role)
+        teacher.get_by_role("button", name="Advance a quarter").click()
+        for page in students.values():  # the debrief shown during the game went away with the quarter
+            expect(page.locator("#status")).to_contain_text(f"quarter {quarter} of")
+            expect(page.locator("#debrief")).to_be_hidden()
     teacher.once("dialog", lambda dialog: dialog.accept())  # "End the game for the whole class?"
     teacher.get_by_role("button", name="End the game").click()
     expect(teacher.locator("#status")).to_contain_text("the game is over")
     for role, page in students.items():
         shows_the_debrief(page, role)
+    hanoi = students["Hanoi"]
+    hanoi.get_by_label("Quarter shown").fill("1")
+    scores = hanoi.locator("#score-chart")  # in view with the student's own row under it
+    shoot(hanoi, "class_student_debrief", tmp_path, lambda: scores.evaluate("chart => chart.scrollIntoView()"))
     page = students["Hanoi"]
     page.get_by_role("button", name="Back to the world").click()
     expect(page.locator("#chart canvas").first).to_be_visible()
@@ -229,7 +248,7 @@ def test_a_teacher_and_four_capitals_play_one_world(laptop, server, tmp_path):
         teacher.get_by_role("button", name="Download PNG").click()
     assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
 
-    end_the_game(teacher, students)
+    end_the_game(teacher, students, tmp_path)
 
 
 def test_a_dropped_student_rejoins_the_same_world_and_seat(laptop, server):
