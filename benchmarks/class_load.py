@@ -9,6 +9,16 @@ forbid is refused, as it would be for a real student). The teacher advances a
 quarter every ``--every`` seconds, ``--before`` times, pauses ``--pause``
 seconds, and advances ``--after`` more times.
 
+With ``--real N``, N real pages are added beside the scripted students:
+Debian's Chromium (``--chromium``, driven by Playwright, headless; no browser
+is downloaded) opens the students' page N times, each in a browser context of
+its own, joins through the form, takes a role and, after each quarter is
+drawn, presses **Send my move** (the choices it offers: keep, or hold). On
+those pages advance-to-redraw runs to when the page has drawn the new quarter:
+the status line shows it and the browser has painted the frame after (a
+MutationObserver, then the next animation frame and a task after it), on the
+same clock (the machine's wall clock, read in the page and here).
+
 Advance-to-redraw is the time from the teacher sending ``advance`` to a
 student receiving the view of the new quarter; reported over every student
 and quarter (p50, p95, max), as the slowest student of each quarter (the
@@ -17,7 +27,7 @@ server's resident memory is read before the class arrives, every second
 while it plays (its peak), and after the pages close. The machine's load
 average is printed beside the figures: on a shared machine they vary.
 
-    python benchmarks/class_load.py [--students 30] [--every 20] [--before 8] [--pause 180] [--after 7]
+    python benchmarks/class_load.py [--students 30] [--real 0] [--every 20] [--before 8] [--pause 180] [--after 7]
 """
 
 from __future__ import annotations
@@ -34,11 +44,31 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import websockets
 
 ROLES = ("Hanoi", "Washington", "Beijing", "Moscow")
 POWERS = ("US", "CN", "RU")
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+# in a real page: when each quarter is drawn (status line changed, then the next frame painted), by the wall clock;
+# then the page's own Send my move, as a student who keeps the choices it offers
+WATCH = """() => {
+  window.redrawn = {};
+  const status = document.getElementById("status");
+  new MutationObserver(() => {
+    const found = /quarter (\\d+) of/.exec(status.textContent);
+    if (!found || found[1] in window.redrawn) return;
+    window.redrawn[found[1]] = 0;
+    requestAnimationFrame(() => setTimeout(() => {
+      window.redrawn[found[1]] = Date.now();
+      const send = document.getElementById("send-move");
+      if (send && !send.disabled && !document.getElementById("move-form").hidden) send.click();
+    }, 0));
+  }).observe(status, { childList: true, characterData: true, subtree: true });
+}"""
 
 
 def rss_mb(pid: int) -> float:
@@ -96,6 +126,45 @@ class Student:
         return {**base, "stance": self.rng.choice(("press", "hold", "court"))}
 
 
+async def open_real_pages(browser: Any, root: str, code: str, first: int, n: int) -> list[Any]:
+    """N real students' pages in class ``code``, joined through the form, each in a role, watched for redraws."""
+    pages = []
+    for i in range(first, first + n):
+        context = await browser.new_context(viewport={"width": 1280, "height": 720})
+        page = await context.new_page()
+        await page.goto(root)
+        await page.get_by_label("Class code").fill(code)
+        await page.get_by_label("Your name").fill(f"Student {i} (Chromium)")
+        await page.get_by_role("button", name="Join").click()
+        role = page.get_by_role("button", name=ROLES[i % len(ROLES)], exact=True)
+        await role.click()
+        await page.wait_for_function("document.querySelector('#roles [aria-pressed=true]') !== null")
+        await page.wait_for_function("document.getElementById('status').textContent.includes('quarter 0 of')")
+        await page.evaluate(WATCH)
+        pages.append(page)
+    return pages
+
+
+def summary(waits: dict[int, list[float]], after_pause: int) -> dict[str, Any]:
+    """p50, p95 and max over every page and quarter; the same for the slowest page of each quarter; after the pause."""
+    every = [w for ws in waits.values() for w in ws]
+    slowest = [max(ws) for ws in waits.values() if ws]
+    if not every:
+        return {}
+    return {
+        "advance_to_redraw_s": {
+            "p50": round(statistics.median(every), 3),
+            "p95": round(percentile(every, 95), 3),
+            "max": round(max(every), 3),
+        },
+        "whole_class_redrawn_s": {
+            "p50": round(statistics.median(slowest), 3),
+            "p95": round(percentile(slowest, 95), 3),
+        },
+        "first_after_pause_s": round(max(waits[after_pause]), 3) if waits.get(after_pause) else None,
+    }
+
+
 async def class_session(args: argparse.Namespace, url: str, key: str, pid: int) -> dict:
     memory = {"before_mb": round(rss_mb(pid), 1)}
     async with websockets.connect(url, subprotocols=["bamboo", f"key.{key}"], max_size=None) as teacher:
@@ -108,6 +177,16 @@ async def class_session(args: argparse.Namespace, url: str, key: str, pid: int) 
         readies = [asyncio.Event() for _ in students]
         tasks = [asyncio.create_task(s.play(r, stop)) for s, r in zip(students, readies, strict=True)]
         await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
+        real: list[Any] = []
+        playwright = browser = None
+        if args.real:
+            from playwright.async_api import async_playwright
+
+            playwright = await async_playwright().start()
+            browser = await playwright.chromium.launch(executable_path=args.chromium, headless=True, args=ARGS)
+            root = url.replace("ws://", "http://").removesuffix("ws")
+            real = await open_real_pages(browser, root, code, args.students, args.real)
+        memory["with_the_class_mb"] = round(rss_mb(pid), 1)
 
         async def drain() -> None:  # the console's own views: read, not timed
             async for _ in teacher:
@@ -116,6 +195,7 @@ async def class_session(args: argparse.Namespace, url: str, key: str, pid: int) 
         drainer = asyncio.create_task(drain())
         peak = 0.0
         sent: dict[int, float] = {}
+        wall: dict[int, float] = {}  # the same moments by the wall clock, for the real pages
         schedule = [args.every] * args.before + [args.pause + args.every] + [args.every] * (args.after - 1)
         for quarter, wait in enumerate(schedule, start=1):
             until = time.monotonic() + wait
@@ -123,10 +203,15 @@ async def class_session(args: argparse.Namespace, url: str, key: str, pid: int) 
                 peak = max(peak, rss_mb(pid))
                 await asyncio.sleep(min(1.0, max(0.0, until - time.monotonic())))
             sent[quarter] = time.perf_counter()
+            wall[quarter] = time.time()
             await teacher.send(json.dumps({"action": "advance", "code": code, "token": token}))
         await asyncio.sleep(min(args.every, 10))
         peak = max(peak, rss_mb(pid))
         memory["peak_during_mb"] = round(peak, 1)
+        drawn = [await page.evaluate("() => window.redrawn") for page in real]
+        if browser is not None and playwright is not None:
+            await browser.close()
+            await playwright.stop()
         stop.set()
         for task in tasks:
             task.cancel()
@@ -138,31 +223,23 @@ async def class_session(args: argparse.Namespace, url: str, key: str, pid: int) 
     memory["after_mb"] = round(rss_mb(pid), 1)
 
     waits = {q: [s.arrived[q] - t for s in students if q in s.arrived] for q, t in sent.items()}
-    every = [w for ws in waits.values() for w in ws]
-    slowest = [max(ws) for ws in waits.values() if ws]
     missing = sum(args.students - len(ws) for ws in waits.values())
     after_pause = args.before + 1
-    return {
-        "students": args.students,
-        "quarters": len(sent),
-        "advance_to_redraw_s": {
-            "p50": round(statistics.median(every), 3),
-            "p95": round(percentile(every, 95), 3),
-            "max": round(max(every), 3),
-        },
-        "whole_class_redrawn_s": {
-            "p50": round(statistics.median(slowest), 3),
-            "p95": round(percentile(slowest, 95), 3),
-        },
-        "first_after_pause_s": round(max(waits[after_pause]), 3) if waits.get(after_pause) else None,
-        "views_missing": missing,
-        "memory": memory,
-    }
+    out: dict[str, Any] = {"students": args.students, "quarters": len(sent), **summary(waits, after_pause),
+                           "views_missing": missing}  # fmt: skip
+    if real:
+        drawn_waits = {q: [d[str(q)] / 1000 - t for d in drawn if d.get(str(q))] for q, t in wall.items()}
+        out["real_pages"] = {"pages": len(real), **summary(drawn_waits, after_pause),
+                             "redraws_missing": sum(len(real) - len(ws) for ws in drawn_waits.values())}  # fmt: skip
+    out["memory"] = memory
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--students", type=int, default=30)
+    p.add_argument("--students", type=int, default=30, help="scripted students (websocket clients; default 30)")
+    p.add_argument("--real", type=int, default=0, help="real Chromium pages beside them (Playwright; default 0)")
+    p.add_argument("--chromium", default=CHROMIUM, help=f"the Chromium to drive (default {CHROMIUM})")
     p.add_argument("--every", type=float, default=20.0, help="seconds between quarters (default 20)")
     p.add_argument("--before", type=int, default=8, help="quarters before the pause (default 8)")
     p.add_argument("--pause", type=float, default=180.0, help="seconds of the pause (default 180)")

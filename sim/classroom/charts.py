@@ -372,6 +372,34 @@ def debrief_chart(model: ClassroomModel, debrief: Mapping[str, Any], fan: FanSum
     return option
 
 
+ROLE_COLOURS = {"Hanoi": "#1b1b1b", "Washington": COLOURS["US"], "Beijing": COLOURS["CN"], "Moscow": COLOURS["RU"]}
+SCORE_NAMES = {"Hanoi": "Hanoi's security", "Washington": "Washington's tie", "Beijing": "Beijing's tie",
+               "Moscow": "Moscow's tie"}  # fmt: skip
+
+
+def score_chart(debrief: Mapping[str, Any], font: int = FONT) -> dict:
+    """Each role's score after each quarter played: the class's (solid) beside the model's in the same chair (dashed).
+
+    Hanoi's score is its security, a great power's its mean tie with Vietnam
+    (``shared_world.score``), as they stood after each quarter
+    (``SharedWorld.debrief``'s ``scores``); a role the class did not play is
+    the model's, so its two lines are one.
+    """
+    option = _base("Each role's score: the class (solid), the model in its chair (dashed)", list(debrief["dates"]),
+                   font, "score")  # fmt: skip
+    option["grid"] |= {"right": 2 * font, "top": 4.4 * font}
+    option["legend"] |= {"top": 1.6 * font, "left": 8}
+    del option["legend"]["right"]
+    series = []
+    for role, history in debrief["scores"].items():
+        colour = ROLE_COLOURS[role]
+        series.append(_line(SCORE_NAMES[role], history["class"], colour))
+        series.append(_line(f"{SCORE_NAMES[role]}, the model in the chair", history["model"], colour, 2, True))
+    option["series"] = series
+    option["legend"]["data"] = [SCORE_NAMES[role] for role in debrief["scores"]]
+    return option
+
+
 def chart_png(option: Mapping[str, Any], width: float = 12.8, height: float = 6.4, dpi: int = 100) -> bytes:
     """An ECharts line chart's option (``debrief_chart``'s) drawn as a PNG with matplotlib, for a file.
 
@@ -422,8 +450,8 @@ def chart_png(option: Mapping[str, Any], width: float = 12.8, height: float = 6.
     return out.getvalue()
 
 
-def class_debrief_chart(shared: SharedWorld, font: int = FONT) -> dict:
-    """``debrief_chart`` of a class: its debrief, and the fan of its world (computed once per world, and cached).
+def class_debrief_chart(shared: SharedWorld, font: int = FONT, debrief: Mapping[str, Any] | None = None) -> dict:
+    """``debrief_chart`` of a class: its debrief (default: as it stands now), and the fan of its world (cached).
 
     The fan is worked out outside the class's lock (it takes seconds the first time), the rest under it.
     """
@@ -431,4 +459,4 @@ def class_debrief_chart(shared: SharedWorld, font: int = FONT) -> dict:
         key, args = shared.world.fan_recipe()
     fan = FanSummary.of(FANS.get(key, lambda: compute_fan(*args)))
     with shared.lock:
-        return debrief_chart(shared.world, shared.debrief(), fan, font)
+        return debrief_chart(shared.world, shared.debrief() if debrief is None else debrief, fan, font)

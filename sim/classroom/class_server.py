@@ -16,7 +16,11 @@ teacher token, as ``Hub.act`` checks.
 After each action that changes a class (its ``version``), every page bound to
 that class is sent its own new view (``{"kind": "view", ...}``) with the
 world's chart, worked out once per version: the teacher's advance or event and
-a student's move reach every seat at once. Pushes to one class are coalesced
+a student's move reach every seat at once. When the teacher ends the game
+(``end``) or opens the debrief, every student's page is sent it too
+(``{"kind": "debrief", ...}``, with its chart, worked out once each time it
+is shown): read-only, the same for every student; its CSV and PNG are the
+teacher's alone. Pushes to one class are coalesced
 (one round at a time, another if something changed meanwhile), and a page that
 does not take its message within ``SEND_TIMEOUT`` is dropped (it reconnects
 and rejoins its seat). The server bounds its connections (``MAX_CONNECTIONS``,
@@ -46,7 +50,14 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from sim.classroom import gate, sandbox
-from sim.classroom.charts import chart_png, class_debrief_chart, event_label, text_alternative, world_chart
+from sim.classroom.charts import (
+    chart_png,
+    class_debrief_chart,
+    event_label,
+    score_chart,
+    text_alternative,
+    world_chart,
+)
 from sim.classroom.shared_world import (
     CAPITALS,
     CODE_LENGTH,
@@ -148,6 +159,7 @@ class Link:
     checked: float = field(default_factory=time.monotonic)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     alive: bool = True
+    shown: int = 0  # the class's debrief last sent to this page (SharedWorld.shown)
 
     def spend(self) -> bool:
         """Whether the page may send one more message now (a token bucket: BURST at once, RATE a second)."""
@@ -173,6 +185,7 @@ class ClassServer:
         self.pushing: dict[str, asyncio.Task[None]] = {}
         self.again: set[str] = set()
         self.charts: dict[str, tuple[int, dict[str, Any]]] = {}  # class code -> (version, chart)
+        self.debriefs: dict[str, tuple[int, dict[str, Any]]] = {}  # class code -> (times shown, debrief message)
         self.app = Starlette(
             routes=[
                 Route("/", self.student_page),
@@ -314,10 +327,8 @@ class ClassServer:
         done: dict[str, Any] = {"kind": "done", "action": action}
         if action in ("open", "join"):
             done |= {"code": code, "token": token, **({"seat": answer["seat"]} if action == "join" else {})}
-        elif action == "debrief":
-            shared = self.hub.classes.get(code)
-            chart = await asyncio.to_thread(class_debrief_chart, shared) if shared is not None else None
-            done |= {"debrief": answer, "chart": chart, "chart_text": text_alternative(chart) if chart else ""}
+        elif action in ("debrief", "end"):
+            done |= await self.debrief_answer(code, answer)
         if action == "view":
             link.sent = -1  # asked for: sent even if unchanged
         await self.send(link, done)
@@ -327,7 +338,7 @@ class ClassServer:
         if link.code != code:
             self._unbind(link)
             self.bound.setdefault(code, set()).add(link)
-            link.sent = -1
+            link.sent, link.shown = -1, 0
         link.code, link.token = code, token
 
     def _unbind(self, link: Link) -> None:
@@ -342,6 +353,7 @@ class ClassServer:
         """Tell the class's pages that it is closed, and forget it."""
         pages = self.bound.pop(code, set())
         self.charts.pop(code, None)
+        self.debriefs.pop(code, None)
         for link in pages:
             link.code = link.token = None
         await asyncio.gather(*(self.send(p, {"kind": "closed", "code": code}) for p in pages))
@@ -382,10 +394,54 @@ class ClassServer:
                 pages = [p for p in self.bound.get(code, ()) if p.token is not None]
                 views = await asyncio.to_thread(self.views, code, pages)
                 await asyncio.gather(*(self.send(p, v) for p, v in views))
+                await self.push_debrief(code)
                 if code not in self.again:
                     return
         finally:
             self.pushing.pop(code, None)
+
+    async def debrief_message(self, code: str) -> dict[str, Any] | None:
+        """The debrief the class shows now with its chart, as pages are sent it (once per showing); None: none shown."""
+        shared = self.hub.classes.get(code)
+        if shared is None:
+            return None
+        with shared.lock:
+            shown, debrief = shared.shown, shared.showing
+        if debrief is None:
+            return None
+        cached = self.debriefs.get(code)
+        if cached is None or cached[0] != shown:
+            chart = await asyncio.to_thread(class_debrief_chart, shared, debrief=debrief)
+            scores = score_chart(debrief)
+            message = {"kind": "debrief", "shown": shown, "debrief": debrief, "chart": chart,
+                       "chart_text": text_alternative(chart), "score_chart": scores,
+                       "score_chart_text": text_alternative(scores)}  # fmt: skip
+            cached = shown, message
+            self.debriefs[code] = cached
+        return cached[1]
+
+    async def debrief_answer(self, code: str, debrief: dict[str, Any]) -> dict[str, Any]:
+        """The console's answer to its ``debrief`` or ``end``: the debrief it showed the class, and its chart."""
+        shown = await self.debrief_message(code)
+        if shown is None:  # the class closed meanwhile
+            return {"debrief": debrief, "chart": None, "chart_text": "", "score_chart": None, "score_chart_text": ""}
+        return {k: shown[k] for k in ("debrief", "chart", "chart_text", "score_chart", "score_chart_text")}
+
+    async def push_debrief(self, code: str) -> None:
+        """Send the debrief the class shows now to each student's page that has not had it (none: nothing)."""
+        shared = self.hub.classes.get(code)
+        if shared is None or shared.showing is None:
+            return
+        pages = [p for p in self.bound.get(code, ()) if p.token is not None and p.shown != shared.shown]
+        pages = [p for p in pages if not shared.is_teacher(p.token or "")]  # the console has it in its answer
+        if not pages:
+            return
+        message = await self.debrief_message(code)
+        if message is None:
+            return
+        for page in pages:
+            page.shown = message["shown"]
+        await asyncio.gather(*(self.send(p, message) for p in pages))
 
     def views(self, code: str, pages: list[Link]) -> list[tuple[Link, dict[str, Any]]]:
         """Each page's view of the class, with the world's chart (worked out once per version); in a thread."""

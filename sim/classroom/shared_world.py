@@ -110,6 +110,7 @@ ACTIONS: dict[str, dict[str, Field]] = {
                "tier": Field("text", required=False, choices=TIERS[:-1])},
     "view": {"code": CODE, "token": TOKEN},
     "debrief": {"code": CODE, "token": TOKEN},
+    "end": {"code": CODE, "token": TOKEN},
     "close": {"code": CODE, "token": TOKEN},
 }  # fmt: skip
 
@@ -382,6 +383,9 @@ class SharedWorld:
         self.version = 0
         self.lock = threading.RLock()
         self._debriefed: tuple[int, dict[str, Any]] | None = None  # the debrief at a version: replays cost seconds
+        self.ended = False  # the teacher ended the game: no more quarters, moves, roles or events
+        self.shown = 0  # how many times the teacher has shown the debrief to the class
+        self.showing: dict[str, Any] | None = None  # the debrief the class's pages show now (None: the world)
 
     # -- students ----------------------------------------------------------
     def join(self, name: str, token: str | None = None) -> Seat:
@@ -414,6 +418,7 @@ class SharedWorld:
             raise ActionError("role", f"expected one of {', '.join(ROLES)}, got {_said(role)}")
         with self.lock:
             seat = self.seat(token)
+            self._playing()
             if seat.role != role:
                 seat.role, seat.choice = role, None
                 self.version += 1
@@ -428,6 +433,7 @@ class SharedWorld:
             seat = self.seat(token)
             if seat.role is None:
                 raise ActionError("role", "take a role before choosing a move")
+            self._playing()
             if not self.world.running:
                 raise ActionError("", "the world has reached its last quarter")
             if seat.role == HANOI:
@@ -485,9 +491,18 @@ class SharedWorld:
         """Whether ``token`` is this class's teacher's."""
         return secrets.compare_digest(token.encode(), self.teacher.encode())
 
+    def _playing(self) -> None:
+        """ActionError if the teacher has ended the game."""
+        if self.ended:
+            raise ActionError("", "the teacher has ended the game; the debrief is on every page")
+
     def advance(self) -> Decided:
-        """One quarter with the class's choices; every seat's own choice is kept, and the choices cleared."""
+        """One quarter with the class's choices; every seat's own choice is kept, and the choices cleared.
+
+        A debrief shown to the class before the game's end is put away: every page is back in the world.
+        """
         with self.lock:
+            self._playing()
             if not self.world.running:
                 raise ActionError("", f"the world has reached its last quarter ({self.world.date})")
             decided = self.decided()
@@ -497,8 +512,30 @@ class SharedWorld:
                 seat.moves.append(seat.choice if seat.role is not None else None)
                 seat.roles.append(seat.role)
                 seat.choice = None
+            self.showing = None
             self.version += 1
             return decided
+
+    def end(self) -> dict[str, Any]:
+        """The teacher ends the game: no more quarters, moves, roles or events; the debrief goes to every page."""
+        with self.lock:
+            self._playing()
+            self.ended = True
+            for seat in self.seats.values():
+                seat.choice = None
+            return self.show()
+
+    def show(self) -> dict[str, Any]:
+        """Show the debrief to the whole class (``showing``) as it stands now, and return it.
+
+        Every student's page shows it, read-only, until the next quarter (if the game goes on).
+        """
+        with self.lock:
+            self.version += 1
+            debrief = self.debrief()
+            self.shown += 1
+            self.showing = debrief
+            return debrief
 
     def inject(
         self,
@@ -516,6 +553,7 @@ class SharedWorld:
                 raise ActionError("event", f"expected one of {', '.join(EVENT_KINDS)}, got {_said(kind)}")
             if len(self.world.live_events) >= MAX_LIVE_EVENTS:
                 raise ActionError("", f"a class injects at most {MAX_LIVE_EVENTS} events")
+            self._playing()
             if not self.world.running:
                 raise ActionError("", "the world has reached its last quarter")
             wrong = event_roles.check(kind, actor, target)
@@ -551,7 +589,9 @@ class SharedWorld:
                 "date": str(w.date),
                 "quarter": w.steps,
                 "quarters": w.horizon,
-                "running": bool(w.running),
+                "running": bool(w.running) and not self.ended,
+                "ended": self.ended,
+                "debrief": self.shown if self.showing is not None else 0,
                 "ties": {p: round(float(a[i]), 4) for i, p in enumerate(POWERS)},
                 "tiers": {p: TIERS[int(t)] for p, t in zip(POWERS, w.hedger.tier[0], strict=True)},
                 "courtship": {p: round(float(c), 4) for p, c in zip(POWERS, w.courtship[0], strict=True)},
@@ -605,7 +645,8 @@ class SharedWorld:
         for each live event the world without it (the class's moves the same).
         ``ties`` holds Vietnam's ties at each quarter (the start included) in the
         class's world, the model's own and (in ``events``) each world without an
-        event; ``record`` the class's world at each quarter (``moment``), to replay it.
+        event; ``record`` the class's world at each quarter (``moment``), to replay it;
+        ``scores`` each role's score after each quarter, the class's and the model's in its chair (``score_history``).
         """
         with self.lock:
             if self._debriefed is not None and self._debriefed[0] == self.version:
@@ -615,13 +656,13 @@ class SharedWorld:
             world = self.world
             dates = [str(world.calendar.date(t + 1)) for t in range(len(quarters))]
             own = replay(lesson, live, [NOBODY] * len(quarters))
+            scores = score_history(lesson, live, quarters)
             roles: dict[str, Any] = {}
             for role in ROLES:
-                chair = [_without_role(d, role) for d in quarters]
                 roles[role] = {
                     "played_by": "class" if any(s.role == role for s in seats) else "model",
                     "score": round(score(world, role), 4),
-                    "model_in_the_chair": round(score(replay(lesson, live, chair), role), 4),
+                    "model_in_the_chair": scores[role]["model"][-1] if quarters else 0.0,
                 }
             events = []
             for i, (kind, at, fields) in enumerate(live):
@@ -649,6 +690,7 @@ class SharedWorld:
                 "events": events,
                 "ties": {"class": _ties(world), "model": _ties(own)},
                 "record": record(lesson, live, quarters),
+                "scores": scores,
             }
             self._debriefed = self.version, debrief
             return debrief
@@ -712,6 +754,26 @@ def record(lesson: Lesson, live: tuple[LiveEvent, ...], quarters: list[Decided])
     for decided in quarters:
         world.play(decided)
         out.append(moment(world))
+    return out
+
+
+def score_history(lesson: Lesson, live: tuple[LiveEvent, ...], quarters: list[Decided]) -> dict[str, Any]:
+    """Each role's score as it stood after each quarter played: in the class's world, and with the model in its chair.
+
+    ``{role: {"class": [...], "model": [...]}}``, one value per quarter played:
+    the score (``score``) of the class's world replayed to that quarter, and of
+    the world in which the model played that role alone (the other capitals as
+    the class played them). The last values are the debrief's scores.
+    """
+    world = SharedModel(lesson, live)
+    chairs = {role: SharedModel(lesson, live) for role in ROLES}
+    out: dict[str, dict[str, list[float]]] = {role: {"class": [], "model": []} for role in ROLES}
+    for decided in quarters:
+        world.play(decided)
+        for role, chair in chairs.items():
+            chair.play(_without_role(decided, role))
+            out[role]["class"].append(round(score(world, role), 4))
+            out[role]["model"].append(round(score(chair, role), 4))
     return out
 
 
@@ -785,11 +847,34 @@ class Hub:
         with self.lock:
             self.classes.pop(code.upper(), None)
 
+    def _teach(self, shared: SharedWorld, action: str, f: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The teacher's ``action`` done: the debrief for ``debrief`` and ``end``, the code for ``close``, else None."""
+        if action == "advance":
+            shared.advance()
+        elif action == "inject":
+            shared.inject(
+                f["event"],
+                actor=f.get("actor"),
+                target=f.get("target"),
+                magnitude=f.get("magnitude", 0.8),
+                quarters=f.get("quarters"),
+                tier=f.get("tier"),
+            )
+        elif action == "debrief":
+            return shared.show()
+        elif action == "end":
+            return shared.end()
+        else:
+            self.close(shared.code)
+            return {"closed": shared.code}
+        return None
+
     def act(self, message: object) -> dict[str, Any]:
         """Answer a page's message: checked against ``ACTIONS``, then done; ActionError says what was wrong.
 
         Returns plain JSON data: for ``open`` the code and the teacher's token, for
-        ``join`` the seat's id and token, for the rest the sender's view (or the debrief).
+        ``join`` the seat's id and token, for ``debrief`` and ``end`` the debrief (shown to the whole class), for
+        the rest the sender's view.
         """
         action, f = check(message)
         if action == "open":
@@ -800,25 +885,12 @@ class Hub:
             seat = shared.join(f["name"], f.get("token"))
             return {"seat": seat.id, "token": seat.token, "view": shared.view(seat.token)}
         token = f["token"]
-        if action in ("advance", "inject", "debrief", "close"):
+        if action in ("advance", "inject", "debrief", "end", "close"):
             if not shared.is_teacher(token):
                 raise ActionError("token", f"only the class's teacher may {action}")
-            if action == "advance":
-                shared.advance()
-            elif action == "inject":
-                shared.inject(
-                    f["event"],
-                    actor=f.get("actor"),
-                    target=f.get("target"),
-                    magnitude=f.get("magnitude", 0.8),
-                    quarters=f.get("quarters"),
-                    tier=f.get("tier"),
-                )
-            elif action == "debrief":
-                return shared.debrief()
-            else:
-                self.close(shared.code)
-                return {"closed": shared.code}
+            answer = self._teach(shared, action, f)
+            if answer is not None:
+                return answer
         elif action == "role":
             shared.take(token, f["role"])
         elif action == "move":

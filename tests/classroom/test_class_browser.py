@@ -109,10 +109,13 @@ def choose(page, role):
     expect(page.locator("#move-state")).to_contain_text("Your move is in")
 
 
-def shoot(page, name, tmp_path):
+def shoot(page, name, tmp_path, arrange=None):
+    """Screenshots of ``page`` at each of SIZES (into docs/img with BAMBOO_DOCS_SCREENSHOT); ``arrange`` before each."""
     for width, height in SIZES:
         page.set_viewport_size({"width": width, "height": height})
         page.wait_for_timeout(300)  # the chart takes its new size
+        if arrange is not None:
+            arrange()
         file = f"{name}_{width}x{height}.png"
         page.screenshot(path=str(tmp_path / file))
         if os.environ.get("BAMBOO_DOCS_SCREENSHOT"):
@@ -124,6 +127,59 @@ def in_view(page, *locators):
     for locator in locators:
         box = locator.bounding_box()
         assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= PROJECTOR["height"] + 1, locator
+
+
+def shows_the_debrief(page, role):
+    """A student's page shows the debrief, read-only: the chart, every student's moves, its own row marked."""
+    debrief = page.locator("#debrief")
+    expect(debrief).to_be_visible()
+    expect(page.locator("#chart")).to_be_hidden()
+    expect(debrief).to_contain_text("The model's own Vietnam")
+    expect(page.locator("#debrief-chart canvas").first).to_be_visible()
+    expect(page.locator("#score-chart canvas").first).to_be_visible()  # each role's score, the class and the model
+    expect(page.locator("#score-chart")).to_have_attribute("aria-label", re.compile("Hanoi's security"))
+    table = page.get_by_role("table", name="Every student's moves by quarter")
+    mine = table.locator("tr[aria-current=true]")
+    expect(mine).to_have_count(1)
+    expect(mine).to_contain_text(f"{role} student (you)")
+    expect(mine).to_contain_text(MOVES[role][1])
+    for other in MOVES:  # every student's moves and score, not only one's own
+        expect(table.get_by_role("row").filter(has_text=f"{other} student")).to_contain_text(MOVES[other][1])
+    page.get_by_label("Quarter shown").fill("0")
+    expect(page.locator("#replay-shown")).to_contain_text("quarter 0:")
+    expect(page.get_by_role("button", name=re.compile("Download|PNG"))).to_have_count(0)  # the teacher's alone
+    expect(page.locator("#move-form")).to_be_hidden()
+    expect(page.locator("#status")).to_contain_text("the game is over")
+
+
+def end_the_game(teacher, students, tmp_path):
+    """The teacher ends the game: each student's page shows the debrief, and may go back to the world and again."""
+    for quarter in (2, 3, 4):  # three more quarters, each student choosing: the debrief's charts have a course
+        for role, page in students.items():
+            if role == "Hanoi":
+                page.get_by_role("group", name="Tie with United States").get_by_label("keep").check()
+                page.get_by_role("button", name="Send my move").click()
+                expect(page.locator("#move-state")).to_contain_text("Your move is in")
+            else:
+                choose(page, role)
+        teacher.get_by_role("button", name="Advance a quarter").click()
+        for page in students.values():  # the debrief shown during the game went away with the quarter
+            expect(page.locator("#status")).to_contain_text(f"quarter {quarter} of")
+            expect(page.locator("#debrief")).to_be_hidden()
+    teacher.once("dialog", lambda dialog: dialog.accept())  # "End the game for the whole class?"
+    teacher.get_by_role("button", name="End the game").click()
+    expect(teacher.locator("#status")).to_contain_text("the game is over")
+    for role, page in students.items():
+        shows_the_debrief(page, role)
+    hanoi = students["Hanoi"]
+    hanoi.get_by_label("Quarter shown").fill("1")
+    scores = hanoi.locator("#score-chart")  # in view with the student's own row under it
+    shoot(hanoi, "class_student_debrief", tmp_path, lambda: scores.evaluate("chart => chart.scrollIntoView()"))
+    page = students["Hanoi"]
+    page.get_by_role("button", name="Back to the world").click()
+    expect(page.locator("#chart canvas").first).to_be_visible()
+    page.get_by_role("button", name="Debrief").click()
+    expect(page.locator("#debrief tr[aria-current=true]").last).to_contain_text("Hanoi student (you)")
 
 
 def test_a_teacher_and_four_capitals_play_one_world(laptop, server, tmp_path):
@@ -174,6 +230,8 @@ def test_a_teacher_and_four_capitals_play_one_world(laptop, server, tmp_path):
     expect(teacher.locator("#debrief")).to_contain_text("Without maritime incident by China")
     expect(teacher.locator("#debrief-chart canvas").first).to_be_visible()  # the class against the model and the fan
     expect(teacher.locator("#debrief-chart")).to_have_attribute("aria-label", re.compile("This class"))
+    expect(teacher.locator("#score-chart canvas").first).to_be_visible()
+    expect(teacher.locator("#score-chart")).to_have_attribute("aria-label", re.compile("Each role's score"))
     replay = teacher.get_by_label("Quarter shown")
     expect(teacher.locator("#replay-shown")).to_contain_text("quarter 1:")
     replay.fill("0")  # back to the start: the world before the first quarter
@@ -189,6 +247,8 @@ def test_a_teacher_and_four_capitals_play_one_world(laptop, server, tmp_path):
     with teacher.expect_download() as download:
         teacher.get_by_role("button", name="Download PNG").click()
     assert Path(download.value.path()).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+    end_the_game(teacher, students, tmp_path)
 
 
 def test_a_dropped_student_rejoins_the_same_world_and_seat(laptop, server):

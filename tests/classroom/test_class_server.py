@@ -185,6 +185,38 @@ def test_the_debrief_carries_its_chart_and_its_png_goes_to_the_teacher(client, s
     assert f"bamboo-class-{code}.png" in png.headers["content-disposition"]
 
 
+def test_when_the_teacher_ends_the_game_every_student_page_is_sent_the_debrief(client, server):
+    teacher, code, token = opened(client)
+    students = {role: joined(client, code, f"Student {role}", role) for role in ROLES}
+    teacher.send_json({"action": "advance", "code": code, "token": token})
+    for ws, _, _ in students.values():
+        view_where(ws, lambda v: v["quarter"] == 1)
+    ws, mine, _ = students["Hanoi"]
+    ws.send_json({"action": "end", "code": code, "token": mine})
+    assert "only the class's teacher" in until(ws, lambda m: m["kind"] == "refused")["why"]
+    teacher.send_json({"action": "end", "code": code, "token": token})
+    done = until(teacher, lambda m: m.get("action") == "end")
+    assert done["debrief"]["dates"] and done["chart_text"].startswith("This class (solid)")
+    names = [s["name"] for s in done["score_chart"]["series"]]  # the chart of each role's score over the quarters
+    assert "Hanoi's security" in names and "Beijing's tie, the model in the chair" in names
+    assert done["score_chart_text"].startswith("Each role's score")
+    secrets = [token] + [t for _, t, _ in students.values()]
+    for ws, _mine, seat in students.values():
+        seen: list[dict] = []
+        sent = until(ws, lambda m, seen=seen: seen.append(m) or m["kind"] == "debrief")
+        (v,) = [m["view"] for m in seen if m["kind"] == "view" and m["view"]["ended"]]  # the view, then the debrief
+        assert v["debrief"] == 1 and not v["running"] and v["seat"]["id"] == seat
+        assert sent["debrief"] == done["debrief"] and sent["chart"] == done["chart"]
+        assert sent["score_chart"] == done["score_chart"]
+        assert seat in [s["id"] for s in sent["debrief"]["students"]]  # the page marks its own row
+        assert not any(t in json.dumps(sent) for t in secrets)  # the same for every student: no token in it
+    late, _, _ = joined(client, code, "Late")  # a page that comes after the end is sent it too
+    assert until(late, lambda m: m["kind"] == "debrief")["debrief"]["dates"] == done["debrief"]["dates"]
+    for headers in ({"X-Bamboo-Class": code, "Authorization": f"Bearer {students['Hanoi'][1]}"}, {}):
+        assert client.get("/debrief.csv", headers=headers).status_code == 403  # the exports stay the teacher's
+        assert client.get("/debrief.png", headers=headers).status_code == 403
+
+
 def test_every_change_reaches_every_seat_of_the_class_and_no_other(client, server):
     teacher, code, token = opened(client)
     students = {role: joined(client, code, f"Student {role}", role) for role in ROLES}

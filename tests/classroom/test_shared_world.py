@@ -209,6 +209,45 @@ def test_the_debrief_chart_sets_the_class_against_the_model_and_the_fan(hub):
     assert charts.chart_png(option).startswith(b"\x89PNG\r\n\x1a\n")
 
 
+QUARTERS_PRESSED = 12
+
+
+def test_the_score_chart_is_each_role_s_recorded_score_quarter_by_quarter(hub):
+    shared, _, _ = play_class(hub)
+    debrief = shared.debrief()
+    option = charts.score_chart(debrief)
+    assert json.loads(json.dumps(option, allow_nan=False)) == option
+    assert option["xAxis"]["data"] == debrief["dates"]
+    lines = {s["name"]: [v["value"] if isinstance(v, dict) else v for v in s["data"]] for s in option["series"]}
+    live = tuple(shared.world.live_events)
+    for role in shared_world.ROLES:
+        name = charts.SCORE_NAMES[role]
+        # the class's line: the role's score in the class's world replayed to each quarter
+        recorded = [shared_world.score(replay(shared.lesson, live, shared.quarters[:q]), role)
+                    for q in range(1, len(HANOI_PLAN) + 1)]  # fmt: skip
+        assert np.allclose(lines[name], recorded, atol=1e-4) and len(lines[name]) == len(HANOI_PLAN)
+        # the dashed line: the same world with the model in this role's chair, the others as the class played
+        chair = [shared_world._without_role(d, role) for d in shared.quarters]
+        model = [shared_world.score(replay(shared.lesson, live, chair[:q]), role) for q in range(1, len(chair) + 1)]
+        assert np.allclose(lines[f"{name}, the model in the chair"], model, atol=1e-4)
+        if role == "Hanoi":  # Hanoi played otherwise than the model would; the powers' ties are Hanoi's moves here
+            assert not np.allclose(lines[name], model, atol=1e-4)
+        assert lines[name][-1] == debrief["roles"][role]["score"]
+        assert lines[f"{name}, the model in the chair"][-1] == debrief["roles"][role]["model_in_the_chair"]
+    assert charts.text_alternative(option).startswith("Each role's score")
+    # a power played against the model's Vietnam: Washington pressing for three years loses some of its tie;
+    # Moscow, unplayed, is the model's, so its two lines are one
+    alone, teacher = opened(hub)
+    lan = seated(hub, alone.code, "Lan", "Washington")
+    for _ in range(QUARTERS_PRESSED):
+        hub.act({"action": "move", "code": alone.code, "token": lan, "stance": "press"})
+        hub.act({"action": "advance", "code": alone.code, "token": teacher})
+    scores = alone.debrief()["scores"]
+    assert scores["Washington"]["class"] != scores["Washington"]["model"]
+    assert scores["Washington"]["class"][-1] < scores["Washington"]["model"][-1]
+    assert scores["Moscow"]["class"] == scores["Moscow"]["model"] and len(scores["Moscow"]["class"]) == QUARTERS_PRESSED
+
+
 def test_the_debrief_replays_the_world_quarter_by_quarter(hub):
     shared, _, _ = play_class(hub)
     record = shared.debrief()["record"]
@@ -221,6 +260,50 @@ def test_the_debrief_replays_the_world_quarter_by_quarter(hub):
     last = record[-1]
     assert last["ties"] == shared.view(shared.teacher)["ties"]
     assert last["verdict"] == shared_world.fate(shared.world)["verdict"]
+
+
+def test_the_teacher_ends_the_game_and_every_student_sees_the_debrief(hub):
+    shared, teacher, tokens = play_class(hub)
+    code = shared.code
+    with pytest.raises(ActionError, match="only the class's teacher"):
+        hub.act({"action": "end", "code": code, "token": tokens["Hanoi"]})
+    assert not shared.ended and all(hub.act({"action": "view", "code": code, "token": t})["debrief"] == 0
+                                    for t in tokens.values())  # fmt: skip
+    debrief = hub.act({"action": "end", "code": code, "token": teacher})
+    assert debrief == shared.debrief() and shared.showing == debrief
+    assert len(debrief["dates"]) == len(HANOI_PLAN)
+    for token in tokens.values():
+        view = hub.act({"action": "view", "code": code, "token": token})
+        assert view["ended"] and not view["running"] and view["debrief"] == shared.shown == 1
+        assert view["seat"]["id"] in {s["id"] for s in debrief["students"]}  # the page finds its own row
+    assert not any(token in json.dumps(debrief) for token in [teacher, *tokens.values()])  # no seat's secret in it
+    # the game is over: no more quarters, moves, roles or events
+    for message in (
+        {"action": "advance", "code": code, "token": teacher},
+        {"action": "end", "code": code, "token": teacher},
+        {"action": "inject", "code": code, "token": teacher, "event": "maritime_incident", "actor": "CN"},
+        {"action": "move", "code": code, "token": tokens["Beijing"], "stance": "hold"},
+        {"action": "role", "code": code, "token": tokens["Beijing"], "role": "Hanoi"},
+    ):
+        with pytest.raises(ActionError, match="ended the game"):
+            hub.act(message)
+    assert shared.world.steps == len(HANOI_PLAN) and shared.seat(tokens["Beijing"]).role == "Beijing"
+
+
+def test_a_debrief_shown_during_the_game_goes_away_with_the_next_quarter(hub):
+    shared, teacher = opened(hub)
+    code = shared.code
+    lan = seated(hub, code, "Lan", "Beijing")
+    hub.act({"action": "advance", "code": code, "token": teacher})
+    hub.act({"action": "debrief", "code": code, "token": teacher})  # shown to the class, the game goes on
+    assert hub.act({"action": "view", "code": code, "token": lan})["debrief"] == 1 and not shared.ended
+    hub.act({"action": "move", "code": code, "token": lan, "stance": "press"})
+    hub.act({"action": "advance", "code": code, "token": teacher})
+    view = hub.act({"action": "view", "code": code, "token": lan})
+    assert view["debrief"] == 0 and view["running"] and shared.showing is None
+    hub.act({"action": "debrief", "code": code, "token": teacher})
+    assert hub.act({"action": "view", "code": code, "token": lan})["debrief"] == 2
+    assert len(shared.showing["dates"]) == 2
 
 
 def test_a_dropped_student_rejoins_the_same_seat_and_world(hub):

@@ -33,8 +33,10 @@
   let view = null;
   let chart = null;
   let debriefChart = null;
+  let scoreChart = null; // the debrief's chart of each role's score over the quarters
   let timer = null;
   let shownRole = null;
+  let shownDebrief = 0; // the class's debrief last drawn on a student's page (how many times the teacher showed it)
 
   function say(text) {
     $("message").textContent = text;
@@ -87,6 +89,10 @@
     } else if (msg.kind === "view") {
       view = msg.view;
       draw(msg);
+    } else if (msg.kind === "debrief") {
+      // the teacher ended the game or opened the debrief: shown on a student's page, read-only, own row marked
+      drawDebrief(msg, msg.shown !== shownDebrief || !$("debrief").hidden);
+      shownDebrief = msg.shown;
     } else if (msg.kind === "closed") {
       forget();
       seat = null;
@@ -108,9 +114,9 @@
       const name = seat && seat.token === msg.token ? seat.name : $("name").value;
       seat = { code: msg.code, token: msg.token, name };
       remember(seat);
-    } else if (msg.action === "debrief") {
-      say("");
-      drawDebrief(msg.debrief, msg.chart, msg.chart_text);
+    } else if (msg.action === "debrief" || msg.action === "end") {
+      say(msg.action === "end" ? "The game is over: every student's page shows the debrief." : "");
+      drawDebrief(msg, true);
     } else if (msg.action === "inject") {
       say("Event injected.");
     }
@@ -130,7 +136,7 @@
 
   function statusLine(v) {
     const failed = v.failure_date ? ` (${v.failure_date})` : "";
-    const end = v.running ? "" : " · the last quarter";
+    const end = v.ended ? " · the game is over" : v.running ? "" : " · the last quarter";
     return `${v.date} · quarter ${v.quarter} of ${v.quarters} · ${v.verdict}${failed}${end}`;
   }
 
@@ -165,7 +171,7 @@
     $("code").setAttribute("aria-label", `Class code ${v.code.split("").join(" ")}`);
     $("join-hint").hidden = false;
     $("student-address").textContent = location.host + "/";
-    for (const id of ["advance", "timer", "inject"]) $(id).disabled = !v.running;
+    for (const id of ["advance", "timer", "inject", "end"]) $(id).disabled = !v.running;
     for (const id of ["show-debrief", "csv", "png"]) $(id).disabled = false;
     if (!v.running) stopTimer();
     const roster = $("roster");
@@ -207,12 +213,14 @@
     $("show-debrief").textContent = on ? "Back to the world" : "Debrief";
     if (!on && chart) chart.resize();
     if (on && debriefChart) debriefChart.resize();
+    if (on && scoreChart) scoreChart.resize();
   }
 
   const moveWords = (m) =>
     m === null || m === undefined ? "—" : typeof m === "string" ? m : Object.entries(m).map(([p, x]) => `${x} ${p}`).join(", ");
 
-  function table(head, rows) {
+  // rows: arrays of cells; mine (optional): the index of the row to mark as the reader's own
+  function table(head, rows, mine = -1) {
     const t = document.createElement("table");
     const tr = document.createElement("tr");
     for (const h of head) {
@@ -222,8 +230,12 @@
       tr.append(th);
     }
     t.append(tr);
-    for (const row of rows) {
+    for (const [i, row] of rows.entries()) {
       const r = document.createElement("tr");
+      if (i === mine) {
+        r.className = "mine";
+        r.setAttribute("aria-current", "true");
+      }
       for (const cell of row) {
         const td = document.createElement("td");
         td.textContent = cell;
@@ -275,11 +287,17 @@
     return [box, row];
   }
 
-  function drawDebrief(d, option, text) {
+  // msg: the debrief, its chart and its chart of scores; show: bring it into view (else it stays where the reader put it)
+  function drawDebrief(msg, show) {
+    const d = msg.debrief, option = msg.chart, text = msg.chart_text;
     const box = $("debrief");
     if (debriefChart) {
       debriefChart.dispose();
       debriefChart = null;
+    }
+    if (scoreChart) {
+      scoreChart.dispose();
+      scoreChart = null;
     }
     box.replaceChildren();
     const h = document.createElement("h2");
@@ -290,13 +308,22 @@
     const model = document.createElement("p");
     model.textContent = `The model's own Vietnam (same seed and events, every capital the model's): ${fateWords(d.model)}.`;
     box.append(world, model);
+    const me = page === "student" && view && view.seat ? view.seat : null;
     const roles = Object.entries(d.roles).map(([role, r]) => [
       roleLabel(role), r.played_by === "class" ? "the class" : "the model", r.score.toFixed(2), r.model_in_the_chair.toFixed(2),
     ]);
-    box.append(table(["Role", "Played by", "Score", "The model in the chair"], roles));
-    const students = d.students.map((s) => [plain(s.name), s.role || "no role", ...s.moves.map(moveWords),
-      s.score === null ? "—" : s.score.toFixed(2)]);
-    const students_table = table(["Student", "Role", ...d.dates, "Score"], students);
+    box.append(table(["Role", "Played by", "Score", "The model in the chair"], roles,
+      me ? Object.keys(d.roles).indexOf(me.role) : -1));
+    const scores = document.createElement("div");
+    scores.id = "score-chart";
+    scores.className = "chart score-chart";
+    scores.setAttribute("role", "img");
+    scores.setAttribute("aria-label", msg.score_chart_text || "Each role's score over the quarters");
+    box.append(scores);
+    const students = d.students.map((s) => [plain(s.name) + (me && s.id === me.id ? " (you)" : ""), s.role || "no role",
+      ...s.moves.map(moveWords), s.score === null ? "—" : s.score.toFixed(2)]);
+    const students_table = table(["Student", "Role", ...d.dates, "Score"], students,
+      me ? d.students.findIndex((s) => s.id === me.id) : -1);
     students_table.setAttribute("aria-label", "Every student's moves by quarter");
     box.append(students_table);
     for (const e of d.events) {
@@ -304,12 +331,18 @@
       p.textContent = `Without ${e.event}: ${fateWords(e.without)}.`;
       box.append(p);
     }
-    showDebrief(true);
+    const hidden = $("debrief").hidden;
+    showDebrief(true); // drawn in view: ECharts takes its size from its box
     if (window.echarts && option) {
       debriefChart = echarts.init($("debrief-chart"), null, { renderer: "canvas" });
       debriefChart.setOption(option, true);
     }
+    if (window.echarts && msg.score_chart) {
+      scoreChart = echarts.init(scores, null, { renderer: "canvas" });
+      scoreChart.setOption(msg.score_chart, true);
+    }
     replayAt(d, option, d.record.length - 1);
+    if (!show && hidden) showDebrief(false);
   }
 
   async function download(kind) {
@@ -367,9 +400,13 @@
       say("Working out the debrief…");
       act("debrief");
     });
+    $("end").addEventListener("click", () => {
+      if (!confirm("End the game for the whole class? No more quarters or moves; every page shows the debrief.")) return;
+      say("Working out the debrief…");
+      act("end");
+    });
     $("csv").addEventListener("click", () => download("csv"));
     $("png").addEventListener("click", () => download("png"));
-    window.addEventListener("resize", () => debriefChart && debriefChart.resize());
     if (!key() && !seat) say("Open this page with the console's address from `bamboo class` (it ends with #key=…).");
   }
 
@@ -388,8 +425,11 @@
     $("who-am-i").textContent = `Class ${v.code} · ${plain(me.name)} · ${role ? roleLabel(role) : "no role yet"}`;
     for (const b of $("roles").children) b.setAttribute("aria-pressed", String(b.dataset.role === role));
     if (role !== shownRole) moveChoices(role);
-    $("move-form").hidden = !role;
+    $("move-form").hidden = !role || v.ended;
     $("send-move").disabled = !v.running;
+    for (const b of $("roles").children) b.disabled = v.ended;
+    $("debrief-panel").hidden = !v.debrief;
+    if (!v.debrief && !$("debrief").hidden) showDebrief(false); // the game went on: back to the world
     if (role) {
       const others = v.players[role].length;
       $("move-state").textContent = (me.chosen ? "Your move is in for the next quarter. " : "No move sent yet for the next quarter. ")
@@ -463,6 +503,7 @@
         act("move", { stance: picked("stance") });
       }
     });
+    $("show-debrief").addEventListener("click", () => showDebrief($("debrief").hidden));
     $("leave").addEventListener("click", () => {
       forget();
       location.reload();
@@ -472,6 +513,10 @@
     showJoin(!seat);
   }
 
+  window.addEventListener("resize", () => {
+    if (debriefChart) debriefChart.resize();
+    if (scoreChart) scoreChart.resize();
+  });
   if (page === "teacher") teacher();
   else student();
   connect();
