@@ -197,14 +197,17 @@ def test_forecast_refuses_a_bad_origin(tmp_path):
     assert done.returncode == 2 and "--to" in done.stderr
 
 
-def test_the_committed_forecast_of_the_shipped_state_is_still_sealed():
-    """docs/forecast/forecast.json is graded later: it must be the file that was made, unedited."""
+def test_the_committed_forecasts_of_the_shipped_state_are_still_sealed():
+    """The forecasts in docs/forecast/ are graded later: each must be the file that was made, unedited."""
     from conftest import REPO
 
     from sim.analysis.forecasting import read
 
-    document = read(REPO / "docs" / "forecast" / "forecast.json")  # refuses a file whose seal does not hold
-    assert document["origin"] == 2025 and document["years"] == [2026, 2027, 2028]
+    found = sorted((REPO / "docs" / "forecast").rglob("forecast.json"))
+    assert len(found) >= 2
+    for path in found:
+        document = read(path)  # refuses a file whose seal does not hold
+        assert document["origin"] == 2025 and document["years"] == [2026, 2027, 2028], path
 
 
 # -- the observables: quantiles of Russia's arms share, graded by CRPS ------------------------------------------
