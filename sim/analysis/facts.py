@@ -452,9 +452,10 @@ class PutinVisitLeavesUSTrajectory(Fact):
     )
     source = "001: 'critical swing state', 'relatively muted'; 004: 'should not hurt the overall upward trajectory'"
     null = "the same world without the visit"
-    mechanism = "the US, valuing Vietnam, tolerates its Russia tie (tolerance above the tie after the visit)"
-    # switched off: the US bears no more of the Russia tie than it would with CAATSA enforced
-    ablation = (("powers.US.tolerance.RU", 0.45),)
+    mechanism = "the US values Vietnam as a swing state (its interest), which makes it patient (001)"
+    # switched off: the US does not value Vietnam (interest 0), the one mechanism the source names; with the
+    # patience of docs/ODD.md 10.11 its coercion then weighs fully and it courts no more
+    ablation = (("powers.US.interest", 0.0),)
     VISIT = ("summit", {"actor": "RU", "magnitude": 1.0})
 
     def measure(self, design: Design) -> Result:

@@ -25,9 +25,9 @@ ABLATION_KEEPS = {
     "or concentration cost) fact 3 still holds in 43 of 100 draws (0.4 allowed; 34 before)",
     6: "since the lines move and ties erode (ODD 10.12), ablated (no Chinese or Russian prosperity supply, no "
     "concentration cost) fact 6 still holds in 46 of 100 draws (0.4 allowed; 30 before), while it holds in 92",
-    10: "since the US's interest makes it patient (ODD 10.11), a US line lowered to 0.45 no longer brings the "
-    "coercion that reversed the US tie: ablated, fact 10 still holds in 79 of 100 draws (76 since ODD 10.12; 0.4 "
-    "allowed); the mechanism the source names is now the patience itself (powers.US.patient)",
+    10: "ablated as its source names it (the US does not value Vietnam: powers.US.interest 0, ODD 10.13), fact 10 "
+    "still holds in 67 of 100 draws (0.4 allowed; 66 with powers.US.patient 0 instead): in the model the visit "
+    "leaves the US trajectory whatever the US's interest, so the source's mechanism is not what holds it",
 }
 
 
