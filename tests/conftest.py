@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.model.params import World, load_parameters
+from sim.model.params import load_parameters
 from sim.model.streams import Streams
+from sim.model.world import World
 
 REPO = Path(__file__).resolve().parent.parent
 SCENARIOS = REPO / "scenarios"

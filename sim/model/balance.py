@@ -15,11 +15,12 @@ from sim.model.domain import DIMENSIONS, POWERS, STATE_PATHS
 from sim.model.events import Event, ScheduledEvent, Shock
 from sim.model.observations import observations
 from sim.model.outcomes import Failure, Verdict, conditions
-from sim.model.params import ParameterSet, World, bounds, check_drawn, load_parameters
+from sim.model.params import ParameterSet, bounds, check_drawn, load_parameters
 from sim.model.security import Situation, hedging_index
 from sim.model.strategies import DEFAULT
 from sim.model.strategies import strategy as strategy_named
 from sim.model.streams import Streams
+from sim.model.world import World
 
 # Each power's agent class: Russia defers to China, the US and China follow the general rules.
 POWER_CLASSES: dict[str, type[GreatPower]] = {"US": GreatPower, "CN": GreatPower, "RU": Russia}

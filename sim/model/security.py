@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model import kernels
-from sim.model.params import World
+from sim.model.world import World
 
 
 def security_received(

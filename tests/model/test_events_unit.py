@@ -8,7 +8,8 @@ import pytest
 from conftest import normalise
 
 from sim import EVENT_TYPES, BalanceModel, Event, Month, ParameterError, Shock
-from sim.model.params import POWERS, World, expected_paths
+from sim.model.params import POWERS, expected_paths
+from sim.model.world import World
 
 START = "2025-07"  # the model's start date in the packaged parameters
 RUNS, SEED, STEPS = 8, 3, 8

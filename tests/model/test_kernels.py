@@ -28,10 +28,11 @@ from numba.core.dispatcher import Dispatcher
 
 from sim.model import kernels
 from sim.model.balance import BalanceModel
-from sim.model.params import POWERS, TIERS, World, load_parameters
+from sim.model.params import POWERS, TIERS, load_parameters
 from sim.model.security import Situation, over_reliance, shortfall
 from sim.model.strategies import STRATEGIES
 from sim.model.streams import Streams
+from sim.model.world import World
 from sim.runs.results import SERIES, Aggregate
 from sim.runs.scenario import load_scenario
 

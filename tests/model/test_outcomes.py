@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 
 from sim import EVENT_TYPES, BalanceModel
 from sim.model.outcomes import Failure, Verdict, conditions, tier
-from sim.model.params import DIMENSIONS, POWERS, TIERS, World, load_parameters
+from sim.model.params import DIMENSIONS, POWERS, TIERS, load_parameters
+from sim.model.world import World
 
 NP, ND = len(POWERS), len(DIMENSIONS)
 

@@ -286,8 +286,9 @@ class TestUtility:
     @settings(max_examples=30, deadline=None)
     @given(st.integers(0, 2**31))
     def test_utility_is_finite_on_any_drawn_world(self, seed):
-        from sim.model.params import World, load_parameters
+        from sim.model.params import load_parameters
         from sim.model.streams import Streams
+        from sim.model.world import World
 
         runs = np.arange(16, dtype=np.uint64)
         w = World.assemble(load_parameters().draw(runs, Streams(seed, runs)))
@@ -299,8 +300,9 @@ class TestUtility:
 @given(st.integers(0, 2**31), st.floats(0.001, 0.05))
 def test_gains_of_one_tie_moved_equal_the_utility_difference(seed, step):
     """The fast gains (only what hangs on the moved tie recomputed) are the utility differences of each trial."""
-    from sim.model.params import World, load_parameters
+    from sim.model.params import load_parameters
     from sim.model.streams import Streams
+    from sim.model.world import World
 
     runs = np.arange(12, dtype=np.uint64)
     w = World.assemble(load_parameters().draw(runs, Streams(seed, runs)))
