@@ -138,8 +138,9 @@ async def open_real_pages(browser: Any, root: str, code: str, first: int, n: int
         await page.get_by_role("button", name="Join").click()
         role = page.get_by_role("button", name=ROLES[i % len(ROLES)], exact=True)
         await role.click()
-        await page.wait_for_function("document.querySelector('#roles [aria-pressed=true]') !== null")
-        await page.wait_for_function("document.getElementById('status').textContent.includes('quarter 0 of')")
+        # locators, not wait_for_function: the page's Content-Security-Policy forbids the eval that one needs
+        await page.locator("#roles [aria-pressed=true]").wait_for()
+        await page.locator("#status", has_text="quarter 0 of").wait_for()
         await page.evaluate(WATCH)
         pages.append(page)
     return pages

@@ -39,14 +39,8 @@ from sim.classroom.charts import (
     world_chart,
 )
 from sim.classroom.fans import FANS, FanView, fan_key, fan_view
-from sim.classroom.lesson import (
-    ClassroomModel,
-    Fields,
-    Knob,
-    Lesson,
-    outcome,
-    strategies,
-)
+from sim.classroom.lesson import ClassroomModel, Knob, Lesson, outcome, strategies
+from sim.classroom.possible_worlds import Fields
 from sim.classroom.trimmer import TRIMMER
 from sim.classroom.widgets import InjectButton, OpenScenario, PageLanguage, ScenarioFile, chart, receive
 from sim.model import roles

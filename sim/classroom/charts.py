@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from sim.classroom.lesson import FANS, ClassroomModel, Comparison, FanSummary, Outcome, compute_fan, outcome
+from sim.classroom.lesson import ClassroomModel, Comparison, Outcome, outcome
+from sim.classroom.possible_worlds import FANS, FanSummary, compute_fan
 from sim.classroom.shared_world import SharedWorld
 from sim.model.agents import KEEP
 from sim.model.domain import DIMENSIONS, POWERS, TIERS

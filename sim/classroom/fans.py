@@ -10,14 +10,8 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from sim.classroom.lesson import (
-    Cache,
-    ClassroomModel,
-    FanArgs,
-    FanKey,
-    FanSummary,
-    fan_summary,
-)
+from sim.classroom.lesson import ClassroomModel
+from sim.classroom.possible_worlds import Cache, FanArgs, FanKey, FanSummary, fan_summary
 from sim.classroom.trimmer import TRIMMER
 
 FAN_IDLE = 120.0  # seconds with no page open, after which the fan workers exit (respawned on demand)

@@ -35,7 +35,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from sim.classroom.lesson import ClassroomModel, Lesson, LiveEvent, catalogue, outcome
+from sim.classroom.lesson import ClassroomModel, Lesson, catalogue, outcome
+from sim.classroom.possible_worlds import LiveEvent
 from sim.model import roles as event_roles
 from sim.model.agents import GreatPower, Russia
 from sim.model.calendar import Month

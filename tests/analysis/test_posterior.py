@@ -158,7 +158,8 @@ def test_a_posterior_larger_than_the_limit_is_refused(tmp_path, monkeypatch):
 def test_the_dashboard_draws_each_run_from_a_posterior_as_bamboo_run_does(tmp_path):
     from conftest import SCENARIOS
 
-    from sim.classroom.lesson import FanSummary, Lesson, compute_fan, same_world
+    from sim.classroom.lesson import Lesson
+    from sim.classroom.possible_worlds import FanSummary, compute_fan, same_world
     from sim.cli.commands import _with_posterior
     from sim.model.strategies import DEFAULT
     from sim.runs.scenario import load_scenario

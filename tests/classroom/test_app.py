@@ -11,7 +11,8 @@ from conftest import bamboo
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sim.classroom.lesson import SCENARIOS, ClassroomModel, Lesson, catalogue, knob_default, outcome, same_world
+from sim.classroom.lesson import SCENARIOS, ClassroomModel, Lesson, catalogue, knob_default, outcome
+from sim.classroom.possible_worlds import same_world
 from sim.model.balance import BalanceModel
 from sim.model.events import EVENT_TYPES
 from sim.model.outcomes import Failure

@@ -18,7 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.classroom import charts, shared_world
-from sim.classroom.lesson import FanSummary, Lesson, same_world
+from sim.classroom.lesson import Lesson
+from sim.classroom.possible_worlds import FanSummary, same_world
 from sim.classroom.shared_world import (
     NOBODY,
     ActionError,
