@@ -108,6 +108,16 @@ def test_q1_the_us_tie_overtakes_russia_in_ten_years_in_most_quiet_worlds(quiet)
     assert np.mean(quiet[40, :, US] > quiet[40, :, RU]) >= 0.55
 
 
+def test_q1_the_russia_tie_slides_below_its_tier_yet_stays_strategic():
+    # where the model and the sources part: in ten quiet years the Russia tie falls below the comprehensive
+    # strategic line in most worlds (about 63 in 100), though it stays at the strategic line (source fact 2)
+    model = same_world(lesson().what_if(), SEED, (), RUNS)
+    model.run_for(40)
+    russia, lines = model.trajectories()["alignment"][40, :, RU], model.world.scalars
+    assert 0.5 <= np.mean(russia < lines["comprehensive_strategic"]) <= 0.8
+    assert np.mean(russia >= lines["strategic"]) >= 0.95
+
+
 def test_q1_every_quiet_world_keeps_its_three_partnerships():
     model = same_world(lesson().what_if(), SEED, (), RUNS)
     model.run_for(40)
@@ -128,23 +138,9 @@ def test_q2_after_the_incident_the_russia_tie_is_higher_three_years_on(quiet, in
 def test_q2_vietnam_does_not_move_away_from_china(quiet, incident):
     # the surprise: the China tie is no lower than without the incident (higher in about half the runs)
     step = INCIDENT + THREE_YEARS
-    assert 0.25 <= higher(incident, quiet, step, CN) <= 0.75
+    assert 0.25 <= higher(incident, quiet, step, CN) <= 0.6  # up in about 43 runs in 100
+    assert 0.1 <= higher(quiet, incident, step, CN) <= 0.4  # down in about 24
     assert np.mean(incident[step, :, CN] - quiet[step, :, CN]) > -0.01
-
-
-def test_q2_why_engaging_china_tames_its_threat():
-    # in the quarter after the incident, the largest pull toward deepening the China tie is the threat it tames
-    largest = []
-    for seed in range(20):
-        the_lesson = lesson()
-        the_lesson.seed = seed
-        world = the_lesson.model()
-        world.run_for(INCIDENT)
-        world.inject("maritime_incident", 8, actor="CN", magnitude=0.9)
-        world.run_for(2)
-        reason = explain(world.decisions[INCIDENT + 1])["CN"]
-        largest.append(max(DRIVERS, key=lambda d: reason.drivers[d][2]))
-    assert largest.count("threat tamed or fed") >= 18
 
 
 # -- Q3: the US tariff -------------------------------------------------------------------------------------------
@@ -152,13 +148,13 @@ def test_q2_why_engaging_china_tames_its_threat():
 
 def test_q3_the_tariff_lowers_the_us_tie(incident, tariff):
     step = TARIFF + THREE_YEARS
-    assert higher(incident, tariff, step, US) >= 0.75  # lower in about 85 runs in 100
+    assert higher(incident, tariff, step, US) >= 0.75  # lower in about 89 runs in 100
     assert higher(tariff, incident, step, US) <= 0.02  # higher in almost none
 
 
 def test_q3_the_tariff_raises_the_china_tie_in_most_runs(incident, tariff):
     step = TARIFF + THREE_YEARS
-    assert higher(tariff, incident, step, CN) >= 0.65  # higher in about 78 in 100
+    assert higher(tariff, incident, step, CN) >= 0.65  # higher in about 76 in 100
     assert higher(incident, tariff, step, CN) <= 0.05
 
 
@@ -180,13 +176,36 @@ def test_q4_the_rapprochement_lowers_the_russia_tie(tariff, pressure):
     assert higher(tariff, pressure, 40, RU) >= 0.75  # and in most by the end of the ten years
 
 
-def test_q4_multi_alignment_survives_the_pressure_in_most_worlds():
-    model = same_world(lesson().what_if(), SEED, events("maritime_incident", "tariff", "rapprochement"), RUNS)
-    model.run_for(40)
-    assert np.mean(model.verdict.mode == Failure.NONE) >= MOST
+# -- Q5, Q6: one world or many, and why --------------------------------------------------------------------------
 
 
-# -- Q6, Q7: playing Hanoi, scored as the shared world scores it -------------------------------------------------
+def test_q5_in_the_notebooks_world_the_china_tie_rises_after_the_incident_and_without_it():
+    worlds = []
+    for live in (events(), events("maritime_incident")):
+        model = same_world(lesson().what_if(), SEED, live, 1)
+        model.run_for(INCIDENT + 4)
+        worlds.append(model.trajectories()["alignment"][:, 0, CN])
+    quiet, incident = worlds
+    assert incident[INCIDENT + 4] > incident[INCIDENT]
+    assert quiet[INCIDENT + 4] > quiet[INCIDENT]
+
+
+def test_q6_why_engaging_china_tames_its_threat():
+    # in the quarter after the incident, the largest pull toward deepening the China tie is the threat it tames
+    largest = []
+    for seed in range(20):
+        the_lesson = lesson()
+        the_lesson.seed = seed
+        world = the_lesson.model()
+        world.run_for(INCIDENT)
+        world.inject("maritime_incident", 8, actor="CN", magnitude=0.9)
+        world.run_for(1)
+        reason = explain(world.decisions[INCIDENT])["CN"]
+        largest.append(max(DRIVERS, key=lambda d: reason.drivers[d][2]))
+    assert largest.count("threat tamed or fed") >= 18
+
+
+# -- Q7, Q8: playing Hanoi, scored as the shared world scores it -------------------------------------------------
 
 MOVES = ("loosen", "keep", "deepen")
 
@@ -228,19 +247,41 @@ def scores() -> dict[str, np.ndarray]:
     return {name: np.array([score(play, seed) for seed in SEEDS]) for name, play in players.items()}
 
 
-def test_q6_leaning_on_washington_scores_below_the_model_in_every_world(scores):
+def test_q7_leaning_on_washington_scores_below_the_model_in_every_world(scores):
     assert np.all(scores["lean on Washington"] < scores["model"])
     assert scores["model"].mean() - scores["lean on Washington"].mean() >= 0.05
 
 
-def test_q7_keeping_everything_scores_below_the_model_in_most_worlds(scores):
+def test_q7_in_the_notebooks_world_leaning_on_washington_holds_but_scores_lower_and_china_presses():
+    the_lesson = lesson()
+    leaning = SharedModel(the_lesson, events("maritime_incident", "tariff", "rapprochement"))
+    model = SharedModel(the_lesson, events("maritime_incident", "tariff", "rapprochement"))
+    while leaning.running:
+        leaning.play(Decided({"US": "deepen", "CN": "loosen", "RU": "keep"}, dict.fromkeys(POWERS)))
+        model.play(NOBODY)
+    assert leaning.verdict.mode[0] == Failure.NONE
+    assert leaning.verdict.coerced[0]
+    assert security(leaning) < security(model)
+
+
+def test_q8_keeping_everything_scores_below_the_model_in_most_worlds(scores):
     assert np.mean(scores["keep everything"] < scores["model"]) >= MOST
 
 
-def test_q7_deepening_everything_beats_the_model_in_some_worlds_but_not_on_average(scores):
+def test_q8_deepening_everything_beats_the_model_in_some_worlds_but_not_on_average(scores):
     # "it depends": the best simple strategy wins in a minority of worlds and loses on average
     assert 0.2 <= np.mean(scores["deepen everything"] > scores["model"]) <= 0.6
     assert scores["deepen everything"].mean() < scores["model"].mean()
+
+
+# -- Q9: was our world typical? ----------------------------------------------------------------------------------
+
+
+def test_q9_multi_alignment_survives_the_pressure_in_most_worlds():
+    model = same_world(lesson().what_if(), SEED, events("maritime_incident", "tariff", "rapprochement"), RUNS)
+    model.run_for(40)
+    assert np.mean(model.verdict.mode == Failure.NONE) >= MOST
+    assert set(model.verdict.mode) <= {Failure.NONE, Failure.ISOLATION}  # the rare failure is isolation
 
 
 # -- the notebook asks about these worlds ------------------------------------------------------------------------
