@@ -23,7 +23,8 @@ import numpy as np
 import pytest
 from conftest import REPO, SCENARIOS
 
-from sim.classroom.lesson import Lesson, LiveEvent, same_world
+from sim.classroom.lesson import Lesson
+from sim.classroom.possible_worlds import LiveEvent, same_world
 from sim.classroom.shared_world import NOBODY, Decided, SharedModel, security
 from sim.model.domain import POWERS
 from sim.model.outcomes import Failure
