@@ -58,7 +58,7 @@ SHARED_SUPPLIERS = ("RU", "US")  # the suppliers whose yearly share the arms fil
 VOTE_SCORES = {"yes": 1.0, "abstain": 0.5, "no": 0.0}  # the common coding (the data README)
 
 ARMS_HEADER = """\
-# Vietnam's arms imports by year of delivery, derived by `python -m sim.datasets` (do not edit by hand).
+# Vietnam's arms imports by year of delivery, derived by `python -m sim.analysis.rebuild` (do not edit by hand).
 # Source: SIPRI Arms Transfers Database (c) SIPRI, every deal whose recipient is Viet Nam from the register
 # generated 3 Jan 2025 covering orders and deliveries 2000-2030, as kept in repository lucacasu/Global-Arms-Trade
 # (commit e1b012d3a36856e9d17faa0b7c770a04c5ffaaf9, file russia_trade_decline/trade_2023.csv); raw file
@@ -69,12 +69,12 @@ ARMS_HEADER = """\
 # same over the rows whose `Supplier` is XX (US United States, CN China, RU Russia, IL Israel, KR South Korea,
 # BY Belarus, UA Ukraine, IN India), tiv_others over every other supplier; share_RU, share_US = tiv_RU,
 # tiv_US / tiv_total (empty when nothing was delivered). A period's share is the sum of its years' tiv_XX over
-# the sum of their tiv_total (sim.record), not the mean of the yearly shares.
+# the sum of their tiv_total (sim.analysis.record), not the mean of the yearly shares.
 """
 
 AGREEMENT_HEADER = """\
 # Vietnam's voting agreement with each power in the UN General Assembly, by year, derived by
-# `python -m sim.datasets` (do not edit by hand).
+# `python -m sim.analysis.rebuild` (do not edit by hand).
 # Source: Erik Voeten, United Nations General Assembly Voting Data (Harvard Dataverse, hdl:1902.1/12379;
 # public domain, CC0), as packaged by the `unvotes` data package (David Robinson; repository dgrtwo/unvotes,
 # commit 7eb7034314ff79c49c9e0785fcd9d216fa04cf14, March 2021); raw files ../shared/data/unga/votes.csv and
