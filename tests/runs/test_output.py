@@ -291,9 +291,10 @@ def test_a_folder_another_command_is_writing_is_refused_at_once(sandbox):
     try:
         assert holder.stdout.readline().strip() == "held"
         for args in (["--force"], ["--resume"], []):
-            started = time.perf_counter()
             done = run_cli("run", "tiny.yaml", "--out", "out", "--quiet", *args)
-            assert time.perf_counter() - started < 1.0
+            # at once: refused while the holder still holds the lock (for 60 s), not after waiting for it; no
+            # timing is asserted, which a loaded machine would stretch
+            assert holder.poll() is None
             assert done.returncode == 2, done.stderr
             assert f"out: another bamboo command (process {holder.pid}) is writing this output folder" in done.stderr
         assert sorted(p.name for p in sandbox.iterdir()) == [".out.bamboo-lock", "thesis.txt", "tiny.yaml", "warm"]
