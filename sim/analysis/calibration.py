@@ -29,7 +29,6 @@ import datetime
 import logging
 import tempfile
 import time
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.analysis import summaries
-from sim.analysis.measurement import ARMS_SUPPLIER, arms_share, year_end_steps
+from sim.analysis.measurement import arms_by_step, run_means, year_end_steps
 from sim.analysis.posterior import Posterior
 from sim.analysis.record import Record
 from sim.model.calendar import Month
@@ -186,17 +185,8 @@ class Simulator:
         )
         calendar = self.scenario.calendar
         dated = np.array([calendar.date(k).year for k in range(1, self.steps + 1)])
-        arms = []
-        for _ in range(self.steps):
-            model.step()
-            arms.append(arms_share(model, ARMS_SUPPLIER))
-        shares = np.stack(arms)  # (steps, runs)
-        by_period = {}
-        for first, last in self.periods:
-            inside = shares[(dated >= first) & (dated <= last)]
-            with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # nothing delivered in the period: NaN
-                by_period[(first, last)] = np.nanmean(inside, axis=0)
+        shares = arms_by_step(model, self.steps)
+        by_period = {(first, last): run_means(shares, dated, first, last) for first, last in self.periods}
         tier = model.trajectories()["tier"]  # (steps + 1, runs, powers)
         at = year_end_steps(calendar, self.years, tier.shape[0])
         return np.transpose(tier[at], (1, 2, 0)), by_period
@@ -207,6 +197,20 @@ class Simulator:
         """The statistics of ``runs`` histories (``realise``), (runs, statistics) in the order of ``names``."""
         by_year, by_period = self.realise(values, seed, runs, run_index)
         return summaries.of_runs(by_year, self.years, by_period, self.record)
+
+    def over(
+        self, paths: Sequence[str], points: np.ndarray, seed: int, run_index: np.ndarray, chunk: int = TABLE_CHUNK
+    ) -> np.ndarray:
+        """The statistics of one history per point (points, paths), run ``run_index[i]``'s noise for point ``i``.
+
+        Simulated ``chunk`` points at a time, so that a large design holds only one chunk's histories at once.
+        """
+        blocks = []
+        for first in range(0, len(points), chunk):
+            block = points[first : first + chunk]
+            values = {p: block[:, j] for j, p in enumerate(paths)}
+            blocks.append(self(values, seed, len(block), run_index=run_index[first : first + chunk]))
+        return np.concatenate(blocks)
 
 
 REJECTION = (
@@ -246,12 +250,8 @@ def reference_table(
     start = time.perf_counter()
     points = draw_prior(scenario, paths, draws, np.random.default_rng(seed))
     simulate = Simulator(scenario, record, cutoff)
-    blocks = []
-    for first in range(0, draws, TABLE_CHUNK):
-        block = points[first : first + TABLE_CHUNK]
-        values = {p: block[:, j] for j, p in enumerate(paths)}
-        blocks.append(simulate(values, seed, len(block), run_index=np.arange(first, first + len(block))))
-    return Table(tuple(paths), points, np.concatenate(blocks), tuple(simulate.names), time.perf_counter() - start)
+    statistics = simulate.over(paths, points, seed, np.arange(len(points)))
+    return Table(tuple(paths), points, statistics, tuple(simulate.names), time.perf_counter() - start)
 
 
 def nearest(table: Table, observed: Mapping[str, float], accept: float = ACCEPT) -> tuple[np.ndarray, float]:

@@ -39,14 +39,13 @@ import datetime
 import hashlib
 import json
 import subprocess
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from sim.analysis.hindcast import BASELINES
-from sim.analysis.measurement import ARMS_SUPPLIER, arms_share, year_end_steps
+from sim.analysis.measurement import ARMS_SUPPLIER, arms_share, run_means, year_end_steps
 from sim.analysis.record import Record
 from sim.analysis.rolling import STATE_RULE, VARIANT_NOTES, Facts, baselines, forecast
 from sim.analysis.scoring import (
@@ -145,14 +144,7 @@ def _yearly(series: list[np.ndarray], calendar: Calendar, years: np.ndarray) -> 
     """Quantiles over runs of each run's mean over the steps dated in each year (step k is ``series[k - 1]``)."""
     dated = np.array([calendar.date(k).year for k in range(1, len(series) + 1)])
     stacked = np.stack(series)
-    out: dict[str, dict[str, float] | None] = {}
-    for year in years.tolist():
-        inside = stacked[dated == year]
-        with np.errstate(invalid="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # a run with nothing delivered all year: NaN
-            means = np.nanmean(inside, axis=0) if inside.size else np.full(stacked.shape[1], np.nan)
-        out[str(year)] = _quantiles(means)
-    return out
+    return {str(year): _quantiles(run_means(stacked, dated, year, year)) for year in years.tolist()}
 
 
 def _arms_baselines(record: Record, origin: int, years: np.ndarray) -> dict[str, dict]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.analysis.measurement import (
     ARMS_SUPPLIER,
-    arms_share,
+    arms_by_step,
     median_by_year,
     period_means,
     rise_share,
@@ -57,11 +57,8 @@ def windows(record: Record, cutoff: int) -> dict[str, np.ndarray]:
 def simulate(scenario: Scenario, runs: int, seed: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Run a history scenario: its trajectories, and Russia's share of the arms delivered at each step."""
     model = scenario.model(runs=runs, seed=seed)
-    arms = [np.full(runs, np.nan)]  # nothing is delivered before the first decision
-    for _ in range(scenario.steps):
-        model.step()
-        arms.append(arms_share(model, ARMS_SUPPLIER))
-    return model.trajectories(), np.stack(arms)
+    arms = arms_by_step(model, scenario.steps)
+    return model.trajectories(), np.vstack([np.full(runs, np.nan), arms])  # nothing delivered before the start
 
 
 def arms_scores(arms: np.ndarray, calendar: Calendar, record: Record, cutoff: int) -> dict:

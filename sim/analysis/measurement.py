@@ -8,6 +8,7 @@ on or after the next 1 January, and counts the runs in each tier.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -81,6 +82,26 @@ def arms_share(model: BalanceModel, power: str) -> np.ndarray:
     delivered = a * model.world.reach * sit.trust * sit.supply[:, :, DIMENSIONS.index("territory")]
     total = delivered.sum(axis=1)
     return np.divide(delivered[:, POWERS.index(power)], total, out=np.full(len(total), np.nan), where=total > 0)
+
+
+def arms_by_step(model: BalanceModel, steps: int) -> np.ndarray:
+    """Run ``model`` on ``steps`` steps: Russia's share of the arms delivered after each one, (steps, runs)."""
+    shares = []
+    for _ in range(steps):
+        model.step()
+        shares.append(arms_share(model, ARMS_SUPPLIER))
+    return np.stack(shares)
+
+
+def run_means(series: np.ndarray, dated: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Each run's mean of ``series`` (steps, runs) over the steps ``dated`` in years first..last; NaN if none.
+
+    NaN steps (nothing delivered) are left out; a run with none left, or a span with no step, is NaN.
+    """
+    inside = series[(dated >= first) & (dated <= last)]
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all NaN, or no step at all: the mean is NaN
+        return np.nanmean(inside, axis=0)
 
 
 def period_means(x: np.ndarray, calendar: Calendar, periods: Iterable[tuple[int, int]]) -> dict[tuple[int, int], float]:

@@ -19,13 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.analysis.calibration import Simulator
+from sim.analysis.calibration import TABLE_CHUNK, Simulator
 from sim.analysis.record import Record
 from sim.runs.scenario import Scenario
 
 SCREEN = 0.05  # the total index a parameter must reach on some statistic; fixed before any index was computed
 SAMPLES = 1024  # Saltelli's base sample: (parameters + 2) points each; a power of two, as Sobol' sequences need
-CHUNK = 5000  # points simulated at once
 
 
 @dataclass(frozen=True)
@@ -76,13 +75,7 @@ def screen(
     simulate = Simulator(scenario, record, cutoff)
     per_base = len(paths) + 2  # SALib's rows of one base sample, together: A, A with each column of B, B
     noise = np.arange(len(points)) // per_base
-    chunk = CHUNK // per_base * per_base  # whole base samples in each chunk
-    blocks = []
-    for first in range(0, len(points), chunk):
-        block = points[first : first + chunk]
-        values = {p: block[:, j] for j, p in enumerate(paths)}
-        blocks.append(simulate(values, seed, len(block), run_index=noise[first : first + chunk]))
-    stats = np.concatenate(blocks)
+    stats = simulate.over(paths, points, seed, noise, chunk=TABLE_CHUNK // per_base * per_base)  # whole base samples
     total = np.full((len(simulate.names), len(paths)), np.nan)
     confidence = np.full_like(total, np.nan)
     for i in range(stats.shape[1]):

@@ -328,6 +328,16 @@ def _with_posterior(scenario: Scenario, path: Path | None) -> Scenario:
     return dataclasses.replace(scenario, parameter_set=scenario.resolved_parameters.with_posterior(posterior))
 
 
+def _preparer(scenario: Scenario, path: Path | None) -> Callable[[Scenario], Scenario]:
+    """What each restarted scenario is given: the posterior at ``path``, if any.
+
+    The posterior is read now, so that a bad one fails before any run.
+    """
+    if path is not None:
+        _posterior(scenario, path)
+    return lambda restarted: _with_posterior(restarted, path)
+
+
 def _narrowed(scenario: Scenario, path: Path | None) -> Scenario:
     """The scenario with each calibrated parameter's range narrowed to the posterior in ``path`` (if given)."""
     from sim.analysis.posterior import narrowed
@@ -417,11 +427,7 @@ def _rolling(args: argparse.Namespace) -> int:
         raise UsageError(f"--origins: expected years within {first}-{record.years[-1] - 1}, got {list(origins)}")
     if scenario.start.year > first or scenario.horizon.year <= record.years[-1]:
         raise UsageError(f"{path}: the scenario must run from {first} or before to {record.years[-1] + 1}-01")
-    if args.parameters is not None:
-        _posterior(scenario, args.parameters)  # a bad posterior fails before any run
-
-    def prepare(restarted: Scenario) -> Scenario:
-        return _with_posterior(restarted, args.parameters)
+    prepare = _preparer(scenario, args.parameters)
 
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
@@ -463,11 +469,7 @@ def cmd_forecast(args: argparse.Namespace) -> int:
         raise UsageError(f"--to: expected a year after the origin {origin}, at most {origin + 50}; got {last}")
     if scenario.start.year > first:
         raise UsageError(f"{path}: the scenario must run from {first} or before")
-    if args.parameters is not None:
-        _posterior(scenario, args.parameters)  # a bad posterior fails before any run
-
-    def prepare(restarted: Scenario) -> Scenario:
-        return _with_posterior(restarted, args.parameters)
+    prepare = _preparer(scenario, args.parameters)
 
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
