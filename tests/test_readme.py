@@ -45,3 +45,16 @@ def test_the_strategies_tables_are_what_the_runs_say_now():
     assert strategy_tables.survival_table(scenarios, tallied) in readme
     assert strategy_tables.security_table(scenarios, tallied) in readme
     assert strategy_tables.fates_table(scenarios, tallied) in odd
+
+
+def test_the_facts_tables_are_what_bamboo_facts_prints_now():
+    """README's and ODD's facts tables are ``bamboo facts --draws 100 --reps 30`` for the model as it is.
+
+    A change of the model or of a fact's null or ablation that moves a count fails here until the tables are made
+    again (``./bamboo facts --draws 100 --reps 30``).
+    """
+    from sim.analysis.facts import table
+
+    made = table(draws=100, reps=30)
+    for doc in (REPO / "README.md", REPO / "docs" / "ODD.md"):
+        assert made in doc.read_text(encoding="utf-8"), doc.name
