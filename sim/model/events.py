@@ -431,6 +431,14 @@ class ArmsDiversification(Event):
 
 
 @register
+class Competition(Event):
+    """Competition between two great powers intensifies: each bears less of Vietnam's tie with the other."""
+
+    name = "competition"
+    targets = POWERS  # a contest between two powers: Vietnam is what is contested, never a party
+
+
+@register
 class ParameterShock(Event):
     """Set or shift any named parameter (or impulse a state) for a time, with decay."""
 

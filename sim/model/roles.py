@@ -65,6 +65,11 @@ ROLES = {
     "arms_diversification": Roles(
         "the power that lifts its arms embargo or starts to supply arms", "Vietnam (VN), the buyer"
     ),
+    "competition": Roles(
+        "one of two great powers whose competition intensifies",
+        "the other of the two (not Vietnam, whose ties they contest)",
+        "for 'US-China competition intensifies' write actor: US, target: CN",
+    ),
     "shock": Roles("not used (a shock names its parameter by path)", "not used"),
 }
 FIXED_PAIRS = {"rapprochement": {("RU", "CN"), ("CN", "RU")}}

@@ -102,6 +102,11 @@ CASES = {
         [(world_attr("supply", US, TER), +1)],
         [(satisfaction(TER), +1)],
     ),
+    "competition": (
+        {"actor": "US", "target": "CN"},
+        [(world_attr("tolerance", US, CN), -1), (world_attr("tolerance", CN, US), -1), (world_attr("rivalry", US, CN), +1)],
+        [(alignment(CN), -1), (state("coercion", US), +1)],  # the US's line now lies below the China tie of 2025
+    ),
     "shock": (
         {"path": "powers.CN.supply.prosperity", "value": -0.5},
         [(world_attr("supply", CN, PRO), -1)],
