@@ -271,7 +271,7 @@ class BalanceModel(Model):
         """Mean share of demand met with every tie cut, in the current situation (runs,): Vietnam alone."""
         sit, w = self.situation, self.world
         return kernels.satisfaction_alone(
-            sit.supply, sit.threat, sit.trust, w.reach, w.capability, w.enmeshment, w.demand
+            sit.supply, sit.threat, sit.trust, w.reach, w.capability, sit.enmeshment, w.demand
         )
 
     def survival_probability(self) -> float:
