@@ -340,14 +340,14 @@ def threat(
 
 # -- Vietnam's situation (sim.model.security) ----------------------------------------------
 @jit
-def managed(enmeshment: np.ndarray, threat: np.ndarray, manageable: np.ndarray) -> np.ndarray:
-    """``Situation.enmeshment``: the share of each threat engagement tames, E_pd min(1, M / threat_pd) (ODD 7.3).
+def managed(enmeshment: np.ndarray, threat: np.ndarray, standing: np.ndarray, manageable: np.ndarray) -> np.ndarray:
+    """``Situation.enmeshment``: the share of each threat engagement tames, E_pd (1 - X_pd / threat_pd) (ODD 7.3).
 
-    Direct engagement manages bilateral issues and de-escalates crises up to the threat of a crisis like the
-    2014 oil rig (002), but cannot convince Hanoi of China's peaceful intentions (004): of a threat above the
-    manageable level M, engaging the power tames the share E of M only, E_pd M threat_pd (1 / threat_pd) in
-    all. A threat at or below M keeps E_pd as it is, bit for bit; engagement that feeds a threat (E_pd < 0)
-    is not capped.
+    Direct engagement manages bilateral issues and de-escalates crises (002), but cannot convince Hanoi of
+    China's peaceful intentions (004): the part of the standing threat above the manageable level M,
+    X_pd = max(standing_pd - M, 0), is not tamed, while crises (shocks that pass) and coercion's added threat
+    are tamed as before. Where no standing threat exceeds M, E_pd is kept bit for bit; engagement that feeds a
+    threat (E_pd < 0) is not capped.
     """
     n = threat.shape[0]
     out = np.empty((n, NP, ND))
@@ -355,8 +355,8 @@ def managed(enmeshment: np.ndarray, threat: np.ndarray, manageable: np.ndarray) 
         m = manageable[i]
         for p in range(NP):
             for d in range(ND):
-                e, t = enmeshment[i, p, d], threat[i, p, d]
-                out[i, p, d] = e * (m / t) if e > 0.0 and t > m else e
+                e, t, x = enmeshment[i, p, d], threat[i, p, d], standing[i, p, d] - m
+                out[i, p, d] = e * _pos(1.0 - x / t) if e > 0.0 and x > 0.0 and t > 0.0 else e
     return out
 
 
@@ -1236,7 +1236,7 @@ def warm_up() -> None:
     offer(f2, f1, f1, f1, f3, 0)
     threat(f3, f1, f1, f1, f3, 0)
     situation(f3, f2, f2, f2, f3, f3, f3, f1)
-    managed(f3, f3, f1)
+    managed(f3, f3, f3, f1)
     satisfaction(f2, f3, f3, f2, f2, f2, f3, f2)
     satisfaction_alone(f3, f3, f2, f2, f2, f3, f2)
     security_received(f2, f3, f2, f2, f2)

@@ -89,8 +89,8 @@ class Situation:
         self.rivalries: np.ndarray
         self.stake: np.ndarray
         w = self.world
-        # engagement manages a crisis but cannot tame a threat beyond it (docs/ODD.md 7.3)
-        self.enmeshment = kernels.managed(w.enmeshment, self.threat, w.scalars["manageable_threat"])
+        # engagement manages crises and the threat Vietnam lives with, not a standing rise beyond it (ODD 7.3)
+        self.enmeshment = kernels.managed(w.enmeshment, self.threat, w.standing_threat, w.scalars["manageable_threat"])
         self.lines = w.tolerance if self.tolerance is None else self.tolerance
         coercion = np.zeros_like(self.trust) if self.coercion is None else self.coercion
         self.rivalries, self.stake = kernels.situation(

@@ -136,12 +136,6 @@ def test_q2_after_the_incident_the_russia_tie_is_higher_three_years_on(quiet, in
     assert higher(incident, quiet, INCIDENT + THREE_YEARS, RU) >= MOST
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="since engagement no longer tames a threat beyond what it manages (docs/ODD.md 10.14), the China tie is "
-    "higher with the incident than without it in 13 runs of 100 three years on (0.25 to 0.6 claimed): the "
-    "lesson's surprise rested on the earlier rule, and its text is for the lesson's authors to revise",
-)
 def test_q2_vietnam_does_not_move_away_from_china(quiet, incident):
     # the surprise: the China tie is no lower than without the incident (higher in about half the runs)
     step = INCIDENT + THREE_YEARS
@@ -188,9 +182,10 @@ def test_q4_the_rapprochement_lowers_the_russia_tie(tariff, pressure):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="since engagement no longer tames a threat beyond what it manages (docs/ODD.md 10.14), in the notebook's "
-    "world the China tie falls in the year after the incident (0.716 to 0.705): the lesson's claim rested on the "
-    "earlier rule, and its text is for the lesson's authors to revise",
+    reason="since world.manageable_threat is drawn above China's threat (docs/ODD.md 10.14), the lesson's one world "
+    "is drawn anew (China's threat 0.362, was 0.434): in it the China tie rises after the incident (0.716 to 0.750) "
+    "but not without it (0.716 to 0.716); the engagement rule does not bind in this world, and the claim is for the "
+    "lesson's authors to restate",
 )
 def test_q5_in_the_notebooks_world_the_china_tie_rises_after_the_incident_and_without_it():
     worlds = []

@@ -109,12 +109,6 @@ def test_four_roles_and_a_teacher_play_one_world(hub):
     assert all("token" not in row for row in teacher_view["seats"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="since engagement no longer tames a threat beyond what it manages (docs/ODD.md 10.14), the model left "
-    "to itself no longer deepens the China tie past the class's (both end at 0.682), so the comparison's premise "
-    "is gone; the class's plan is for the lesson's authors to revise",
-)
 def test_each_student_s_move_reaches_the_world(hub):
     shared, _, _ = play_class(hub)
     world = shared.world

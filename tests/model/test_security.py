@@ -156,7 +156,7 @@ class TestManagedThreat:
     def test_below_the_manageable_level_enmeshment_is_as_given(self):
         w = make_world()
         sit = situation(w)
-        assert np.all(sit.threat <= w.scalars["manageable_threat"][:, None, None])
+        assert np.all(w.standing_threat <= w.scalars["manageable_threat"][:, None, None])
         np.testing.assert_array_equal(sit.enmeshment, w.enmeshment)  # bit for bit: the defaults do not move
 
     def test_a_standing_rise_beyond_it_is_not_tamed(self):
@@ -165,6 +165,14 @@ class TestManagedThreat:
         assert raised == pytest.approx(at_the_level, rel=1e-12)
         assert raised == pytest.approx(0.25 * 0.8 * 0.35)
         assert self.tamed(0.9, manageable=10.0) == pytest.approx(0.25 * 0.8 * 0.9)  # the cap off: the old rule
+
+    def test_a_crisis_that_passes_is_tamed_in_full(self):
+        """The incident's threat (a shock that ends) is managed as before: 002's "particularly in times of crisis"."""
+        w = with_scalars(make_world(1), manageable_threat=np.array([0.35]))
+        crisis = w.threat.copy()
+        crisis[:, CN, TERRITORY] += 0.3  # the standing threat stays at 0.35
+        sit = situation(w, n=1, threat=crisis)
+        np.testing.assert_array_equal(sit.enmeshment, w.enmeshment)
 
     def test_engagement_that_feeds_a_threat_is_not_capped(self):
         w = with_scalars(make_world(), manageable_threat=np.zeros(4))
