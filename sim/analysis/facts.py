@@ -282,7 +282,7 @@ class RussiaTieSurvivesCaatsa(Fact):
 
 @register
 class MaritimeCoercionPushesTowardUS(Fact):
-    """Fact 4: Chinese maritime coercion pushes Vietnam toward the US, short of alliance."""
+    """Fact 4: Chinese maritime coercion, a crisis or a standing threat, pushes Vietnam toward the US."""
 
     number = 4
     claim = (
@@ -290,10 +290,14 @@ class MaritimeCoercionPushesTowardUS(Fact):
         "and Vietnam keeps engaging China."
     )
     source = "002: soft balancing plus direct engagement; the Four No's"
-    null = "the same world without the crisis; and a Vietnam that chooses at random in the crisis"
+    null = (
+        "the same world without the crisis, or without the standing rise in China's threat; and a Vietnam that "
+        "chooses at random in each"
+    )
     mechanism = (
         "soft balancing: the US supplies what China's coercion puts at risk (security at sea, a market), and "
-        "leaning on a China that has just proved unreliable costs more (insurance against over-reliance)"
+        "leaning on a China that has just proved unreliable costs more (insurance against over-reliance); "
+        "engaging China manages the threat Vietnam lives with but does not tame a rise beyond it"
     )
     ablation = (
         ("powers.US.supply.territory", 0.0),
@@ -302,21 +306,32 @@ class MaritimeCoercionPushesTowardUS(Fact):
     )
     CRISIS = ("maritime_incident", {"until": "2030-07", "magnitude": 1.0})
     DURING = slice(4, 21)  # the crisis years, in recorded steps
+    # China's territorial threat set to 0.9 for good: assertiveness that stays, not an incident that passes
+    STANDING = ("shock", {"path": "powers.CN.threat.territory", "value": 0.9, "mode": "set"})
+    AFTER = slice(4, None)  # every recorded step after the rise's first year
 
     def measure(self, design: Design) -> Result:
-        """The shift toward the US during the crisis, beyond China's and chance; no alliance, China still engaged."""
-        crisis, calm = design.with_and_without(self.CRISIS)
-        random, random_calm = design.with_and_without(self.CRISIS, strategy="random")
-        t, b, r, rb = (m.trajectories()["alignment"][self.DURING] for m in (crisis, calm, random, random_calm))
+        """The crisis and the standing rise each push toward the US beyond China and chance; both must hold."""
+        crisis, crisis_holds, crisis_detail = self._push(design, self.CRISIS, self.DURING)
+        standing, standing_holds, standing_detail = self._push(design, self.STANDING, self.AFTER)
+        detail = {**crisis_detail, **{f"standing_{k}": v for k, v in standing_detail.items()}}
+        return Result(np.minimum(crisis, standing), crisis_holds & standing_holds, detail)
+
+    @staticmethod
+    def _push(design: Design, event: tuple, span: slice) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """The shift toward the US over ``span``, beyond China's and chance; no alliance, China still engaged."""
+        pressed, calm = design.with_and_without(event)
+        random, random_calm = design.with_and_without(event, strategy="random")
+        t, b, r, rb = (m.trajectories()["alignment"][span] for m in (pressed, calm, random, random_calm))
         toward_us = design.per_draw(t[:, :, US].mean(axis=0) - b[:, :, US].mean(axis=0))
         toward_cn = design.per_draw(t[:, :, CN].mean(axis=0) - b[:, :, CN].mean(axis=0))
         random_us = design.per_draw(r[:, :, US].mean(axis=0) - rb[:, :, US].mean(axis=0))
-        line = crisis.world.scalars
+        line = pressed.world.scalars
         below_alliance = design.per_draw((t.max(axis=(0, 2)) < line["alliance"]).astype(float))
         engaged = design.per_draw((t[:, :, CN] >= line["strategic"]).mean(axis=0))
         effect = toward_us - np.maximum(toward_cn, random_us)
         holds = (toward_us >= 0.01) & (effect > 0) & (below_alliance == 1.0) & (engaged >= 0.95)
-        return Result(effect, holds, {"toward_us": toward_us, "toward_cn": toward_cn, "china_engaged": engaged})
+        return effect, holds, {"toward_us": toward_us, "toward_cn": toward_cn, "china_engaged": engaged}
 
 
 @register

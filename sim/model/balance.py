@@ -239,12 +239,15 @@ class BalanceModel(Model):
         self.shocks = [s for s in self.shocks if not s.expired(step)]
         if not self.shocks:
             return self._calm_world  # the world without shocks never changes: assemble it once
-        values = dict(self.base)
+        values, standing = dict(self.base), dict(self.base)
         for shock in self.shocks:
             values[shock.path] = shock.apply(values[shock.path], step)
+            if shock.end is None:  # a shock that stays changes the standing world; a crisis passes (ODD 7.3)
+                standing[shock.path] = shock.apply(standing[shock.path], step)
         for path in {s.path for s in self.shocks}:
             values[path] = np.clip(values[path], *bounds(path))
-        return World.assemble(values)
+            standing[path] = np.clip(standing[path], *bounds(path))
+        return World.assemble(values, standing)
 
     # -- what users read -----------------------------------------------------
     @property
@@ -271,7 +274,7 @@ class BalanceModel(Model):
         """Mean share of demand met with every tie cut, in the current situation (runs,): Vietnam alone."""
         sit, w = self.situation, self.world
         return kernels.satisfaction_alone(
-            sit.supply, sit.threat, sit.trust, w.reach, w.capability, w.enmeshment, w.demand
+            sit.supply, sit.threat, sit.trust, w.reach, w.capability, sit.enmeshment, w.demand
         )
 
     def survival_probability(self) -> float:

@@ -340,6 +340,27 @@ def threat(
 
 # -- Vietnam's situation (sim.model.security) ----------------------------------------------
 @jit
+def managed(enmeshment: np.ndarray, threat: np.ndarray, standing: np.ndarray, manageable: np.ndarray) -> np.ndarray:
+    """``Situation.enmeshment``: the share of each threat engagement tames, E_pd (1 - X_pd / threat_pd) (ODD 7.3).
+
+    Direct engagement manages bilateral issues and de-escalates crises (002), but cannot convince Hanoi of
+    China's peaceful intentions (004): the part of the standing threat above the manageable level M,
+    X_pd = max(standing_pd - M, 0), is not tamed, while crises (shocks that pass) and coercion's added threat
+    are tamed as before. Where no standing threat exceeds M, E_pd is kept bit for bit; engagement that feeds a
+    threat (E_pd < 0) is not capped.
+    """
+    n = threat.shape[0]
+    out = np.empty((n, NP, ND))
+    for i in range(n):
+        m = manageable[i]
+        for p in range(NP):
+            for d in range(ND):
+                e, t, x = enmeshment[i, p, d], threat[i, p, d], standing[i, p, d] - m
+                out[i, p, d] = e * _pos(1.0 - x / t) if e > 0.0 and x > 0.0 and t > 0.0 else e
+    return out
+
+
+@jit
 def situation(
     supply: np.ndarray,
     trust: np.ndarray,
@@ -1215,6 +1236,7 @@ def warm_up() -> None:
     offer(f2, f1, f1, f1, f3, 0)
     threat(f3, f1, f1, f1, f3, 0)
     situation(f3, f2, f2, f2, f3, f3, f3, f1)
+    managed(f3, f3, f3, f1)
     satisfaction(f2, f3, f3, f2, f2, f2, f3, f2)
     satisfaction_alone(f3, f3, f2, f2, f2, f3, f2)
     security_received(f2, f3, f2, f2, f2)

@@ -458,7 +458,7 @@ def expected_paths() -> list[str]:
             else:
                 subkeys = [q for q in POWERS if q != p] if kind == "rivals" else kind
                 paths += [f"powers.{p}.{name}.{k}" for k in subkeys]
-    paths += ["world.russia_china_closeness", "world.deference"]
+    paths += ["world.russia_china_closeness", "world.deference", "world.manageable_threat"]
     paths += [f"behaviour.{b}" for b in BEHAVIOUR]
     return paths
 

@@ -89,6 +89,8 @@ class Situation:
         self.rivalries: np.ndarray
         self.stake: np.ndarray
         w = self.world
+        # engagement manages crises and the threat Vietnam lives with, not a standing rise beyond it (ODD 7.3)
+        self.enmeshment = kernels.managed(w.enmeshment, self.threat, w.standing_threat, w.scalars["manageable_threat"])
         self.lines = w.tolerance if self.tolerance is None else self.tolerance
         coercion = np.zeros_like(self.trust) if self.coercion is None else self.coercion
         self.rivalries, self.stake = kernels.situation(
@@ -103,13 +105,13 @@ class Situation:
 
     def net(self, a: np.ndarray) -> np.ndarray:
         """Net security N_d = R_d - H_d per run and dimension for alignment ``a``."""
-        return self.received(a) - threat_faced(a, self.threat, self.world.enmeshment)
+        return self.received(a) - threat_faced(a, self.threat, self.enmeshment)
 
     def satisfaction(self, a: np.ndarray) -> np.ndarray:
         """The share of the demand on each dimension that net security meets for alignment ``a``."""
         w = self.world
         return kernels.satisfaction(
-            a, self.supply, self.threat, self.trust, w.reach, w.capability, w.enmeshment, w.demand
+            a, self.supply, self.threat, self.trust, w.reach, w.capability, self.enmeshment, w.demand
         )
 
     def costs(self) -> np.ndarray:
@@ -120,7 +122,7 @@ class Situation:
         w = self.world
         return kernels.utility_terms(
             a, self.supply, self.threat, self.trust, self.floor, self.rivalries, self.stake, w.reach, w.capability,
-            w.enmeshment, w.weight, w.demand, self.lines, w.rivalry, w.tie_cost, self.costs(),
+            self.enmeshment, w.weight, w.demand, self.lines, w.rivalry, w.tie_cost, self.costs(),
         )  # fmt: skip
 
     def components(self, a: np.ndarray) -> dict[str, np.ndarray]:
@@ -147,5 +149,5 @@ class Situation:
         w = self.world
         return kernels.gains(
             a, moves, self.supply, self.threat, self.trust, self.floor, self.rivalries, self.stake, w.reach,
-            w.capability, w.enmeshment, w.weight, w.demand, self.lines, w.rivalry, w.tie_cost, self.costs(),
+            w.capability, self.enmeshment, w.weight, w.demand, self.lines, w.rivalry, w.tie_cost, self.costs(),
         )  # fmt: skip

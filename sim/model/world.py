@@ -22,7 +22,8 @@ class World:
     ``reliability``, ``interest``, ``patient``, ``tie_cost``; per ordered pair (p, q)
     ``tolerance`` and ``rivalry`` (zero on the diagonal); Vietnam's ``demand``,
     ``weight`` and own ``capability`` per dimension; scalars per run in
-    ``scalars``.
+    ``scalars``. ``standing_threat`` is the threat as the parameters and the
+    shocks that do not end make it: what stays, without the crises that pass.
     """
 
     supply: np.ndarray
@@ -42,6 +43,7 @@ class World:
     capability: np.ndarray
     inertia: np.ndarray
     scalars: dict[str, np.ndarray]
+    standing_threat: np.ndarray
 
     def memo(self, key: Hashable, make: Callable[[], _T]) -> _T:
         """A value derived from this World, made once: a World does not change once assembled (shocks assemble anew)."""
@@ -55,8 +57,8 @@ class World:
         return self.memo(names, lambda: np.stack([self.scalars[k] for k in names]))
 
     @classmethod
-    def assemble(cls, v: dict[str, np.ndarray]) -> World:
-        """The World of per-run values ``v``, by parameter path."""
+    def assemble(cls, v: dict[str, np.ndarray], standing: dict[str, np.ndarray] | None = None) -> World:
+        """The World of per-run values ``v``, by parameter path; ``standing``: the values without passing shocks."""
 
         def per_power_dim(name: str) -> np.ndarray:
             return np.stack([np.stack([v[f"powers.{p}.{name}.{d}"] for d in DIMENSIONS], -1) for p in POWERS], 1)
@@ -90,4 +92,11 @@ class World:
             capability=np.stack([v[f"hedger.capability.{d}"] for d in DIMENSIONS], -1),
             inertia=np.stack([v[f"hedger.inertia.{p}"] for p in POWERS], -1),
             scalars=scalars,
+            standing_threat=(
+                per_power_dim("threat")
+                if standing is None
+                else np.stack(
+                    [np.stack([standing[f"powers.{p}.threat.{d}"] for d in DIMENSIONS], -1) for p in POWERS], 1
+                )
+            ),
         )

@@ -141,9 +141,8 @@ def _insecurity(situation: Situation, received: np.ndarray, threat: np.ndarray) 
 
 def _terms(situation: Situation, before: np.ndarray, after: np.ndarray) -> dict[str, np.ndarray]:
     """Each driver's utility change from ``before`` to ``after`` (runs,), positive favours the move."""
-    w = situation.world
     r0, r1 = situation.received(before), situation.received(after)
-    h0, h1 = (threat_faced(a, situation.threat, w.enmeshment) for a in (before, after))
+    h0, h1 = (threat_faced(a, situation.threat, situation.enmeshment) for a in (before, after))
     s00, s10 = _insecurity(situation, r0, h0), _insecurity(situation, r1, h0)
     s01, s11 = _insecurity(situation, r0, h1), _insecurity(situation, r1, h1)
     c0, c1 = situation.components(before), situation.components(after)

@@ -180,6 +180,13 @@ def test_q4_the_rapprochement_lowers_the_russia_tie(tariff, pressure):
 # -- Q5, Q6: one world or many, and why --------------------------------------------------------------------------
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="since world.manageable_threat is drawn above China's threat (docs/ODD.md 10.14), the lesson's one world "
+    "is drawn anew (China's threat 0.362, was 0.434): in it the China tie rises after the incident (0.716 to 0.750) "
+    "but not without it (0.716 to 0.716); the engagement rule does not bind in this world, and the claim is for the "
+    "lesson's authors to restate",
+)
 def test_q5_in_the_notebooks_world_the_china_tie_rises_after_the_incident_and_without_it():
     worlds = []
     for live in (events(), events("maritime_incident")):

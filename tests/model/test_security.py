@@ -140,6 +140,46 @@ class TestThreatFaced:
         )
 
 
+class TestManagedThreat:
+    """Engagement manages the threat Vietnam lives with, not a rise beyond it (002, 004; docs/ODD.md 7.3)."""
+
+    @staticmethod
+    def tamed(threat: float, manageable: float = 0.35, a: float = 0.8) -> float:
+        """How much of China's territorial threat engaging China at ``a`` removes."""
+        w = with_scalars(make_world(1, powers__CN__threat__territory=threat), manageable_threat=np.array([manageable]))
+        sit = situation(w, n=1)
+        engaged, apart = np.zeros((1, NP)), np.zeros((1, NP))
+        engaged[:, CN] = a
+        faced = [threat_faced(x, sit.threat, sit.enmeshment)[0, TERRITORY] for x in (apart, engaged)]
+        return faced[0] - faced[1]
+
+    def test_below_the_manageable_level_enmeshment_is_as_given(self):
+        w = make_world()
+        sit = situation(w)
+        assert np.all(w.standing_threat <= w.scalars["manageable_threat"][:, None, None])
+        np.testing.assert_array_equal(sit.enmeshment, w.enmeshment)  # bit for bit: the defaults do not move
+
+    def test_a_standing_rise_beyond_it_is_not_tamed(self):
+        """Raised from 0.35 to 0.9, China's threat is tamed by as much as before, not by 0.25 of 0.9."""
+        at_the_level, raised = self.tamed(0.35), self.tamed(0.9)
+        assert raised == pytest.approx(at_the_level, rel=1e-12)
+        assert raised == pytest.approx(0.25 * 0.8 * 0.35)
+        assert self.tamed(0.9, manageable=10.0) == pytest.approx(0.25 * 0.8 * 0.9)  # the cap off: the old rule
+
+    def test_a_crisis_that_passes_is_tamed_in_full(self):
+        """The incident's threat (a shock that ends) is managed as before: 002's "particularly in times of crisis"."""
+        w = with_scalars(make_world(1), manageable_threat=np.array([0.35]))
+        crisis = w.threat.copy()
+        crisis[:, CN, TERRITORY] += 0.3  # the standing threat stays at 0.35
+        sit = situation(w, n=1, threat=crisis)
+        np.testing.assert_array_equal(sit.enmeshment, w.enmeshment)
+
+    def test_engagement_that_feeds_a_threat_is_not_capped(self):
+        w = with_scalars(make_world(), manageable_threat=np.zeros(4))
+        sit = situation(w)
+        np.testing.assert_array_equal(sit.enmeshment[:, US, REGIME], w.enmeshment[:, US, REGIME])
+
+
 # -- demand: a level that net security must meet --------------------------------------------
 
 
