@@ -26,7 +26,8 @@ ABLATION_KEEPS = {
     6: "since the lines move and ties erode (ODD 10.12), ablated (no Chinese or Russian prosperity supply, no "
     "concentration cost) fact 6 still holds in 46 of 100 draws (0.4 allowed; 30 before), while it holds in 92",
     10: "ablated as its source names it (the US does not value Vietnam: powers.US.interest 0, ODD 10.13), fact 10 "
-    "still holds in 67 of 100 draws (0.4 allowed; 66 with powers.US.patient 0 instead): in the model the visit "
+    "still holds in 68 of 100 draws (0.4 allowed; 67 before a visit's lift faded, ODD 10.14; 66 with powers.US.patient "
+    "0 instead, measured before): in the model the visit "
     "leaves the US trajectory whatever the US's interest, so the source's mechanism is not what holds it",
 }
 
