@@ -15,6 +15,9 @@ import pytest
 from sim import EVENT_TYPES, BalanceModel
 from sim.model.outcomes import Failure
 from sim.model.params import load_parameters
+from sim.runs.chunks import Chunk
+from sim.runs.ensemble import run_chunk
+from sim.runs.results import summary
 from sim.runs.scenario import ScenarioError, load_scenario
 
 US = 0
@@ -169,3 +172,18 @@ class TestWhoWalkedAway:
         _, _, m = us_tie((), steps=8, strategy="frozen", **{"hedger.alignment.US": 0.19, "hedger.alignment.CN": 0.65})
         assert (m.verdict.mode == Failure.DROPPED_PARTNER).all()
         assert not m.verdict.walked_away.any() and m.dropped_by_power() == 0.0
+
+    def test_the_summary_reports_who_left(self, tmp_path: Path):
+        path = tmp_path / "left.yaml"
+        path.write_text(
+            "name: Left\ndescription: The US walks away from a frozen Vietnam.\nstart: 2025-07\nhorizon: 2035-07\n"
+            "strategy: frozen\nparameters:\n  hedger.alignment.CN: 0.5\n  hedger.alignment.RU: 0.5\n"
+            "  behaviour.tolerance_volatility: 0\n"
+            "events:\n  - {type: walk_away, at: 2026-01, until: 2034-01, magnitude: 1.0}\n",
+            encoding="utf-8",
+        )
+        scenario = load_scenario(path)
+        agg, _ = run_chunk(scenario, Chunk(0, 40), 1)
+        report = summary(scenario, agg, 40, 1)
+        assert report["failure_modes"]["dropped_partner"] == 1.0
+        assert report["dropped_partner_by"] == {"power": 1.0, "vietnam": 0.0}
