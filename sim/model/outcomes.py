@@ -112,8 +112,9 @@ class Verdict:
         verdict (``coerced``), not as a failure. ``left``: where a tie below the
         lowest tier belongs to a power that holds up less than that tier now
         (``walked_away``): a dropped partner reached then is the power's doing,
-        since no choice of Vietnam's could have kept the tie above what the
-        power holds up (docs/ODD.md 7.11); otherwise Vietnam let it go.
+        since the tie sinks toward what the power holds up whatever Vietnam
+        does, and only deepening it every quarter would offset the erosion
+        (docs/ODD.md 7.11); otherwise Vietnam let it go.
         """
         need = np.maximum(np.round(persistence), 1).astype(np.int64)
         alive = self.mode == Failure.NONE
