@@ -315,6 +315,7 @@ class Outcome:
     date: Month | None  # the first quarter of the failure
     power: str | None  # the partner dropped, or the power sided with
     sided: bool = False  # bandwagoning by a tie past the alliance line (else by the gap between two ties)
+    walked_away: bool = False  # a dropped partner that walked away itself (else Vietnam let it go)
 
     def words(self) -> str:
         """The outcome in plain words, e.g. "dropped partner: United States, from 2029-04"."""
@@ -323,6 +324,7 @@ class Outcome:
         name = "" if self.power is None else NAMES.get(self.power, "")
         if self.failure == Failure.DROPPED_PARTNER:
             what = f"dropped partner: {name}" if name else "dropped partner"
+            what += ", which walked away" if self.walked_away else ""
         elif self.failure == Failure.ISOLATION:
             what = "isolation: no partner adds enough security"
         elif self.sided:
@@ -346,7 +348,8 @@ def outcome(model: BalanceModel, run: int = 0) -> Outcome:
     elif failure == Failure.BANDWAGONING:  # Vietnam sided: with its deepest tie, past the alliance line or the gap
         sided = bool(np.any(a >= s["alliance"][run]))
         power = POWERS[int(np.argmax(a))]
-    return Outcome(failure, model.calendar.date(step), power, sided)
+    walked = bool(model.verdict.walked_away[run])
+    return Outcome(failure, model.calendar.date(step), power, sided, walked)
 
 
 class Student(Hedger):

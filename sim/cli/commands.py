@@ -136,6 +136,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         modes = ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in agg.failure_modes().items() if v)
         if modes:
             print(f"failures: {modes}")
+        dropped = agg.failure_modes()["dropped_partner"]
+        if dropped:
+            by_power = agg.dropped_by_power / max(agg.runs, 1)
+            print(f"dropped partners: the power walked away in {by_power:.1%} of runs, Vietnam let go in "
+                  f"{dropped - by_power:.1%}")  # fmt: skip
         if agg.tally is not None:
             _print_strategies(agg.tally)
         print(

@@ -72,7 +72,9 @@ class GreatPower(Agent):
         to excessively admonish Hanoi" (001). It reads only Vietnam's ties and
         its own state, so the powers may respond in any order. A power that
         coerces withdraws its cooperation (its engagement falls toward one less
-        its coercion, at the pace coercion fades), and comes back as it fades.
+        its coercion, at the pace coercion fades), and comes back as it fades;
+        so does a power that walks away for a period (its ``withdrawal``, an
+        event's doing: the US leaving the TPP, 000).
         """
         w, hedger = self.model.world, self.model.hedger
         self.drift()
@@ -81,7 +83,8 @@ class GreatPower(Agent):
             self.index, hedger.alignment, hedger.previous, self.courtship, self.coercion, w.rivalry, self.lines(),
             w.interest, w.patient, rates,
         )  # fmt: skip
-        self.engagement = kernels.engage(self.engagement, self.coercion, w.scalars["coercion_decay"])
+        withdrawal = w.withdrawal[:, self.index]
+        self.engagement = kernels.engage(self.engagement, self.coercion, withdrawal, w.scalars["coercion_decay"])
 
     def supply(self) -> np.ndarray:
         """What it can supply per dimension before courtship and coercion (runs, dims)."""
@@ -149,6 +152,7 @@ class Hedger(Agent):
         self.previous = alignment.copy()  # the ties before Vietnam's last decision
         self.memory = memory  # memory of abandonment (runs, powers)
         self.tier = np.rint(tier).astype(np.int64)  # partnership tier of each tie, an index into TIERS
+        self.lent = np.zeros(alignment.shape)  # the part of each tie state visits lent, which fades (``fade``)
         self.pressing = np.zeros(alignment.shape, np.int64)  # quarters in a row pressing at a tier's ceiling
         self.lapsing = np.zeros(alignment.shape, np.int64)  # quarters in a row below a tier's rupture line
         self.last_delivery: np.ndarray | None = None
@@ -202,6 +206,24 @@ class Hedger(Agent):
         falls below the tie), the tie erodes whatever Vietnam does.
         """
         self.alignment = kernels.erode(self.alignment, engagement, self.model.world.scalars["step_size"])
+
+    def host(self, power: int, change: np.ndarray) -> None:
+        """A state visit by ``power`` lifts its tie by ``change`` (per run, within the Four No's), a lift that fades.
+
+        The visit lends the tie warmth, not an institution: what it lent fades (``fade``), while a tier it
+        upgrades stays (``upgrade``) and holds the tie by its rupture line and commitment cost (docs/ODD.md 7.6).
+        """
+        before = self.alignment[:, power].copy()
+        self.model.add_impulse(f"alignment.{POWERS[power]}", change)
+        self.lent = self.lent.copy()
+        self.lent[:, power] += self.alignment[:, power] - before
+
+    def fade(self) -> None:
+        """What state visits lent the ties fades, halving every ``visit_half_life`` quarters, whatever Vietnam does."""
+        if not self.lent.any():  # no visit, or its warmth long gone: nothing to fade, not a bit changed
+            return
+        half_life = self.model.world.scalars["visit_half_life"]
+        self.alignment, self.lent = kernels.fade(self.alignment, self.lent, half_life)
 
     def learn(self) -> None:
         """Update the belief of each power's lines from what the powers did this quarter (docs/ODD.md 7.10).

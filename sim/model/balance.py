@@ -135,10 +135,11 @@ class BalanceModel(Model):
 
     # -- the step ------------------------------------------------------------
     def step(self) -> None:
-        """One quarter: powers respond to Vietnam's ties, the ties erode where a power walked away, Vietnam adjusts."""
+        """One quarter: powers respond, ties erode where a power walked away and visits' lift fades, Vietnam adjusts."""
         self.world = self._effective_world()
         self.powers.do("respond")
         self.hedger.erode(self.engagement)
+        self.hedger.fade()
         self.vietnam.do("adjust")
         self._observe()
         if self.record:  # the DataCollector's means are per-step trajectories too
@@ -180,7 +181,9 @@ class BalanceModel(Model):
         self.coercion_now = self.coercion
         self.alone = self.satisfaction_alone()
         now, coerced = conditions(a, self.satisfaction, self.alone, self.coercion_now, s)
-        self.verdict.update(self.steps, now, s["persistence"], coerced)
+        lowest = s["comprehensive"][:, None]
+        left = ((a < lowest) & (self.engagement < lowest)).any(axis=1)  # a dropped tie its power no longer holds up
+        self.verdict.update(self.steps, now, s["persistence"], coerced, left)
         if self.record or self.observers:
             snapshot = self._snapshot()
             for key, value in snapshot.items() if self.record else ():
@@ -284,6 +287,10 @@ class BalanceModel(Model):
     def failure_modes(self) -> dict[str, float]:
         """Share of runs per outcome: survived and each failure mode."""
         return self.verdict.shares()
+
+    def dropped_by_power(self) -> float:
+        """Share of runs whose failure is a dropped partner the power walked away from, not Vietnam."""
+        return float(self.verdict.dropped_by_power.mean())
 
 
 _RECORDED = ("alignment", "tier", "satisfaction", "hedging_index", "courtship", "coercion", "memory")

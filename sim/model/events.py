@@ -225,7 +225,11 @@ class Event:
         for path, shift in self.effects(m):
             model.add_shock(Shock(path, shift, firing.start + 1, _plus1(firing.end), self.half_life))
         for path, change in self.impulses(m):
-            model.add_impulse(path, change)
+            self.kick(model, path, change)
+
+    def kick(self, model: BalanceModel, path: str, change: np.ndarray) -> None:
+        """One impulse of the event: a one-off change to the state at ``path`` (per run)."""
+        model.add_impulse(path, change)
 
     def draw_magnitude(self, firing: Firing) -> np.ndarray:
         """Per run: given by a design, drawn over a range, or fixed; zero for runs whose date is not now."""
@@ -383,6 +387,14 @@ class Summit(Event):
             raise EventFieldError("tier", f"tier must be one of {', '.join(TIERS[1:-1])}, got {show(tier)}")
         self.tier = tier
 
+    def kick(self, model: BalanceModel, path: str, change: np.ndarray) -> None:
+        """The visit's lift of its tie is warmth that fades (``Hedger.host``); its courtship decays as all courtship."""
+        kind, _, power = path.partition(".")
+        if kind == "alignment":
+            model.hedger.host(POWERS.index(power), change)
+        else:
+            super().kick(model, path, change)
+
     def fire(self, firing: Firing) -> None:
         """The visit's effects, then the upgrade if there is one."""
         super().fire(firing)
@@ -414,6 +426,17 @@ class TreatyEnds(Event):
         super().fire(firing)
         ends = self.draw_magnitude(firing) > 0
         firing.model.hedger.downgrade(POWERS.index(self.actor), TIERS.index(self.tier), ends)
+
+
+@register
+class WalkAway(Event):
+    """A power walks away from its side of the partnership for a period: the US leaving the TPP.
+
+    Its engagement falls toward one less the magnitude while the period lasts and comes back after, at the pace
+    coercion fades; a tie deeper than what it still holds up erodes meanwhile, whatever Vietnam does (ODD 7.11).
+    """
+
+    name = "walk_away"
 
 
 @register

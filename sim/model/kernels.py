@@ -270,16 +270,17 @@ def lines(tolerance: np.ndarray, deviation: np.ndarray, p: int) -> np.ndarray:
 
 
 @jit
-def engage(engagement: np.ndarray, coercion: np.ndarray, rate: np.ndarray) -> np.ndarray:
+def engage(engagement: np.ndarray, coercion: np.ndarray, withdrawal: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """``GreatPower.respond``: how far a power holds up its side of the partnership, (runs,) (ODD 7.11).
 
-    engagement = clip(engagement + rate (1 - coercion - engagement), 0, 1): a power that coerces withdraws
-    its cooperation, and comes back as its coercion fades.
+    engagement = clip(engagement + rate (1 - coercion - withdrawal - engagement), 0, 1): a power that coerces,
+    or walks away for a period (its ``withdrawal``, moved by events), withdraws its cooperation, and comes
+    back as either fades.
     """
     n = engagement.shape[0]
     out = np.empty(n)
     for i in range(n):
-        out[i] = _clip01(engagement[i] + rate[i] * ((1.0 - coercion[i]) - engagement[i]))
+        out[i] = _clip01(engagement[i] + rate[i] * (((1.0 - coercion[i]) - withdrawal[i]) - engagement[i]))
     return out
 
 
@@ -297,6 +298,24 @@ def erode(a: np.ndarray, engagement: np.ndarray, step: np.ndarray) -> np.ndarray
             gap = _pos(a[i, p] - engagement[i, p])
             out[i, p] = a[i, p] - (gap if gap < step[i] else step[i])
     return out
+
+
+@jit
+def fade(a: np.ndarray, lent: np.ndarray, half_life: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``Hedger.fade``: the part of each tie a state visit lent fades, halving every ``half_life`` quarters.
+
+    keep = 0.5^(1 / half_life) (0 for a half-life of 0); the tie loses lent (1 - keep), never below zero, and
+    lent becomes lent keep. A visit's warmth passes; an upgrade's tier is what lasts (ODD 7.6).
+    """
+    n = a.shape[0]
+    out, left = np.empty((n, NP)), np.empty((n, NP))
+    for i in range(n):
+        keep = 0.5 ** (1.0 / half_life[i]) if half_life[i] > 0.0 else 0.0
+        for p in range(NP):
+            y = a[i, p] - lent[i, p] * (1.0 - keep)
+            out[i, p] = y if y > 0.0 else 0.0
+            left[i, p] = lent[i, p] * keep
+    return out, left
 
 
 @jit
@@ -1231,8 +1250,9 @@ def warm_up() -> None:
     respond(0, f2, f2, f1, f1, f3, f2, f2, f2, np.ones((4, n)))
     drift(f2, f2, f1, f1, 0)
     lines(f3, f2, 0)
-    engage(f1, f1, f1)
+    engage(f1, f1, f1, f1)
     erode(f2, f2, f1)
+    fade(f2, f2, f1)
     offer(f2, f1, f1, f1, f3, 0)
     threat(f3, f1, f1, f1, f3, 0)
     situation(f3, f2, f2, f2, f3, f3, f3, f1)

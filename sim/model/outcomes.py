@@ -21,7 +21,7 @@ class Failure(IntEnum):
 
     NONE = 0
     BANDWAGONING = 1  # Vietnam sides: a tie at the alliance line, or one tie a siding gap above another
-    DROPPED_PARTNER = 2  # a tie falls below the lowest tier
+    DROPPED_PARTNER = 2  # a tie falls below the lowest tier: Vietnam lets it go, or the power walks away
     ISOLATION = 3  # no supplier meets the demand: partners add (almost) nothing
 
     @property
@@ -93,16 +93,28 @@ class Verdict:
         self.coercion_spell = np.zeros(runs, dtype=np.int64)
         self.coerced = np.zeros(runs, dtype=bool)  # a power coerced at the coercion line for as long as a failure
         self.coerced_step = np.full(runs, -1, dtype=np.int64)  # the quarter that spell began
+        # a dropped partner the power walked away from: its engagement below the lowest tier when the failure came
+        self.walked_away = np.zeros(runs, dtype=bool)
 
     def update(
-        self, step: int, now: dict[Failure, np.ndarray], persistence: np.ndarray, coerced: np.ndarray | None = None
+        self,
+        step: int,
+        now: dict[Failure, np.ndarray],
+        persistence: np.ndarray,
+        coerced: np.ndarray | None = None,
+        left: np.ndarray | None = None,
     ) -> None:
         """Extend or break each condition's spell with ``now`` at ``step``; date the failures reached.
 
         ``persistence`` is each run's number of quarters a spell must last (at
         least one). ``coerced``: where a power coerces at the coercion line
         now; a spell of it as long is sustained coercion, reported beside the
-        verdict (``coerced``), not as a failure.
+        verdict (``coerced``), not as a failure. ``left``: where a tie below the
+        lowest tier belongs to a power that holds up less than that tier now
+        (``walked_away``): a dropped partner reached then is the power's doing,
+        since the tie sinks toward what the power holds up whatever Vietnam
+        does, and only deepening it every quarter would offset the erosion
+        (docs/ODD.md 7.11); otherwise Vietnam let it go.
         """
         need = np.maximum(np.round(persistence), 1).astype(np.int64)
         alive = self.mode == Failure.NONE
@@ -111,6 +123,8 @@ class Verdict:
             new = alive & (self.spell[mode] >= need)
             self.mode[new] = mode
             self.step[new] = step - need[new] + 1
+        if left is not None:
+            self.walked_away |= alive & (self.mode == Failure.DROPPED_PARTNER) & left
         self.clear = ~np.logical_or.reduce(list(now.values()))
         if coerced is not None:
             self.coercion_spell = np.where(coerced, self.coercion_spell + 1, 0)
@@ -127,6 +141,11 @@ class Verdict:
     def recovered(self) -> np.ndarray:
         """Failed runs free of every failure condition at the last step observed."""
         return ~self.survived & self.clear
+
+    @property
+    def dropped_by_power(self) -> np.ndarray:
+        """Runs whose failure is a dropped partner the power walked away from (else Vietnam let it go)."""
+        return (self.mode == Failure.DROPPED_PARTNER) & self.walked_away
 
     def shares(self) -> dict[str, float]:
         """Share of runs per outcome: survived and each failure mode."""

@@ -39,6 +39,7 @@ _POWER_FIELDS = {
     "interest": None,
     "patient": None,
     "tie_cost": None,
+    "withdrawal": None,
     "tolerance": "rivals",
     "rivalry": "rivals",
 }
@@ -480,5 +481,6 @@ BEHAVIOUR = (
     "learning_rate",
     "tolerance_volatility",
     "tolerance_reversion",
+    "visit_half_life",
 )
 _EXPECTED = frozenset(expected_paths())

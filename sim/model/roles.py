@@ -61,6 +61,10 @@ ROLES = {
     "treaty_ends": Roles(
         "the power whose treaty with Vietnam ends with it (the Soviet Union, 1991)", "Vietnam (VN), the other party"
     ),
+    "walk_away": Roles(
+        "the power that withdraws its side of the partnership for a period (the US leaving the TPP)",
+        "Vietnam (VN), the partner left",
+    ),
     "unreliability": Roles("the power that becomes less reliable", "Vietnam (VN), which relies on it"),
     "arms_diversification": Roles(
         "the power that lifts its arms embargo or starts to supply arms", "Vietnam (VN), the buyer"

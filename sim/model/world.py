@@ -19,7 +19,7 @@ class World:
 
     Per power ``p`` and dimension ``d``: ``supply[:, p, d]``, ``threat``,
     ``enmeshment``, ``withholds``, ``coercion_threat``; per power ``reach``,
-    ``reliability``, ``interest``, ``patient``, ``tie_cost``; per ordered pair (p, q)
+    ``reliability``, ``interest``, ``patient``, ``tie_cost``, ``withdrawal``; per ordered pair (p, q)
     ``tolerance`` and ``rivalry`` (zero on the diagonal); Vietnam's ``demand``,
     ``weight`` and own ``capability`` per dimension; scalars per run in
     ``scalars``. ``standing_threat`` is the threat as the parameters and the
@@ -36,6 +36,7 @@ class World:
     interest: np.ndarray
     patient: np.ndarray
     tie_cost: np.ndarray
+    withdrawal: np.ndarray
     tolerance: np.ndarray
     rivalry: np.ndarray
     demand: np.ndarray
@@ -85,6 +86,7 @@ class World:
             interest=per_power("interest"),
             patient=per_power("patient"),
             tie_cost=per_power("tie_cost"),
+            withdrawal=per_power("withdrawal"),
             tolerance=pairwise("tolerance"),
             rivalry=pairwise("rivalry"),
             demand=np.stack([v[f"hedger.demand.{d}"] for d in DIMENSIONS], -1),

@@ -96,6 +96,7 @@ class Checkpoint:
                 agg.hist[key][...] = f[f"hist_{key}"]
                 agg.sums[key][...] = f[f"sums_{key}"]
             agg.tiers[...], agg.failures[...] = f["tiers"], f["failures"]
+            agg.dropped_by_power = int(f["dropped_by_power"]) if "dropped_by_power" in f else 0
             if "tally_names" in f:
                 agg.tally = StrategyTally(tuple(str(n) for n in f["tally_names"]))
                 agg.tally.runs = int(f["tally_runs"])
@@ -121,6 +122,7 @@ class Checkpoint:
         }
         arrays |= {f"sums_{k}": v for k, v in agg.sums.items()}
         arrays |= {"tiers": agg.tiers, "failures": agg.failures, "runs": agg.runs, "steps": agg.steps}
+        arrays |= {"dropped_by_power": agg.dropped_by_power}
         if agg.tally is not None:
             arrays |= {f"tally_{key}": getattr(agg.tally, key) for key in StrategyTally.ARRAYS}
             arrays |= {"tally_names": np.array(agg.tally.names), "tally_runs": agg.tally.runs}

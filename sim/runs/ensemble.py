@@ -64,7 +64,7 @@ def run_chunk(
         runs=chunk.runs, seed=seed, first_run=chunk.first_run, record=keep_model, observers=[agg, means]
     )
     model.run_for(scenario.steps)
-    agg.close_chunk(model.verdict.mode, model.verdict.step)
+    agg.close_chunk(model.verdict.mode, model.verdict.step, model.verdict.dropped_by_power)
     if strategies:
         agg.tally = _tally(scenario, chunk, seed, strategies, model, means)
     return agg, (model if keep_model else None)

@@ -57,6 +57,7 @@ class Aggregate:
         self.sums = {k: np.zeros((t, len(c)), np.int64) for k, (c, _, _) in self.series.items()}
         self.tiers = np.zeros((t, len(POWERS), len(TIERS)), np.int64)
         self.failures = np.zeros((len(Failure), t), np.int64)  # runs whose first failure came at step t
+        self.dropped_by_power = 0  # runs whose dropped partner was the power's walking away, not Vietnam's choice
         self.tally: StrategyTally | None = None  # the same runs under every strategy (sim.runs.tally), when asked for
 
     # -- shipping: a chunk's Aggregate goes from a worker to the command ---------------
@@ -81,9 +82,13 @@ class Aggregate:
         if "tier" in values:
             kernels.count_tiers(self.tiers[step], values["tier"])
 
-    def close_chunk(self, verdict_mode: np.ndarray, verdict_step: np.ndarray) -> None:
-        """Count the chunk's runs and their verdicts (after its last step)."""
+    def close_chunk(
+        self, verdict_mode: np.ndarray, verdict_step: np.ndarray, dropped_by_power: np.ndarray | None = None
+    ) -> None:
+        """Count the chunk's runs and their verdicts (after its last step), and which dropped partners walked away."""
         self.runs += len(verdict_mode)
+        if dropped_by_power is not None:
+            self.dropped_by_power += int(np.count_nonzero(dropped_by_power))
         step = np.where(verdict_step < 0, self.steps, verdict_step)
         np.add.at(self.failures, (verdict_mode.astype(np.int64), step), 1)
 
@@ -94,6 +99,7 @@ class Aggregate:
             self.sums[key] += other.sums[key]
         self.tiers += other.tiers
         self.failures += other.failures
+        self.dropped_by_power += other.dropped_by_power
         self.runs += other.runs
         if other.tally is not None:
             if self.tally is None:
@@ -163,6 +169,11 @@ def summary(scenario: Scenario, agg: Aggregate, runs: int, seed: int) -> dict[st
         "steps": scenario.steps,
         "survival_probability": rounded(agg.survival_probability()),
         "failure_modes": {k: rounded(v) for k, v in agg.failure_modes().items()},
+        # of the dropped partners, the share of runs in which the power walked away (the rest: Vietnam let it go)
+        "dropped_partner_by": {
+            "power": rounded(agg.dropped_by_power / max(agg.runs, 1)),
+            "vietnam": rounded((agg.failures[Failure.DROPPED_PARTNER].sum() - agg.dropped_by_power) / max(agg.runs, 1)),
+        },
         "final_alignment": {p: agg.stats("alignment", i) for i, p in enumerate(POWERS)},
         "final_tier_shares": {
             p: {t: rounded(agg.tiers[-1, i, j] / max(agg.runs, 1)) for j, t in enumerate(TIERS)}

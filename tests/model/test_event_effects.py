@@ -92,6 +92,11 @@ CASES = {
         [(tier(RU), -1)],
         [(alignment(RU), -1)],  # no commitment holds the tie up any more
     ),
+    "walk_away": (
+        {"actor": "US"},
+        [(world_attr("withdrawal", US), +1), (state("engagement", US), -1)],
+        [(alignment(US), -1)],
+    ),
     "unreliability": (
         {"actor": "US"},
         [(world_attr("reliability", US), -1)],

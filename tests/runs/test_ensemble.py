@@ -146,6 +146,7 @@ def test_checkpointed_aggregates_round_trip_exactly(tmp_path):
     for key in agg.hist:
         assert np.array_equal(back.hist[key], agg.hist[key]) and np.array_equal(back.sums[key], agg.sums[key])
     assert np.array_equal(back.tiers, agg.tiers) and np.array_equal(back.failures, agg.failures)
+    assert back.dropped_by_power == agg.dropped_by_power
 
 
 def test_chunks_merge_in_any_order_to_the_whole(tmp_path):
@@ -159,6 +160,7 @@ def test_chunks_merge_in_any_order_to_the_whole(tmp_path):
     for key in whole.hist:
         assert np.array_equal(merged.hist[key], whole.hist[key]) and np.array_equal(merged.sums[key], whole.sums[key])
     assert np.array_equal(merged.failures, whole.failures)
+    assert merged.dropped_by_power == whole.dropped_by_power
 
 
 @pytest.mark.slow
