@@ -33,9 +33,9 @@ ABLATION_KEEPS = {
     "ODD 10.14), fact 6 still holds in 68 of 100 draws (0.4 allowed; 65 with the concentration cost off instead): "
     "the tariff also lowers US reliability, so Russia's arms substitute (Russia still rises in 90 of 100)",
     10: "ablated as its source names it (the US does not value Vietnam: powers.US.interest 0, ODD 10.13), fact 10 "
-    "still holds in 73 of 100 draws (0.4 allowed; 67 before 10.16 redrew the hypercube, 66 with powers.US.patient 0 instead): in the "
-    "model the visit leaves the US trajectory whatever the US's interest, so the source's mechanism is not what "
-    "holds it",
+    "still holds in 73 of 100 draws (0.4 allowed; 67 before 10.16 redrew the hypercube, 66 with "
+    "powers.US.patient 0 instead): in the model the visit leaves the US trajectory whatever the US's interest, so "
+    "the source's mechanism is not what holds it",
 }  # (fact 3's ablation kept it from 10.12 to 10.14 of docs/ODD.md: 43 of 100; 32 since, 003's four reasons)
 
 

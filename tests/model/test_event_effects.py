@@ -109,7 +109,11 @@ CASES = {
     ),
     "competition": (
         {"actor": "US", "target": "CN"},
-        [(world_attr("tolerance", US, CN), -1), (world_attr("tolerance", CN, US), -1), (world_attr("rivalry", US, CN), +1)],
+        [
+            (world_attr("tolerance", US, CN), -1),
+            (world_attr("tolerance", CN, US), -1),
+            (world_attr("rivalry", US, CN), +1),
+        ],
         [(alignment(CN), -1), (state("coercion", US), +1)],  # the US's line now lies below the China tie of 2025
     ),
     "shock": (
