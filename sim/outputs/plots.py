@@ -594,8 +594,10 @@ def forecast(document: dict) -> Figure:
     ax.set_ylim(0, 1.05)
     ax.set_xticks(years)
     ax.set_title("Observables, by year", fontsize=9)
+    from sim.analysis.forecasting import origin_label
+
     fig.suptitle(
-        f"Forecast from the end of {document['origin']} ({document['runs']:,} runs, seed {document['seed']}; "
+        f"Forecast from {origin_label(document)} ({document['runs']:,} runs, seed {document['seed']}; "
         f"sealed {document['sha256'][:12]}…)",
         fontsize=10,
     )
