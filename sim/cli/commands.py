@@ -485,7 +485,13 @@ def _forecast_span(args: argparse.Namespace, record: Record, first: int) -> tupl
         )
     end = "the end of a year, YYYY-12 (the record states each year's tiers at its end)"
     if args.to is None:
-        return origin, origin.year + DEFAULT_YEARS - 1
+        last = origin.year + DEFAULT_YEARS - 1
+        if args.with_events and last > record.years[-1]:
+            raise UsageError(
+                f"--with-events: expected an origin and --to within the record (the facts and data end with "
+                f"{record.years[-1]}); the forecast runs to {last}-12 by default"
+            )
+        return origin, last
     to = _month("--to", args.to, end)
     if to.month != 12:
         raise UsageError(f"--to: expected {end}, got {to}")

@@ -212,6 +212,7 @@ def test_forecast_from_2016_scores_as_the_rolling_origin_hindcast(tmp_path):
         (("--origin", "2016-01", "--to", "2019-06"), "--to: expected the end of a year, YYYY-12"),
         (("--to", "2027"), "--to: expected the end of a year, YYYY-12"),
         (("--origin", "2016-01", "--to", "2026-12", "--with-events"), "--to: with --with-events, expected a year"),
+        (("--with-events",), "--with-events: expected an origin and --to within the record"),
     ],
 )
 def test_forecast_refuses_a_bad_origin_or_end(tmp_path, flags, expected):
