@@ -511,6 +511,7 @@ def _forecast_span(args: argparse.Namespace, record: Record, first: int) -> tupl
 def cmd_forecast(args: argparse.Namespace) -> int:
     """``bamboo forecast``: a sealed forecast from the recorded state at the origin; forecast.json."""
     from sim.analysis.forecasting import dumps, make, summary_lines
+    from sim.model.calendar import Month
     from sim.outputs import plots
     from sim.runs.results import file_hashes, write_json
 
@@ -522,6 +523,8 @@ def cmd_forecast(args: argparse.Namespace) -> int:
 
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
+    span = dataclasses.replace(scenario, start=origin, horizon=Month(last + 1, 1))
+    limits.check_held(span.steps, runs)  # the forecast keeps every run's record at once, as the hindcast
     target = jobs.folder(args.out, Path("results") / "forecast", args.force)
     jobs.warn(scenario, _say(args))
     inputs = {
