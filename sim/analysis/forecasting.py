@@ -113,16 +113,19 @@ def commit() -> str | None:
     return text if done.returncode == 0 and len(text) == 40 else None
 
 
-def record_known_sha256(record: Record, year: int) -> str:
-    """The SHA-256 of what a forecast reads of the record when its state is the end of ``year``.
+def record_known_sha256(record: Record, origin: Month) -> str:
+    """The SHA-256 of what a forecast from ``origin`` reads of the record.
 
-    The canonical JSON (as the seal's) of the record's years to ``year``, each power's tiers over them, the
-    first year the baselines are fitted on and the arms delivered each year to ``year``.
+    The canonical JSON (as the seal's) of the record's years to the year before the origin's, each power's
+    tiers over them and at the origin, the first year the baselines are fitted on and the arms delivered each
+    year to the year before the origin's.
     """
+    year = origin.year - 1
     upto = record.years <= year
     body = {
         "years": [int(record.years[0]), year],
         "tiers": {p: [TIERS[int(t)] for t in record.tiers[i, upto]] for i, p in enumerate(POWERS)},
+        "at_origin": [TIERS[int(t)] for t in record.state_at(origin.year, origin.month)],
         "baselines_from": record.baselines_from,
         "arms_years": [[y.year, y.deals, dict(sorted(y.tiv.items()))] for y in record.arms_years if y.year <= year],
     }
@@ -130,16 +133,26 @@ def record_known_sha256(record: Record, year: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def known_until(record: Record, origin: int, last: int) -> Record:
-    """The record up to ``origin``, its years carried on to ``last`` at the origin's tiers.
+def known_until(record: Record, origin: Month, last: int) -> Record:
+    """The record as known at ``origin``, its years carried on to ``last`` at the tiers known at the origin.
 
-    The tiers after the origin are placeholders: ``rolling.forecast`` reads only the state at the origin and
-    the years up to it, and the baselines are fitted on those years alone.
+    The tiers from the origin's year on are placeholders: ``rolling.forecast`` reads only the years before it
+    and the state at it (the changes of its year the record dates before it, dated as they are; the others not
+    there), and the baselines are fitted on the years before it alone.
     """
+    year = origin.year - 1
     years = np.arange(int(record.years[0]), last + 1)
-    upto = record.tiers[:, record.years <= origin]
-    tiers = np.concatenate([upto, np.repeat(upto[:, -1:], last - origin, axis=1)], axis=1)
-    return dataclasses.replace(record, years=years, tiers=tiers, arms_imports=(), arms_years=())
+    upto = record.years <= year
+    state = record.state_at(origin.year, origin.month)
+    tiers = np.concatenate([record.tiers[:, upto], np.repeat(state[:, None], last - year, axis=1)], axis=1)
+    months = np.zeros(tiers.shape, dtype=int)
+    if record.months is not None:
+        months[:, : int(upto.sum())] = record.months[:, upto]
+        inside = np.flatnonzero(record.years == origin.year)
+        if inside.size:
+            dated = record.months[:, inside[0]]
+            months[:, int(upto.sum())] = np.where((dated > 0) & (dated < origin.month), dated, 0)
+    return dataclasses.replace(record, years=years, tiers=tiers, months=months, arms_imports=(), arms_years=())
 
 
 def _per_year(probs: np.ndarray, chance: np.ndarray, years: np.ndarray, fall: np.ndarray | None = None) -> dict:
@@ -244,12 +257,12 @@ def make(
         raise ValueError(f"expected a last forecast year from the origin's, {start.year}, got {last}")
     if post_origin and last > final:
         raise ValueError(f"expected a last forecast year within the record ({final}) for the with variant, got {last}")
-    known = known_until(record, year, last)
+    known = known_until(record, start, last)
     longer = dataclasses.replace(scenario, horizon=Month(last + 1, 1))
     window = known.years > year
     years = known.years[window]
-    probs, chances, hazard = baselines(known, year)
-    begun = known.tiers[:, known.years == year][:, 0]
+    begun = record.state_at(start.year, start.month)
+    probs, chances, hazard = baselines(known, year, begun)
     variants = {}
     for post in (False, True) if post_origin else (False,):
         f = forecast(longer, known, start, post=post, runs=runs, seed=seed, series=series, facts=facts, prepare=prepare)
@@ -288,7 +301,7 @@ def make(
         "seed": seed,
         "scenario_sha256": scenario.content_hash(),
         **(inputs or {}),
-        "record_known_sha256": record_known_sha256(record, year),
+        "record_known_sha256": record_known_sha256(record, start),
         "package_version": _version(),
         "commit": commit(),
         "seal": "sha256 of the canonical JSON (keys sorted, separators ',' ':', UTF-8) without sha256 and made",

@@ -190,11 +190,15 @@ def band_middle(parameters: ParameterSet, tier: int) -> float:
     return (lines[tier] + lines[tier + 1]) / 2
 
 
-def origin_state(record: Record, origin: int, parameters: ParameterSet) -> dict[str, float]:
-    """The parameter overrides that start each tie at the record's tier for ``origin``, its depth by the rule."""
+def origin_state(record: Record, origin: int, parameters: ParameterSet, month: int = 1) -> dict[str, float]:
+    """The parameter overrides that start each tie at the record's tier for ``origin``, its depth by the rule.
+
+    ``month``, for a quarterly origin in the year after ``origin``: a change of that year the record dates
+    before it is known (``Record.state_at``).
+    """
     if not record.years[0] <= origin < record.years[-1]:
         raise ValueError(f"expected an origin within {record.years[0]}-{record.years[-1] - 1}, got {origin}")
-    column = record.tiers[:, int(np.flatnonzero(record.years == origin)[0])]
+    column = record.state_at(origin + 1, month)
     state = {}
     for p, tier in zip(POWERS, column.tolist(), strict=True):
         state[f"hedger.tier.{p}"] = float(tier)
@@ -206,8 +210,8 @@ def start_of(origin: int | Month) -> Month:
     """The first month a forecast from ``origin`` runs: January after the year ``origin``, or the quarter it names.
 
     An origin given as a month is the start of a quarter: the run starts there, every fact dated before it is
-    known, and the state is the record's at the end of the year before (the record states a year's tier at its
-    end, so nothing of the origin's own year is recorded yet). ValueError for a month that starts no quarter.
+    known, and the state is the record's at the end of the year before, with the changes of the origin's own
+    year that the record dates before it (``Record.state_at``). ValueError for a month that starts no quarter.
     """
     if not isinstance(origin, Month):
         return Month(origin + 1, 1)
@@ -267,7 +271,7 @@ def restart(
         raise ValueError(
             f"expected an origin from {facts.covers_from.year - 1} (the facts cover events from {facts.covers_from})"
         )
-    state = origin_state(record, year, scenario.resolved_parameters)
+    state = origin_state(record, year, scenario.resolved_parameters, start.month)
     params = scenario.resolved_parameters.with_overrides(state)
     params = dataclasses.replace(params, time={**params.time, "start": str(start)})
     params.check()
@@ -338,19 +342,25 @@ def forecast(
     return Forecast(year, post, probs, rise, restarted)
 
 
-def baselines(record: Record, origin: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+def baselines(
+    record: Record, origin: int, state: np.ndarray | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
     """The baselines' forecasts from ``origin``, fitted on the record up to it: tiers, chances of a rise, the hazard.
 
-    Returns (tier distributions, chances of a rise, the hazard's report), each forecast by name.
+    ``state``, each power's tier at a quarterly origin within the next year, if it differs from the record's
+    for ``origin`` (a change dated before it): persistence carries it and the hazard starts from it; the fits
+    are the record's years to ``origin`` all the same. Returns (tier distributions, chances of a rise, the
+    hazard's report), each forecast by name.
     """
     tiers, years = record.tiers, record.years
     window = years > origin
     since = record.baselines_from or int(years[0])
     hazard = fit_hazard(tiers, years, (years <= origin) & (years >= since))
-    hazard_probs, hazard_rise = hazard_forecast(tiers, years, window, hazard)
+    start = tiers if state is None else np.where((years == origin)[None, :], state[:, None], tiers)
+    hazard_probs, hazard_rise = hazard_forecast(start, years, window, hazard)
     forecasts = {
         "hazard": hazard_probs,
-        "persistence": persistence(tiers, years, window),
+        "persistence": persistence(start, years, window),
         "trend": trend(tiers, years, window, since),
     }
     chances = {"hazard": hazard_rise} | {k: path_rises(forecasts[k]) for k in ("persistence", "trend")}

@@ -364,21 +364,29 @@ def record_copy(folder, change=None):
 
 
 def test_a_forecast_reads_nothing_the_record_holds_after_its_origin(tmp_path, monkeypatch):
-    """From 2016-04 (the record's state at the end of 2015): the record changed in 2016 or after, the same bytes.
+    """From 2016-04: the record changed from the origin on (in its own year, dated after it, or later), the same bytes.
 
-    Changed before (Russia's upgrade moved from 2012 to 2010), the forecast differs: its baselines are fitted on it.
+    Changed before it, the forecast differs: Russia's upgrade moved from 2012 to 2010 (the baselines are fitted
+    on those years), or a change of 2016 dated February (the state at the origin).
     """
 
     def later(tiers):
-        tiers["US"].insert(2, tiers["US"][1] | {"from": 2016, "tier": "strategic"})  # in the origin's own year
+        tiers["US"].insert(2, tiers["US"][1] | {"from": 2016, "month": 5, "tier": "strategic"})  # after 2016-04
         tiers["US"][-1]["from"] = 2020  # the CSP of 2023, three years earlier
         tiers["CN"].append(tiers["CN"][-1] | {"from": 2019, "tier": "alliance"})
+
+    def undated(tiers):
+        tiers["US"].insert(2, {k: v for k, v in tiers["US"][1].items() if k != "month"} | {"from": 2016})
 
     def earlier(tiers):
         tiers["RU"][-1]["from"] = 2010
 
+    def february(tiers):
+        tiers["US"].insert(2, tiers["US"][1] | {"from": 2016, "month": 2, "tier": "strategic"})
+
     made = {}
-    for name, change in (("shipped", None), ("later", later), ("earlier", earlier)):
+    changes = (("shipped", None), ("later", later), ("undated", undated), ("earlier", earlier), ("february", february))
+    for name, change in changes:
         record_copy(tmp_path / name, change)
         monkeypatch.chdir(tmp_path / name)  # the same record path, as the forecast names it, in each
         flags = ("--origin", "2016-04", "--to", "2017-12", "--runs", "6", "--seed", "2", "--quiet")
@@ -386,12 +394,17 @@ def test_a_forecast_reads_nothing_the_record_holds_after_its_origin(tmp_path, mo
         assert done.returncode == 0, done.stderr
         made[name] = without_made(tmp_path / name / "out" / "forecast.json")
     assert load_record(tmp_path / "later" / "record.yaml").tiers.tolist() != RECORD.tiers.tolist()
-    assert made["later"] == made["shipped"]
-    assert made["earlier"] != made["shipped"]
+    assert made["later"] == made["undated"] == made["shipped"]  # an undated change is known at its year's end
+    assert made["earlier"] != made["shipped"] != made["february"]
+    assert json.loads(made["february"])["state_at_origin"]["US"] == "strategic"
 
 
 def test_a_quarterly_origin_knows_the_facts_dated_before_it_and_the_state_of_the_year_before():
-    """From 2016-07, the arms diversification of 2016-04 is known (from the start); from 2016-04 it is not."""
+    """From 2016-07, the arms diversification of 2016-04 is known (from the start); from 2016-04 it is not.
+
+    The record's changes of the origin's year likewise: the US comprehensive partnership of July 2013 is the
+    state from 2013-10 on, the persistence baseline's too, and not from 2013-07.
+    """
     from sim.analysis.rolling import restart, start_of
     from sim.model.calendar import Month
 
@@ -409,6 +422,13 @@ def test_a_quarterly_origin_knows_the_facts_dated_before_it_and_the_state_of_the
     }
     with pytest.raises(ValueError, match="quarter's first month"):
         start_of(Month(2016, 5))
+    us = POWERS.index("US")
+    for month, tier in ((7, "none"), (10, "comprehensive")):
+        restarted = restart(history(), RECORD, Month(2013, month), post=False)
+        assert restarted.parameters["hedger.tier.US"] == TIERS.index(tier)
+        assert TIERS[RECORD.state_at(2013, month)[us]] == tier
+    persistence = baselines(RECORD, 2012, RECORD.state_at(2013, 10))[0]["persistence"]
+    assert TIERS[int(persistence[us, RECORD.years == 2013].argmax())] == "comprehensive"
     # the first year's rise is set against the state the run started from, not left unknown
     f = forecast(history(), RECORD, Month(2016, 7), post=False, runs=4, seed=1)
     assert f.origin == 2015 and not np.isnan(f.rise[:, RECORD.years == 2016]).any()
