@@ -3,9 +3,10 @@
 ``make`` runs the rolling-origin machinery (``rolling.forecast``, the ``without`` variant: nothing after the
 origin is known) from the record's state at an origin to a later year, beyond the record if need be, and returns
 the forecast as a document (``forecast.json``). The origin is the first month forecast, the first month of a
-quarter (``rolling.start_of``): the tiers are the record's at the end of the year before it (``state_year``), the
-facts those dated before it; an origin in the past gives a forecast that ``grade`` scores against the record
-of the years after. The document holds:
+quarter (``rolling.start_of``): the tiers are the record's at the end of the year before it (``state_year``) with
+the changes of its own year the record dates before it (``Record.state_at``), the facts those dated before it; an
+origin in the past gives a forecast that ``grade`` scores against the record of the years from it. The document
+holds:
 
 - ``forecast``: per power and forecast year, the share of runs in each tier at the year's end (``tiers``), and of
   runs whose tier rises (``rise``) or falls (``fall``) in that year;
@@ -22,8 +23,8 @@ of the years after. The document holds:
   facts after the origin and the drivers following the data (``rolling``'s ``with`` variant), and those facts;
 - what it was made from: the package version, the git commit (if any), the scenario's content hash, the
   parameter file's sha256, the sha256 of the record as known at the origin (``record_known_sha256``: nothing
-  the record holds after ``state_year`` enters the forecast, nor its seal), the runs and the seed; and ``made``,
-  the date and time it was made (UTC).
+  else the record holds enters the forecast, nor its seal), the runs and the seed; and ``made``, the date and
+  time it was made (UTC).
 
 **The seal.** ``sha256`` is the SHA-256 of the canonical JSON of the document without its ``sha256`` and ``made``
 fields: keys sorted, no spaces (separators ``,`` and ``:``), UTF-8, no NaN. A forecast made twice from the same
@@ -31,9 +32,10 @@ inputs has the same seal and the same bytes apart from ``made``; a forecast edit
 its seal, and ``grade`` refuses it.
 
 ``grade`` scores a sealed forecast against a record file (``sim/data/record.yaml``'s format) over the forecast
-years the record covers, consecutive from the year after the origin: Brier on "this power's tier rises this year"
+years the record covers, consecutive from the origin's year: Brier on "this power's tier rises this year"
 and RPS on the tiers, each beside the sealed baselines, with skill and bootstrap intervals over power-years, as
 ``sim.analysis.rolling.scored`` does. A rise in the first year is judged against the state the forecast started from.
+A forecast with the ``with`` variant is graded in both, beside the same baselines.
 Where the record gives Russia's arms share for forecast years, the quantiles are graded too: CRPS (from the
 quantiles) beside the two baselines, and whether the 5-95% interval held the recorded share. The hedging index has
 no record to be graded against; it is forecast so that a reader can see what the model expects of Vietnam.
@@ -275,7 +277,7 @@ def make(
         "years": [int(y) for y in years],
         "state_year": year,
         "state_at_origin": {power: TIERS[int(t)] for power, t in zip(POWERS, begun, strict=True)},
-        "state_rule": f"{STATE_RULE}; the record's at the end of state_year, the last year it states at the origin",
+        "state_rule": f"{STATE_RULE}: at the end of state_year, with the changes of the origin's year dated before it",
         "after_origin": VARIANT_NOTES[VARIANT],
         "forecast": _per_year(f.probs[:, window], f.rise[:, window], years, fall),
         "baselines": {name: _per_year(probs[name][:, window], chances[name][:, window], years) for name in BASELINES},
