@@ -442,3 +442,15 @@ def test_a_forecast_of_the_first_format_is_still_graded(tmp_path):
     done = run_cli("score", REPO / "docs" / "forecast" / "forecast.json", rec)
     assert done.returncode == 0, done.stderr
     assert "Forecast from the end of 2025 graded on 2026-2026 (0 rises in 3 power-years)" in done.stdout
+
+
+def test_forecast_refuses_a_bad_posterior_or_record_naming_the_file_and_field(tmp_path):
+    (tmp_path / "posterior.csv").write_text("a,b\n", encoding="utf-8")
+    (tmp_path / "record.yaml").write_text("years: [2000, 1990]\n", encoding="utf-8")
+    for flags, expected in (
+        (("--parameters", tmp_path / "posterior.csv"), f"{tmp_path / 'posterior.csv'}:1: header: expected weight"),
+        (("--record", tmp_path / "record.yaml"), f"{tmp_path / 'record.yaml'}: years: expected the last year after"),
+    ):
+        done = run_cli("forecast", "--origin", "2016-01", "--to", "2017-12", *flags, "--out", tmp_path / "x")
+        assert done.returncode == 2 and expected in done.stderr, done.stderr
+        assert done.stderr.count("\n") == 1 and not (tmp_path / "x").exists()
