@@ -27,6 +27,17 @@ def year_end_steps(calendar: Calendar, years: np.ndarray, recorded: int) -> np.n
     return np.where((steps >= 0) & (steps < recorded), steps, -1)
 
 
+def year_start_steps(calendar: Calendar, years: np.ndarray, recorded: int) -> np.ndarray:
+    """Index into a trajectory of each year's start, -1 where not simulated.
+
+    A run that starts within a year (a quarterly origin) has that year's start at its own: entry 0, the state it
+    was given, which is the state at the end of the year before.
+    """
+    steps = np.array([calendar.step_of(Month(int(y), 1)) for y in years])
+    ends = year_end_steps(calendar, years, recorded)
+    return np.where((steps < 0) & (ends >= 0), 0, np.where((steps >= 0) & (steps < recorded), steps, -1))
+
+
 def tier_distribution(tier: np.ndarray, calendar: Calendar, years: np.ndarray) -> np.ndarray:
     """Share of runs in each tier per power and year, (powers, years, len(TIERS)); NaN for years not simulated.
 
@@ -50,7 +61,7 @@ def rise_share(tier: np.ndarray, calendar: Calendar, years: np.ndarray) -> np.nd
     (the first simulated year is set against the start).
     """
     at = year_end_steps(calendar, years, tier.shape[0])
-    before = year_end_steps(calendar, years - 1, tier.shape[0])
+    before = year_start_steps(calendar, years, tier.shape[0])
     out = np.full((tier.shape[2], len(years)), np.nan)
     for j, (k, b) in enumerate(zip(at, before, strict=True)):
         if k >= 0 and b >= 0:

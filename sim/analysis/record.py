@@ -64,6 +64,20 @@ class Record:
     arms_imports: tuple[ArmsPeriod, ...] = ()
     arms_years: tuple[ArmsYear, ...] = ()  # the yearly series the periods are summed from
     baselines_from: int | None = None  # the first year the baselines are fitted on (None: the record's first)
+    months: np.ndarray | None = None  # (powers, years): the month a spell starts in its year, 0 if not dated
+
+    def state_at(self, year: int, month: int) -> np.ndarray:
+        """Each power's tier known at the start of ``month`` of ``year``.
+
+        The tier at the end of the year before, or the spell of ``year`` itself if it is dated before ``month``
+        (an undated one is known at the year's end).
+        """
+        before = self.tiers[:, int(np.flatnonzero(self.years == year - 1)[0])]
+        inside = np.flatnonzero(self.years == year)
+        if self.months is None or not inside.size:
+            return before.copy()
+        dated = self.months[:, inside[0]]
+        return np.where((dated > 0) & (dated < month), self.tiers[:, inside[0]], before)
 
     @property
     def russian_arms_share(self) -> tuple[Period, ...]:
@@ -115,7 +129,8 @@ def _load(path: Path) -> Record:
     spells = raw.get("tiers")
     if not isinstance(spells, dict) or set(spells) != set(POWERS):
         raise RecordError(path, "tiers", f"expected a list of spells for each of {', '.join(POWERS)}")
-    tiers = np.stack([_tiers(path, p, spells[p], span, raw.get("sources") or {}) for p in POWERS])
+    read = [_tiers(path, p, spells[p], span, raw.get("sources") or {}) for p in POWERS]
+    tiers, months = np.stack([t for t, _ in read]), np.stack([m for _, m in read])
     arms_years, arms = _arms_imports(path, raw.get("arms_imports"), raw.get("sources") or {})
     scored = [(p.first, p.last) for p in arms if p.scored]
     for (a, b), (c, d) in itertools.pairwise(scored):
@@ -124,14 +139,19 @@ def _load(path: Path) -> Record:
     since = raw.get("baselines_from", years[0])
     if isinstance(since, bool) or not isinstance(since, int) or not years[0] <= since <= years[1]:
         raise RecordError(path, "baselines_from", f"expected a year within {years[0]}-{years[1]}, got {since!r}")
-    return Record(span, tiers, arms, arms_years, since)
+    return Record(span, tiers, arms, arms_years, since, months)
 
 
-def _tiers(path: Path, power: str, spells: object, span: np.ndarray, sources: dict) -> np.ndarray:
-    """The power's tier index in each year of ``span``, from the file's ``spells`` (each from a year on)."""
+def _tiers(path: Path, power: str, spells: object, span: np.ndarray, sources: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The power's tier index in each year of ``span``, from the file's ``spells`` (each from a year on).
+
+    And the month each spell starts in its first year (``month``, if the spell gives it; 0 if not), so that a
+    forecast from within that year knows a change dated before it.
+    """
     if not isinstance(spells, list) or not spells:
         raise RecordError(path, f"tiers.{power}", "expected a list of spells")
     out = np.full(len(span), -1)
+    months = np.zeros(len(span), dtype=int)
     previous = None
     for i, spell in enumerate(spells):
         field = f"tiers.{power}[{i}]"
@@ -147,9 +167,15 @@ def _tiers(path: Path, power: str, spells: object, span: np.ndarray, sources: di
             raise RecordError(path, f"{field}.from", f"expected a year after {previous}, got {first}")
         if tier not in TIERS:
             raise RecordError(path, f"{field}.tier", f"expected one of {', '.join(TIERS)}, got {tier!r}")
+        month = spell.get("month", 0)
+        if previous is not None and "month" in spell and (type(month) is not int or not 1 <= month <= 12):
+            raise RecordError(path, f"{field}.month", f"expected the month the spell starts, 1 to 12, got {month!r}")
+        if previous is None and "month" in spell:
+            raise RecordError(path, f"{field}.month", "expected no month on the first spell: it holds from the start")
         out[span >= first] = TIERS.index(tier)
+        months[span == first] = month
         previous = first
-    return out
+    return out, months
 
 
 def _arms_imports(path: Path, section: object, sources: dict) -> tuple[tuple[ArmsYear, ...], tuple[ArmsPeriod, ...]]:

@@ -1,6 +1,8 @@
 """Rolling-origin forecasts: the model restarted from the recorded state, scored on the years after each origin.
 
-A forecast from origin ``O`` is what an analyst at the end of year ``O`` could have run:
+A forecast from origin ``O`` is what an analyst at the end of year ``O`` could have run (a quarterly origin, a
+later quarter's first month of year ``O + 1``, is the same but for what happened in that year before it: see
+``start_of``):
 
 - **the state at the origin is the record's**: each tie's partnership tier is the record's for year ``O``
   (``sim/data/record.yaml``), and its depth (alignment) is set by a rule fixed before any score was seen,
@@ -69,6 +71,7 @@ from sim.model.reach import ReachError, read_file
 from sim.runs.scenario import EventSpec, Scenario
 
 ORIGINS = (1996, 2000, 2004, 2008, 2012, 2016, 2020)  # every four years from 1996
+QUARTER_STARTS = (1, 4, 7, 10)  # the months a quarterly origin may be: the model's steps are quarters
 VARIANTS = ("without", "with")  # post-origin exogenous events and data
 TIE_EVENTS = ("summit", "treaty_ends")  # act on the ties themselves: the recorded state holds their effect
 RATE_EVENTS = ("tariff",)  # the catalogue's magnitude is a rate, stated with the fact
@@ -187,16 +190,34 @@ def band_middle(parameters: ParameterSet, tier: int) -> float:
     return (lines[tier] + lines[tier + 1]) / 2
 
 
-def origin_state(record: Record, origin: int, parameters: ParameterSet) -> dict[str, float]:
-    """The parameter overrides that start each tie at the record's tier for ``origin``, its depth by the rule."""
+def origin_state(record: Record, origin: int, parameters: ParameterSet, month: int = 1) -> dict[str, float]:
+    """The parameter overrides that start each tie at the record's tier for ``origin``, its depth by the rule.
+
+    ``month``, for a quarterly origin in the year after ``origin``: a change of that year the record dates
+    before it is known (``Record.state_at``).
+    """
     if not record.years[0] <= origin < record.years[-1]:
         raise ValueError(f"expected an origin within {record.years[0]}-{record.years[-1] - 1}, got {origin}")
-    column = record.tiers[:, int(np.flatnonzero(record.years == origin)[0])]
+    column = record.state_at(origin + 1, month)
     state = {}
     for p, tier in zip(POWERS, column.tolist(), strict=True):
         state[f"hedger.tier.{p}"] = float(tier)
         state[f"hedger.alignment.{p}"] = round(band_middle(parameters, tier), 6)
     return state
+
+
+def start_of(origin: int | Month) -> Month:
+    """The first month a forecast from ``origin`` runs: January after the year ``origin``, or the quarter it names.
+
+    An origin given as a month is the start of a quarter: the run starts there, every fact dated before it is
+    known, and the state is the record's at the end of the year before, with the changes of the origin's own
+    year that the record dates before it (``Record.state_at``). ValueError for a month that starts no quarter.
+    """
+    if not isinstance(origin, Month):
+        return Month(origin + 1, 1)
+    if origin.month not in QUARTER_STARTS:
+        raise ValueError(f"expected an origin at a quarter's first month (01, 04, 07 or 10), got {origin}")
+    return origin
 
 
 def _in_effect_at(spec: EventSpec, start: Month) -> bool:
@@ -231,25 +252,26 @@ def _held_world(scenario: Scenario, origin: int, series: str | Path | None) -> l
 def restart(
     scenario: Scenario,
     record: Record,
-    origin: int,
+    origin: int | Month,
     *,
     post: bool,
     series: str | Path | None = None,
     facts: Facts | None = None,
 ) -> Scenario:
-    """The history scenario restarted at the end of year ``origin`` from the recorded state.
+    """The history scenario restarted at ``origin`` (the end of a year, or a quarter: ``start_of``) from the record.
 
     ``scenario`` is the history scenario as loaded (without its world from data); ``post`` adds what happened
     after the origin (the facts, the data series). Raises ValueError for an origin outside the record or before
     the facts' first year less one.
     """
     facts = facts or load_facts()
-    start = Month(origin + 1, 1)
+    start = start_of(origin)
+    year = start.year - 1  # the last year the record states at the start
     if start < facts.covers_from:
         raise ValueError(
             f"expected an origin from {facts.covers_from.year - 1} (the facts cover events from {facts.covers_from})"
         )
-    state = origin_state(record, origin, scenario.resolved_parameters)
+    state = origin_state(record, year, scenario.resolved_parameters, start.month)
     params = scenario.resolved_parameters.with_overrides(state)
     params = dataclasses.replace(params, time={**params.time, "start": str(start)})
     params.check()
@@ -258,7 +280,7 @@ def restart(
     after = [e for e in facts.events if e.at >= start] if post else []
     restarted = dataclasses.replace(
         scenario,
-        name=f"{scenario.name}, from the end of {origin}",
+        name=f"{scenario.name}, from " + (f"the end of {year}" if start.month == 1 else str(start)),
         start=start,
         parameters={**scenario.parameters, **state},
         parameter_set=params,
@@ -266,7 +288,7 @@ def restart(
     )
     if post:
         return with_world(restarted, series)
-    held = _held_world(restarted, origin, series)
+    held = _held_world(restarted, year, series)
     return dataclasses.replace(restarted, events=sorted([*restarted.events, *held], key=lambda e: e.at))
 
 
@@ -277,7 +299,8 @@ def restart(
 class Forecast:
     """A forecast from an origin: per power and record year the tier distribution and the chance of a rise.
 
-    The years up to the origin are the record's (known, certain); the years after it are the runs'.
+    The years up to the origin are the record's (known, certain); the years after it are the runs'. ``origin``
+    is the last year the record states at the start (for a quarterly origin, the year before its own).
     """
 
     origin: int
@@ -290,7 +313,7 @@ class Forecast:
 def forecast(
     scenario: Scenario,
     record: Record,
-    origin: int,
+    origin: int | Month,
     *,
     post: bool,
     runs: int,
@@ -308,29 +331,36 @@ def forecast(
     if prepare is not None:
         restarted = prepare(restarted)
     trajectories, _ = simulate(restarted, runs, seed)
-    years, known = record.years, record.years <= origin
+    year = restarted.start.year - 1
+    years, known = record.years, record.years <= year
     probs = tier_distribution(trajectories["tier"], restarted.calendar, years)
     rise = rise_share(trajectories["tier"], restarted.calendar, years)
     if np.isnan(probs[:, ~known]).any():
         raise ValueError(f"the run from {restarted.start} does not reach the record's end, {years[-1]}")
     probs[:, known] = certain(record.tiers)[:, known]
     rise[:, known] = rises(record.tiers)[:, known]
-    return Forecast(origin, post, probs, rise, restarted)
+    return Forecast(year, post, probs, rise, restarted)
 
 
-def baselines(record: Record, origin: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
+def baselines(
+    record: Record, origin: int, state: np.ndarray | None = None
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], dict]:
     """The baselines' forecasts from ``origin``, fitted on the record up to it: tiers, chances of a rise, the hazard.
 
-    Returns (tier distributions, chances of a rise, the hazard's report), each forecast by name.
+    ``state``, each power's tier at a quarterly origin within the next year, if it differs from the record's
+    for ``origin`` (a change dated before it): persistence carries it and the hazard starts from it; the fits
+    are the record's years to ``origin`` all the same. Returns (tier distributions, chances of a rise, the
+    hazard's report), each forecast by name.
     """
     tiers, years = record.tiers, record.years
     window = years > origin
     since = record.baselines_from or int(years[0])
     hazard = fit_hazard(tiers, years, (years <= origin) & (years >= since))
-    hazard_probs, hazard_rise = hazard_forecast(tiers, years, window, hazard)
+    start = tiers if state is None else np.where((years == origin)[None, :], state[:, None], tiers)
+    hazard_probs, hazard_rise = hazard_forecast(start, years, window, hazard)
     forecasts = {
         "hazard": hazard_probs,
-        "persistence": persistence(tiers, years, window),
+        "persistence": persistence(start, years, window),
         "trend": trend(tiers, years, window, since),
     }
     chances = {"hazard": hazard_rise} | {k: path_rises(forecasts[k]) for k in ("persistence", "trend")}

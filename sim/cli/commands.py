@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # the command's own imports load these when it runs: --versio
     from sim.analysis.posterior import Posterior
     from sim.analysis.record import Record
     from sim.analysis.rolling import Facts
+    from sim.model.calendar import Month
     from sim.runs import explore
     from sim.runs.scenario import Scenario
     from sim.runs.tally import StrategyTally
@@ -458,38 +459,97 @@ def _rolling(args: argparse.Namespace) -> int:
     return 0
 
 
+def _month(flag: str, text: str, expected: str) -> Month:
+    """The month a flag gives as YYYY-MM; a UsageError naming the flag and ``expected`` otherwise."""
+    from sim.model.calendar import Month
+
+    shown = text if len(text) <= 30 else text[:30] + "…"
+    try:
+        if len(text.strip()) > 7:  # YYYY-MM: nothing longer is converted
+            raise ValueError
+        return Month.parse(text)
+    except ValueError:
+        raise UsageError(f"{flag}: expected {expected}, got {shown!r}") from None
+
+
+def _forecast_span(args: argparse.Namespace, record: Record, first: int) -> tuple[Month, int]:
+    """The origin (a quarter's first month within the record) and the last forecast year the flags give."""
+    from sim.analysis.forecasting import DEFAULT_YEARS
+    from sim.analysis.rolling import QUARTER_STARTS
+    from sim.model.calendar import Month
+
+    quarter = "a quarter's first month, YYYY-01, -04, -07 or -10 (2016-01: from the end of 2015)"
+    origin = Month(int(record.years[-1]) + 1, 1) if args.origin is None else _month("--origin", args.origin, quarter)
+    if origin.month not in QUARTER_STARTS:
+        raise UsageError(f"--origin: expected {quarter}, got {origin}")
+    earliest, latest = Month(first + 1, 1), Month(int(record.years[-1]) + 1, 1)
+    if not earliest <= origin <= latest:
+        raise UsageError(
+            f"--origin: expected a month from {earliest} to {latest}, within the record ({record.years[0]}-"
+            f"{record.years[-1]}) and the dated facts; got {origin}"
+        )
+    end = "the end of a year, YYYY-12 (the record states each year's tiers at its end)"
+    if args.to is None:
+        last = origin.year + DEFAULT_YEARS - 1
+        if args.with_events and last > record.years[-1]:
+            raise UsageError(
+                f"--with-events: expected an origin and --to within the record (the facts and data end with "
+                f"{record.years[-1]}); the forecast runs to {last}-12 by default"
+            )
+        return origin, last
+    to = _month("--to", args.to, end)
+    if to.month != 12:
+        raise UsageError(f"--to: expected {end}, got {to}")
+    if not origin.year <= to.year <= origin.year + 50:
+        raise UsageError(
+            f"--to: expected the end of a year from the origin's on, {origin.year}-12 to "
+            f"{origin.year + 50}-12; got {to}"
+        )
+    if args.with_events and to.year > record.years[-1]:
+        raise UsageError(
+            f"--to: with --with-events, expected a year the record covers (the facts and data end with it), "
+            f"at most {record.years[-1]}-12; got {to}"
+        )
+    return origin, to.year
+
+
 def cmd_forecast(args: argparse.Namespace) -> int:
     """``bamboo forecast``: a sealed forecast from the recorded state at the origin; forecast.json."""
-    from sim.analysis.forecasting import DEFAULT_YEARS, dumps, make, summary_lines
-    from sim.analysis.record import default_path as record_path
+    from sim.analysis.forecasting import dumps, make, summary_lines
+    from sim.model.calendar import Month
     from sim.outputs import plots
     from sim.runs.results import file_hashes, write_json
 
     record, scenario, facts, path, first = _restart_inputs(args)
-    origin = int(record.years[-1]) if args.origin is None else args.origin
-    if not first <= origin <= record.years[-1]:
-        raise UsageError(f"--origin: expected a year within {first}-{record.years[-1]}, got {origin}")
-    last = origin + DEFAULT_YEARS if args.to is None else args.to
-    if not origin < last <= origin + 50:
-        raise UsageError(f"--to: expected a year after the origin {origin}, at most {origin + 50}; got {last}")
+    origin, last = _forecast_span(args, record, first)
     if scenario.start.year > first:
         raise UsageError(f"{path}: the scenario must run from {first} or before")
     prepare = _preparer(scenario, args.parameters)
 
     runs = args.runs or scenario.runs
     seed = scenario.seed if args.seed is None else args.seed
+    span = dataclasses.replace(scenario, start=origin, horizon=Month(last + 1, 1))
+    limits.check_held(span.steps, runs)  # the forecast keeps every run's record at once, as the hindcast
     target = jobs.folder(args.out, Path("results") / "forecast", args.force)
     jobs.warn(scenario, _say(args))
     inputs = {
         "scenario": str(path),
         "record": str(args.record) if args.record else "sim/data/record.yaml",
-        "record_sha256": jobs.sha256(args.record or record_path()),
         "parameters": str(args.parameters) if args.parameters else "the defaults (uncalibrated)",
         "parameters_sha256": jobs.sha256(args.parameters),
     }
     with _failing(ValueError):
         document = make(
-            scenario, record, origin, last, runs=runs, seed=seed, facts=facts, prepare=prepare, inputs=inputs
+            scenario,
+            record,
+            origin,
+            last,
+            runs=runs,
+            seed=seed,
+            facts=facts,
+            prepare=prepare,
+            inputs=inputs,
+            post_origin=args.with_events,
         )
     with output.staged(target) as staging:
         (staging / "forecast.json").write_text(dumps(document), encoding="utf-8")

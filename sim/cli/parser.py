@@ -200,10 +200,26 @@ def parser() -> argparse.ArgumentParser:
     )
 
     fc = sub.add_parser("forecast", help="a sealed forecast from the recorded state at an origin (forecast.json)")
+    # --origin and --to are read as text and checked with the record at hand, so that a bad one is one line
     fc.add_argument(
-        "--origin", type=_whole(1800, 2200), default=None, help="the last recorded year (default: the record's last)"
+        "--origin",
+        default=None,
+        metavar="YYYY-MM",
+        help="the first month forecast, a quarter's (01, 04, 07, 10): the state and the facts as known before it "
+        "(default: the month after the record's last year)",
     )
-    fc.add_argument("--to", type=_whole(1800, 2200), default=None, help="the last forecast year (default origin + 3)")
+    fc.add_argument(
+        "--to",
+        default=None,
+        metavar="YYYY-12",
+        help="the last month forecast, the end of a year (default: the end of the origin's year + 2)",
+    )
+    fc.add_argument(
+        "--with-events",
+        action="store_true",
+        help="also the with variant: the dated facts after the origin, the drivers following the data "
+        "(for years the record covers)",
+    )
     fc.add_argument(
         "--scenario", type=Path, default=None, help="history scenario (default: scenarios/history_1986_2025.yaml)"
     )

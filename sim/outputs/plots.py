@@ -551,8 +551,11 @@ def forecast(document: dict) -> Figure:
 
     One panel per power: the share of runs in each tier at each forecast year's end, stacked; a last panel:
     Russia's share of the arms delivered (5-95% and 25-75% of runs, the median) beside its persistence and
-    climatology baselines, and the hedging index's median and 5-95%.
+    climatology baselines, and the hedging index's median and 5-95%; with the ``with`` variant, the share's median
+    with the events after the origin too (its tiers are in the file and graded, not drawn).
     """
+    from sim.analysis.forecasting import origin_label
+
     years = [int(y) for y in document["years"]]
     tiers = [t for t in TIER_LABELS if t != "alliance"]
     shades = plt.get_cmap("Greens")(np.linspace(0.15, 0.85, len(tiers)))
@@ -590,12 +593,24 @@ def forecast(document: dict) -> Figure:
             if shares:
                 held = [shares[str(y)]["0.5"] for y in years]
                 ax.plot(years, held, color=COLOURS["RU"], linestyle=style, label=f"arms share: {baseline}")
+        post = document.get("with")
+        if post:
+            mid, _ = band("russian_arms_share", post["observables"], "0.5", "0.5")
+            ax.plot(
+                years,
+                mid,
+                color=COLOURS["RU"],
+                linestyle="-.",
+                marker="o",
+                markerfacecolor="none",
+                label="arms share with the events: median",
+            )
         ax.legend(fontsize=7, loc="center left")
     ax.set_ylim(0, 1.05)
     ax.set_xticks(years)
     ax.set_title("Observables, by year", fontsize=9)
     fig.suptitle(
-        f"Forecast from the end of {document['origin']} ({document['runs']:,} runs, seed {document['seed']}; "
+        f"Forecast from {origin_label(document)} ({document['runs']:,} runs, seed {document['seed']}; "
         f"sealed {document['sha256'][:12]}…)",
         fontsize=10,
     )

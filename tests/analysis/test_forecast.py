@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 
+import numpy as np
 import pytest
 import yaml
 from conftest import run_cli
@@ -12,7 +13,7 @@ from conftest import run_cli
 from sim.analysis.forecasting import FORMAT, seal
 from sim.analysis.record import default_path as record_path
 from sim.analysis.record import load_record
-from sim.analysis.rolling import forecast, scored
+from sim.analysis.rolling import baselines, forecast, scored
 from sim.model.domain import POWERS, TIERS
 from sim.runs.scenario import SHIPPED, load_scenario
 
@@ -47,7 +48,7 @@ def hand_forecast() -> dict:
     """
     document = {
         "format": FORMAT,
-        "origin": 2025,
+        "origin": "2026-01",
         "years": list(YEARS),
         "state_at_origin": START,
         "forecast": block(0.5, 0.5),
@@ -152,30 +153,38 @@ def without_made(path) -> str:
     return "".join(line for line in path.read_text().splitlines(True) if not line.lstrip().startswith('"made"'))
 
 
-def test_forecast_twice_same_bytes_but_made(tmp_path):
-    """From the shipped state (the record's last year), twice: the same file but for ``made``, the seal checks."""
-    for name in ("a", "b"):
-        done = run_cli("forecast", "--runs", "8", "--seed", "5", "--to", "2027", "--out", tmp_path / name, "--quiet")
+@pytest.mark.parametrize(
+    ("flags", "origin", "years"),
+    [
+        (("--to", "2027-12"), "2026-01", [2026, 2027]),
+        (("--origin", "2016-07", "--to", "2017-12"), "2016-07", [2016, 2017]),
+    ],
+)
+def test_forecast_twice_same_bytes_but_made(tmp_path, flags, origin, years):
+    """From the shipped state or a past quarter, twice: the same file but for ``made``; another seed differs."""
+    for name, seed in (("a", "5"), ("b", "5"), ("c", "6")):
+        done = run_cli("forecast", *flags, "--runs", "8", "--seed", seed, "--out", tmp_path / name, "--quiet")
         assert done.returncode == 0, done.stderr
     a, b = tmp_path / "a" / "forecast.json", tmp_path / "b" / "forecast.json"
-    assert without_made(a) == without_made(b)
+    assert without_made(a) == without_made(b) != without_made(tmp_path / "c" / "forecast.json")
     document = json.loads(a.read_text())
     assert document["sha256"] == seal(document) == json.loads(b.read_text())["sha256"]
-    assert (document["origin"], document["years"], document["runs"], document["seed"]) == (2025, [2026, 2027], 8, 5)
+    assert (document["origin"], document["years"], document["runs"], document["seed"]) == (origin, years, 8, 5)
+    assert document["state_year"] == years[0] - 1 and "with" not in document
     for power in POWERS:
-        for year in ("2026", "2027"):
+        for year in map(str, years):
             entry = document["forecast"][power][year]
             assert sum(entry["tiers"].values()) == pytest.approx(1.0)
             assert 0.0 <= entry["rise"] <= 1.0 and 0.0 <= entry["fall"] <= 1.0
-    assert sum(document["outcomes"]["2027"].values()) == pytest.approx(1.0)
+    assert sum(document["outcomes"][str(years[-1])].values()) == pytest.approx(1.0)
     assert set(document["baselines"]) == {"hazard", "persistence", "trend"}
     assert len(document["scenario_sha256"]) == 64 and document["parameters_sha256"] is None
 
 
 def test_forecast_from_2016_scores_as_the_rolling_origin_hindcast(tmp_path):
-    """One machinery: a forecast from 2016 graded on the record gives sim.analysis.rolling's scores at that origin."""
+    """One machinery: a forecast from 2017-01 (the end of 2016) graded on the record gives rolling's scores there."""
     done = run_cli(
-        "forecast", "--origin", "2016", "--to", "2025", "--runs", "12", "--seed", "9", "--out", tmp_path / "f"
+        "forecast", "--origin", "2017-01", "--to", "2025-12", "--runs", "12", "--seed", "9", "--out", tmp_path / "f"
     )
     assert done.returncode == 0, done.stderr
     graded = run_cli("score", tmp_path / "f" / "forecast.json", record_path(), "--out", tmp_path / "g")
@@ -190,11 +199,28 @@ def test_forecast_from_2016_scores_as_the_rolling_origin_hindcast(tmp_path):
     assert report["hazard"] == expected["hazard"]
 
 
-def test_forecast_refuses_a_bad_origin(tmp_path):
-    done = run_cli("forecast", "--origin", "2030", "--out", tmp_path / "x")
-    assert done.returncode == 2 and "--origin" in done.stderr and not (tmp_path / "x").exists()
-    done = run_cli("forecast", "--origin", "2020", "--to", "2020", "--out", tmp_path / "y")
-    assert done.returncode == 2 and "--to" in done.stderr
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (("--origin", "2016-02"), "--origin: expected a quarter's first month"),
+        (("--origin", "2016"), "--origin: expected a quarter's first month"),
+        (("--origin", "16-01-01"), "--origin: expected a quarter's first month"),
+        (("--origin", "9" * 40), "--origin: expected a quarter's first month"),
+        (("--origin", "1990-01"), "--origin: expected a month from 1996-01 to 2026-01"),
+        (("--origin", "2026-04"), "--origin: expected a month from 1996-01 to 2026-01"),
+        (("--origin", "2016-04", "--to", "2015-12"), "--to: expected the end of a year from the origin's on, 2016-12"),
+        (("--origin", "2016-01", "--to", "2019-06"), "--to: expected the end of a year, YYYY-12"),
+        (("--to", "2027"), "--to: expected the end of a year, YYYY-12"),
+        (("--origin", "2016-01", "--to", "2026-12", "--with-events"), "--to: with --with-events, expected a year"),
+        (("--with-events",), "--with-events: expected an origin and --to within the record"),
+    ],
+)
+def test_forecast_refuses_a_bad_origin_or_end(tmp_path, flags, expected):
+    """Exit 2, one line naming the flag and what was expected, no traceback, nothing written."""
+    done = run_cli("forecast", *flags, "--runs", "4", "--out", tmp_path / "x")
+    assert done.returncode == 2, done.stderr
+    assert expected in done.stderr and "Traceback" not in done.stderr
+    assert done.stderr.count("\n") == 1 and not (tmp_path / "x").exists()
 
 
 def test_the_committed_forecasts_of_the_shipped_state_are_still_sealed():
@@ -281,3 +307,150 @@ def test_a_forecast_carries_quantiles_of_the_arms_share_and_the_hedging_index(tm
     shares = [y.tiv.get("RU", 0) / y.total for y in RECORD.arms_years if y.year <= 2025 and y.total > 0]
     persistence = block["baselines"]["russian_arms_share"]["persistence"][str(document["years"][0])]
     assert persistence["0.5"] == pytest.approx(shares[-1])  # the last recorded year's share, carried on
+
+
+# -- forecasts from a past origin: graded against the shipped record ----------------------------------------------
+def test_a_forecast_from_a_past_quarter_is_graded_on_the_record_beside_the_baselines(tmp_path):
+    """From 2016-01 to 2019-12, with the post-origin events too: graded on the record's 2016-2019, both variants.
+
+    The variant without the events is the forecast made without ``--with-events``, byte for byte.
+    """
+    flags = ("--origin", "2016-01", "--to", "2019-12", "--runs", "12", "--seed", "3", "--quiet")
+    done = run_cli("forecast", *flags, "--with-events", "--out", tmp_path / "f")
+    assert done.returncode == 0, done.stderr
+    assert run_cli("forecast", *flags, "--out", tmp_path / "plain").returncode == 0
+    document = json.loads((tmp_path / "f" / "forecast.json").read_text())
+    plain = json.loads((tmp_path / "plain" / "forecast.json").read_text())
+    assert document["forecast"] == plain["forecast"] and document["observables"] == plain["observables"]
+    assert (document["origin"], document["state_year"], document["years"]) == (
+        "2016-01",
+        2015,
+        [2016, 2017, 2018, 2019],
+    )
+    assert document["state_at_origin"] == {
+        "US": "comprehensive",
+        "CN": "comprehensive_strategic",
+        "RU": "comprehensive_strategic",
+    }
+    post = document["with"]
+    assert [e["at"] for e in post["events"]] == ["2016-04", "2019-07"]  # the facts dated 2016-2019
+    assert set(post) == {"after_origin", "events", "forecast", "outcomes", "observables"}
+
+    graded = run_cli("score", tmp_path / "f" / "forecast.json", record_path(), "--out", tmp_path / "g")
+    assert graded.returncode == 0, graded.stderr
+    assert "Forecast from 2016-01 graded on 2016-2019 (0 rises in 12 power-years)" in graded.stdout
+    assert "  with post-origin events (" in graded.stdout
+    report = json.loads((tmp_path / "g" / "score.json").read_text())
+    assert (report["origin"], report["years"], report["power_years"]) == ("2016-01", "2016-2019", 12)
+    for variant in (report, report["with"]):
+        for measure in ("brier", "rps"):
+            assert set(variant[measure]["scores"]) == {"model", "hazard", "persistence", "trend"}
+            assert set(variant[measure]["skill"]) == {"hazard", "persistence", "trend"}
+        assert variant["russian_arms_share"]["years"] == [2016, 2017, 2018, 2019]
+    # the baselines are the ones fitted on the record to 2015, as the rolling-origin hindcast fits them
+    assert report["hazard"] == json.loads(json.dumps(baselines(RECORD, 2015)[2]))
+
+
+def record_copy(folder, change=None):
+    """The shipped record (and the arms series beside it) in ``folder``, each power's spells passed to ``change``."""
+    import shutil
+
+    folder.mkdir()
+    raw = yaml.safe_load(record_path().read_text(encoding="utf-8"))
+    if change:
+        change(raw["tiers"])
+    (folder / "record.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    shutil.copy(record_path().parent / raw["arms_imports"]["file"], folder)
+
+
+def test_a_forecast_reads_nothing_the_record_holds_after_its_origin(tmp_path, monkeypatch):
+    """From 2016-04: the record changed from the origin on (in its own year, dated after it, or later), the same bytes.
+
+    Changed before it, the forecast differs: Russia's upgrade moved from 2012 to 2010 (the baselines are fitted
+    on those years), or a change of 2016 dated February (the state at the origin).
+    """
+
+    def later(tiers):
+        tiers["US"].insert(2, tiers["US"][1] | {"from": 2016, "month": 5, "tier": "strategic"})  # after 2016-04
+        tiers["US"][-1]["from"] = 2020  # the CSP of 2023, three years earlier
+        tiers["CN"].append(tiers["CN"][-1] | {"from": 2019, "tier": "alliance"})
+
+    def undated(tiers):
+        tiers["US"].insert(2, {k: v for k, v in tiers["US"][1].items() if k != "month"} | {"from": 2016})
+
+    def earlier(tiers):
+        tiers["RU"][-1]["from"] = 2010
+
+    def february(tiers):
+        tiers["US"].insert(2, tiers["US"][1] | {"from": 2016, "month": 2, "tier": "strategic"})
+
+    made = {}
+    changes = (("shipped", None), ("later", later), ("undated", undated), ("earlier", earlier), ("february", february))
+    for name, change in changes:
+        record_copy(tmp_path / name, change)
+        monkeypatch.chdir(tmp_path / name)  # the same record path, as the forecast names it, in each
+        flags = ("--origin", "2016-04", "--to", "2017-12", "--runs", "6", "--seed", "2", "--quiet")
+        done = run_cli("forecast", *flags, "--record", "record.yaml", "--out", "out")
+        assert done.returncode == 0, done.stderr
+        made[name] = without_made(tmp_path / name / "out" / "forecast.json")
+    assert load_record(tmp_path / "later" / "record.yaml").tiers.tolist() != RECORD.tiers.tolist()
+    assert made["later"] == made["undated"] == made["shipped"]  # an undated change is known at its year's end
+    assert made["earlier"] != made["shipped"] != made["february"]
+    assert json.loads(made["february"])["state_at_origin"]["US"] == "strategic"
+
+
+def test_a_quarterly_origin_knows_the_facts_dated_before_it_and_the_state_of_the_year_before():
+    """From 2016-07, the arms diversification of 2016-04 is known (from the start); from 2016-04 it is not.
+
+    The record's changes of the origin's year likewise: the US comprehensive partnership of July 2013 is the
+    state from 2013-10 on, the persistence baseline's too, and not from 2013-07.
+    """
+    from sim.analysis.rolling import restart, start_of
+    from sim.model.calendar import Month
+
+    july = restart(history(), RECORD, Month(2016, 7), post=False)
+    april = restart(history(), RECORD, Month(2016, 4), post=False)
+    assert july.start == Month(2016, 7) and april.start == Month(2016, 4)
+    assert [e.at for e in july.events if e.type == "arms_diversification"] == [Month(2016, 7)]
+    assert not [e for e in april.events if e.type == "arms_diversification"]
+    assert [
+        e.at for e in restart(history(), RECORD, Month(2016, 4), post=True).events if e.type == "arms_diversification"
+    ] == [Month(2016, 4)]
+    # the state is the record's at the end of 2015, as for the origin 2015 (the end of that year)
+    assert {k: v for k, v in july.parameters.items() if k.startswith("hedger.")} == {
+        k: v for k, v in restart(history(), RECORD, 2015, post=False).parameters.items() if k.startswith("hedger.")
+    }
+    with pytest.raises(ValueError, match="quarter's first month"):
+        start_of(Month(2016, 5))
+    us = POWERS.index("US")
+    for month, tier in ((7, "none"), (10, "comprehensive")):
+        restarted = restart(history(), RECORD, Month(2013, month), post=False)
+        assert restarted.parameters["hedger.tier.US"] == TIERS.index(tier)
+        assert TIERS[RECORD.state_at(2013, month)[us]] == tier
+    persistence = baselines(RECORD, 2012, RECORD.state_at(2013, 10))[0]["persistence"]
+    assert TIERS[int(persistence[us, RECORD.years == 2013].argmax())] == "comprehensive"
+    # the first year's rise is set against the state the run started from, not left unknown
+    f = forecast(history(), RECORD, Month(2016, 7), post=False, runs=4, seed=1)
+    assert f.origin == 2015 and not np.isnan(f.rise[:, RECORD.years == 2016]).any()
+
+
+def test_a_forecast_of_the_first_format_is_still_graded(tmp_path):
+    """The forecasts sealed before quarterly origins (origin 2025, the end of the year) grade as they did."""
+    from conftest import REPO
+
+    rec = write_record(tmp_path / "record.yaml", (2026, 2026), {p: [(2026, "comprehensive_strategic")] for p in POWERS})
+    done = run_cli("score", REPO / "docs" / "forecast" / "forecast.json", rec)
+    assert done.returncode == 0, done.stderr
+    assert "Forecast from the end of 2025 graded on 2026-2026 (0 rises in 3 power-years)" in done.stdout
+
+
+def test_forecast_refuses_a_bad_posterior_or_record_naming_the_file_and_field(tmp_path):
+    (tmp_path / "posterior.csv").write_text("a,b\n", encoding="utf-8")
+    (tmp_path / "record.yaml").write_text("years: [2000, 1990]\n", encoding="utf-8")
+    for flags, expected in (
+        (("--parameters", tmp_path / "posterior.csv"), f"{tmp_path / 'posterior.csv'}:1: header: expected weight"),
+        (("--record", tmp_path / "record.yaml"), f"{tmp_path / 'record.yaml'}: years: expected the last year after"),
+    ):
+        done = run_cli("forecast", "--origin", "2016-01", "--to", "2017-12", *flags, "--out", tmp_path / "x")
+        assert done.returncode == 2 and expected in done.stderr, done.stderr
+        assert done.stderr.count("\n") == 1 and not (tmp_path / "x").exists()

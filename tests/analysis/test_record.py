@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 
+import numpy as np
 import pytest
 import yaml
 from conftest import normalise
@@ -76,6 +77,9 @@ def test_vietnams_arms_imports_name_the_main_suppliers_and_no_period_adds_up_to_
         (lambda raw: raw["tiers"]["US"][1].pop("flag"), "tiers.US[1].flag"),
         (lambda raw: raw["tiers"]["CN"][1].update(tier="ally"), "tiers.CN[1].tier"),
         (lambda raw: raw["tiers"]["RU"][2].update({"from": 1990}), "tiers.RU[2].from"),
+        (lambda raw: raw["tiers"]["US"][1].update(month=13), "tiers.US[1].month"),
+        (lambda raw: raw["tiers"]["US"][1].update(month="July"), "tiers.US[1].month"),
+        (lambda raw: raw["tiers"]["CN"][0].update(month=1), "tiers.CN[0].month"),
         (lambda raw: raw["tiers"]["RU"][0].update(source={"ref": "nobody", "quote": "x"}), "tiers.RU[0].source.ref"),
         (
             lambda raw: raw["arms_imports"]["periods"][0]["stated"]["RU"].update(value=92),
@@ -101,3 +105,12 @@ def test_a_bad_record_names_the_file_and_field(tmp_path, change, field):
     shutil.copyfile(default_path().parent / raw_arms_file(), tmp_path / raw_arms_file())  # the series it names
     with pytest.raises(RecordError, match=re.escape(f"{bad}: {field}:")):
         load_record(bad)
+
+
+def test_the_months_of_the_changes_date_what_a_quarterly_origin_knows():
+    """The US comprehensive partnership of July 2013: not known at the start of July, known at October's."""
+    r = load_record()
+    us, at = POWERS.index("US"), int(np.flatnonzero(r.years == 2013)[0])
+    assert r.months is not None and r.months[us, at] == 7
+    assert [TIERS[r.state_at(2013, m)[us]] for m in (1, 4, 7, 10)] == ["none", "none", "none", "comprehensive"]
+    assert (r.state_at(2014, 1) == r.tiers[:, at]).all()  # a January origin: the year before's end, as before

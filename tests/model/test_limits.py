@@ -209,6 +209,12 @@ def test_history_runs_are_sized_against_the_memory_before_work(tmp_path, monkeyp
         assert "about 8.0 GB is available, enough for 1" in err
 
 
+def test_forecast_runs_are_sized_against_the_memory_before_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(limits, "available", lambda: 8 * 10**9)
+    err = quickly_refused(tmp_path, "forecast", "--origin", "2016-04", "--to", "2019-12", "--runs", limits.MAX_RUNS)
+    assert f"--runs {limits.MAX_RUNS:,}: every run's record over 15 steps is kept at once" in err
+
+
 def test_calibrate_workers_are_at_most_the_processors(tmp_path):
     fast = ["--population", 10, "--generations", 1, "--reps", 1, "--minutes", 0.05]
     err = quickly_refused(tmp_path, "calibrate", "--workers", limits.processors() + 1, *fast)
