@@ -457,8 +457,7 @@ class ArmsDiversification(Event):
 class Competition(Event):
     """Competition between two great powers intensifies: each bears less of Vietnam's tie with the other."""
 
-    name = "competition"
-    targets = POWERS  # a contest between two powers: Vietnam is what is contested, never a party
+    name = "competition"  # a contest between two powers: Vietnam, never a party, is refused in the roles' words
 
 
 @register
