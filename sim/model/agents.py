@@ -282,7 +282,7 @@ class Hedger(Agent):
         step = self.model.world.scalars["step_size"][:, None]
         self.feasible_moves = self.feasible(self.alignment, step)
         self.choice = self.obey(self.choose(situation, step, self.feasible_moves), self.feasible_moves)
-        self.carry_out(self.choice, step)
+        self.carry_out(self.choice, step, self.leaps(situation, step, self.choice))
 
     def obey(self, choice: np.ndarray, feasible: np.ndarray) -> np.ndarray:
         """A move the policy forbids becomes the loosening it asks for, where that is allowed.
@@ -312,13 +312,41 @@ class Hedger(Agent):
         self.gain = self.gains(situation, step)
         return kernels.logit_choice(self.gain, step[:, 0], w.scalars["temperature"], w.inertia, feasible, self.noise())
 
-    def carry_out(self, choice: np.ndarray, step: np.ndarray) -> None:
+    def leaps(self, situation: Situation, step: np.ndarray, choice: np.ndarray) -> np.ndarray:
+        """The tiers beyond the next that Vietnam names where an upgrade falls due this quarter, (runs, powers).
+
+        An upgrade is a decision, not a notch: where a tie has pressed at its tier's ceiling long enough,
+        Vietnam names the tier whose floor it values most, weighing the move to each floor as it weighs any
+        move (``Situation.gains``: what the tie would bring, its rivals' displeasure as Vietnam believes their
+        lines, the costs of depth), within the Four No's. The record has such decisions (002: the US
+        partnership went "from comprehensive partnership to CSP level in September 2023" after an upgrade
+        held back "since 2018"; docs/ODD.md 7.6). Zero where no upgrade falls due or the next tier is best.
+        """
+        leap = np.zeros(self.tier.shape, dtype=np.int64)
+        s = self.model.world.scalars
+        levels, a, tier = self.levels(), self.alignment, self.tier
+        highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
+        top = np.take_along_axis(levels, tier + 1, axis=1)
+        due = (choice == DEEPEN) & (a + step > top) & (self.pressing + 1 >= np.round(s["tier_patience"])[:, None])
+        due &= tier + 1 < highest[:, None]  # room for more than one tier
+        for p in np.flatnonzero(due.any(axis=0)):
+            beyond = np.arange(1, ALLIANCE)  # the floors of the tiers beyond the next, as moves from the tie
+            named = np.minimum(tier[:, p, None] + 1 + beyond, ALLIANCE)
+            moves = np.take_along_axis(levels, named, axis=1) - a[:, p, None]
+            gain = situation.gains(a, np.where(due[:, p, None], moves, 0.0))[:, p, :]
+            gain = np.where(tier[:, p, None] + 1 + beyond <= highest[:, None], gain, -np.inf)
+            best = np.argmax(np.concatenate([np.zeros((len(a), 1)), gain], axis=1), axis=1)
+            leap[:, p] = np.where(due[:, p], best, 0)
+        return leap
+
+    def carry_out(self, choice: np.ndarray, step: np.ndarray, leap: np.ndarray | None = None) -> None:
         """Move each tie, within its tier's ceiling; change tiers when pressure or neglect lasts.
 
         A tie that would deepen past its tier's ceiling stops there and presses;
         pressing for ``tier_patience`` quarters in a row upgrades the tier (a
-        summit formalises it), unless the next tier is an alliance while the
-        Four No's hold. A tie below its tier's rupture line for as long lapses one tier.
+        summit formalises it) to the next, or by ``leap`` more, the tier Vietnam
+        names (``leaps``), unless that is an alliance while the Four No's hold.
+        A tie below its tier's rupture line for as long lapses one tier.
         """
         s = self.model.world.scalars
         # the kernel updates in place: fresh arrays, so that whoever kept the last ones (a test, a snapshot) keeps them
@@ -328,6 +356,7 @@ class Hedger(Agent):
         kernels.carry_out(
             self.alignment, choice, step[:, 0], self.tier, self.pressing, self.lapsing, self.levels(),
             self.ceiling()[:, 0], np.round(s["tier_patience"]), highest,
+            np.zeros(self.tier.shape, np.int64) if leap is None else leap,
         )  # fmt: skip
 
     def downgrade(self, power: int, tier: int, runs: np.ndarray) -> None:

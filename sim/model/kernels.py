@@ -1100,13 +1100,15 @@ def carry_out(
     ceiling: np.ndarray,
     patience: np.ndarray,
     highest: np.ndarray,
+    leap: np.ndarray,
 ) -> None:
     """``Hedger.carry_out``: move each tie within its tier's ceiling; tiers change when pressure or a rupture lasts.
 
     A tie that would deepen past its tier's ceiling (the next level) stops there and presses; pressing for
-    ``patience`` quarters in a row upgrades the tier, up to ``highest``. A tie below its rupture line (the
-    floor of the tier below) for as long lapses one tier, unless Vietnam is deepening it: then it is mending,
-    not lapsing. Updates ``a``, ``tier``, ``pressing`` and ``lapsing`` in place (docs/ODD.md 7.6).
+    ``patience`` quarters in a row upgrades the tier by one and ``leap`` more (the tier Vietnam names,
+    ``Hedger.leaps``), up to ``highest``. A tie below its rupture line (the floor of the tier below) for as
+    long lapses one tier, unless Vietnam is deepening it: then it is mending, not lapsing. Updates ``a``,
+    ``tier``, ``pressing`` and ``lapsing`` in place (docs/ODD.md 7.6).
     """
     n, n_powers = a.shape
     for i in range(n):
@@ -1124,7 +1126,8 @@ def carry_out(
             lapsing[i, p] = lapsing[i, p] + 1 if (y < rupture and c != DEEPEN) else 0
             up = pressing[i, p] >= patience[i] and t < highest[i]
             down = lapsing[i, p] >= patience[i] and t > 0
-            tier[i, p] = t + up - down
+            named = t + 1 + leap[i, p]
+            tier[i, p] = (named if named < highest[i] else highest[i]) if up else t - down
             if up:
                 pressing[i, p] = 0
             if down:
@@ -1285,6 +1288,7 @@ def warm_up() -> None:
         f1,
         f1,
         np.ones(n, np.int64),
+        np.zeros((n, p), np.int64),
     )
     row_mean(f2)
     entropy(shares(f2, 0.0), f2, 1.0)
