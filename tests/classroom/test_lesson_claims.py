@@ -104,14 +104,14 @@ def test_q1_china_stays_deepest_for_three_years(quiet):
 
 
 def test_q1_the_us_tie_overtakes_russia_in_ten_years_in_most_quiet_worlds(quiet):
-    # in three years it depends on the world (about 4 in 10); in ten the US has passed Russia in about 2 in 3
+    # in three years it depends on the world (80 in 200); in ten the US has passed Russia in about 2 in 3 (133)
     assert 0.2 <= np.mean(quiet[THREE_YEARS, :, US] > quiet[THREE_YEARS, :, RU]) <= 0.6
     assert np.mean(quiet[40, :, US] > quiet[40, :, RU]) >= 0.55
 
 
 def test_q1_the_russia_tie_slides_below_its_tier_yet_stays_strategic():
     # where the model and the sources part: in ten quiet years the Russia tie falls below the comprehensive
-    # strategic line in most worlds (about 63 in 100), though it stays at the strategic line (source fact 2)
+    # strategic line in most worlds (127 in 200), though it stays at the strategic line (196 in 200; source fact 2)
     model = same_world(lesson().what_if(), SEED, (), RUNS)
     model.run_for(40)
     russia, lines = model.trajectories()["alignment"][40, :, RU], model.world.scalars
@@ -137,10 +137,10 @@ def test_q2_after_the_incident_the_russia_tie_is_higher_three_years_on(quiet, in
 
 
 def test_q2_vietnam_does_not_move_away_from_china(quiet, incident):
-    # the surprise: the China tie is no lower than without the incident (higher in about half the runs)
+    # the surprise: the China tie is no lower than without the incident (higher in about four runs in ten)
     step = INCIDENT + THREE_YEARS
-    assert 0.25 <= higher(incident, quiet, step, CN) <= 0.6  # up in about 43 runs in 100
-    assert 0.1 <= higher(quiet, incident, step, CN) <= 0.4  # down in about 24
+    assert 0.25 <= higher(incident, quiet, step, CN) <= 0.6  # up in 85 runs in 200
+    assert 0.1 <= higher(quiet, incident, step, CN) <= 0.4  # down in 48
     assert np.mean(incident[step, :, CN] - quiet[step, :, CN]) > -0.01
 
 
@@ -149,21 +149,21 @@ def test_q2_vietnam_does_not_move_away_from_china(quiet, incident):
 
 def test_q3_the_tariff_lowers_the_us_tie(incident, tariff):
     step = TARIFF + THREE_YEARS
-    assert higher(incident, tariff, step, US) >= 0.75  # lower in about 89 runs in 100
-    assert higher(tariff, incident, step, US) <= 0.02  # higher in almost none
+    assert higher(incident, tariff, step, US) >= 0.75  # lower in 177 runs in 200
+    assert higher(tariff, incident, step, US) <= 0.02  # higher in almost none (1)
 
 
 def test_q3_the_tariff_raises_the_china_tie_in_most_runs(incident, tariff):
     step = TARIFF + THREE_YEARS
-    assert higher(tariff, incident, step, CN) >= 0.65  # higher in about 76 in 100
+    assert higher(tariff, incident, step, CN) >= 0.65  # higher in 153 in 200
     assert higher(incident, tariff, step, CN) <= 0.05
 
 
-def test_q3_the_tariff_raises_the_russia_tie_in_only_about_half_the_runs(incident, tariff):
+def test_q3_the_tariff_raises_the_russia_tie_in_only_about_six_runs_in_ten(incident, tariff):
     # the source (000) says Vietnam turns to other partners, Russia included; the model does so for Russia in
-    # about half the runs (and lowers it in almost none)
+    # about six runs in ten (122 in 200), not in most, and lowers it in almost none (4)
     step = TARIFF + THREE_YEARS
-    assert 0.3 <= higher(tariff, incident, step, RU) <= 0.7
+    assert 0.45 <= higher(tariff, incident, step, RU) <= 0.75
     assert higher(incident, tariff, step, RU) <= 0.05
 
 
@@ -172,35 +172,39 @@ def test_q3_the_tariff_raises_the_russia_tie_in_only_about_half_the_runs(inciden
 
 def test_q4_the_rapprochement_lowers_the_russia_tie(tariff, pressure):
     step = RAPPROCHEMENT + THREE_YEARS
-    assert higher(tariff, pressure, step, RU) >= 0.55  # lower in about 2 runs in 3 after three years
-    assert higher(pressure, tariff, step, RU) <= 0.05  # higher in almost none
-    assert higher(tariff, pressure, 40, RU) >= 0.75  # and in most by the end of the ten years
+    assert higher(tariff, pressure, step, RU) >= 0.55  # lower in about 2 runs in 3 after three years (133 in 200)
+    assert higher(pressure, tariff, step, RU) <= 0.05  # higher in almost none (2)
+    assert higher(tariff, pressure, 40, RU) >= 0.75  # and in most by the end of the ten years (178)
 
 
 # -- Q5, Q6: one world or many, and why --------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="since world.manageable_threat is drawn above China's threat (docs/ODD.md 10.14), the lesson's one world "
-    "is drawn anew (China's threat 0.362, was 0.434): in it the China tie rises after the incident (0.716 to 0.750) "
-    "but not without it (0.716 to 0.716); the engagement rule does not bind in this world, and the claim is for the "
-    "lesson's authors to restate",
-)
-def test_q5_in_the_notebooks_world_the_china_tie_rises_after_the_incident_and_without_it():
+def test_q5_in_the_notebooks_world_the_incident_seems_to_draw_vietnam_to_china_but_not_in_most_worlds(quiet, incident):
+    # one world can mislead: in the notebook's world the China tie rises in the year after the incident (0.716 to
+    # 0.750) and stays put in the same world without it (0.716 to 0.716), as if the incident drew Vietnam to China
     worlds = []
     for live in (events(), events("maritime_incident")):
         model = same_world(lesson().what_if(), SEED, live, 1)
         model.run_for(INCIDENT + 4)
         worlds.append(model.trajectories()["alignment"][:, 0, CN])
-    quiet, incident = worlds
-    assert incident[INCIDENT + 4] > incident[INCIDENT]
-    assert quiet[INCIDENT + 4] > quiet[INCIDENT]
+    one_quiet, one_incident = worlds
+    a_year_on = INCIDENT + 4
+    assert one_incident[a_year_on] > one_incident[INCIDENT]
+    assert one_quiet[a_year_on] <= one_quiet[INCIDENT]
+    # but in the 200 paired worlds the China tie goes either way a year after the incident (higher in 73, lower
+    # in 33) and barely moves on average (Q2 for three years on)
+    assert higher(incident, quiet, a_year_on, CN) <= 0.6
+    assert higher(quiet, incident, a_year_on, CN) >= 0.1
+    assert abs(np.mean(incident[a_year_on, :, CN] - quiet[a_year_on, :, CN])) < 0.01
+    # and ties drift without any event: in most quiet worlds the China tie rises in that year anyway (123 in 200)
+    assert np.mean(quiet[a_year_on, :, CN] > quiet[INCIDENT, :, CN]) >= 0.5
 
 
 def test_q6_why_engaging_china_tames_its_threat():
-    # in the quarter after the incident, the largest pull toward deepening the China tie is the threat it tames
-    largest = []
+    # in the quarter after the incident, the largest pull toward deepening the China tie is the threat it tames;
+    # over-reliance and entrapment pull against it, each usually weighing less (in 18 of 20 worlds)
+    largest, against, lighter = [], [], []
     for seed in range(20):
         the_lesson = lesson()
         the_lesson.seed = seed
@@ -209,8 +213,13 @@ def test_q6_why_engaging_china_tames_its_threat():
         world.inject("maritime_incident", 8, actor="CN", magnitude=0.9)
         world.run_for(1)
         reason = explain(world.decisions[INCIDENT])["CN"]
-        largest.append(max(DRIVERS, key=lambda d: reason.drivers[d][2]))
+        pull = {d: float(reason.drivers[d][2]) for d in DRIVERS}
+        largest.append(max(DRIVERS, key=pull.get))
+        against.append(pull["over-reliance"] < 0 and pull["entrapment"] < 0)
+        lighter.append(max(-pull["over-reliance"], -pull["entrapment"]) < pull["threat tamed or fed"])
     assert largest.count("threat tamed or fed") >= 18
+    assert all(against)
+    assert sum(lighter) >= 15
 
 
 # -- Q7, Q8: playing Hanoi, scored as the shared world scores it -------------------------------------------------
@@ -288,8 +297,8 @@ def test_q8_deepening_everything_beats_the_model_in_some_worlds_but_not_on_avera
 def test_q9_multi_alignment_survives_the_pressure_in_most_worlds():
     model = same_world(lesson().what_if(), SEED, events("maritime_incident", "tariff", "rapprochement"), RUNS)
     model.run_for(40)
-    assert np.mean(model.verdict.mode == Failure.NONE) >= MOST
-    assert set(model.verdict.mode) <= {Failure.NONE, Failure.ISOLATION}  # the rare failure is isolation
+    assert np.mean(model.verdict.mode == Failure.NONE) >= MOST  # 196 in 200
+    assert set(model.verdict.mode) <= {Failure.NONE, Failure.ISOLATION}  # the rare failure is isolation (4)
 
 
 # -- the notebook asks about these worlds ------------------------------------------------------------------------
