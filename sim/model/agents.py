@@ -326,9 +326,11 @@ class Hedger(Agent):
         s = self.model.world.scalars
         levels, a, tier = self.levels(), self.alignment, self.tier
         highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
-        top = np.take_along_axis(levels, tier + 1, axis=1)
-        due = (choice == DEEPEN) & (a + step > top) & (self.pressing + 1 >= np.round(s["tier_patience"])[:, None])
-        due &= tier + 1 < highest[:, None]  # room for more than one tier
+        due = (tier + 1 < highest[:, None]) & (choice == DEEPEN)  # room for more than one tier, and pressing on
+        if not due.any():  # most quarters (every tie at the top tier, as in 2025): nothing more is weighed
+            return leap
+        due &= self.pressing + 1 >= np.round(s["tier_patience"])[:, None]
+        due &= a + step > np.take_along_axis(levels, tier + 1, axis=1)
         for p in np.flatnonzero(due.any(axis=0)):
             beyond = np.arange(1, ALLIANCE)  # the floors of the tiers beyond the next, as moves from the tie
             named = np.minimum(tier[:, p, None] + 1 + beyond, ALLIANCE)

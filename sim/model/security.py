@@ -89,8 +89,13 @@ class Situation:
         self.rivalries: np.ndarray
         self.stake: np.ndarray
         w = self.world
-        # engagement manages crises and the threat Vietnam lives with, not a standing rise beyond it (ODD 7.3)
-        self.enmeshment = kernels.managed(w.enmeshment, self.threat, w.standing_threat, w.scalars["manageable_threat"])
+        # engagement manages crises and the threat Vietnam lives with, not a standing rise beyond it (ODD 7.3);
+        # where no standing threat of this World exceeds the manageable level, the enmeshment is kept as it is
+        manageable = w.scalars["manageable_threat"]
+        beyond = w.memo("beyond_manageable", lambda: bool((w.standing_threat > manageable[:, None, None]).any()))
+        self.enmeshment = (
+            kernels.managed(w.enmeshment, self.threat, w.standing_threat, manageable) if beyond else w.enmeshment
+        )
         self.lines = w.tolerance if self.tolerance is None else self.tolerance
         coercion = np.zeros_like(self.trust) if self.coercion is None else self.coercion
         self.rivalries, self.stake = kernels.situation(
