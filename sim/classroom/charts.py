@@ -61,6 +61,8 @@ def event_label(kind: str, actor: str | None, target: str | None = None) -> str:
         return "Russia–China rapprochement"
     if kind == "shock":
         return "A shock to one parameter"
+    if kind == "competition" and actor and target:  # two powers contest, neither acts "on" the other
+        return f"Competition between {power_name(actor)} and {power_name(target)}"
     who = power_name(actor) if actor else ""
     if target and target != "VN":
         who = f"{who} on {power_name(target)}"

@@ -416,6 +416,7 @@ def test_event_names_and_powers_are_plain_words():
 
     assert event_label("maritime_incident", "CN") == "Maritime incident (China)"
     assert event_label("secondary_sanctions", "US", "RU") == "Secondary sanctions (United States on Russia)"
+    assert event_label("competition", "US", "CN") == "Competition between United States and China"  # no one acts on
     model = Lesson(SCENARIOS / "perfect_storm.yaml").model()
     model.run_for(2)
     model.inject("tariff", actor="US")
