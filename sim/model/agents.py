@@ -153,6 +153,7 @@ class Hedger(Agent):
         self.memory = memory  # memory of abandonment (runs, powers)
         self.tier = np.rint(tier).astype(np.int64)  # partnership tier of each tie, an index into TIERS
         self.lent = np.zeros(alignment.shape)  # the part of each tie state visits lent, which fades (``fade``)
+        self.held = alignment.copy()  # the ties as the last visit or fade left them: what fell since took the lift
         self.pressing = np.zeros(alignment.shape, np.int64)  # quarters in a row pressing at a tier's ceiling
         self.lapsing = np.zeros(alignment.shape, np.int64)  # quarters in a row below a tier's rupture line
         self.last_delivery: np.ndarray | None = None
@@ -213,17 +214,27 @@ class Hedger(Agent):
         The visit lends the tie warmth, not an institution: what it lent fades (``fade``), while a tier it
         upgrades stays (``upgrade``) and holds the tie by its rupture line and commitment cost (docs/ODD.md 7.6).
         """
+        self.lent = self.spent()
         before = self.alignment[:, power].copy()
         self.model.add_impulse(f"alignment.{POWERS[power]}", change)
-        self.lent = self.lent.copy()
         self.lent[:, power] += self.alignment[:, power] - before
+        self.held = self.alignment.copy()
+
+    def spent(self) -> np.ndarray:
+        """What visits lent that is still in the ties: a tie that fell since (eroded, loosened) lost the lift first.
+
+        Without this, a lift that erosion or Vietnam had already taken away would be taken away again by
+        the fade, and a visit could leave a tie lower than no visit would have.
+        """
+        return np.maximum(self.lent - np.maximum(self.held - self.alignment, 0.0), 0.0)
 
     def fade(self) -> None:
         """What state visits lent the ties fades, halving every ``visit_half_life`` quarters, whatever Vietnam does."""
         if not self.lent.any():  # no visit, or its warmth long gone: nothing to fade, not a bit changed
             return
         half_life = self.model.world.scalars["visit_half_life"]
-        self.alignment, self.lent = kernels.fade(self.alignment, self.lent, half_life)
+        self.alignment, self.lent = kernels.fade(self.alignment, self.spent(), half_life)
+        self.held = self.alignment.copy()  # a fresh array: an impulse may write the ties in place
 
     def learn(self) -> None:
         """Update the belief of each power's lines from what the powers did this quarter (docs/ODD.md 7.10).
@@ -316,10 +327,13 @@ class Hedger(Agent):
         """The tiers beyond the next that Vietnam names where an upgrade falls due this quarter, (runs, powers).
 
         An upgrade is a decision, not a notch: where a tie has pressed at its tier's ceiling long enough,
-        Vietnam names the tier whose floor it values most, weighing the move to each floor as it weighs any
-        move (``Situation.gains``: what the tie would bring, its rivals' displeasure as Vietnam believes their
-        lines, the costs of depth), within the Four No's. The record has such decisions (002: the US
-        partnership went "from comprehensive partnership to CSP level in September 2023" after an upgrade
+        Vietnam names the tier it values most among those whose rupture line the tie already reaches (a tier
+        it would breach at once is no commitment to make), within the Four No's. Each tier is valued at the
+        depth it asks, its floor or the tie where the tie stands deeper, weighed as any move
+        (``Situation.gains``: what the tie would bring, its rivals' displeasure as Vietnam believes their lines,
+        the costs of depth) against the next tier's; where tiers are worth the same (the tie stands deeper than
+        their floors), the deepest of them, the one that fits the tie. The record has such decisions (002: the
+        US partnership went "from comprehensive partnership to CSP level in September 2023" after an upgrade
         held back "since 2018"; docs/ODD.md 7.6). Zero where no upgrade falls due or the next tier is best.
         """
         leap = np.zeros(self.tier.shape, dtype=np.int64)
@@ -331,13 +345,16 @@ class Hedger(Agent):
             return leap
         due &= self.pressing + 1 >= np.round(s["tier_patience"])[:, None]
         due &= a + step > np.take_along_axis(levels, tier + 1, axis=1)
+        beyond = np.arange(ALLIANCE)  # 0: the next tier, the reference; then one, two, three tiers more
         for p in np.flatnonzero(due.any(axis=0)):
-            beyond = np.arange(1, ALLIANCE)  # the floors of the tiers beyond the next, as moves from the tie
             named = np.minimum(tier[:, p, None] + 1 + beyond, ALLIANCE)
-            moves = np.take_along_axis(levels, named, axis=1) - a[:, p, None]
-            gain = situation.gains(a, np.where(due[:, p, None], moves, 0.0))[:, p, :]
-            gain = np.where(tier[:, p, None] + 1 + beyond <= highest[:, None], gain, -np.inf)
-            best = np.argmax(np.concatenate([np.zeros((len(a), 1)), gain], axis=1), axis=1)
+            depth = np.maximum(a[:, p, None], np.take_along_axis(levels, named, axis=1))
+            gain = situation.gains(a, np.where(due[:, p, None], depth - a[:, p, None], 0.0))[:, p, :]
+            allowed = (tier[:, p, None] + 1 + beyond <= highest[:, None]) & (
+                np.take_along_axis(levels, named - 1, axis=1) <= a[:, p, None]  # the tier's rupture line, reached
+            )
+            value = np.where(allowed | (beyond == 0), gain - gain[:, :1], -np.inf)
+            best = len(beyond) - 1 - np.argmax(value[:, ::-1] >= value.max(axis=1, keepdims=True), axis=1)
             leap[:, p] = np.where(due[:, p], best, 0)
         return leap
 

@@ -5,6 +5,9 @@ and a description; it overrides only ``choose`` (which move to make on each
 tie) and, for the strategies that side with one power, whether it keeps the
 Four No's rule against siding. Perception, partnership tiers and the alliance
 ceiling are the same for all, so the verdict compares choices, not worlds.
+Which tier an upgrade names is a choice too: the model's Vietnam weighs it
+(``Hedger.leaps``); a strategy that weighs nothing takes the next tier
+(``NextTier``), as the tiers rose before upgrades were decisions.
 
 A scenario names one with ``strategy:``, the command line with
 ``--strategy``; ``bamboo run`` reports every registered strategy side by side
@@ -34,8 +37,18 @@ def register(cls: type[Hedger]) -> type[Hedger]:
 register(Hedger)
 
 
+class NextTier:
+    """For a strategy that weighs no utility: an upgrade that falls due is to the next tier, never beyond."""
+
+    tier: np.ndarray
+
+    def leaps(self, situation: Situation, step: np.ndarray, choice: np.ndarray) -> np.ndarray:
+        """No tier beyond the next: the strategy does not weigh which tier to name."""
+        return np.zeros(self.tier.shape, dtype=np.int64)
+
+
 @register
-class Frozen(Hedger):
+class Frozen(NextTier, Hedger):
     """A null strategy: Vietnam keeps every tie as it is, whatever happens."""
 
     name = "frozen"
@@ -51,7 +64,7 @@ class Frozen(Hedger):
 
 
 @register
-class Random(Hedger):
+class Random(NextTier, Hedger):
     """A null strategy: each quarter, each tie moves at random among the moves the Four No's allow.
 
     It draws the same noise as the model's hedger; without utilities the
@@ -67,7 +80,7 @@ class Random(Hedger):
 
 
 @register
-class Redline(Hedger):
+class Redline(NextTier, Hedger):
     """A null strategy, an oracle: keep every tie, but stay one step inside every rival's line.
 
     It knows what each power tolerates of Vietnam's tie with each of its
@@ -92,7 +105,7 @@ class Redline(Hedger):
 
 
 @register
-class TitForTat(Hedger):
+class TitForTat(NextTier, Hedger):
     """A null strategy that answers pressure: keep every tie; loosen what a coercer objects to once coerced.
 
     It knows no lines. When a power's coercion rises over a quarter, it
@@ -118,7 +131,7 @@ class TitForTat(Hedger):
         return np.where(objected & feasible[:, :, LOOSEN], LOOSEN, KEEP)
 
 
-class Aligner(Hedger):
+class Aligner(NextTier, Hedger):
     """A rival strategy: deepen the tie with one power as far as the alliance ceiling allows, let the others go.
 
     It keeps the rule against alliances but not the rule against siding:

@@ -38,3 +38,21 @@ def test_with_the_rule_a_standing_threat_raises_the_us_tie_more_than_chinas():
 def test_without_the_rule_vietnam_drifts_toward_the_threatening_power():
     rise = rise_in_each_tie(10.0)  # no standing threat beyond what engagement manages: the earlier rule
     assert rise[CN] > rise[US], rise
+
+
+def test_a_crisis_that_passes_is_tamed_as_before_and_a_rise_that_stays_is_not():
+    """Through the model, not a Situation built by hand: which shocks count as standing is the model's to say.
+
+    The same rise in China's territorial threat (to 0.9), once as a shock that ends (a crisis) and once as one
+    that stays: while the crisis lasts engagement tames it as before (the enmeshment is the World's), while the
+    standing rise beyond the manageable level is not tamed (the enmeshment is lower on it).
+    """
+    tamed = []
+    for end in (8, None):
+        model = BalanceModel(runs=RUNS, rng=7, horizon=STEPS)
+        model.add_shock(Shock(RISE, np.full(RUNS, 0.9), start=0, end=end, mode="set"))
+        model.run_for(2)
+        tamed.append(model.hedger.situation.enmeshment[:, CN, 1] - model.world.enmeshment[:, CN, 1])
+    crisis, standing = tamed
+    assert np.array_equal(crisis, np.zeros(RUNS))
+    assert (standing < 0).all()
