@@ -134,10 +134,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{escape(scenario.name)}: multi-alignment survives in {agg.survival_probability():.1%} of {runs:,} runs "
             f"({scenario.start} to {scenario.horizon})"
         )
-        modes = ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in agg.failure_modes().items() if v)
+        shares = agg.failure_modes()
+        modes = ", ".join(f"{k.replace('_', ' ')} {v:.1%}" for k, v in shares.items() if v)
         if modes:
             print(f"failures: {modes}")
-        dropped = agg.failure_modes()["dropped_partner"]
+        dropped = shares["dropped_partner"]
         if dropped:
             by_power = agg.dropped_by_power / max(agg.runs, 1)
             print(f"dropped partners: the power walked away in {by_power:.1%} of runs, Vietnam let go in "

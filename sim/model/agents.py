@@ -323,6 +323,10 @@ class Hedger(Agent):
         self.gain = self.gains(situation, step)
         return kernels.logit_choice(self.gain, step[:, 0], w.scalars["temperature"], w.inertia, feasible, self.noise())
 
+    def highest_tier(self) -> np.ndarray:
+        """The highest tier a tie may hold, per run: the CSP while the Four No's hold, else an alliance."""
+        return np.where(self.model.world.scalars["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
+
     def leaps(self, situation: Situation, step: np.ndarray, choice: np.ndarray) -> np.ndarray:
         """The tiers beyond the next that Vietnam names where an upgrade falls due this quarter, (runs, powers).
 
@@ -339,7 +343,7 @@ class Hedger(Agent):
         leap = np.zeros(self.tier.shape, dtype=np.int64)
         s = self.model.world.scalars
         levels, a, tier = self.levels(), self.alignment, self.tier
-        highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
+        highest = self.highest_tier()
         due = (tier + 1 < highest[:, None]) & (choice == DEEPEN)  # room for more than one tier, and pressing on
         if not due.any():  # most quarters (every tie at the top tier, as in 2025): nothing more is weighed
             return leap
@@ -371,7 +375,7 @@ class Hedger(Agent):
         # the kernel updates in place: fresh arrays, so that whoever kept the last ones (a test, a snapshot) keeps them
         self.alignment, self.tier = self.alignment.copy(), self.tier.copy()
         self.pressing, self.lapsing = self.pressing.copy(), self.lapsing.copy()
-        highest = np.where(s["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
+        highest = self.highest_tier()
         kernels.carry_out(
             self.alignment, choice, step[:, 0], self.tier, self.pressing, self.lapsing, self.levels(),
             self.ceiling()[:, 0], np.round(s["tier_patience"]), highest,
@@ -393,7 +397,7 @@ class Hedger(Agent):
         ``runs`` (a mask) limits it to the runs whose summit falls now (a date drawn per run).
         """
         where: slice | np.ndarray = slice(None) if runs is None else runs
-        highest = np.where(self.model.world.scalars["four_nos"] >= 0.5, TOP_TIER, ALLIANCE)
+        highest = self.highest_tier()
         self.tier[where, power] = np.maximum(self.tier[where, power], np.minimum(tier, highest)[where])
         self.pressing[where, power] = 0
         self.lapsing[where, power] = 0

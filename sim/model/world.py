@@ -61,8 +61,8 @@ class World:
     def assemble(cls, v: dict[str, np.ndarray], standing: dict[str, np.ndarray] | None = None) -> World:
         """The World of per-run values ``v``, by parameter path; ``standing``: the values without passing shocks."""
 
-        def per_power_dim(name: str) -> np.ndarray:
-            return np.stack([np.stack([v[f"powers.{p}.{name}.{d}"] for d in DIMENSIONS], -1) for p in POWERS], 1)
+        def per_power_dim(name: str, values: dict[str, np.ndarray] = v) -> np.ndarray:
+            return np.stack([np.stack([values[f"powers.{p}.{name}.{d}"] for d in DIMENSIONS], -1) for p in POWERS], 1)
 
         def per_power(name: str) -> np.ndarray:
             return np.stack([v[f"powers.{p}.{name}"] for p in POWERS], 1)
@@ -94,11 +94,5 @@ class World:
             capability=np.stack([v[f"hedger.capability.{d}"] for d in DIMENSIONS], -1),
             inertia=np.stack([v[f"hedger.inertia.{p}"] for p in POWERS], -1),
             scalars=scalars,
-            standing_threat=(
-                per_power_dim("threat")
-                if standing is None
-                else np.stack(
-                    [np.stack([standing[f"powers.{p}.threat.{d}"] for d in DIMENSIONS], -1) for p in POWERS], 1
-                )
-            ),
+            standing_threat=per_power_dim("threat", v if standing is None else standing),
         )
